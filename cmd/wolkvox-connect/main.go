@@ -1,0 +1,141 @@
+// Command wolkvox-connect streams every report of a Wolkvox contact-center operation into
+// Kafka, exactly once. Run "wolkvox-connect help" for the subcommands.
+//
+// This package only wires: each subcommand lives in its own file and registers itself
+// with [register]; the work is done by the source, schemas, sink and offsets packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// version is set at build time: go build -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// command is one subcommand. run receives the arguments after the subcommand's name.
+type command struct {
+	name    string
+	summary string
+	// usage is the line after "wolkvox-connect <name>", and example a command that works.
+	usage   string
+	example string
+	// run registers its flags on fs (whose --help shows usage and example), parses args
+	// with parseFlags and does the work.
+	run func(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error
+}
+
+// environment is what a subcommand may touch of the process, so tests can run them.
+type environment struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+var commands []command
+
+func register(c command) { commands = append(commands, c) }
+
+// errUsage marks an error that is the user's to fix on the command line: it is printed
+// with the subcommand's usage and exits 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	env := &environment{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	code := runMain(ctx, env, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// runMain dispatches to a subcommand and returns the process exit code.
+func runMain(ctx context.Context, env *environment, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, ok := lookupCommand(args[1]); ok {
+				return runCommand(ctx, env, c, []string{"--help"})
+			}
+		}
+		printHelp(env.stdout)
+		return 0
+	}
+	if args[0] == "--version" {
+		args[0] = "version"
+	}
+	c, ok := lookupCommand(args[0])
+	if !ok {
+		fmt.Fprintf(env.stderr, "wolkvox-connect: unknown command %q\n\n", args[0])
+		printHelp(env.stderr)
+		return 2
+	}
+	return runCommand(ctx, env, c, args[1:])
+}
+
+func runCommand(ctx context.Context, env *environment, c command, args []string) int {
+	err := c.run(ctx, env, newFlagSet(env, c), args)
+	switch {
+	case err == nil, errors.Is(err, pflag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(env.stderr, "wolkvox-connect %s: %v\nrun 'wolkvox-connect %s --help' for usage\n", c.name, err, c.name)
+		return 2
+	default:
+		fmt.Fprintf(env.stderr, "wolkvox-connect %s: %v\n", c.name, err)
+		return 1
+	}
+}
+
+func lookupCommand(name string) (command, bool) {
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == name })
+	if i < 0 {
+		return command{}, false
+	}
+	return commands[i], true
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintf(w, "wolkvox-connect %s streams Wolkvox contact-center reports into Kafka, exactly once.\n\n", version)
+	fmt.Fprintln(w, "Usage: wolkvox-connect <command> [flags]")
+	fmt.Fprintln(w, "\nCommands:")
+	sorted := slices.Clone(commands)
+	slices.SortFunc(sorted, func(a, b command) int { return strings.Compare(a.name, b.name) })
+	for _, c := range sorted {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'wolkvox-connect <command> --help' for a command's flags and an example.")
+}
+
+// newFlagSet returns a flag set whose --help prints the command's usage and example.
+func newFlagSet(env *environment, c command) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "%s\n\nUsage: wolkvox-connect %s %s\n", c.summary, c.name, c.usage)
+		if fs.HasFlags() {
+			fmt.Fprintf(env.stderr, "\nFlags:\n%s", fs.FlagUsages())
+		}
+		if c.example != "" {
+			fmt.Fprintf(env.stderr, "\nExample:\n  %s\n", c.example)
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args, turning a parse failure into errUsage.
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
