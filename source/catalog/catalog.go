@@ -4,7 +4,15 @@
 //
 // The catalog is read from catalog.json, embedded in the binary. The key types are
 // [Report] (one entry) and [Field] (one column); [All] and [Lookup] read the catalog.
+//
+// catalog.json is generated, never edited: internal/gencatalog derives it from the
+// Postman extract in ../shared/wolkvox-api (reports.json, table.md) and the decisions
+// kept in overrides.json (titles, buckets, keys, time fields, types, docs, quirks).
+// Run "go generate ./source/catalog" after changing either; a test fails while the
+// checked-in file is out of date.
 package catalog
+
+//go:generate go run ./internal/gencatalog -reports ../../../shared/wolkvox-api/reports.json -table ../../../shared/wolkvox-api/table.md -overrides overrides.json -out catalog.json
 
 import (
 	_ "embed"
@@ -69,6 +77,11 @@ type Field struct {
 }
 
 // Param is a query parameter a report takes besides api, date_ini and date_end.
+//
+// Required means the API needs the parameter on every call. A required parameter with a
+// Default (skill_id, campaign_id, cod_act) is always sent, with the default when the
+// configuration gives none; one without a Default (agent_2's agent_id) must be
+// configured. An optional parameter is sent only when configured.
 type Param struct {
 	Name     string `json:"name"`
 	Required bool   `json:"required"`
@@ -102,7 +115,9 @@ type Report struct {
 	Shape            Shape  `json:"shape"`
 	NestedField      string `json:"nested_field,omitempty"`
 	// DynamicPrefixes name families of columns whose count varies (q01..qNN, opt1..optN,
-	// service_level_Nseg); such columns are kept in the event's extra map.
+	// service_level_Nseg); such columns are kept in the event's extra map. A column is
+	// dynamic when its name is a prefix followed by a digit and it is not a listed field
+	// (skill_1 lists service_level_10seg..30seg, which are always sent).
 	DynamicPrefixes []string `json:"dynamic_prefixes,omitempty"`
 	// Quirks lists what is odd about this report, for people and for the simulator.
 	Quirks []string `json:"quirks,omitempty"`
