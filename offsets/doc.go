@@ -1,0 +1,15 @@
+// Package offsets stores how far each report has been delivered, in a compacted Kafka
+// topic laid out the way Kafka Connect lays out source offsets, so the usual tooling
+// (kcat, KIP-875 mental models, tombstone resets) keeps working.
+//
+// A record's key is a [Key] (connector, server, report and report parameters) encoded as
+// Connect's JSON array ["<connector>",{partition map}]; its value is a [Position]: the
+// newest row time delivered, where the next window starts, the identities of the rows
+// already delivered inside the lookback (so overlapping re-reads are deduplicated) and a
+// small map for other cursors. A null value (tombstone) resets the report.
+//
+// Positions are written by the sink in the same transaction as the events they describe
+// ([Record]); [Store] reads them back under read_committed up to the last stable offset,
+// lists them, and sets or resets one with a transactional write. [EnsureTopic] creates
+// the topic compacted and refuses one that is not.
+package offsets

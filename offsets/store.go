@@ -1,0 +1,374 @@
+package offsets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kslog"
+)
+
+// EnsureTopic creates the offsets topic if it is missing: compacted, with
+// max.message.bytes raised to TopicMaxMessageBytes so large positions fit. partitions
+// and replicationFactor of -1 take the broker's defaults. An existing topic is accepted
+// only if its cleanup.policy is exactly "compact" (as Kafka Connect insists for its own
+// offsets topic): with "delete" or "compact,delete" retention would silently drop the
+// position of a quiet report, which then restarts from scratch and repeats its rows. It
+// refuses with a [*NotCompactedError] naming the topic and the fix. An existing topic's
+// max.message.bytes is left alone: a position beyond it makes the commit fail loudly
+// with MESSAGE_TOO_LARGE.
+func EnsureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions int32, replicationFactor int16) error {
+	_, err := adm.CreateTopic(ctx, partitions, replicationFactor, map[string]*string{
+		"cleanup.policy":    kadm.StringPtr("compact"),
+		"max.message.bytes": kadm.StringPtr(fmt.Sprint(TopicMaxMessageBytes)),
+	}, topic)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, kerr.TopicAlreadyExists):
+		return fmt.Errorf("offsets: create topic %q: %w", topic, err)
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("offsets: describe topic %q: %w", topic, err)
+	}
+	rc, err := rcs.On(topic, nil)
+	if err == nil {
+		err = rc.Err
+	}
+	if err != nil {
+		return fmt.Errorf("offsets: describe topic %q: %w", topic, err)
+	}
+	policy := "delete" // Kafka's default when the broker does not report one
+	for _, c := range rc.Configs {
+		if c.Key == "cleanup.policy" {
+			policy = c.MaybeValue()
+		}
+	}
+	if strings.TrimSpace(policy) != "compact" {
+		return &NotCompactedError{Topic: topic, Policy: policy}
+	}
+	return nil
+}
+
+// Store reads and writes the positions in one offsets topic. It holds no connection:
+// each call opens the clients it needs and closes them before returning, so a Store
+// needs no Close and is safe for concurrent use.
+type Store struct {
+	topic string
+	cfg   cfg
+}
+
+// Opt configures a [Store]; see [NewStore].
+type Opt interface{ apply(*cfg) }
+
+type optFunc func(*cfg)
+
+func (f optFunc) apply(c *cfg) { f(c) }
+
+type cfg struct {
+	seeds     []string
+	kafkaOpts []kgo.Opt
+	logger    *slog.Logger
+	txnID     string
+	txnTO     time.Duration
+}
+
+func defaultCfg() cfg {
+	return cfg{
+		logger: slog.New(slog.DiscardHandler),
+		txnTO:  time.Minute,
+	}
+}
+
+// Seeds sets the brokers to bootstrap from; required unless KafkaOpts carries
+// kgo.SeedBrokers.
+func Seeds(seeds ...string) Opt { return optFunc(func(c *cfg) { c.seeds = seeds }) }
+
+// KafkaOpts adds client options (TLS, SASL, dialer, hooks) to every client the store
+// opens, after the store's own, so they win on conflict.
+func KafkaOpts(opts ...kgo.Opt) Opt {
+	return optFunc(func(c *cfg) { c.kafkaOpts = append(c.kafkaOpts, opts...) })
+}
+
+// Logger sets the logger, overriding the default that discards everything.
+func Logger(l *slog.Logger) Opt { return optFunc(func(c *cfg) { c.logger = l }) }
+
+// TransactionalID sets the transactional ID that [Store.Set] and [Store.Reset] write
+// with, overriding the default "wolkvox-connect-<connector of the key>": the ID the
+// connector's own sink uses, so that changing a position fences a running instance of
+// the connector (its next commit fails instead of overwriting the change, and its
+// restart reads the new position). This is Kafka Connect's "connector must be STOPPED"
+// rule for offset changes, enforced rather than trusted.
+func TransactionalID(id string) Opt { return optFunc(func(c *cfg) { c.txnID = id }) }
+
+// NewStore returns a store for the offsets topic. It does no I/O.
+func NewStore(topic string, opts ...Opt) (*Store, error) {
+	c := defaultCfg()
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	if topic == "" {
+		return nil, errors.New("offsets: empty topic name")
+	}
+	if c.logger == nil {
+		return nil, errors.New("offsets: nil logger")
+	}
+	c.logger = c.logger.With("component", "offsets", "topic", topic)
+	return &Store{topic: topic, cfg: c}, nil
+}
+
+// Topic returns the offsets topic.
+func (s *Store) Topic() string { return s.topic }
+
+func (s *Store) clientOpts(extra ...kgo.Opt) []kgo.Opt {
+	opts := []kgo.Opt{kgo.WithLogger(kslog.New(s.cfg.logger))}
+	if len(s.cfg.seeds) > 0 {
+		opts = append(opts, kgo.SeedBrokers(s.cfg.seeds...))
+	}
+	opts = append(opts, extra...)
+	return append(opts, s.cfg.kafkaOpts...)
+}
+
+// Entry is one report's position as stored.
+type Entry struct {
+	Key      Key
+	Position Position
+	// Err is set, and Position zero, when the value cannot be read (see Load).
+	Err error
+}
+
+// Load returns the positions of connector's reports, keyed by the encoded [Key], as
+// committed: it reads the topic from the start under read_committed up to the last
+// stable offset, applies records in order (the last one wins, a tombstone deletes), and
+// so never returns a position from an aborted or still open transaction. A missing or
+// empty topic yields no positions. Records of other connectors and keys that are not
+// this package's shape are skipped. A value that cannot be read fails the whole load
+// with a [*CorruptError] (errors.Is ErrCorrupt, and ErrUnsupportedVersion for a newer
+// format): guessing would lose or repeat rows.
+//
+// An open transaction holds the last stable offset back, so call Load after the sink's
+// Open has fenced the previous instance and aborted its transaction; otherwise
+// positions committed after that transaction began are not seen.
+func (s *Store) Load(ctx context.Context, connector string) (map[string]Position, error) {
+	out := make(map[string]Position)
+	err := s.read(ctx, func(k Key, enc string, r *kgo.Record) error {
+		if k.Connector != connector {
+			return nil
+		}
+		if r.Value == nil {
+			delete(out, enc)
+			return nil
+		}
+		var p Position
+		if err := p.Unmarshal(r.Value); err != nil {
+			return &CorruptError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: enc, Err: err}
+		}
+		out[enc] = p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// List returns every report's committed position in the topic, all connectors, sorted
+// by encoded key. Unlike Load it does not fail on an unreadable value: the entry
+// carries the error, so an operator can see and fix it.
+func (s *Store) List(ctx context.Context) ([]Entry, error) {
+	byKey := make(map[string]Entry)
+	err := s.read(ctx, func(k Key, enc string, r *kgo.Record) error {
+		if r.Value == nil {
+			delete(byKey, enc)
+			return nil
+		}
+		e := Entry{Key: k}
+		if err := e.Position.Unmarshal(r.Value); err != nil {
+			e.Err = &CorruptError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: enc, Err: err}
+		}
+		byKey[enc] = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]Entry, len(keys))
+	for i, k := range keys {
+		out[i] = byKey[k]
+	}
+	return out, nil
+}
+
+// Set writes pos as key's position, in a transaction of its own (see TransactionalID).
+func (s *Store) Set(ctx context.Context, key Key, pos Position) error {
+	return s.write(ctx, key, &pos)
+}
+
+// Reset writes a tombstone for key, in a transaction of its own (see TransactionalID):
+// the report starts over from its configured start.
+func (s *Store) Reset(ctx context.Context, key Key) error {
+	return s.write(ctx, key, nil)
+}
+
+func (s *Store) write(ctx context.Context, key Key, pos *Position) error {
+	rec, err := Record(s.topic, key, pos)
+	if err != nil {
+		return err
+	}
+	id := s.cfg.txnID
+	if id == "" {
+		id = "wolkvox-connect-" + key.Connector
+	}
+	cl, err := kgo.NewClient(s.clientOpts(
+		kgo.TransactionalID(id),
+		kgo.TransactionTimeout(s.cfg.txnTO),
+		kgo.ProducerBatchMaxBytes(TopicMaxMessageBytes),
+	)...)
+	if err != nil {
+		return fmt.Errorf("offsets: client: %w", err)
+	}
+	defer cl.Close()
+	// InitProducerID first: it fences whoever held the ID and aborts their open
+	// transaction, so this write cannot interleave with theirs.
+	if _, _, err := cl.ProducerID(ctx); err != nil {
+		return fmt.Errorf("offsets: init producer id %q: %w", id, err)
+	}
+	if err := cl.BeginTransaction(); err != nil {
+		return fmt.Errorf("offsets: begin transaction: %w", err)
+	}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.txnTO)
+		defer cancel()
+		abortErr := cl.AbortBufferedRecords(endCtx)
+		if abortErr == nil {
+			abortErr = cl.EndTransaction(endCtx, kgo.TryAbort)
+		}
+		return errors.Join(fmt.Errorf("offsets: write %s: %w", key, err), abortErr)
+	}
+	// Never cancel EndTransaction midway: the outcome would be unknown.
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.txnTO)
+	defer cancel()
+	if err := cl.EndTransaction(endCtx, kgo.TryCommit); err != nil {
+		return fmt.Errorf("offsets: commit %s: %w", key, err)
+	}
+	s.cfg.logger.InfoContext(ctx, "offset written", "key", key.String(), "tombstone", pos == nil)
+	return nil
+}
+
+// read calls fn for every committed data record of the topic whose key decodes, in
+// offset order per partition, and returns once every partition has been read up to the
+// last stable offset taken at the start.
+func (s *Store) read(ctx context.Context, fn func(k Key, enc string, r *kgo.Record) error) error {
+	admCl, err := kgo.NewClient(s.clientOpts()...)
+	if err != nil {
+		return fmt.Errorf("offsets: client: %w", err)
+	}
+	defer admCl.Close()
+	adm := kadm.NewClient(admCl)
+
+	ends, err := adm.ListCommittedOffsets(ctx, s.topic)
+	if err != nil {
+		if errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return nil
+		}
+		return fmt.Errorf("offsets: list end offsets of %q: %w", s.topic, err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, s.topic)
+	if err != nil {
+		return fmt.Errorf("offsets: list start offsets of %q: %w", s.topic, err)
+	}
+	remaining := make(map[int32]int64) // partition -> end (exclusive) still to reach
+	from := make(map[int32]kgo.Offset)
+	var listErr error
+	ends.Each(func(e kadm.ListedOffset) {
+		if e.Err != nil {
+			if !errors.Is(e.Err, kerr.UnknownTopicOrPartition) {
+				listErr = errors.Join(listErr, fmt.Errorf("offsets: end offset of %s/%d: %w", e.Topic, e.Partition, e.Err))
+			}
+			return
+		}
+		st, ok := starts.Lookup(e.Topic, e.Partition)
+		if !ok || st.Err != nil {
+			listErr = errors.Join(listErr, fmt.Errorf("offsets: start offset of %s/%d: %w", e.Topic, e.Partition, st.Err))
+			return
+		}
+		if e.Offset > st.Offset {
+			remaining[e.Partition] = e.Offset
+			from[e.Partition] = kgo.NewOffset().At(st.Offset)
+		}
+	})
+	if listErr != nil {
+		return listErr
+	}
+	if len(remaining) == 0 {
+		return nil
+	}
+
+	// KeepControlRecords: a transaction's last data record is followed by its commit
+	// marker, so the offset just below the end is often a marker. Without it, the loop
+	// would never see the end and would wait forever.
+	cl, err := kgo.NewClient(s.clientOpts(
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.topic: from}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+		kgo.FetchMaxPartitionBytes(TopicMaxMessageBytes),
+	)...)
+	if err != nil {
+		return fmt.Errorf("offsets: consumer: %w", err)
+	}
+	defer cl.Close()
+
+	var records, skipped int
+	for len(remaining) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("offsets: read %q: %w", s.topic, err)
+		}
+		var fetchErr error
+		fs.EachError(func(t string, p int32, err error) {
+			fetchErr = errors.Join(fetchErr, fmt.Errorf("offsets: fetch %s/%d: %w", t, p, err))
+		})
+		if fetchErr != nil {
+			return fetchErr
+		}
+		var cbErr error
+		fs.EachRecord(func(r *kgo.Record) {
+			end, ok := remaining[r.Partition]
+			if cbErr != nil || !ok || r.Offset >= end {
+				return
+			}
+			if r.Offset+1 >= end {
+				delete(remaining, r.Partition)
+			}
+			if r.Attrs.IsControl() {
+				return
+			}
+			k, enc, err := canonical(r.Key)
+			if err != nil {
+				skipped++
+				s.cfg.logger.DebugContext(ctx, "skipping record with a foreign key", "partition", r.Partition, "offset", r.Offset, "err", err)
+				return
+			}
+			records++
+			cbErr = fn(k, enc, r)
+		})
+		if cbErr != nil {
+			return cbErr
+		}
+	}
+	s.cfg.logger.DebugContext(ctx, "offsets read", "records", records, "skipped", skipped)
+	return nil
+}
