@@ -1,0 +1,159 @@
+package schemas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+)
+
+// HeaderKey is the record header that names an event's schema (see SchemaHeader).
+const HeaderKey = "wolkvox.schema"
+
+// Encoder writes events in one of two wire formats, chosen at construction:
+//
+//   - with a registry (Registry or RegistryURLs): the Confluent wire format, magic byte
+//     0, the 4-byte big-endian schema ID, then the Avro binary body. The schema is
+//     registered under the subject "<topic>-value" on first use (or, with
+//     RequirePreRegistered, looked up), and the ID is cached: one registry round trip
+//     per topic per Encoder, even when many goroutines encode at once;
+//   - without: Avro single-object encoding, C3 01, the 8-byte little-endian
+//     CRC-64-AVRO fingerprint of the schema, then the body. No network is involved.
+//
+// It is safe for concurrent use and owns no goroutine.
+type Encoder struct {
+	cfg cfg
+
+	mu     sync.Mutex
+	topics map[string]*topicID
+}
+
+// topicID is one topic's registry lookup; ready is closed when id and err are set.
+type topicID struct {
+	report string
+	ready  chan struct{}
+	id     int
+	err    error
+}
+
+// NewEncoder returns an Encoder; see the Opt functions for the choices.
+func NewEncoder(opts ...Opt) (*Encoder, error) {
+	c, err := build("schemas.encoder", opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Encoder{cfg: c, topics: map[string]*topicID{}}, nil
+}
+
+// UsesRegistry reports whether the Encoder writes the Confluent wire format.
+func (e *Encoder) UsesRegistry() bool { return e.cfg.client != nil }
+
+// Encode appends the encoded event to dst and returns the extended slice; on error it
+// returns dst unchanged. native is what Converter.Convert returned for rep. topic names
+// the registry subject, and is not used without a registry.
+func (e *Encoder) Encode(ctx context.Context, topic string, rep *catalog.Report, native map[string]any, dst []byte) ([]byte, error) {
+	s, ok := e.cfg.set.Lookup(rep.API)
+	if !ok {
+		return dst, fmt.Errorf("%w: %s", ErrUnknownReport, rep.API)
+	}
+	if e.cfg.client == nil {
+		out, err := s.codec.SingleFromNative(dst, native)
+		if err != nil {
+			return dst, fmt.Errorf("%w: report %s: %w", ErrEncode, rep.API, err)
+		}
+		return out, nil
+	}
+	id, err := e.schemaID(ctx, topic, s)
+	if err != nil {
+		return dst, err
+	}
+	out, _ := (&sr.ConfluentHeader{}).AppendEncode(dst, id, nil) // never fails
+	out, err = s.codec.BinaryFromNative(out, native)
+	if err != nil {
+		return dst, fmt.Errorf("%w: report %s: %w", ErrEncode, rep.API, err)
+	}
+	return out, nil
+}
+
+// SchemaHeader returns the header the sink puts on every event of rep written to topic,
+// so that a consumer can tell the schema without decoding: key HeaderKey, value
+// "name=<full record name>&fingerprint=<16 hex digits>" and, with a registry,
+// "&id=<schema ID>" (registering the schema if needed, like Encode).
+func (e *Encoder) SchemaHeader(ctx context.Context, topic string, rep *catalog.Report) (kgo.RecordHeader, error) {
+	s, ok := e.cfg.set.Lookup(rep.API)
+	if !ok {
+		return kgo.RecordHeader{}, fmt.Errorf("%w: %s", ErrUnknownReport, rep.API)
+	}
+	v := "name=" + s.Name + "&fingerprint=" + fmt.Sprintf("%016x", s.Fingerprint)
+	if e.cfg.client != nil {
+		id, err := e.schemaID(ctx, topic, s)
+		if err != nil {
+			return kgo.RecordHeader{}, err
+		}
+		v += "&id=" + strconv.Itoa(id)
+	}
+	return kgo.RecordHeader{Key: HeaderKey, Value: []byte(v)}, nil
+}
+
+// schemaID returns the registry ID of s under topic's subject, asking the registry
+// once per topic. Concurrent first callers wait for the one request in flight; a failed
+// request is forgotten so that the next call tries again.
+func (e *Encoder) schemaID(ctx context.Context, topic string, s *Schema) (int, error) {
+	e.mu.Lock()
+	t, ok := e.topics[topic]
+	if ok {
+		e.mu.Unlock()
+		if t.report != s.Report {
+			return 0, fmt.Errorf("%w: topic %q carries %s, not %s", ErrTopicReport, topic, t.report, s.Report)
+		}
+		select {
+		case <-t.ready:
+			return t.id, t.err
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	t = &topicID{report: s.Report, ready: make(chan struct{})}
+	e.topics[topic] = t
+	e.mu.Unlock()
+
+	t.id, t.err = e.register(ctx, topic, s)
+	if t.err != nil {
+		e.mu.Lock()
+		delete(e.topics, topic)
+		e.mu.Unlock()
+	}
+	close(t.ready)
+	return t.id, t.err
+}
+
+func (e *Encoder) register(ctx context.Context, topic string, s *Schema) (int, error) {
+	subject := topic + "-value"
+	schema := sr.Schema{Schema: s.Text, Type: sr.TypeAvro}
+	if e.cfg.preRegistered {
+		ss, err := e.cfg.client.LookupSchema(ctx, subject, schema)
+		if err != nil {
+			var re *sr.ResponseError
+			if errors.As(err, &re) && (re.ErrorCode == sr.ErrSubjectNotFound.Code || re.ErrorCode == sr.ErrSchemaNotFound.Code) {
+				return 0, fmt.Errorf("%w: subject %q does not hold the schema of %s (%s, fingerprint %016x): register it "+
+					"(wolkvox-connect schemas show %s prints it; POST it to /subjects/%s/versions) or let the connector register it by turning off RequirePreRegistered: %w",
+					ErrNotRegistered, subject, s.Report, s.Name, s.Fingerprint, s.Report, subject, err)
+			}
+			return 0, fmt.Errorf("%w: looking up subject %q: %w", ErrRegistry, subject, err)
+		}
+		e.cfg.logger.Debug("found pre-registered schema", "subject", subject, "report", s.Report, "id", ss.ID, "version", ss.Version)
+		return ss.ID, nil
+	}
+	id, err := e.cfg.client.RegisterSchema(ctx, subject, schema, -1, -1)
+	if err != nil {
+		return 0, fmt.Errorf("%w: registering %s under subject %q: %w", ErrRegistry, s.Name, subject, err)
+	}
+	e.cfg.logger.Info("registered schema", "subject", subject, "report", s.Report, "id", id)
+	return id, nil
+}

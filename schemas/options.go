@@ -1,0 +1,114 @@
+package schemas
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/twmb/franz-go/pkg/sr"
+)
+
+// Opt configures an Encoder or a Decoder (NewEncoder, NewDecoder).
+type Opt interface{ apply(*cfg) }
+
+type optFunc func(*cfg)
+
+func (f optFunc) apply(c *cfg) { f(c) }
+
+type cfg struct {
+	client        *sr.Client
+	urls          []string
+	user, pass    string
+	basicAuth     bool
+	tls           *tls.Config
+	preRegistered bool
+	set           *Set
+	logger        *slog.Logger
+}
+
+func defaultCfg() cfg {
+	return cfg{logger: slog.New(slog.DiscardHandler)}
+}
+
+// Registry makes the Encoder write the Confluent wire format (magic byte 0, 4-byte
+// big-endian schema ID, Avro body), registering schemas with cl, and lets the Decoder
+// read it. Without Registry or RegistryURLs, events use Avro single-object encoding.
+func Registry(cl *sr.Client) Opt { return optFunc(func(c *cfg) { c.client = cl }) }
+
+// RegistryURLs is Registry with a client built from the given base URLs (tried in order),
+// refined by RegistryBasicAuth and RegistryTLS. It cannot be combined with Registry.
+func RegistryURLs(urls ...string) Opt {
+	return optFunc(func(c *cfg) { c.urls = append(c.urls, urls...) })
+}
+
+// RegistryBasicAuth sends HTTP basic credentials to the registry (RegistryURLs only).
+// The default is no authentication.
+func RegistryBasicAuth(user, pass string) Opt {
+	return optFunc(func(c *cfg) { c.user, c.pass, c.basicAuth = user, pass, true })
+}
+
+// RegistryTLS sets the TLS configuration used for https registry URLs (RegistryURLs
+// only): a private CA, client certificates. The default is the system's roots.
+func RegistryTLS(t *tls.Config) Opt { return optFunc(func(c *cfg) { c.tls = t }) }
+
+// RequirePreRegistered makes the Encoder refuse to register schemas: each topic's
+// subject must already hold the report's schema (the exact text `wolkvox-connect schemas
+// show REPORT` prints), or Encode fails with ErrNotRegistered. Use it where producers
+// have no write access to the registry. The default, false, registers on first use.
+// It needs a registry and is ignored by the Decoder.
+func RequirePreRegistered(b bool) Opt { return optFunc(func(c *cfg) { c.preRegistered = b }) }
+
+// WithSchemas replaces the schemas compiled into the binary (Embedded) with s.
+func WithSchemas(s *Set) Opt { return optFunc(func(c *cfg) { c.set = s }) }
+
+// WithLogger sets the logger; the default discards everything. Registrations are logged
+// at Info, cache misses at Debug.
+func WithLogger(l *slog.Logger) Opt { return optFunc(func(c *cfg) { c.logger = l }) }
+
+// build applies opts, validates them and makes the registry client, if any.
+func build(component string, opts []Opt) (cfg, error) {
+	c := defaultCfg()
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	var problems []error
+	if c.client != nil && len(c.urls) > 0 {
+		problems = append(problems, errors.New("Registry and RegistryURLs cannot both be given"))
+	}
+	if len(c.urls) == 0 && (c.basicAuth || c.tls != nil) {
+		problems = append(problems, errors.New("RegistryBasicAuth and RegistryTLS configure RegistryURLs, which is missing"))
+	}
+	if c.preRegistered && c.client == nil && len(c.urls) == 0 {
+		problems = append(problems, errors.New("RequirePreRegistered needs a registry (Registry or RegistryURLs)"))
+	}
+	if c.logger == nil {
+		problems = append(problems, errors.New("WithLogger(nil): pass a logger or leave the option out"))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return c, fmt.Errorf("schemas: invalid %s options: %w", component, err)
+	}
+	if c.set == nil {
+		s, err := Embedded()
+		if err != nil {
+			return c, err
+		}
+		c.set = s
+	}
+	if len(c.urls) > 0 {
+		ropts := []sr.ClientOpt{sr.URLs(c.urls...), sr.UserAgent("wolkvox-connect")}
+		if c.basicAuth {
+			ropts = append(ropts, sr.BasicAuth(c.user, c.pass))
+		}
+		if c.tls != nil {
+			ropts = append(ropts, sr.DialTLSConfig(c.tls))
+		}
+		cl, err := sr.NewClient(ropts...)
+		if err != nil {
+			return c, fmt.Errorf("%w: building the client: %w", ErrRegistry, err)
+		}
+		c.client = cl
+	}
+	c.logger = c.logger.With("component", component)
+	return c, nil
+}

@@ -1,0 +1,212 @@
+package schemas
+
+import (
+	"cmp"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/linkedin/goavro/v2"
+)
+
+//go:generate go run ./internal/genschemas
+
+// avroFS holds the generated schemas: avro/<api>.avsc (current) and
+// avro/history/<api>.v<N>.avsc (every version ever generated, the current one included).
+// The directory is embedded whole, with its README, so that an empty catalog still builds.
+//
+//go:embed avro
+var avroFS embed.FS
+
+// Dir is where the generated schemas live, relative to this package.
+const Dir = "avro"
+
+// Version is one generation of a report's schema, as kept under avro/history.
+type Version struct {
+	// Number counts from 1.
+	Number int
+	// Text is the .avsc file as written.
+	Text string
+	// Canonical is the Avro Parsing Canonical Form: what identifies the schema on the
+	// wire (docs and custom attributes are not part of it).
+	Canonical string
+	// Fingerprint is the CRC-64-AVRO (Rabin) fingerprint of Canonical, the one Avro
+	// single-object encoding carries.
+	Fingerprint uint64
+
+	codec *goavro.Codec
+}
+
+// Schema is the current schema of one report, with its history.
+type Schema struct {
+	// Report is the report's api name, e.g. "diagram_13".
+	Report string
+	// Name is the record's full name, e.g. "com.wolkvox.reports.Diagram13".
+	Name string
+	// Text is the .avsc file: what a registry gets and `schemas show` prints.
+	Text        string
+	Canonical   string
+	Fingerprint uint64
+	// Versions are the kept generations, oldest first; when the history is up to date
+	// the last one has the current Canonical form.
+	Versions []Version
+
+	codec *goavro.Codec
+}
+
+// Set is a collection of report schemas, indexed by report, record name and fingerprint.
+// It is immutable and safe for concurrent use.
+type Set struct {
+	byReport map[string]*Schema
+	byName   map[string]*Schema
+	// byFingerprint covers current schemas and every history version, so that old events
+	// still decode.
+	byFingerprint map[uint64]fingerprinted
+	// orphans are reports that have history but no current schema (a removed report).
+	orphans map[string][]Version
+}
+
+type fingerprinted struct {
+	report, name string
+	codec        *goavro.Codec
+}
+
+var embedded = sync.OnceValues(func() (*Set, error) {
+	sub, err := fs.Sub(avroFS, Dir)
+	if err != nil {
+		return nil, fmt.Errorf("schemas: embedded files: %w", err)
+	}
+	return Load(sub)
+})
+
+// Embedded returns the schemas compiled into the binary (generated from the catalog by
+// go generate). It fails only if the checked-in files are broken, which tests rule out.
+func Embedded() (*Set, error) { return embedded() }
+
+// Load reads a schema tree laid out like avro/: <api>.avsc at the root and
+// history/<api>.v<N>.avsc below it. Other files are ignored. Every schema must compile
+// and name its report in the "wolkvox.report" attribute, matching its file name.
+func Load(fsys fs.FS) (*Set, error) {
+	s := &Set{
+		byReport:      map[string]*Schema{},
+		byName:        map[string]*Schema{},
+		byFingerprint: map[uint64]fingerprinted{},
+		orphans:       map[string][]Version{},
+	}
+	current, err := fs.Glob(fsys, "*.avsc")
+	if err != nil {
+		return nil, fmt.Errorf("schemas: listing schemas: %w", err)
+	}
+	for _, file := range current {
+		api := strings.TrimSuffix(file, ".avsc")
+		text, name, codec, err := readSchema(fsys, file, api)
+		if err != nil {
+			return nil, err
+		}
+		sc := &Schema{Report: api, Name: name, Text: text, Canonical: codec.CanonicalSchema(), Fingerprint: codec.Rabin, codec: codec}
+		if other, dup := s.byName[name]; dup {
+			return nil, fmt.Errorf("%w: reports %s and %s share the record name %s", ErrCatalog, other.Report, api, name)
+		}
+		s.byReport[api], s.byName[name] = sc, sc
+		s.byFingerprint[sc.Fingerprint] = fingerprinted{api, name, codec}
+	}
+
+	history, err := fs.Glob(fsys, "history/*.avsc")
+	if err != nil {
+		return nil, fmt.Errorf("schemas: listing history: %w", err)
+	}
+	versions := map[string][]Version{}
+	for _, file := range history {
+		base := strings.TrimSuffix(path.Base(file), ".avsc")
+		i := strings.LastIndex(base, ".v")
+		n := 0
+		if i > 0 {
+			n, _ = strconv.Atoi(base[i+2:])
+		}
+		if n < 1 {
+			return nil, fmt.Errorf("%w: history file %s is not named <api>.v<N>.avsc", ErrCatalog, file)
+		}
+		api := base[:i]
+		text, name, codec, err := readSchema(fsys, file, api)
+		if err != nil {
+			return nil, err
+		}
+		versions[api] = append(versions[api], Version{Number: n, Text: text, Canonical: codec.CanonicalSchema(), Fingerprint: codec.Rabin, codec: codec})
+		if _, ok := s.byFingerprint[codec.Rabin]; !ok {
+			s.byFingerprint[codec.Rabin] = fingerprinted{api, name, codec}
+		}
+	}
+	for api, vs := range versions {
+		slices.SortFunc(vs, func(a, b Version) int { return cmp.Compare(a.Number, b.Number) })
+		for i, v := range vs {
+			if v.Number != i+1 {
+				return nil, fmt.Errorf("%w: history of %s skips from v%d to v%d", ErrCatalog, api, i, v.Number)
+			}
+		}
+		if sc, ok := s.byReport[api]; ok {
+			sc.Versions = vs
+		} else {
+			s.orphans[api] = vs
+		}
+	}
+	return s, nil
+}
+
+// readSchema reads and compiles one .avsc file and checks it belongs to api.
+func readSchema(fsys fs.FS, file, api string) (text, name string, codec *goavro.Codec, err error) {
+	b, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("schemas: reading %s: %w", file, err)
+	}
+	var head struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+		Report    string `json:"wolkvox.report"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return "", "", nil, fmt.Errorf("%w: %s is not a JSON schema: %w", ErrCatalog, file, err)
+	}
+	if head.Report != api {
+		return "", "", nil, fmt.Errorf("%w: %s names report %q, its file name says %q", ErrCatalog, file, head.Report, api)
+	}
+	codec, err = goavro.NewCodec(string(b))
+	if err != nil {
+		return "", "", nil, fmt.Errorf("%w: %s does not compile: %w", ErrCatalog, file, err)
+	}
+	name = head.Name
+	if head.Namespace != "" && !strings.Contains(name, ".") {
+		name = head.Namespace + "." + name
+	}
+	return string(b), name, codec, nil
+}
+
+// Lookup returns the current schema of a report.
+func (s *Set) Lookup(api string) (*Schema, bool) {
+	sc, ok := s.byReport[api]
+	return sc, ok
+}
+
+// All returns every current schema, sorted by report name.
+func (s *Set) All() []*Schema {
+	out := make([]*Schema, 0, len(s.byReport))
+	for _, sc := range s.byReport {
+		out = append(out, sc)
+	}
+	slices.SortFunc(out, func(a, b *Schema) int { return cmp.Compare(a.Report, b.Report) })
+	return out
+}
+
+// Len is the number of reports with a current schema.
+func (s *Set) Len() int { return len(s.byReport) }
+
+// byFP returns the report, record name and codec of a fingerprint, current or historic.
+func (s *Set) byFP(fp uint64) (fingerprinted, bool) {
+	f, ok := s.byFingerprint[fp]
+	return f, ok
+}
