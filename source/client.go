@@ -1,0 +1,522 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// MaxRows is the most records the API returns for one call. It says nothing when it cuts
+// a result, so a result of MaxRows rows or more must be read again in smaller windows.
+const MaxRows = 60000
+
+// dateLayout is how the API wants date_ini and date_end: YYYYmmddHHiiss.
+const dateLayout = "20060102150405"
+
+// Client calls the Wolkvox Reports Manager API for one operation (server and token).
+// It is safe for concurrent use; its calls queue on its Limiter. It starts no goroutine.
+type Client struct {
+	cfg *cfg // a pointer, so that printing a Client never shows the token
+}
+
+// NewClient returns a Client. Server and Token are required; every other option has a
+// default. The options are checked before any I/O; an error wraps ErrInvalidOption and
+// names each option at fault.
+func NewClient(opts ...Opt) (*Client, error) {
+	c := defaultCfg()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &Client{cfg: &c}, nil
+}
+
+// String describes the client without its token.
+func (c *Client) String() string {
+	return fmt.Sprintf("source.Client{server: %s, base: %s, location: %s}", c.cfg.server, c.cfg.baseURL, c.cfg.location)
+}
+
+// GoString is String, so that %#v does not print the token either.
+func (c *Client) GoString() string { return c.String() }
+
+// Location returns the time zone windows are formatted in.
+func (c *Client) Location() *time.Location { return c.cfg.location }
+
+// CloseIdleConnections closes the HTTP client's idle keep-alive connections and the
+// goroutines serving them. The Client remains usable.
+func (c *Client) CloseIdleConnections() { c.cfg.httpClient.CloseIdleConnections() }
+
+// Request is one window of one report.
+type Request struct {
+	Report     string            // api name, e.g. "act_3"
+	Start, End time.Time         // the window; formatted in the client's Location, to the second
+	Params     map[string]string // the report's own parameters, e.g. cod_act, skill_id
+}
+
+// Result is what Read did.
+type Result struct {
+	Rows   int  // rows handed to the Handler by the successful call
+	Calls  int  // HTTP calls made, retries included: each one cost the token a call
+	NoData bool // the API said the window holds no rows (HTTP 404 or "Validate dates entered")
+}
+
+// Truncated reports whether the result may have been cut at MaxRows: the window must be
+// split and read again.
+func (r Result) Truncated() bool { return r.Rows >= MaxRows }
+
+// Handler receives a window's rows. If an attempt fails after some rows were handed on,
+// Reset is called before Read goes on (to retry, or to return): the handler discards
+// every row it got since the start of the Read or the last Reset. A Row belongs to the
+// handler, which may keep it. Row is called while the HTTP response is being read, so
+// a slow handler holds the token's Limiter slot and counts against CallTimeout.
+type Handler interface {
+	Row(Row) error
+	Reset()
+}
+
+// Call describes one HTTP call; OnCall receives one after every call.
+type Call struct {
+	Report     string // api name, "token_info" for TokenInfo
+	Start, End time.Time
+	Attempt    int // 1 for the first call of a Read, 2 for its first retry...
+	Status     int // HTTP status, 0 when no response arrived
+	Class      Class
+	Rows       int // rows handed on during the call (discarded again unless Class is ClassOK)
+	Duration   time.Duration
+	Err        error // nil for ClassOK and ClassNoData
+}
+
+// outcome is one call's result.
+type outcome struct {
+	sent       bool // an HTTP request went out (it cost a call)
+	class      Class
+	status     int
+	rows       int
+	retryAfter time.Duration
+	err        error // *ResponseError, *handlerError or a context error
+}
+
+// Read reads one window: it calls the API through the Limiter, streams the body's rows
+// into h, and classifies the outcome.
+//
+//   - Success: Result.Rows rows were handed on, nil error.
+//   - No rows (HTTP 404, or msg "Validate dates entered" without rows): Result.NoData, nil.
+//   - ErrTransient and ErrTooManyRequests: retried with exponential backoff with jitter
+//     (see Backoff), waiting at least the server's Retry-After up to RetryAfterCap;
+//     returned, wrapped, when the backoff gives up.
+//   - ErrQuotaExhausted, ErrInvalidToken, ErrBadRequest: returned at once, wrapped, as
+//     a *ResponseError.
+//   - An error from h.Row stops the read and is returned wrapped, without a Reset: the
+//     handler knows what it accepted.
+//   - ctx ending stops the read, also during a backoff wait; the error wraps ctx's.
+//
+// A 200 response whose body code is not 200 is classified as if that code were the
+// HTTP status, so a 403 TOKEN LIMIT EXCEEDED sent with status 200 still stops at once;
+// a code nothing recognises is transient. Rows the body carried before such a code are
+// Reset: an error is never taken for data.
+func (c *Client) Read(ctx context.Context, req Request, h Handler) (Result, error) {
+	var res Result
+	u, err := c.reportURL(req)
+	if err != nil {
+		return res, err
+	}
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(c.cfg.backoffInit),
+		backoff.WithMaxInterval(c.cfg.backoffMax),
+		backoff.WithMaxElapsedTime(c.cfg.backoffTotal),
+	)
+	began := time.Now()
+	for attempt := 1; ; attempt++ {
+		callStart := time.Now()
+		out := c.do(ctx, req.Report, u, func(resp *http.Response) outcome {
+			return c.readReport(req.Report, u, resp, h)
+		})
+		if out.sent {
+			res.Calls++
+			c.report(req, attempt, out, time.Since(callStart))
+		}
+		if out.rows > 0 && out.class != ClassOK && out.class != ClassHandler {
+			h.Reset()
+		}
+		switch out.class {
+		case ClassOK:
+			res.Rows = out.rows
+			return res, nil
+		case ClassNoData:
+			res.NoData = true
+			return res, nil
+		case ClassTransient, ClassTooManyRequests:
+		default: // permanent, canceled, handler
+			return res, fmt.Errorf("source: %s %s: %w", req.Report, c.window(req), out.err)
+		}
+		wait := b.NextBackOff()
+		if wait == backoff.Stop {
+			return res, fmt.Errorf("source: %s %s: giving up after %d calls in %v: %w",
+				req.Report, c.window(req), res.Calls, time.Since(began).Round(time.Millisecond), out.err)
+		}
+		if c.cfg.retryAfterCap > 0 && out.retryAfter > wait {
+			wait = min(out.retryAfter, c.cfg.retryAfterCap)
+		}
+		c.cfg.logger.WarnContext(ctx, "retrying wolkvox call", "report", req.Report, "attempt", attempt,
+			"class", out.class, "status", out.status, "wait", wait, "err", out.err)
+		if err := c.cfg.sleep(ctx, wait); err != nil {
+			return res, fmt.Errorf("source: %s %s: stopped while waiting to retry: %w; last failure: %w",
+				req.Report, c.window(req), err, out.err)
+		}
+	}
+}
+
+// report tells OnCall and the debug log about one call.
+func (c *Client) report(req Request, attempt int, out outcome, d time.Duration) {
+	call := Call{Report: req.Report, Start: req.Start, End: req.End, Attempt: attempt, Status: out.status,
+		Class: out.class, Rows: out.rows, Duration: d}
+	if out.class != ClassOK && out.class != ClassNoData {
+		call.Err = out.err
+	}
+	c.cfg.onCall(call)
+	c.cfg.logger.Debug("wolkvox call", "report", req.Report, "attempt", attempt, "status", out.status,
+		"class", out.class, "rows", out.rows, "duration", d)
+}
+
+func (c *Client) window(req Request) string {
+	return req.Start.In(c.cfg.location).Format(dateLayout) + ".." + req.End.In(c.cfg.location).Format(dateLayout)
+}
+
+// reportURL checks req and returns the URL to call. Errors wrap ErrBadRequest.
+func (c *Client) reportURL(req Request) (string, error) {
+	bad := func(format string, args ...any) (string, error) {
+		return "", fmt.Errorf("source: %w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case req.Report == "" || strings.Trim(req.Report, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "":
+		return bad("report name %q: want letters, digits and underscores", req.Report)
+	case req.Start.IsZero() || req.End.IsZero():
+		return bad("%s: the window needs a start and an end", req.Report)
+	case !req.End.After(req.Start):
+		return bad("%s: window end %v is not after its start %v", req.Report, req.End, req.Start)
+	}
+	q := url.Values{}
+	for k, v := range req.Params {
+		switch k {
+		case "api", "date_ini", "date_end":
+			return bad("%s: parameter %q is set by the client", req.Report, k)
+		}
+		q.Set(k, v)
+	}
+	q.Set("api", req.Report)
+	q.Set("date_ini", req.Start.In(c.cfg.location).Format(dateLayout))
+	q.Set("date_end", req.End.In(c.cfg.location).Format(dateLayout))
+	return c.cfg.baseURL + "/api/v2/reports_manager.php?" + q.Encode(), nil
+}
+
+// do sends one GET holding a Limiter slot and the call timeout, and hands the response
+// to read. The slot is held until read has consumed the body.
+func (c *Client) do(ctx context.Context, report, u string, read func(*http.Response) outcome) outcome {
+	if err := c.cfg.limiter.acquire(ctx); err != nil {
+		return outcome{class: ClassCanceled, err: err}
+	}
+	defer c.cfg.limiter.release()
+	callCtx, cancel := context.WithTimeout(ctx, c.cfg.callTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(callCtx, http.MethodGet, u, nil)
+	if err != nil {
+		return outcome{class: ClassBadRequest, err: c.responseError(report, u, ClassBadRequest, err)}
+	}
+	// Set directly, not through Header.Set, to send the names byte for byte as documented.
+	req.Header["wolkvox-token"] = []string{c.cfg.token.value}
+	req.Header["wolkvox_server"] = []string{c.cfg.server}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "wolkvox-connect")
+	resp, err := c.cfg.httpClient.Do(req)
+	if err != nil {
+		out := outcome{sent: true, class: ClassTransient}
+		if ctx.Err() != nil {
+			out.class, out.err = ClassCanceled, context.Cause(ctx)
+			return out
+		}
+		if callCtx.Err() != nil {
+			err = fmt.Errorf("no answer within CallTimeout %v: %w", c.cfg.callTimeout, err)
+		}
+		out.err = c.responseError(report, u, ClassTransient, c.redactErr(err))
+		return out
+	}
+	defer resp.Body.Close()
+	out := read(resp)
+	out.sent, out.status = true, resp.StatusCode
+	if out.class != ClassOK && out.class != ClassHandler && ctx.Err() != nil {
+		out.class, out.err = ClassCanceled, context.Cause(ctx)
+	}
+	return out
+}
+
+// readReport reads a report's response into h.
+func (c *Client) readReport(report, u string, resp *http.Response, h Handler) outcome {
+	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if resp.StatusCode != http.StatusOK {
+		// Error bodies are small; a large one is an error all the same, so read only its start.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		env, _ := decode(bytes.NewReader(body), func(Row) error { return nil })
+		class := classify(resp.StatusCode, env)
+		out := outcome{class: class, retryAfter: retryAfter}
+		if class != ClassNoData {
+			out.err = c.bodyError(report, u, resp.StatusCode, env, body, retryAfter, class, nil)
+		}
+		return out
+	}
+	head := &prefix{max: maxErrorBody}
+	env, err := decode(io.TeeReader(resp.Body, head), h.Row)
+	out := outcome{rows: env.rows, retryAfter: retryAfter}
+	var herr *handlerError
+	switch {
+	case errors.As(err, &herr):
+		out.class, out.err = ClassHandler, herr
+		return out
+	case err != nil:
+		out.class = ClassTransient
+	case !env.hasCode:
+		out.class, err = ClassTransient, fmt.Errorf("%w: no code", errMalformed)
+	case env.code == "200":
+		out.class = ClassOK
+		if env.rows == 0 && isNoDataMsg(env.msg) {
+			out.class = ClassNoData
+		}
+		return out
+	default:
+		status, convErr := strconv.Atoi(env.code)
+		if convErr != nil || status == http.StatusOK {
+			status = 0 // "200.0" and the like: not a code anything recognises
+		}
+		out.class = classify(status, env)
+		if out.class == ClassNoData {
+			return out
+		}
+	}
+	out.err = c.bodyError(report, u, resp.StatusCode, env, head.b, retryAfter, out.class, err)
+	return out
+}
+
+// classify maps an error status (HTTP, or a body's code) and the body's msg to a Class.
+// All the documented 403s share one status, so they are told apart by msg; an
+// unrecognised 403 is maintenance or something new, hence transient.
+func classify(status int, env envelope) Class {
+	msg := strings.ToUpper(env.msg)
+	switch {
+	case status == http.StatusNotFound || isNoDataMsg(env.msg):
+		return ClassNoData
+	case status == http.StatusUnauthorized:
+		return ClassInvalidToken
+	case status == http.StatusBadRequest:
+		return ClassBadRequest
+	case status == http.StatusTooManyRequests:
+		return ClassTooManyRequests
+	case status != http.StatusForbidden:
+		return ClassTransient
+	case strings.Contains(msg, "TOKEN LIMIT EXCEEDED"):
+		return ClassQuotaExhausted
+	case strings.Contains(msg, "SIMULTANEOUS"):
+		return ClassTooManyRequests
+	case strings.Contains(msg, "VALIDATE TOKEN"), strings.Contains(msg, "ENTER THE WOLKVOX-TOKEN"):
+		return ClassInvalidToken
+	}
+	return ClassTransient
+}
+
+// isNoDataMsg reports the msg the API sends for a window without rows.
+func isNoDataMsg(msg string) bool {
+	return strings.EqualFold(strings.TrimSpace(msg), "Validate dates entered")
+}
+
+func (c *Client) responseError(report, u string, class Class, cause error) *ResponseError {
+	return &ResponseError{Report: report, URL: redactURL(u), Class: class, Cause: cause}
+}
+
+func (c *Client) bodyError(report, u string, status int, env envelope, body []byte, retryAfter time.Duration, class Class, cause error) *ResponseError {
+	e := c.responseError(report, u, class, c.redactErr(cause))
+	e.StatusCode, e.RetryAfter = status, retryAfter
+	e.Code, e.ErrorText, e.Msg = c.redact(env.code), c.redact(env.errorText), c.redact(env.msg)
+	e.Body = []byte(c.redact(string(body)))
+	return e
+}
+
+// redact removes the token from text that came from the server, which may echo it.
+func (c *Client) redact(s string) string {
+	if c.cfg.token.value == "" || !strings.Contains(s, c.cfg.token.value) {
+		return s
+	}
+	return strings.ReplaceAll(s, c.cfg.token.value, "[REDACTED]")
+}
+
+// redactErr hides the token in an error's text while keeping its chain for errors.Is.
+func (c *Client) redactErr(err error) error {
+	if err == nil || !strings.Contains(err.Error(), c.cfg.token.value) {
+		return err
+	}
+	return &redactedError{text: c.redact(err.Error()), err: err}
+}
+
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactURL drops user info from a URL for errors and logs.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	p.User = nil
+	return p.String()
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, int64(24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// prefix keeps the first max bytes written to it.
+type prefix struct {
+	b   []byte
+	max int
+}
+
+func (p *prefix) Write(b []byte) (int, error) {
+	if room := p.max - len(p.b); room > 0 {
+		p.b = append(p.b, b[:min(room, len(b))]...)
+	}
+	return len(b), nil
+}
+
+// TokenInfo is the token's daily quota, from information.php?api=token_info.
+type TokenInfo struct {
+	Limit     int64 // calls allowed per day (token_limit)
+	UsedToday int64 // calls made today (token_use_today), this one included
+}
+
+// Remaining returns the calls left today.
+func (t TokenInfo) Remaining() int64 { return max(t.Limit-t.UsedToday, 0) }
+
+// TokenInfo asks the API for the token's quota. It costs one call, proves that server
+// and token are right, and is made once, without retries, so that a probe never spends
+// more than one call. A 404 means the server has no such endpoint: ErrBadRequest.
+func (c *Client) TokenInfo(ctx context.Context) (TokenInfo, error) {
+	const report = "token_info"
+	u := c.cfg.baseURL + "/api/v2/information.php?api=token_info"
+	var info TokenInfo
+	began := time.Now()
+	out := c.do(ctx, report, u, func(resp *http.Response) outcome {
+		var err error
+		info, err = c.readTokenInfo(u, resp)
+		if err == nil {
+			return outcome{class: ClassOK}
+		}
+		var re *ResponseError
+		if errors.As(err, &re) {
+			return outcome{class: re.Class, err: err}
+		}
+		return outcome{class: ClassTransient, err: err}
+	})
+	if out.sent {
+		c.report(Request{Report: report}, 1, out, time.Since(began))
+	}
+	if out.class != ClassOK {
+		return TokenInfo{}, fmt.Errorf("source: token_info: %w", out.err)
+	}
+	return info, nil
+}
+
+func (c *Client) readTokenInfo(u string, resp *http.Response) (TokenInfo, error) {
+	const report = "token_info"
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	env, decErr := decode(bytes.NewReader(body), func(Row) error { return nil })
+	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	fail := func(class Class, cause error) (TokenInfo, error) {
+		return TokenInfo{}, c.bodyError(report, u, resp.StatusCode, env, body, retryAfter, class, cause)
+	}
+	status := resp.StatusCode
+	if status == http.StatusOK && env.hasCode && env.code != "200" {
+		status, _ = strconv.Atoi(env.code)
+	}
+	switch class := classify(status, env); {
+	case status == http.StatusNotFound:
+		return fail(ClassBadRequest, nil)
+	case status != http.StatusOK && class == ClassNoData:
+		return fail(ClassTransient, nil) // "Validate dates entered" means nothing here
+	case status != http.StatusOK:
+		return fail(class, nil)
+	case readErr != nil:
+		return fail(ClassTransient, fmt.Errorf("reading body: %w", readErr))
+	case decErr != nil:
+		return fail(ClassTransient, decErr)
+	}
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return fail(ClassTransient, fmt.Errorf("%w: %w", errMalformed, err))
+	}
+	limit, okLimit := findInt(doc, "token_limit")
+	used, okUsed := findInt(doc, "token_use_today")
+	if !okLimit || !okUsed {
+		return fail(ClassTransient, fmt.Errorf("%w: no token_limit and token_use_today", errMalformed))
+	}
+	return TokenInfo{Limit: limit, UsedToday: used}, nil
+}
+
+// findInt looks for key anywhere in a decoded JSON document, since the shape of
+// token_info's body is not documented, and reads its value as a whole number, sent as a
+// number or as a string ("3,000" included).
+func findInt(doc any, key string) (int64, bool) {
+	switch v := doc.(type) {
+	case map[string]any:
+		if raw, ok := v[key]; ok {
+			s := strings.ReplaceAll(strings.TrimSpace(fmt.Sprint(raw)), ",", "")
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return n, true
+			}
+			if f, err := strconv.ParseFloat(s, 64); err == nil && f == float64(int64(f)) {
+				return int64(f), true
+			}
+		}
+		for _, child := range v {
+			if n, ok := findInt(child, key); ok {
+				return n, true
+			}
+		}
+	case []any:
+		for _, child := range v {
+			if n, ok := findInt(child, key); ok {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
