@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -63,7 +64,10 @@ func (e *Encoder) Encode(ctx context.Context, topic string, rep *catalog.Report,
 		return dst, fmt.Errorf("%w: %s", ErrUnknownReport, rep.API)
 	}
 	if e.cfg.client == nil {
-		out, err := s.codec.SingleFromNative(dst, native)
+		// The header is written here, not by goavro's SingleFromNative, because goavro's
+		// fingerprint departs from the specification for logical types (see CanonicalForm).
+		out := binary.LittleEndian.AppendUint64(append(dst, 0xC3, 0x01), s.Fingerprint)
+		out, err := s.codec.BinaryFromNative(out, native)
 		if err != nil {
 			return dst, fmt.Errorf("%w: report %s: %w", ErrEncode, rep.API, err)
 		}

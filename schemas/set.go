@@ -33,8 +33,8 @@ type Version struct {
 	Number int
 	// Text is the .avsc file as written.
 	Text string
-	// Canonical is the Avro Parsing Canonical Form: what identifies the schema on the
-	// wire (docs and custom attributes are not part of it).
+	// Canonical is the Avro Parsing Canonical Form (see CanonicalForm): what identifies
+	// the schema on the wire; docs and custom attributes are not part of it.
 	Canonical string
 	// Fingerprint is the CRC-64-AVRO (Rabin) fingerprint of Canonical, the one Avro
 	// single-object encoding carries.
@@ -50,7 +50,8 @@ type Schema struct {
 	// Name is the record's full name, e.g. "com.wolkvox.reports.Diagram13".
 	Name string
 	// Text is the .avsc file: what a registry gets and `schemas show` prints.
-	Text        string
+	Text string
+	// Canonical and Fingerprint are as in Version.
 	Canonical   string
 	Fingerprint uint64
 	// Versions are the kept generations, oldest first; when the history is up to date
@@ -66,7 +67,8 @@ type Set struct {
 	byReport map[string]*Schema
 	byName   map[string]*Schema
 	// byFingerprint covers current schemas and every history version, so that old events
-	// still decode.
+	// still decode; goavro's own (non-standard) fingerprints are indexed too, so that
+	// events from producers that use goavro's SingleFromNative decode as well.
 	byFingerprint map[uint64]fingerprinted
 	// orphans are reports that have history but no current schema (a removed report).
 	orphans map[string][]Version
@@ -105,16 +107,16 @@ func Load(fsys fs.FS) (*Set, error) {
 	}
 	for _, file := range current {
 		api := strings.TrimSuffix(file, ".avsc")
-		text, name, codec, err := readSchema(fsys, file, api)
+		text, name, canon, codec, err := readSchema(fsys, file, api)
 		if err != nil {
 			return nil, err
 		}
-		sc := &Schema{Report: api, Name: name, Text: text, Canonical: codec.CanonicalSchema(), Fingerprint: codec.Rabin, codec: codec}
+		sc := &Schema{Report: api, Name: name, Text: text, Canonical: canon, Fingerprint: fingerprint(canon), codec: codec}
 		if other, dup := s.byName[name]; dup {
 			return nil, fmt.Errorf("%w: reports %s and %s share the record name %s", ErrCatalog, other.Report, api, name)
 		}
 		s.byReport[api], s.byName[name] = sc, sc
-		s.byFingerprint[sc.Fingerprint] = fingerprinted{api, name, codec}
+		s.index(sc.Fingerprint, fingerprinted{api, name, codec})
 	}
 
 	history, err := fs.Glob(fsys, "history/*.avsc")
@@ -133,14 +135,13 @@ func Load(fsys fs.FS) (*Set, error) {
 			return nil, fmt.Errorf("%w: history file %s is not named <api>.v<N>.avsc", ErrCatalog, file)
 		}
 		api := base[:i]
-		text, name, codec, err := readSchema(fsys, file, api)
+		text, name, canon, codec, err := readSchema(fsys, file, api)
 		if err != nil {
 			return nil, err
 		}
-		versions[api] = append(versions[api], Version{Number: n, Text: text, Canonical: codec.CanonicalSchema(), Fingerprint: codec.Rabin, codec: codec})
-		if _, ok := s.byFingerprint[codec.Rabin]; !ok {
-			s.byFingerprint[codec.Rabin] = fingerprinted{api, name, codec}
-		}
+		fp := fingerprint(canon)
+		versions[api] = append(versions[api], Version{Number: n, Text: text, Canonical: canon, Fingerprint: fp, codec: codec})
+		s.index(fp, fingerprinted{api, name, codec})
 	}
 	for api, vs := range versions {
 		slices.SortFunc(vs, func(a, b Version) int { return cmp.Compare(a.Number, b.Number) })
@@ -158,11 +159,21 @@ func Load(fsys fs.FS) (*Set, error) {
 	return s, nil
 }
 
+// index records a fingerprint, and goavro's variant of it, unless already known (the
+// current schema is indexed first and wins over its identical history version).
+func (s *Set) index(fp uint64, f fingerprinted) {
+	for _, k := range []uint64{fp, f.codec.Rabin} {
+		if _, ok := s.byFingerprint[k]; !ok {
+			s.byFingerprint[k] = f
+		}
+	}
+}
+
 // readSchema reads and compiles one .avsc file and checks it belongs to api.
-func readSchema(fsys fs.FS, file, api string) (text, name string, codec *goavro.Codec, err error) {
+func readSchema(fsys fs.FS, file, api string) (text, name, canon string, codec *goavro.Codec, err error) {
 	b, err := fs.ReadFile(fsys, file)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("schemas: reading %s: %w", file, err)
+		return "", "", "", nil, fmt.Errorf("schemas: reading %s: %w", file, err)
 	}
 	var head struct {
 		Name      string `json:"name"`
@@ -170,20 +181,24 @@ func readSchema(fsys fs.FS, file, api string) (text, name string, codec *goavro.
 		Report    string `json:"wolkvox.report"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
-		return "", "", nil, fmt.Errorf("%w: %s is not a JSON schema: %w", ErrCatalog, file, err)
+		return "", "", "", nil, fmt.Errorf("%w: %s is not a JSON schema: %w", ErrCatalog, file, err)
 	}
 	if head.Report != api {
-		return "", "", nil, fmt.Errorf("%w: %s names report %q, its file name says %q", ErrCatalog, file, head.Report, api)
+		return "", "", "", nil, fmt.Errorf("%w: %s names report %q, its file name says %q", ErrCatalog, file, head.Report, api)
 	}
 	codec, err = goavro.NewCodec(string(b))
 	if err != nil {
-		return "", "", nil, fmt.Errorf("%w: %s does not compile: %w", ErrCatalog, file, err)
+		return "", "", "", nil, fmt.Errorf("%w: %s does not compile: %w", ErrCatalog, file, err)
+	}
+	canon, err = CanonicalForm(string(b))
+	if err != nil {
+		return "", "", "", nil, fmt.Errorf("%s: %w", file, err)
 	}
 	name = head.Name
 	if head.Namespace != "" && !strings.Contains(name, ".") {
 		name = head.Namespace + "." + name
 	}
-	return string(b), name, codec, nil
+	return string(b), name, canon, codec, nil
 }
 
 // Lookup returns the current schema of a report.

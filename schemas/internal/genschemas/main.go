@@ -40,9 +40,12 @@ func run(dir string) error {
 		if err != nil {
 			return err
 		}
-		codec, err := goavro.NewCodec(string(text))
-		if err != nil {
+		if _, err := goavro.NewCodec(string(text)); err != nil {
 			return fmt.Errorf("generated schema of %s does not compile: %w", rep.API, err)
+		}
+		canon, err := schemas.CanonicalForm(string(text))
+		if err != nil {
+			return err
 		}
 		file := rep.API + ".avsc"
 		keep[file] = true
@@ -50,7 +53,7 @@ func run(dir string) error {
 			return err
 		}
 		written++
-		added, err := recordHistory(dir, rep.API, text, codec.CanonicalSchema())
+		added, err := recordHistory(dir, rep.API, text, canon)
 		if err != nil {
 			return err
 		}
@@ -88,11 +91,11 @@ func recordHistory(dir, api string, text []byte, canonical string) (bool, error)
 		if err != nil {
 			return false, err
 		}
-		codec, err := goavro.NewCodec(string(prev))
+		prevCanon, err := schemas.CanonicalForm(string(prev))
 		if err != nil {
 			return false, fmt.Errorf("history %s: %w", historyFile(dir, api, last), err)
 		}
-		if codec.CanonicalSchema() == canonical {
+		if prevCanon == canonical {
 			return false, nil
 		}
 	}
