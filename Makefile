@@ -1,0 +1,101 @@
+# wolkvox-connect: the one test command is `make test` (CI runs it through .ci/run).
+#
+# make test         lint (go vet, staticcheck, gofmt), start a real Kafka broker, run every
+#                   test with -race against it (WOLKVOX_TEST_KAFKA), stop the broker (always,
+#                   even when tests fail or make is interrupted), then a short fuzz smoke.
+#                   Exits with the status of the first step that failed.
+# make lint         only the static checks
+# make fuzz         only the fuzz smoke (FUZZ_TARGETS, FUZZTIME each)
+# make build        bin/wolkvox-connect with the version from git describe
+# make kafka-start  start (or reuse) the local broker and print how to point tests at it
+# make kafka-stop   stop it and delete its data
+#
+# Nothing is installed globally: Kafka's jars go to .cache/kafka-<version>/libs (fetched once
+# with mvn from Maven Central) and staticcheck to .cache/staticcheck-<version>/ (built once
+# through the Go module proxy). Both are pinned here or in deploy/local/pom.xml.
+#
+# Note: make test uses (and finally stops) the broker that deploy/local/kafka.sh records, so
+# it also stops a broker you started by hand with make kafka-start.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := test
+MAKEFLAGS += --no-print-directory
+
+GO ?= go
+# PKGS narrows vet, staticcheck and go test, e.g. make test PKGS=./sink/...
+PKGS ?= ./...
+CACHE := $(CURDIR)/.cache
+KAFKA := deploy/local/kafka.sh
+
+# staticcheck 2026.2.2: the release line built for Go 1.26 (older releases stop at the Go
+# version they were built for and refuse to analyse newer code).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+# Fuzz smoke run by make test and make fuzz: space-separated <package>:<FuzzName> pairs,
+# each fuzzed for FUZZTIME.
+FUZZ_TARGETS ?= \
+	./sink/kafkatest:FuzzParseSeeds \
+	./sink/kafkatest:FuzzUniqueName
+FUZZTIME ?= 10s
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: test lint fuzz build kafka-start kafka-stop help
+
+help:
+	@sed -n 's/^# \(make .*\)/\1/p' $(firstword $(MAKEFILE_LIST))
+
+test: lint
+	@started=$$(date +%s)
+	# An interrupt must still run the EXIT trap, which stops the broker.
+	trap 'exit 130' INT TERM
+	trap '$(KAFKA) stop' EXIT
+	# Assigned on its own line: "export X=$$(cmd)" would hide a failing start from set -e.
+	addr=$$($(KAFKA) start)
+	export WOLKVOX_TEST_KAFKA=$$addr
+	echo "== go test -race ./... against Kafka at $$WOLKVOX_TEST_KAFKA"
+	$(GO) test -race -count=1 $(PKGS)
+	$(KAFKA) stop
+	trap - EXIT
+	$(MAKE) fuzz
+	echo "== make test passed in $$(( $$(date +%s) - started ))s"
+
+lint: $(STATICCHECK)
+	@echo "== go vet"
+	$(GO) vet $(PKGS)
+	echo "== staticcheck $(STATICCHECK_VERSION)"
+	$(STATICCHECK) $(PKGS)
+	echo "== gofmt -l"
+	unformatted=$$(gofmt -l .)
+	if [[ -n "$$unformatted" ]]; then
+		echo "gofmt -w needed for:" >&2
+		echo "$$unformatted" >&2
+		exit 1
+	fi
+
+fuzz:
+	@for target in $(FUZZ_TARGETS); do
+		pkg=$${target%:*}
+		name=$${target##*:}
+		echo "== fuzz $$pkg $$name for $(FUZZTIME)"
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg"
+	done
+
+$(STATICCHECK):
+	@echo "== installing staticcheck $(STATICCHECK_VERSION) into $(@D)"
+	GOBIN="$(@D)" $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+build:
+	@$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/wolkvox-connect ./cmd/wolkvox-connect
+	echo "built bin/wolkvox-connect $(VERSION)"
+
+kafka-start:
+	@$(KAFKA) start >/dev/null
+	$(KAFKA) status
+	echo 'point tests at it with: eval "$$($(KAFKA) env)"'
+
+kafka-stop:
+	@$(KAFKA) stop
