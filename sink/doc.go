@@ -1,0 +1,11 @@
+// Package sink writes a window of a report to Kafka in one transaction: its events on
+// the per-report topic, its dead letters, and the offset record that says the window
+// was delivered. Either all of them become visible to read_committed consumers or none
+// does, so a crash at any instant neither loses nor repeats a row.
+//
+// [Writer] owns one transactional client with a stable transactional ID per connector:
+// [Writer.Open] fences any previous instance, [Writer.Commit] writes a [Batch], and the
+// errors in errors.go say what the caller should do next (retry the batch, fix it, or
+// stop because another instance took over). [TopicName], [EventRecord] and [DeadLetter]
+// build the topics and records.
+package sink

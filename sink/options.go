@@ -1,0 +1,143 @@
+package sink
+
+import (
+	"errors"
+	"log/slog"
+	"maps"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Defaults of the options below.
+const (
+	DefaultTransactionTimeout = 60 * time.Second
+	DefaultDeadLetterTopic    = "wolkvox-connect-dlq"
+	DefaultOffsetsTopic       = "wolkvox-connect-offsets"
+
+	// defaultMaxBufferedRecords holds a full 60,000-row window plus its dead letters
+	// without Produce blocking on a full buffer (kgo's default is 10,000).
+	defaultMaxBufferedRecords = 100_000
+	// offsetsBatchMaxBytes lets one offset record carry a position of up to
+	// offsets.MaxPositionBytes; the offsets topic is created to accept it
+	// (offsets.TopicMaxMessageBytes). Other topics keep Kafka's 1 MB default, which
+	// is what their brokers accept unless max.message.bytes was raised.
+	offsetsBatchMaxBytes = 16 << 20
+	eventsBatchMaxBytes  = 1_000_012
+)
+
+// Opt configures a [Writer]; see [NewWriter].
+type Opt interface{ apply(*cfg) }
+
+type optFunc func(*cfg)
+
+func (f optFunc) apply(c *cfg) { f(c) }
+
+type cfg struct {
+	seeds        []string
+	txnID        string
+	kafkaOpts    []kgo.Opt
+	logger       *slog.Logger
+	topics       TopicSettings
+	txnTimeout   time.Duration
+	dlqTopic     string
+	offsetsTopic string
+	compression  []kgo.CompressionCodec
+}
+
+func defaultCfg() cfg {
+	return cfg{
+		logger:       slog.New(slog.DiscardHandler),
+		topics:       TopicSettings{Partitions: -1, ReplicationFactor: -1},
+		txnTimeout:   DefaultTransactionTimeout,
+		dlqTopic:     DefaultDeadLetterTopic,
+		offsetsTopic: DefaultOffsetsTopic,
+		compression:  []kgo.CompressionCodec{kgo.Lz4Compression(), kgo.NoCompression()},
+	}
+}
+
+func (c *cfg) validate() error {
+	var errs []error
+	if c.txnID == "" {
+		errs = append(errs, errors.New("sink: TransactionalID is required: it is what fences a previous instance"))
+	}
+	if c.logger == nil {
+		errs = append(errs, errors.New("sink: nil Logger"))
+	}
+	if c.txnTimeout <= 0 {
+		errs = append(errs, errors.New("sink: TransactionTimeout must be positive"))
+	}
+	if err := ValidateTopic(c.dlqTopic); err != nil {
+		errs = append(errs, err)
+	}
+	if err := ValidateTopic(c.offsetsTopic); err != nil {
+		errs = append(errs, err)
+	}
+	if c.topics.Partitions == 0 || c.topics.Partitions < -1 {
+		errs = append(errs, errors.New("sink: Topics: Partitions must be positive, or -1 for the broker default"))
+	}
+	if c.topics.ReplicationFactor == 0 || c.topics.ReplicationFactor < -1 {
+		errs = append(errs, errors.New("sink: Topics: ReplicationFactor must be positive, or -1 for the broker default"))
+	}
+	return errors.Join(errs...)
+}
+
+// Seeds sets the brokers to bootstrap from; required unless KafkaOpts carries
+// kgo.SeedBrokers.
+func Seeds(seeds ...string) Opt { return optFunc(func(c *cfg) { c.seeds = seeds }) }
+
+// TransactionalID sets the transactional ID, required. Use one stable ID per
+// connector ("wolkvox-connect-<connector>"): a new instance with the same ID fences
+// the old one, which is what makes a restart exactly-once.
+func TransactionalID(id string) Opt { return optFunc(func(c *cfg) { c.txnID = id }) }
+
+// KafkaOpts adds client options: TLS, SASL, a dialer, and hooks such as
+// kgo.WithHooks(kprom.NewMetrics("wolkvox_connect")) for Prometheus metrics. They are
+// applied after the writer's own, so they win on conflict.
+func KafkaOpts(opts ...kgo.Opt) Opt {
+	return optFunc(func(c *cfg) { c.kafkaOpts = append(c.kafkaOpts, opts...) })
+}
+
+// Logger sets the logger for the writer and its Kafka client (through kslog),
+// overriding the default that discards everything.
+func Logger(l *slog.Logger) Opt { return optFunc(func(c *cfg) { c.logger = l }) }
+
+// TopicSettings are what [Writer.EnsureTopics] creates missing topics with.
+type TopicSettings struct {
+	// Partitions and ReplicationFactor; -1 (the default) takes the broker's default.
+	Partitions        int32
+	ReplicationFactor int16
+	// Configs are topic configs, e.g. {"retention.ms": "604800000"}.
+	Configs map[string]string
+}
+
+// Topics sets how missing topics are created, overriding the broker's defaults for
+// partitions and replication and no extra configs.
+func Topics(s TopicSettings) Opt {
+	return optFunc(func(c *cfg) {
+		s.Configs = maps.Clone(s.Configs)
+		c.topics = s
+	})
+}
+
+// TransactionTimeout sets how long the broker lets a transaction stay open before it
+// aborts it, overriding the default of 60 s. It bounds how long a crashed instance's
+// transaction holds back read_committed consumers if no new instance fences it, and
+// must be longer than a commit of the largest window takes; it must not exceed the
+// broker's transaction.max.timeout.ms (15 min by default).
+func TransactionTimeout(d time.Duration) Opt { return optFunc(func(c *cfg) { c.txnTimeout = d }) }
+
+// DeadLetterTopic sets the dead-letter topic, overriding "wolkvox-connect-dlq".
+func DeadLetterTopic(topic string) Opt { return optFunc(func(c *cfg) { c.dlqTopic = topic }) }
+
+// OffsetsTopic names the offsets topic, overriding "wolkvox-connect-offsets": every
+// batch's offset record must go there, and batches to it may reach 16 MiB so that
+// large positions fit.
+func OffsetsTopic(topic string) Opt { return optFunc(func(c *cfg) { c.offsetsTopic = topic }) }
+
+// Compression sets the batch compression codecs in order of preference, overriding
+// lz4 (then none, for brokers that lack it): lz4 costs little CPU on 2 cores and
+// shrinks JSON and Avro rows several times.
+func Compression(codecs ...kgo.CompressionCodec) Opt {
+	return optFunc(func(c *cfg) { c.compression = codecs })
+}
