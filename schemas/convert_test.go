@@ -1,0 +1,243 @@
+package schemas
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+)
+
+func lookup(t testing.TB, api string) *catalog.Report {
+	t.Helper()
+	rep, ok := catalog.Lookup(api)
+	if !ok {
+		t.Fatalf("catalog has no %s", api)
+	}
+	return rep
+}
+
+// TestConvertSeedEdges checks the seed reports' typed fields on the edge values the
+// API is known to send.
+func TestConvertSeedEdges(t *testing.T) {
+	tests := []struct {
+		api, key, raw string
+		want          any // the native union value, nil for null
+	}{
+		{"act_3", "time", "1:02:03", map[string]any{"long": int64(3723)}},
+		{"act_3", "time", "125:00:00", map[string]any{"long": int64(450000)}},
+		{"act_3", "time", "00:00:00", map[string]any{"long": int64(0)}},
+		{"act_3", "time", "-", nil},
+		{"act_3", "time", "--", nil},
+		{"act_3", "time", "", nil},
+		{"act_3", "comments", "-", map[string]any{"string": "-"}},
+		{"act_3", "comments", "", map[string]any{"string": ""}},
+		{"act_3", "date", "2024-03-05 14:07:09", map[string]any{"long.timestamp-millis": time.Date(2024, 3, 5, 19, 7, 9, 0, time.UTC).UnixMilli()}},
+		{"chat_3", "closing_time", "1:02:03", map[string]any{"long": int64(3723)}},
+		{"chat_3", "closing_time", "125:00:00", map[string]any{"long": int64(450000)}},
+		{"chat_3", "interactions", "1,172", map[string]any{"long": int64(1172)}},
+		{"chat_3", "interactions", "--", nil},
+		{"diagram_1_3", "time", "125:00:00", map[string]any{"long": int64(450000)}},
+		{"diagram_1_3", "calls", "", nil},
+		{"diagram_13", "second_event", "17", map[string]any{"long": int64(17)}},
+		{"diagram_13", "attempt", "-", nil},
+		{"diagram_4", "voice_message_duration", "0:00:09", map[string]any{"long": int64(9)}},
+		{"agent_15", "preview_percent", "9,336.00 %", map[string]any{"double": 9336.0}},
+		{"agent_15", "preview_percent", "34.64 %", map[string]any{"double": 34.64}},
+		{"agent_16", "preview_percent", "-", nil},
+		{"diagram_7", "time", "1500", map[string]any{"long": int64(1500)}},
+		{"agent_7", "date", "2024-03-05", map[string]any{"int.date": int32(19787)}},
+	}
+	var c Converter
+	for _, tt := range tests {
+		t.Run(tt.api+"/"+tt.key+"="+tt.raw, func(t *testing.T) {
+			rep := lookup(t, tt.api)
+			ms, err := Fields(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := ""
+			for _, m := range ms {
+				if m.Key == tt.key {
+					name = m.Name
+				}
+			}
+			if name == "" {
+				t.Fatalf("%s has no field %q", tt.api, tt.key)
+			}
+			got, err := c.Convert(rep, source.Row{{Key: tt.key, Value: tt.raw}}, testMeta(rep, "id"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameNative(got[name], tt.want) {
+				t.Errorf("%s = %#v, want %#v", name, got[name], tt.want)
+			}
+		})
+	}
+}
+
+func sameNative(got, want any) bool {
+	g, gok := got.(map[string]any)
+	w, wok := want.(map[string]any)
+	if !gok || !wok {
+		return got == nil && want == nil
+	}
+	if len(g) != 1 || len(w) != 1 {
+		return false
+	}
+	for k, v := range w {
+		if g[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestConvertRejects(t *testing.T) {
+	tests := []struct {
+		name, api string
+		row       source.Row
+		field     string
+	}{
+		{"count of abc", "chat_3", source.Row{{Key: "interactions", Value: "abc"}}, "interactions"},
+		{"fractional count", "chat_3", source.Row{{Key: "interactions", Value: "12.5"}}, "interactions"},
+		{"minutes out of range", "act_3", source.Row{{Key: "time", Value: "1:75:00"}}, "time"},
+		{"MM:SS duration", "chat_3", source.Row{{Key: "closing_time", Value: "02:03"}}, "closing_time"},
+		{"impossible date", "act_3", source.Row{{Key: "date", Value: "2024-02-30 10:00:00"}}, "date"},
+		{"impossible calendar date", "agent_7", source.Row{{Key: "date", Value: "2023-02-29"}}, "date"},
+		{"decimal comma percent", "agent_15", source.Row{{Key: "preview_percent", Value: "34,64 %"}}, "preview_percent"},
+		{"duplicate known key", "chat_3", source.Row{{Key: "channel", Value: "a"}, {Key: "channel", Value: "b"}}, "channel"},
+		{"duplicate unknown key", "chat_3", source.Row{{Key: "q01", Value: "a"}, {Key: "q01", Null: true}}, "q01"},
+	}
+	var c Converter
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := lookup(t, tt.api)
+			got, err := c.Convert(rep, tt.row, testMeta(rep, "id"))
+			var ce *ConversionError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Convert = %v, %v; want a *ConversionError", got, err)
+			}
+			if ce.Report != tt.api || ce.Field != tt.field || len(ce.Row) != len(tt.row) || ce.Reason == "" {
+				t.Errorf("ConversionError = %+v", ce)
+			}
+		})
+	}
+}
+
+func TestConvertEventTime(t *testing.T) {
+	var c Converter
+	rep := lookup(t, "diagram_13")
+	for _, tt := range []struct {
+		raw  string
+		null bool
+		want any
+	}{
+		{raw: "2024-03-05 14:07:09", want: map[string]any{"long.timestamp-millis": time.Date(2024, 3, 5, 19, 7, 9, 0, time.UTC).UnixMilli()}},
+		{raw: "-", want: nil},
+		{null: true, want: nil},
+	} {
+		got, err := c.Convert(rep, source.Row{{Key: "date", Value: tt.raw, Null: tt.null}}, testMeta(rep, "id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameNative(got[FieldEventTime], tt.want) {
+			t.Errorf("date %q: event time %#v, want %#v", tt.raw, got[FieldEventTime], tt.want)
+		}
+	}
+	// A range report has no time of its own.
+	agg := lookup(t, "chat_3")
+	got, err := c.Convert(agg, source.Row{{Key: "channel", Value: "Email"}}, testMeta(agg, "id"))
+	if err != nil || got[FieldEventTime] != nil {
+		t.Errorf("chat_3 event time = %#v, %v; want nil", got[FieldEventTime], err)
+	}
+}
+
+func TestConvertInvalidMeta(t *testing.T) {
+	rep := lookup(t, "chat_3")
+	good := testMeta(rep, "id")
+	tests := map[string]func(m *Meta){
+		"no location":       func(m *Meta) { m.Location = nil },
+		"no server":         func(m *Meta) { m.Server = "" },
+		"no row id":         func(m *Meta) { m.RowID = "" },
+		"other report":      func(m *Meta) { m.Report = "chat_4" },
+		"window reversed":   func(m *Meta) { m.WindowStart, m.WindowEnd = m.WindowEnd, m.WindowStart },
+		"read time missing": func(m *Meta) { m.ReadAt = time.Time{} },
+	}
+	var c Converter
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			m := good
+			mutate(&m)
+			_, err := c.Convert(rep, source.Row{}, m)
+			var ce *ConversionError
+			if !errors.Is(err, ErrInvalidMeta) || errors.As(err, &ce) {
+				t.Errorf("Convert = %v, want ErrInvalidMeta and no *ConversionError", err)
+			}
+		})
+	}
+}
+
+func TestConvertBadCatalogEntry(t *testing.T) {
+	var c Converter
+	for _, rep := range []*catalog.Report{
+		{API: "x_1", Fields: []catalog.Field{{Name: "a", Type: "colour"}}},
+		{API: "x_2", Fields: []catalog.Field{{Name: "a", Type: catalog.String}, {Name: "a", Type: catalog.String}}},
+	} {
+		if _, err := c.Convert(rep, source.Row{}, testMeta(rep, "id")); !errors.Is(err, ErrCatalog) {
+			t.Errorf("%s: Convert = %v, want ErrCatalog", rep.API, err)
+		}
+	}
+}
+
+// FuzzConvert feeds random text to every typed field of the seed reports (and a report
+// with one field of each type): Convert never panics, and every failure is a
+// *ConversionError naming a key of the row.
+func FuzzConvert(f *testing.F) {
+	reports := []*catalog.Report{allTypes()}
+	for _, api := range append(seedReports, "agent_15", "agent_7", "diagram_7") {
+		if rep, ok := catalog.Lookup(api); ok {
+			reports = append(reports, rep)
+		}
+	}
+	for _, s := range []string{"1:02:03", "125:00:00", "9,336.00 %", "-", "--", "", "2024-02-30 10:00:00", "1,2", "1e309", "\x00", "٣"} {
+		f.Add(uint8(0), s, false)
+	}
+	var c Converter
+	f.Fuzz(func(t *testing.T, pick uint8, value string, null bool) {
+		rep := reports[int(pick)%len(reports)]
+		row := make(source.Row, 0, len(rep.Fields))
+		for i, fd := range rep.Fields {
+			v := value
+			if i%2 == 1 && len(value) > 1 {
+				v = value[len(value)/2:] // vary the text between fields
+			}
+			row = append(row, source.Cell{Key: fd.Name, Value: v, Null: null && i%3 == 0})
+		}
+		_, err := c.Convert(rep, row, testMeta(rep, "id"))
+		if err == nil {
+			return
+		}
+		var ce *ConversionError
+		if !errors.As(err, &ce) {
+			t.Fatalf("Convert error %v is not a *ConversionError", err)
+		}
+		if _, ok := rep.Field(ce.Field); !ok {
+			t.Fatalf("ConversionError names %q, not a field of %s", ce.Field, rep.API)
+		}
+	})
+}
+
+// allTypes is a report with one field of every FieldType, dated by its timestamp.
+func allTypes() *catalog.Report {
+	rep := &catalog.Report{API: "test_all", Kind: catalog.Detail, TimeField: "ts", TimeLayout: time.DateTime}
+	for _, ft := range []catalog.FieldType{catalog.String, catalog.Count, catalog.Number, catalog.Percent, catalog.Duration, catalog.Seconds, catalog.Millis, catalog.Timestamp, catalog.Date} {
+		name := string(ft)
+		if ft == catalog.Timestamp {
+			name = "ts"
+		}
+		rep.Fields = append(rep.Fields, catalog.Field{Name: name, Type: ft})
+	}
+	return rep
+}
