@@ -52,21 +52,29 @@ func (g *bodyGen) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// BenchmarkDecode60k decodes a 60,000-row response (the API's most per call) held in memory.
+// BenchmarkDecode60k decodes a 60,000-row response (the API's most per call) held in
+// memory, with the scanner decode uses and with the encoding/json reference it replaced.
 func BenchmarkDecode60k(b *testing.B) {
 	body, err := io.ReadAll(newBodyGen(MaxRows, 40))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		env, err := decode(bytes.NewReader(body), func(Row) error { return nil })
-		if err != nil || env.rows != MaxRows {
-			b.Fatalf("%d rows, %v", env.rows, err)
-		}
+	for _, bc := range []struct {
+		name   string
+		decode func(io.Reader, func(Row) error) (envelope, error)
+	}{{"scanner", decode}, {"encoding-json", refDecode}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				env, err := bc.decode(bytes.NewReader(body), func(Row) error { return nil })
+				if err != nil || env.rows != MaxRows {
+					b.Fatalf("%d rows, %v", env.rows, err)
+				}
+			}
+			b.ReportMetric(float64(MaxRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
-	b.ReportMetric(float64(MaxRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
 // peakHeap decodes a generated body of n rows of about rowBytes each, streamed from an
