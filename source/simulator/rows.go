@@ -3,6 +3,7 @@ package simulator
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,9 @@ type query struct {
 type filter struct {
 	col   int
 	value string
+	// ids maps the column's values to the parameter's when the report lacks the
+	// parameter's own column (skill_3 has skill_name, filtered by skill_id).
+	ids map[string]string
 }
 
 // newQuery resolves columns and parameter filters: a parameter that names a column
@@ -63,11 +67,21 @@ func newQuery(m *model, params url.Values, from, to, now time.Time, gp *genParam
 		if v == "" || strings.EqualFold(v, "all") || p.Name == "cod_act" {
 			continue
 		}
-		for i, c := range q.cols {
-			if c.name == p.Name || (p.Name == "campaign_id" && c.name == "campaing_id") {
-				q.filters = append(q.filters, filter{i, v})
-				break
+		if i := slices.IndexFunc(q.cols, func(c column) bool {
+			return c.name == p.Name || (p.Name == "campaign_id" && c.name == "campaing_id")
+		}); i >= 0 {
+			q.filters = append(q.filters, filter{col: i, value: v})
+			continue
+		}
+		// No column of that name: filter through another attribute of the same entity.
+		kind := strings.TrimSuffix(p.Name, "_id")
+		if i := slices.IndexFunc(q.cols, func(c column) bool { return c.role == roleEntity && c.kind == kind }); i >= 0 {
+			c := q.cols[i]
+			ids := map[string]string{}
+			for idx := range min(entityCard[kind], 64) {
+				ids[entityValue(kind, c.family, c.attr, idx, m.seed)] = entityValue(kind, c.family, "id", idx, m.seed)
 			}
+			q.filters = append(q.filters, filter{col: i, value: v, ids: ids})
 		}
 	}
 	return q
@@ -75,7 +89,11 @@ func newQuery(m *model, params url.Values, from, to, now time.Time, gp *genParam
 
 func (q *query) keep(r Row) bool {
 	for _, f := range q.filters {
-		if r[f.col].Value != f.value {
+		v := r[f.col].Value
+		if f.ids != nil {
+			v = f.ids[v]
+		}
+		if v != f.value {
 			return false
 		}
 	}

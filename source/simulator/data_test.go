@@ -1,0 +1,296 @@
+package simulator
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+)
+
+// paramsFor gives every report the parameters it needs.
+func paramsFor(r *catalog.Report) []string {
+	var kv []string
+	for _, p := range r.Params {
+		switch {
+		case p.Name == "agent_id" && p.Required:
+			kv = append(kv, p.Name, "1003")
+		case p.Default != "":
+			kv = append(kv, p.Name, p.Default)
+		case p.Required:
+			kv = append(kv, p.Name, "1")
+		}
+	}
+	return kv
+}
+
+var dynamicKey = regexp.MustCompile(`^(q\d\d|opt\d+|service_level_\d+seg)$`)
+
+// TestEveryReportMatchesCatalog calls all catalog reports and checks that their rows
+// carry exactly the catalog's fields, in order, plus only the report's dynamic columns.
+func TestEveryReportMatchesCatalog(t *testing.T) {
+	reports := catalog.All()
+	if len(reports) != 104 {
+		t.Fatalf("catalog has %d reports, want 104", len(reports))
+	}
+	h := newHarness(t)
+	from, to := t0.Add(-3*time.Hour), t0.Add(-time.Hour)
+	for i := range reports {
+		r := &reports[i]
+		t.Run(r.API, func(t *testing.T) {
+			resp := h.report(r.API, from, to, paramsFor(r)...)
+			if resp.status != 200 {
+				t.Fatalf("status %d: %.300s", resp.status, resp.body)
+			}
+			e := decodeEnvelope(t, resp.body)
+			rows := orderedRows(t, e.Data, r.NestedField)
+			if len(rows) == 0 {
+				t.Fatal("no rows")
+			}
+			want := make([]string, len(r.Fields))
+			for i, f := range r.Fields {
+				want[i] = f.Name
+			}
+			for _, row := range rows {
+				got := slices.DeleteFunc(keysOf(row), func(k string) bool {
+					return len(r.DynamicPrefixes) > 0 && dynamicKey.MatchString(k) && !slices.Contains(want, k)
+				})
+				if !slices.Equal(got, want) {
+					t.Fatalf("keys\n got %q\nwant %q", got, want)
+				}
+				for _, c := range row {
+					if c.Null || c.Number {
+						t.Fatalf("%s: lenient value with Lenient off: %+v", c.Key, c)
+					}
+				}
+			}
+			if len(r.DynamicPrefixes) > 0 && len(keysOf(rows[0])) == len(want) {
+				t.Errorf("no dynamic columns for prefixes %q", r.DynamicPrefixes)
+			}
+		})
+	}
+}
+
+// TestValueFormats checks the formats the README documents on a few reports.
+func TestValueFormats(t *testing.T) {
+	h := newHarness(t)
+	connID := regexp.MustCompile(`^\d{5}\.\d{4}\.(\d{10})\.\d{5}$`)
+	stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`)
+	duration := regexp.MustCompile(`^\d{1,2}:\d\d:\d\d$`)
+	percent := regexp.MustCompile(`^\d{1,3}(,\d{3})*(\.\d\d)? %$`)
+	from, to := t0.Add(-6*time.Hour), t0.Add(-time.Hour)
+
+	resp := h.report("act_3", from, to, "cod_act", "x")
+	rows := orderedRows(t, decodeEnvelope(t, resp.body).Data, "")
+	for _, r := range rows {
+		id, _ := r.Get("conn_id")
+		m := connID.FindStringSubmatch(id)
+		if m == nil {
+			t.Fatalf("conn_id %q", id)
+		}
+		date, _ := r.Get("date")
+		lt, err := time.ParseInLocation("2006-01-02 15:04:05", date, bogota)
+		if err != nil || !stamp.MatchString(date) {
+			t.Fatalf("date %q: %v", date, err)
+		}
+		if lt.Before(from) || lt.After(to) {
+			t.Fatalf("date %s outside the window", date)
+		}
+		if epoch := fmt.Sprint(lt.Unix()); epoch != m[1] {
+			t.Errorf("conn_id %s embeds epoch %s, its row is dated %s (%s)", id, m[1], date, epoch)
+		}
+		if d, _ := r.Get("time"); !duration.MatchString(d) && d != "-" && d != "--" {
+			t.Errorf("time %q is not H:MM:SS", d)
+		}
+	}
+
+	var sawWide, sawUnpadded, sawPlaceholder bool
+	for _, api := range []string{"agent_1", "skill_1", "agent_16", "quality_1"} {
+		resp := h.report(api, t0.AddDate(0, 0, -2), t0, "skill_id", "all")
+		for _, r := range orderedRows(t, decodeEnvelope(t, resp.body).Data, "") {
+			for _, c := range r {
+				switch {
+				case strings.HasSuffix(c.Value, " %"):
+					if !percent.MatchString(c.Value) {
+						t.Errorf("%s %s = %q", api, c.Key, c.Value)
+					}
+					sawWide = sawWide || strings.Contains(c.Value, ",")
+				case duration.MatchString(c.Value):
+					sawUnpadded = sawUnpadded || c.Value[1] == ':'
+				}
+			}
+		}
+	}
+	resp = h.report("cdr_1", from, to)
+	sawPlaceholder = bytes.Contains(resp.body, []byte(`":"-"`)) || bytes.Contains(resp.body, []byte(`":"--"`))
+	if !sawWide || !sawUnpadded || !sawPlaceholder {
+		t.Errorf(`saw "9,336.00 %%" %v, unpadded hours %v, placeholders %v`, sawWide, sawUnpadded, sawPlaceholder)
+	}
+
+	// Typo and whitespace keys come byte for byte.
+	for api, key := range map[string]string{"chat_1": `"agent_anwers "`, "campaign_9": `"campaing_id"`, "chat_13": `"chanel"`, "wizard_3": `"explation"`, "agent_1": `"aht_outbund"`} {
+		resp := h.report(api, from, to, "campaign_id", "all")
+		if !bytes.Contains(resp.body, []byte(key)) {
+			t.Errorf("%s lacks key %s", api, key)
+		}
+	}
+}
+
+// TestShapes checks cdr_4's object, the nested reports and skill_1's services_time.
+func TestShapes(t *testing.T) {
+	h := newHarness(t)
+	from, to := t0.Add(-3*time.Hour), t0.Add(-time.Hour)
+	e := decodeEnvelope(t, h.report("cdr_4", from, to).body)
+	if e.Data[0] != '{' {
+		t.Errorf("cdr_4 data is not an object: %.80s", e.Data)
+	}
+	for _, key := range cdr4Buckets {
+		if !bytes.Contains(e.Data, []byte(`"`+key+`":{`)) {
+			t.Errorf("cdr_4 lacks bucket %s", key)
+		}
+	}
+	for api, field := range map[string]string{"agent_5": "status_x_hour", "agent_11": "agents", "chat_2": "conversation"} {
+		e := decodeEnvelope(t, h.report(api, from, to).body)
+		if !bytes.Contains(e.Data, []byte(`"`+field+`":[{`)) {
+			t.Errorf("%s does not nest %s: %.120s", api, field, e.Data)
+		}
+	}
+	for _, tc := range []struct{ services, column string }{{"", "service_level_0seg"}, {"20", "service_level_0seg"}, {"45", "service_level_45seg"}} {
+		body := h.report("skill_1", from, to, "skill_id", "all", "services_time", tc.services).body
+		if !bytes.Contains(body, []byte(`"service_level_30seg":`)) || !bytes.Contains(body, []byte(`"`+tc.column+`":`)) {
+			t.Errorf("services_time=%q: no %s: %.200s", tc.services, tc.column, body)
+		}
+	}
+}
+
+// TestParamsFilter checks that skill_id, campaign_id and agent_id select rows.
+func TestParamsFilter(t *testing.T) {
+	h := newHarness(t)
+	from, to := t0.Add(-3*time.Hour), t0.Add(-time.Hour)
+	for _, tc := range []struct{ api, param, value, column string }{
+		{"skill_10", "skill_id", "12", "skill_id"},
+		{"agent_2", "agent_id", "1005", "agent_id"},
+		{"campaign_9", "campaign_id", "501", "campaing_id"},
+		{"skill_3", "skill_id", "11", "skill_name"},
+	} {
+		t.Run(tc.api, func(t *testing.T) {
+			all := orderedRows(t, decodeEnvelope(t, h.report(tc.api, from, to, tc.param, "all", "agent_id", "1005").body).Data, "")
+			some := orderedRows(t, decodeEnvelope(t, h.report(tc.api, from, to, tc.param, tc.value, "agent_id", "1005").body).Data, "")
+			if len(some) == 0 || (tc.api != "agent_2" && len(some) >= len(all)) {
+				t.Fatalf("%d rows filtered out of %d", len(some), len(all))
+			}
+			if tc.column == tc.param {
+				for _, r := range some {
+					if v, _ := r.Get(tc.column); v != tc.value {
+						t.Fatalf("%s = %q, want %q", tc.column, v, tc.value)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDeterminism: the same window answers the same bytes while its data do not change,
+// and a server with another seed answers different data.
+func TestDeterminism(t *testing.T) {
+	a := newHarness(t, Seed(7))
+	b := newHarness(t, Seed(7))
+	c := newHarness(t, Seed(8))
+	from, to := t0.Add(-26*time.Hour), t0.Add(-25*time.Hour) // long settled
+	for _, api := range []string{"diagram_13", "chat_2", "agent_8", "cdr_4", "agent_1"} {
+		r1, r2, r3 := a.report(api, from, to).body, a.report(api, from, to).body, b.report(api, from, to).body
+		if !bytes.Equal(r1, r2) || !bytes.Equal(r1, r3) {
+			t.Errorf("%s: two reads of a settled window differ", api)
+		}
+		a.clock.Advance(time.Hour)
+		if r4 := a.report(api, from, to).body; !bytes.Equal(r1, r4) {
+			t.Errorf("%s: a settled window changed an hour later", api)
+		}
+		if bytes.Equal(r1, c.report(api, from, to).body) {
+			t.Errorf("%s: seeds 7 and 8 gave the same body", api)
+		}
+	}
+}
+
+// TestLateRowsAndEdits: reading the same recent window as time passes returns rows that
+// were not there before and rows whose content changed, under the same identity.
+func TestLateRowsAndEdits(t *testing.T) {
+	h := newHarness(t, LateRows(0.3, 10*time.Minute), Edits(0.3, 5*time.Minute))
+	from, to := t0.Add(-10*time.Minute), t0
+	read := func() map[string]string {
+		rows := orderedRows(t, decodeEnvelope(t, h.report("cdr_1", from, to).body).Data, "")
+		out := map[string]string{}
+		for _, r := range rows {
+			id, _ := r.Get("conn_id")
+			out[id] = rowString(r)
+		}
+		return out
+	}
+	before := read()
+	h.clock.Advance(time.Hour)
+	after := read()
+	var added, changed int
+	for id, row := range after {
+		old, ok := before[id]
+		switch {
+		case !ok:
+			added++
+		case old != row:
+			changed++
+		}
+	}
+	for id := range before {
+		if _, ok := after[id]; !ok {
+			t.Errorf("row %s vanished", id)
+		}
+	}
+	if added == 0 || changed == 0 {
+		t.Errorf("after an hour: %d rows added, %d changed (of %d)", added, changed, len(after))
+	}
+}
+
+// TestTruncation: a window holding more than 60,000 rows answers exactly 60,000, with
+// nothing saying so; the earliest rows are kept.
+func TestTruncation(t *testing.T) {
+	minute := t0.Add(-2 * time.Hour).Truncate(time.Minute)
+	for _, n := range []int{59_999, 60_000, 60_001} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			h := newHarness(t, DefaultRowsPerMinute(0), Bursts(Burst{Report: "chat_14", Minute: minute, Rows: n}))
+			resp := h.report("chat_14", minute, minute.Add(59*time.Second))
+			e := decodeEnvelope(t, resp.body)
+			rows := orderedRows(t, e.Data, "")
+			truth := latest(h.truth(TruthQuery{Report: "chat_14", From: minute, To: minute.Add(time.Minute), AsOf: h.clock.Now()}))
+			if len(rows) != min(len(truth), 60_000) {
+				t.Fatalf("%d rows served, %d in truth", len(rows), len(truth))
+			}
+			if len(truth) < min(n, 60_000) {
+				t.Fatalf("truth holds %d of %d burst rows", len(truth), n)
+			}
+			if strings.Contains(e.Msg, "trunc") || bytes.Contains(resp.body, []byte("limit")) {
+				t.Errorf("truncation is announced: %q", e.Msg)
+			}
+			if got, want := rowString(rows[len(rows)-1]), rowString(truth[len(rows)-1].Row); got != want {
+				t.Errorf("last row served %s, truth %s", got, want)
+			}
+		})
+	}
+}
+
+func TestTruthParamsQuery(t *testing.T) {
+	h := newHarness(t)
+	_, err := h.srv.Truth(TruthQuery{Report: "agent_2", From: t0.Add(-time.Hour), To: t0, AsOf: t0})
+	if err == nil {
+		t.Fatal("agent_2 without agent_id: no error")
+	}
+	rows := h.truth((TruthQuery{Report: "agent_2", Params: url.Values{"agent_id": {"1002"}}, From: t0.Add(-time.Hour), To: t0, AsOf: t0}))
+	for _, r := range rows {
+		if v, _ := r.Row.Get("agent_id"); v != "1002" {
+			t.Fatalf("truth row of agent %s", v)
+		}
+	}
+}
