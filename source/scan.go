@@ -41,7 +41,13 @@ type scanner struct {
 	stack    []byte // open containers, '{' or '['
 	state    scanState
 	scratch  []byte // for unescaping strings
+	// keys interns object keys: a report repeats the same few dozen in every row, so
+	// each is allocated once per body rather than once per row.
+	keys map[string]string
 }
+
+// maxInterned bounds keys, so that a body of ever-new keys cannot grow it without end.
+const maxInterned = 4096
 
 type scanState uint8
 
@@ -192,7 +198,7 @@ func (s *scanner) next() (token, error) {
 			if c != '"' {
 				return token{}, s.syntaxError("invalid character %q looking for an object key", c)
 			}
-			key, err := s.str()
+			key, err := s.key()
 			if err != nil {
 				return token{}, err
 			}
@@ -401,8 +407,17 @@ func (s *scanner) numberEnd(at func() (byte, error)) error {
 	return s.syntaxError("invalid character %q in a number", c)
 }
 
+// key reads an object key, interned.
+func (s *scanner) key() (string, error) {
+	return s.readString(true)
+}
+
 // str reads a string whose opening quote is at pos and returns its contents.
 func (s *scanner) str() (string, error) {
+	return s.readString(false)
+}
+
+func (s *scanner) readString(intern bool) (string, error) {
 	i := s.pos + 1
 	escaped, ascii := false, true
 	for {
@@ -412,7 +427,20 @@ func (s *scanner) str() (string, error) {
 				raw := s.buf[s.pos+1 : i]
 				s.pos = i + 1
 				if !escaped && (ascii || utf8.Valid(raw)) {
-					return string(raw), nil
+					if !intern {
+						return string(raw), nil
+					}
+					if k, ok := s.keys[string(raw)]; ok { // no allocation: the compiler sees the lookup
+						return k, nil
+					}
+					k := string(raw)
+					if len(s.keys) < maxInterned {
+						if s.keys == nil {
+							s.keys = make(map[string]string)
+						}
+						s.keys[k] = k
+					}
+					return k, nil
 				}
 				return s.unquote(raw)
 			case c == '\\':
