@@ -257,7 +257,8 @@ func (c *Client) do(ctx context.Context, report, u string, read func(*http.Respo
 	defer resp.Body.Close()
 	out := read(resp)
 	out.sent, out.status = true, resp.StatusCode
-	if out.class != ClassOK && out.class != ClassHandler && ctx.Err() != nil {
+	// A body cut short because the caller gave up is not the server's failure.
+	if out.class == ClassTransient && ctx.Err() != nil {
 		out.class, out.err = ClassCanceled, context.Cause(ctx)
 	}
 	return out
