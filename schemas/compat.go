@@ -260,7 +260,11 @@ func (c *checker) compat(r, w *avroNode, path string) error {
 				return nil
 			}
 		}
-		return fail("the writer's %s cannot be read by any branch of the reader's union", describe(w))
+		names := make([]string, len(r.branches))
+		for i, rb := range r.branches {
+			names[i] = describe(rb)
+		}
+		return fail("the writer's %s cannot be read as any of the reader's %s", describe(w), strings.Join(names, " | "))
 	}
 	if r.kind != w.kind {
 		if slices.Contains(promotions[w.kind], r.kind) {
