@@ -212,13 +212,15 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
-// Set writes pos as key's position, in a transaction of its own (see TransactionalID).
+// Set writes pos as key's position, in a transaction of its own (see TransactionalID),
+// and returns once read_committed readers (Load, List) see it.
 func (s *Store) Set(ctx context.Context, key Key, pos Position) error {
 	return s.write(ctx, key, &pos)
 }
 
-// Reset writes a tombstone for key, in a transaction of its own (see TransactionalID):
-// the report starts over from its configured start.
+// Reset writes a tombstone for key, in a transaction of its own (see TransactionalID),
+// and returns once read_committed readers see it: the report starts over from its
+// configured start.
 func (s *Store) Reset(ctx context.Context, key Key) error {
 	return s.write(ctx, key, nil)
 }
@@ -264,8 +266,35 @@ func (s *Store) write(ctx context.Context, key Key, pos *Position) error {
 	if err := cl.EndTransaction(endCtx, kgo.TryCommit); err != nil {
 		return fmt.Errorf("offsets: commit %s: %w", key, err)
 	}
+	// Kafka answers EndTxn before it writes the commit markers, so a Load right now
+	// could still miss the write; wait until the last stable offset passes it.
+	if err := waitStable(ctx, kadm.NewClient(cl), rec); err != nil {
+		return fmt.Errorf("offsets: %s committed, but not yet visible: %w", key, err)
+	}
 	s.cfg.logger.InfoContext(ctx, "offset written", "key", key.String(), "tombstone", pos == nil)
 	return nil
+}
+
+// waitStable returns once the last stable offset of r's partition is past r.
+func waitStable(ctx context.Context, adm *kadm.Client, r *kgo.Record) error {
+	const poll = 20 * time.Millisecond
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		lso, err := adm.ListCommittedOffsets(ctx, r.Topic)
+		if err != nil {
+			return err
+		}
+		if o, ok := lso.Lookup(r.Topic, r.Partition); ok && o.Err == nil && o.Offset > r.Offset {
+			return nil
+		}
+		t.Reset(poll)
+	}
 }
 
 // read calls fn for every committed data record of the topic whose key decodes, in
