@@ -22,7 +22,7 @@ type envelope struct {
 // envelope. It never holds more than one row (or, for a nested report, one parent and
 // its nested elements) in memory, so a 256 MB body costs what one row costs. It reads
 // with a hand-written JSON scanner (scan.go): encoding/json's Decoder.Token, which it
-// replaced, was 6 times slower and allocated 10 times more (BenchmarkDecode60k).
+// replaced, was about 7 times slower and allocated 15 times as often (BenchmarkDecode60k).
 //
 // The members of the top-level object may come in any order: rows are handed on as
 // "data" is read, even when "code" has not been seen yet. The caller decides from the
