@@ -120,7 +120,7 @@ func (e *Encoder) schemaID(ctx context.Context, topic string, s *Schema) (int, e
 		case <-t.ready:
 			return t.id, t.err
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, fmt.Errorf("schemas: waiting for the registry lookup of topic %q: %w", topic, ctx.Err())
 		}
 	}
 	t = &topicID{report: s.Report, ready: make(chan struct{})}
