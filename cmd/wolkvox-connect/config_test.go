@@ -1,0 +1,509 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gopkg.in/yaml.v3"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+)
+
+// testEnv is the environment the testdata and example files are checked with.
+var testEnv = map[string]string{
+	"WOLKVOX_TOKEN":      "tok-env-secret-1",
+	"WOLKVOX_TOKEN_CO":   "tok-co-secret-2",
+	"WOLKVOX_TOKEN_PE":   "tok-pe-secret-3",
+	"SR_PASSWORD":        "sr-pass-secret-4",
+	"WOLKVOX_REST_TOKEN": "rest-secret-5",
+	"REST_SUFFIX":        "suffix-secret-6",
+}
+
+func getenv(name string) string { return testEnv[name] }
+
+// want is one expected problem of a *.bad.yaml file, read from its "# want: FIELD | FIX"
+// comment lines: the problem's field, and text its fix contains.
+type want struct{ field, fix string }
+
+func wantsOf(t *testing.T, data []byte) []want {
+	t.Helper()
+	var ws []want
+	for line := range strings.Lines(string(data)) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "# want:")
+		if !ok {
+			continue
+		}
+		field, fix, ok := strings.Cut(rest, "|")
+		if !ok {
+			t.Fatalf("malformed want line %q", line)
+		}
+		ws = append(ws, want{strings.TrimSpace(field), strings.TrimSpace(fix)})
+	}
+	return ws
+}
+
+// TestConfigFiles loads every testdata/*.good.yaml, which must pass, and every
+// *.bad.yaml, which must fail with exactly the problems its want lines list, each with
+// its field path, its fix and a line.
+func TestConfigFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	var good, bad int
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			s, err := LoadSettings(file, getenv)
+			if strings.HasSuffix(file, ".good.yaml") {
+				good++
+				if err != nil {
+					t.Fatalf("LoadSettings: %v", err)
+				}
+				if len(s.Connectors) == 0 || len(s.Kafka.Brokers) == 0 {
+					t.Fatalf("settings without connectors or brokers: %+v", s)
+				}
+				return
+			}
+			bad++
+			data, rerr := os.ReadFile(file)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			wants := wantsOf(t, data)
+			if len(wants) == 0 {
+				t.Fatalf("%s has no '# want:' line", file)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v (%T), want a *ConfigError", err, err)
+			}
+			if s != nil {
+				t.Errorf("settings returned with problems")
+			}
+			if !errors.Is(err, errInvalidSettings) || ce.File != file {
+				t.Errorf("errors.Is(err, errInvalidSettings) = %v, File = %q", errors.Is(err, errInvalidSettings), ce.File)
+			}
+			var fe *connector.FieldError
+			if !errors.As(err, &fe) {
+				t.Errorf("errors.As(err, *connector.FieldError) failed")
+			}
+			for _, w := range wants {
+				i := slices.IndexFunc(ce.Problems, func(p Problem) bool { return p.Field == w.field && strings.Contains(p.Fix, w.fix) })
+				if i < 0 {
+					t.Errorf("no problem at %s with a fix containing %q", w.field, w.fix)
+				}
+			}
+			if len(ce.Problems) != len(wants) {
+				t.Errorf("%d problems, want %d", len(ce.Problems), len(wants))
+			}
+			if t.Failed() {
+				t.Logf("problems:\n%v", err)
+			}
+		})
+	}
+	if good < 3 || bad < 25 {
+		t.Errorf("%d good and %d bad files: the table lost files", good, bad)
+	}
+}
+
+// TestFullSettings checks that every key of full.good.yaml lands where it belongs.
+func TestFullSettings(t *testing.T) {
+	s, err := LoadSettings("testdata/full.good.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs := func(p string) string { return filepath.Join("testdata", p) }
+	bogota, _ := time.LoadLocation("America/Bogota")
+	clockStart := time.Date(2026, 11, 1, 8, 0, 0, 0, time.FixedZone("", -5*3600))
+	// "today" is read on the demo clock; its origin is long past, so at speed 60 the
+	// virtual date is far ahead: compute it the same way.
+	vnow := (&ClockSettings{Start: clockStart, Origin: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Speed: 60}).Clock().Now()
+	y, m, d := vnow.In(bogota).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, bogota)
+
+	c := s.Connectors[0]
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"brokers", s.Kafka.Brokers, []string{"kafka-1:9092", "10.0.0.2:9093"}},
+		{"tls", s.Kafka.TLS, TLSSettings{Enabled: true, CAFile: abs("tls/ca.pem"), CertFile: abs("tls/client.pem"), KeyFile: abs("tls/client-key.pem")}},
+		{"sasl mechanism (upper-cased)", s.Kafka.SASL.Mechanism, "SCRAM-SHA-512"},
+		{"sasl user", s.Kafka.SASL.Username, "connect"},
+		{"sasl password from file, trimmed", s.Kafka.SASL.Password.Reveal(), "sasl-pass-from-file"},
+		{"registry url, trailing slash dropped", s.SchemaRegistry.URL, "https://registry:8081"},
+		{"registry password from env", s.SchemaRegistry.Password.Reveal(), "sr-pass-secret-4"},
+		{"registry pre-registered", s.SchemaRegistry.PreRegistered, true},
+		{"registry tls", s.SchemaRegistry.TLS.CAFile, abs("tls/ca.pem")},
+		{"topics", s.Topics, TopicSettings{Template: "wv.{server}.{connector}.{report}", Partitions: 3, ReplicationFactor: 2,
+			Configs: map[string]string{"retention.ms": "604800000", "compression.type": "zstd"}, Offsets: "my-offsets", DeadLetter: "my-dlq"}},
+		{"rest address", s.REST.Address, ":9000"},
+		{"rest token: $${ escapes, ${} expands", s.REST.Token.Reveal(), "static-${literal}-suffix-secret-6"},
+		{"log", s.Log, LogSettings{Level: slog.LevelDebug, Format: "json"}},
+		{"clock", *s.Clock, ClockSettings{Start: clockStart, Origin: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Speed: 60}},
+		{"name", c.Config.Name, "bogota"},
+		{"server", c.Config.Server, "0040"},
+		{"token from file", c.Token.Reveal(), "tok-from-file-777"},
+		{"token kept out of Config", c.Config.Token, ""},
+		{"token in Connector()", c.Connector().Token, "tok-from-file-777"},
+		{"zone", c.Config.Location.String(), "America/Bogota"},
+		{"quota", c.Config.DailyQuota, int64(3000)},
+		{"reset hour", c.Config.QuotaResetHour, 5},
+		{"base url", c.BaseURL, "http://127.0.0.1:8090"},
+		{"max in flight", c.MaxInFlight, 2},
+		{"reports", len(c.Config.Reports), 3},
+		{"act_3 overrides interval", c.Config.Reports[0], connector.ReportConfig{API: "act_3", Params: map[string]string{"cod_act": "cod_act2"},
+			Interval: 10 * time.Minute, Lookback: 2 * time.Hour, Settle: 2 * time.Minute, Bucket: 30 * time.Minute, Start: today}},
+		{"date start is midnight in the zone", c.Config.Reports[1].Start, time.Date(2026, 10, 15, 0, 0, 0, 0, bogota)},
+		{"rfc3339 start", c.Config.Reports[2].Start, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)},
+		{"bucket override", c.Config.Reports[2].Bucket, 24 * time.Hour},
+		{"params kept", c.Config.Reports[2].Params, map[string]string{"services_time": "45"}},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+// TestDefaults checks what a minimal file leaves to the defaults.
+func TestDefaults(t *testing.T) {
+	s, err := LoadSettings("testdata/minimal.good.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Connectors[0]
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"template", s.Topics.Template, connector.DefaultTopicTemplate},
+		{"partitions", s.Topics.Partitions, int32(-1)},
+		{"replication", s.Topics.ReplicationFactor, int16(-1)},
+		{"offsets", s.Topics.Offsets, connector.DefaultOffsetsTopic},
+		{"dead letter", s.Topics.DeadLetter, connector.DefaultDeadLetterTopic},
+		{"rest", s.REST.Address, DefaultRESTAddress},
+		{"rest token unset", s.REST.Token.IsSet(), false},
+		{"log", s.Log, LogSettings{Level: slog.LevelInfo, Format: "text"}},
+		{"clock", s.Clock, (*ClockSettings)(nil)},
+		{"registry", s.SchemaRegistry.URL, ""},
+		{"zone", c.Config.Location.String(), DefaultTimeZone},
+		{"max in flight", c.MaxInFlight, 1},
+		{"base url", c.BaseURL, ""},
+		// Zero schedule values are the connector's to fill, with its own defaults.
+		{"schedule left to the connector", c.Config.Reports[0], connector.ReportConfig{API: "diagram_13"}},
+		{"token from env", c.Token.Reveal(), "tok-env-secret-1"},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+// TestSecretsNeverPrinted formats Settings every way a program might, and checks that
+// no secret of full.good.yaml appears while each is still there to Reveal.
+func TestSecretsNeverPrinted(t *testing.T) {
+	s, err := LoadSettings("testdata/full.good.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]secret{
+		"tok-from-file-777":   s.Connectors[0].Token,
+		"sasl-pass-from-file": s.Kafka.SASL.Password,
+		"sr-pass-secret-4":    s.SchemaRegistry.Password,
+		"suffix-secret-6":     s.REST.Token,
+	}
+	for text, sec := range secrets {
+		if !strings.Contains(sec.Reveal(), text) {
+			t.Fatalf("secret %q not loaded: Reveal = %q", text, sec.Reveal())
+		}
+	}
+	jsonOut, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yamlOut, err := yaml.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logText, logJSON bytes.Buffer
+	slog.New(slog.NewTextHandler(&logText, nil)).Info("settings", "s", s, "token", s.Connectors[0].Token)
+	slog.New(slog.NewJSONHandler(&logJSON, nil)).Info("settings", "s", s, "token", s.Connectors[0].Token)
+	outputs := map[string]string{
+		"%v":       fmt.Sprintf("%v", s),
+		"%+v":      fmt.Sprintf("%+v", *s),
+		"%#v":      fmt.Sprintf("%#v", *s),
+		"%v conns": fmt.Sprintf("%v", s.Connectors),
+		"%v token": fmt.Sprintf("%v %+v %#v %q", s.Connectors[0].Token, s.Connectors[0], s.Connectors[0], s.REST.Token),
+		"json":     string(jsonOut),
+		"yaml":     string(yamlOut),
+		"slog":     logText.String(),
+		"slogjson": logJSON.String(),
+	}
+	for how, out := range outputs {
+		for text := range secrets {
+			if strings.Contains(out, text) {
+				t.Errorf("%s shows secret %q:\n%s", how, text, out)
+			}
+		}
+		if (how == "json" || how == "yaml" || how == "%v token") && !strings.Contains(out, redacted) {
+			t.Errorf("%s does not show %s:\n%s", how, redacted, out)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	env := map[string]string{"A": "alpha", "B": "beta"}
+	tests := []struct {
+		in, want string
+		problem  string // text of the expected problem, "" for none
+	}{
+		{in: "plain", want: "plain"},
+		{in: "${A}", want: "alpha"},
+		{in: "x-${A}-${B}-y", want: "x-alpha-beta-y"},
+		{in: "$${A}", want: "${A}"},
+		{in: "$$${A}", want: "$${A}"},
+		{in: "pa$$word$", want: "pa$$word$"},
+		{in: "$A", want: "$A"},
+		{in: "${UNSET}", problem: "UNSET, which is not set"},
+		{in: "${A", problem: "without its closing"},
+		{in: "${A-B}", problem: "not a variable reference"},
+		{in: "${}", problem: "not a variable reference"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			l := &loader{getenv: func(k string) string { return env[k] }, lines: map[string]int{}, settled: map[string]bool{}}
+			got, ok := l.expandString(tt.in, "f")
+			if tt.problem == "" {
+				if !ok || got != tt.want || len(l.problems) != 0 {
+					t.Errorf("expandString(%q) = %q, %v, problems %v; want %q", tt.in, got, ok, l.problems, tt.want)
+				}
+				return
+			}
+			if ok || len(l.problems) != 1 || !strings.Contains(l.problems[0].Problem, tt.problem) || l.problems[0].Field != "f" {
+				t.Errorf("expandString(%q): ok %v, problems %v; want one at f with %q", tt.in, ok, l.problems, tt.problem)
+			}
+		})
+	}
+}
+
+func TestParseStart(t *testing.T) {
+	lima, err := time.LoadLocation("America/Lima")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 03:00 UTC on 2 Nov is still 1 Nov in Lima (UTC-5).
+	now := time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"today", time.Date(2026, 11, 1, 0, 0, 0, 0, lima), true},
+		{"TODAY", time.Date(2026, 11, 1, 0, 0, 0, 0, lima), true},
+		{"2026-10-15", time.Date(2026, 10, 15, 0, 0, 0, 0, lima), true},
+		{"2026-10-15T08:30:00Z", time.Date(2026, 10, 15, 8, 30, 0, 0, time.UTC), true},
+		{"2026-10-15T08:30:00-05:00", time.Date(2026, 10, 15, 13, 30, 0, 0, time.UTC), true},
+		{"2026-10-15 08:30:00", time.Time{}, false},
+		{"yesterday", time.Time{}, false},
+		{"", time.Time{}, false},
+	}
+	for _, tt := range tests {
+		got, err := parseStart(tt.in, lima, now)
+		if (err == nil) != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("parseStart(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && !errors.Is(err, errInvalidSettings) {
+			t.Errorf("parseStart(%q) error %v does not wrap errInvalidSettings", tt.in, err)
+		}
+	}
+}
+
+func TestTokenGroupsAndPlan(t *testing.T) {
+	s, err := LoadSettings("testdata/shared-token.good.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := s.TokenGroups()
+	wantGroups := []TokenGroup{
+		{Connectors: []int{0, 1}, DailyQuota: 1000, MaxInFlight: 1},
+		{Connectors: []int{2}, DailyQuota: 1000, MaxInFlight: 1},
+	}
+	if !reflect.DeepEqual(groups, wantGroups) {
+		t.Fatalf("TokenGroups = %+v, want %+v", groups, wantGroups)
+	}
+	if got := groups[0].Label(s); got != "the token of a, b" {
+		t.Errorf("Label = %q", got)
+	}
+	p := s.QuotaPlan(groups[0])
+	// diagram_13 and chat_1 every 5m (288 each), chat_3 per 1h bucket (24).
+	want := map[string]float64{"a/diagram_13": 288, "b/chat_1": 288, "b/chat_3": 24}
+	if !reflect.DeepEqual(p.PerReport, want) || p.Total != 600 || p.Budget != 1000 || !p.Fits() {
+		t.Errorf("QuotaPlan = %+v, want %v, total 600 of 1000", p, want)
+	}
+}
+
+// TestKafkaOpts connects to an in-process cluster that requires SCRAM-SHA-256, with the
+// options built from Settings, and checks that a wrong password is refused.
+func TestKafkaOpts(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "connect", "right-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	tests := []struct {
+		password string
+		ok       bool
+	}{
+		{"right-password", true},
+		{"wrong-password", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.password, func(t *testing.T) {
+			k := KafkaSettings{Brokers: cluster.ListenAddrs(), SASL: SASLSettings{Mechanism: "SCRAM-SHA-256", Username: "connect", Password: newSecret(tt.password)}}
+			opts, err := k.Opts()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl, err := kgo.NewClient(append(opts, kgo.RequestRetries(0))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := cl.Ping(ctx); (err == nil) != tt.ok {
+				t.Errorf("Ping = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestTLSConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		tls     TLSSettings
+		certs   int
+		roots   bool
+		wantErr bool
+	}{
+		{name: "disabled", tls: TLSSettings{CAFile: "testdata/tls/ca.pem"}},
+		{name: "system roots", tls: TLSSettings{Enabled: true}},
+		{name: "ca", tls: TLSSettings{Enabled: true, CAFile: "testdata/tls/ca.pem"}, roots: true},
+		{name: "mtls", tls: TLSSettings{Enabled: true, CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem", KeyFile: "testdata/tls/client-key.pem"}, roots: true, certs: 1},
+		{name: "ca not pem", tls: TLSSettings{Enabled: true, CAFile: "testdata/secrets/token.txt"}, wantErr: true},
+		{name: "key mismatch", tls: TLSSettings{Enabled: true, CertFile: "testdata/tls/client.pem", KeyFile: "testdata/tls/ca.pem"}, wantErr: true},
+		{name: "missing", tls: TLSSettings{Enabled: true, CAFile: "testdata/tls/missing.pem"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tc, err := tt.tls.Config()
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Config() error = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil || !tt.tls.Enabled {
+				if tc != nil {
+					t.Errorf("Config() = %v with error %v or TLS disabled", tc, err)
+				}
+				return
+			}
+			if len(tc.Certificates) != tt.certs || (tc.RootCAs != nil) != tt.roots {
+				t.Errorf("certificates %d, roots %v; want %d, %v", len(tc.Certificates), tc.RootCAs != nil, tt.certs, tt.roots)
+			}
+		})
+	}
+}
+
+func TestRegistryOpts(t *testing.T) {
+	none, err := SchemaRegistrySettings{}.Opts()
+	if err != nil || none != nil {
+		t.Errorf("no registry: Opts = %v, %v; want nil, nil", none, err)
+	}
+	opts, err := SchemaRegistrySettings{URL: "https://r:8081", Username: "u", Password: newSecret("p"),
+		TLS: TLSSettings{Enabled: true, CAFile: "testdata/tls/ca.pem"}}.Opts()
+	if err != nil || len(opts) != 4 { // URLs, UserAgent, BasicAuth, HTTPClient
+		t.Errorf("Opts = %d options, %v; want 4", len(opts), err)
+	}
+	if _, err := (SchemaRegistrySettings{URL: "https://r", TLS: TLSSettings{Enabled: true, CAFile: "testdata/nope.pem"}}).Opts(); err == nil {
+		t.Error("Opts with a missing CA file succeeded")
+	}
+}
+
+func TestLogger(t *testing.T) {
+	var buf bytes.Buffer
+	lg := LogSettings{Level: slog.LevelWarn, Format: "json"}.Logger(&buf)
+	lg.Info("dropped")
+	lg.Warn("kept", "k", 1)
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("not one JSON record: %q: %v", buf.String(), err)
+	}
+	if rec["msg"] != "kept" || rec["level"] != "WARN" {
+		t.Errorf("record = %v", rec)
+	}
+}
+
+func TestEditDistanceSuggestions(t *testing.T) {
+	allowed := []string{"daily_quota", "name", "server", "token", "token_file", "time_zone"}
+	tests := []struct{ in, want string }{
+		{"tokn", "token"},
+		{"Server", "server"},
+		{"dailyquota", "daily_quota"},
+		{"timezone", "time_zone"},
+		{"completely_unrelated", ""},
+	}
+	for _, tt := range tests {
+		if got := closest(tt.in, allowed); got != tt.want {
+			t.Errorf("closest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzParseSettings feeds arbitrary files to ParseSettings: it must never panic, and it
+// returns either Settings or a *ConfigError whose every problem names a field.
+func FuzzParseSettings(f *testing.F) {
+	for _, glob := range []string{"testdata/*.yaml", "../../deploy/examples/*.yaml"} {
+		files, _ := filepath.Glob(glob)
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("connectors: [{name: x, reports: [{api: act_3, params: {cod_act: ${A}}}]}]"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSettings(data, getenv, "testdata")
+		if err == nil {
+			if s == nil {
+				t.Fatal("nil settings and nil error")
+			}
+			return
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || len(ce.Problems) == 0 {
+			t.Fatalf("error %v (%T) is not a *ConfigError with problems", err, err)
+		}
+		for _, p := range ce.Problems {
+			if p.Field == "" || p.Problem == "" {
+				t.Fatalf("problem without field or text: %#v", p.FieldError)
+			}
+		}
+	})
+}
