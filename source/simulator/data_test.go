@@ -258,13 +258,13 @@ func TestLateRowsAndEdits(t *testing.T) {
 // nothing saying so; the earliest rows are kept.
 func TestTruncation(t *testing.T) {
 	minute := t0.Add(-2 * time.Hour).Truncate(time.Minute)
-	for _, n := range []int{59_999, 60_000, 60_001} {
+	for _, n := range []int{60_000, 60_001} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			h := newHarness(t, DefaultRowsPerMinute(0), Bursts(Burst{Report: "chat_14", Minute: minute, Rows: n}))
-			resp := h.report("chat_14", minute, minute.Add(59*time.Second))
+			h := newHarness(t, DefaultRowsPerMinute(0), Bursts(Burst{Report: "diagram_15", Minute: minute, Rows: n}))
+			resp := h.report("diagram_15", minute, minute.Add(59*time.Second))
 			e := decodeEnvelope(t, resp.body)
 			rows := orderedRows(t, e.Data, "")
-			truth := latest(h.truth(TruthQuery{Report: "chat_14", From: minute, To: minute.Add(time.Minute), AsOf: h.clock.Now()}))
+			truth := latest(h.truth(TruthQuery{Report: "diagram_15", From: minute, To: minute.Add(time.Minute), AsOf: h.clock.Now()}))
 			if len(rows) != min(len(truth), 60_000) {
 				t.Fatalf("%d rows served, %d in truth", len(rows), len(truth))
 			}
