@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -232,7 +234,9 @@ func TestRegistryBasicAuth(t *testing.T) {
 func TestRegistryTLS(t *testing.T) {
 	ctx := context.Background()
 	reg := srfake.NewRegistry()
-	srv := httptest.NewTLSServer(reg.Handler())
+	srv := httptest.NewUnstartedServer(reg.Handler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
 	defer srv.Close()
 	rep := lookup(t, "chat_3")
 	native := convertSample(t, rep)
