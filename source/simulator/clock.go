@@ -21,7 +21,8 @@ func (wallClock) Now() time.Time { return time.Now() }
 func WallClock() Clock { return wallClock{} }
 
 // VirtualClock is a Clock that tests move by hand (Set, Advance) and that may also run
-// on its own at a multiple of real time (SetSpeed). It is safe for concurrent use.
+// on its own at a multiple of real time (SetSpeed). It is safe for concurrent use. Its
+// zero value reads the zero time, frozen; NewVirtualClock starts it elsewhere.
 type VirtualClock struct {
 	mu    sync.Mutex
 	base  time.Time // virtual time at realAt
@@ -48,7 +49,7 @@ func (c *VirtualClock) nowLocked() time.Time {
 	if c.speed == 0 {
 		return c.base
 	}
-	elapsed := c.real().Sub(c.realAt)
+	elapsed := c.realNow().Sub(c.realAt)
 	return c.base.Add(time.Duration(float64(elapsed) * c.speed))
 }
 
@@ -57,14 +58,14 @@ func (c *VirtualClock) nowLocked() time.Time {
 func (c *VirtualClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.base, c.realAt = t, c.real()
+	c.base, c.realAt = t, c.realNow()
 }
 
 // Advance moves the clock forward by d and returns the new time.
 func (c *VirtualClock) Advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.base, c.realAt = c.nowLocked().Add(d), c.real()
+	c.base, c.realAt = c.nowLocked().Add(d), c.realNow()
 	return c.base
 }
 
@@ -73,7 +74,7 @@ func (c *VirtualClock) Advance(d time.Duration) time.Time {
 func (c *VirtualClock) SetSpeed(speed float64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.base, c.realAt = c.nowLocked(), c.real()
+	c.base, c.realAt = c.nowLocked(), c.realNow()
 	c.speed = max(speed, 0)
 }
 
@@ -82,4 +83,11 @@ func (c *VirtualClock) Speed() float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.speed
+}
+
+func (c *VirtualClock) realNow() time.Time {
+	if c.real == nil {
+		return time.Now()
+	}
+	return c.real()
 }
