@@ -668,6 +668,8 @@ type valueAt struct {
 	line int
 	path string
 	node *yaml.Node
+	// goType is the fileConfig type the node decodes into, "" when none (an unknown key).
+	goType string
 }
 
 // badAt records a problem at a line of the file.
@@ -776,7 +778,11 @@ func (l *loader) walk(n *yaml.Node, path string, t reflect.Type) {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	l.values = append(l.values, valueAt{line: n.Line, path: path, node: n})
+	goType := ""
+	if t != nil {
+		goType = t.String()
+	}
+	l.values = append(l.values, valueAt{line: n.Line, path: path, node: n, goType: goType})
 	switch n.Kind {
 	case yaml.MappingNode:
 		var allowed []string
@@ -878,7 +884,7 @@ func (l *loader) typeProblem(msg string) (fatal bool) {
 	if m := unmarshalRE.FindStringSubmatch(msg); m != nil {
 		tag, val, into := m[1], m[2], m[3]
 		field := fmt.Sprintf("(line %d)", line)
-		if v, ok := l.valueFor(line, tag, val); ok {
+		if v, ok := l.valueFor(line, tag, val, strings.TrimPrefix(into, "*")); ok {
 			field = v.path
 			if v.node.Kind == yaml.ScalarNode {
 				val = v.node.Value // yaml.v3 shortens long values in its messages
@@ -897,13 +903,14 @@ func (l *loader) typeProblem(msg string) (fatal bool) {
 	return false
 }
 
-// valueFor finds the value node a decoder message is about: on its line, with its
-// text (which the message may have shortened to a prefix and "...") or its tag.
-func (l *loader) valueFor(line int, tag, val string) (valueAt, bool) {
+// valueFor finds the value node a decoder message is about: on its line, with its tag,
+// decoding into its Go type, and with its text (which the message may have shortened
+// to a prefix and "...").
+func (l *loader) valueFor(line int, tag, val, goType string) (valueAt, bool) {
 	prefix, shortened := strings.CutSuffix(val, "...")
 	var byTag []valueAt
 	for _, v := range l.values {
-		if v.line != line || v.node.ShortTag() != tag {
+		if v.line != line || v.node.ShortTag() != tag || v.goType != goType || v.path == "" {
 			continue
 		}
 		switch {
@@ -1087,18 +1094,17 @@ func (l *loader) resolve(path string) string {
 // readLimited reads a regular file of at most max bytes. Refusing other files keeps a
 // wrong path such as /dev/stdin or a FIFO from blocking the worker.
 func readLimited(path string, max int64) ([]byte, error) {
+	// Stat before Open: opening a FIFO blocks until someone writes to it.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w: not a regular file", path, errInvalidSettings)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w: not a regular file", path, errInvalidSettings)
-	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -506,4 +508,45 @@ func FuzzParseSettings(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadLimited checks that files the configuration points at are read only when
+// they are small regular files: a FIFO or a device named by mistake must not block or
+// flood the worker.
+func TestReadLimited(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small")
+	big := filepath.Join(dir, "big")
+	fifo := filepath.Join(dir, "fifo")
+	if err := os.WriteFile(small, []byte("abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, bytes.Repeat([]byte("x"), 101), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path     string
+		want     string
+		invalid  bool // the error wraps errInvalidSettings
+		notExist bool
+	}{
+		{path: small, want: "abc\n"},
+		{path: big, invalid: true},
+		{path: fifo, invalid: true},
+		{path: dir, invalid: true},
+		{path: "/dev/zero", invalid: true},
+		{path: filepath.Join(dir, "missing"), notExist: true},
+	}
+	for _, tt := range tests {
+		got, err := readLimited(tt.path, 100)
+		switch {
+		case tt.invalid && !errors.Is(err, errInvalidSettings),
+			tt.notExist && !errors.Is(err, fs.ErrNotExist),
+			!tt.invalid && !tt.notExist && (err != nil || string(got) != tt.want):
+			t.Errorf("readLimited(%s) = %q, %v", filepath.Base(tt.path), got, err)
+		}
+	}
 }

@@ -104,7 +104,7 @@ func TestValidateCommand(t *testing.T) {
 		{name: "file without line", args: []string{"--config", "testdata/no-connectors.bad.yaml"}, code: 1,
 			stdout: []string{"testdata/no-connectors.bad.yaml: connectors: is empty"}},
 		{name: "missing file", args: []string{"--config", "testdata/nope.yaml"}, code: 1,
-			stderr: []string{"configuration: open testdata/nope.yaml: no such file or directory"}, noneOutput: true},
+			stderr: []string{"configuration: stat testdata/nope.yaml: no such file or directory"}, noneOutput: true},
 		{name: "no config", args: nil, code: 2, stderr: []string{"--config FILE is required", "--help"}, noneOutput: true},
 		{name: "extra argument", args: []string{"--config", "testdata/minimal.good.yaml", "more"}, code: 2, stderr: []string{`unexpected argument "more"`}, noneOutput: true},
 		{name: "unknown flag", args: []string{"--conf", "x"}, code: 2, stderr: []string{"unknown flag: --conf"}, noneOutput: true},
