@@ -1,0 +1,493 @@
+// Package connector runs one Wolkvox operation end to end, exactly once: it plans a
+// window per report, reads it through the source client (bisecting windows that hit the
+// API's row cap), recognises rows already delivered, converts and encodes the new ones
+// (schemas), and commits them, their dead letters and the report's offset in one Kafka
+// transaction (sink, offsets).
+//
+// The key types are [Connector] (one operation, built by [New] and driven by Run), its
+// [Config] and [ReportConfig], and [Quota], the daily call budget of a token.
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+)
+
+// Errors that end Run.
+var (
+	// ErrFenced: another instance of this connector took over its transactional ID.
+	ErrFenced = errors.New("connector: fenced by another instance with the same transactional ID")
+	// ErrInvalidToken: Wolkvox refused the token; nothing will work until it is fixed.
+	ErrInvalidToken = errors.New("connector: Wolkvox refused the token")
+	// ErrAllFailed: every report failed; see each report's last error.
+	ErrAllFailed = errors.New("connector: every report failed")
+)
+
+// Connector reads one Wolkvox operation into Kafka. Run it once; Pause, Resume and
+// Status may be called from other goroutines while it runs.
+type Connector struct {
+	cfg    Config
+	opts   options
+	log    *slog.Logger
+	client *source.Client
+	quota  *Quota
+
+	mu      sync.Mutex
+	state   State
+	lastErr string
+	reports []*reportState
+	paused  bool
+	wake    chan struct{} // closed and replaced on Resume
+}
+
+type reportState struct {
+	rc    ReportConfig
+	rep   *catalog.Report
+	key   offsets.Key
+	topic string
+
+	// guarded by Connector.mu once Run has started
+	cursor   time.Time
+	lastSeen time.Time
+	seen     seenSet
+	retryAt  time.Time
+	backoff  backoff.BackOff
+	status   ReportStatus
+}
+
+// New builds a connector. It validates cfg and fails with every problem at once.
+func New(cfg Config, opts ...Opt) (*Connector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if len(o.seeds) == 0 {
+		return nil, errors.New("connector: no Kafka seed brokers (option Kafka)")
+	}
+	if o.encoder == nil {
+		enc, err := schemas.NewEncoder()
+		if err != nil {
+			return nil, err
+		}
+		o.encoder = enc
+	}
+	log := o.logger.With("connector", cfg.Name)
+	c := &Connector{cfg: cfg, opts: o, log: log, state: StateRunning, wake: make(chan struct{})}
+
+	c.quota = o.quota
+	if c.quota == nil {
+		q, err := NewQuota(cfg.DailyQuota, cfg.QuotaResetHour, cfg.Location)
+		if err != nil {
+			return nil, err
+		}
+		c.quota = q
+	}
+	srcOpts := []source.Opt{
+		source.Server(cfg.Server), source.Token(cfg.Token), source.Location(cfg.Location),
+		source.Logger(log), source.OnCall(c.onCall),
+	}
+	if cfg.BaseURL != "" {
+		srcOpts = append(srcOpts, source.BaseURL(cfg.BaseURL))
+	}
+	if cfg.MaxInFlight > 0 {
+		l, err := source.NewLimiter(cfg.MaxInFlight)
+		if err != nil {
+			return nil, err
+		}
+		srcOpts = append(srcOpts, source.WithLimiter(l))
+	}
+	srcOpts = append(srcOpts, o.sourceOpts...)
+	client, err := source.NewClient(srcOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: %w", cfg.Name, err)
+	}
+	c.client = client
+
+	for _, rc := range cfg.Reports {
+		rep, _ := catalog.Lookup(rc.API) // Validate checked it
+		topic, err := sink.TopicName(o.topicTemplate, cfg.Name, cfg.Server, rc.API)
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: report %s: %w", cfg.Name, rc.API, err)
+		}
+		rs := &reportState{
+			rc: rc, rep: rep, topic: topic,
+			key: offsets.Key{Connector: cfg.Name, Server: cfg.Server, Report: rc.API, Params: maps.Clone(rc.Params)},
+		}
+		rs.status = ReportStatus{Report: rc.API, Key: rc.Key(), Topic: topic, State: StateRunning}
+		c.reports = append(c.reports, rs)
+	}
+	return c, nil
+}
+
+// Name is the connector's name.
+func (c *Connector) Name() string { return c.cfg.Name }
+
+// Config returns the connector's configuration with defaults applied.
+func (c *Connector) Config() Config { return c.cfg }
+
+// Topics returns the topic of every report, by report key.
+func (c *Connector) Topics() map[string]string {
+	out := map[string]string{}
+	for _, rs := range c.reports {
+		out[rs.rc.Key()] = rs.topic
+	}
+	return out
+}
+
+// Status returns a snapshot of the connector and its reports.
+func (c *Connector) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	used, limit := c.quota.Usage(c.opts.clock.Now())
+	st := Status{Name: c.cfg.Name, State: c.state, LastError: c.lastErr, QuotaUsed: used, QuotaLimit: limit}
+	for _, rs := range c.reports {
+		r := rs.status
+		if c.paused && r.State != StateFailed {
+			r.State = StatePaused
+		}
+		st.Reports = append(st.Reports, r)
+	}
+	return st
+}
+
+// Pause stops new reads after the current window commits; Resume lets them go on.
+func (c *Connector) Pause() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.paused = true
+	if c.state == StateRunning {
+		c.state = StatePaused
+	}
+}
+
+// Resume undoes Pause.
+func (c *Connector) Resume() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.paused {
+		return
+	}
+	c.paused = false
+	if c.state == StatePaused {
+		c.state = StateRunning
+	}
+	close(c.wake)
+	c.wake = make(chan struct{})
+}
+
+func (c *Connector) setState(s State, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.state = s
+	if err != nil {
+		c.lastErr = err.Error()
+	}
+}
+
+// onCall is told of every HTTP call the client makes. Retries inside the client cost
+// quota like any call: the first attempt was taken from the budget before the read.
+func (c *Connector) onCall(call source.Call) {
+	if call.Attempt > 1 {
+		c.quota.Spent(c.opts.clock.Now())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rs := range c.reports {
+		if rs.rc.API == call.Report && !call.Start.Before(rs.status.Cursor.Add(-rs.rc.Lookback-rs.rep.MaxWindow())) {
+			rs.status.Calls++
+			if call.Err != nil {
+				rs.status.UpstreamErrs++
+			}
+			break
+		}
+	}
+	if c.opts.observer != nil {
+		c.opts.observer.Call(c.cfg.Name, call)
+	}
+}
+
+// Run fences any previous instance, loads the committed offsets and reads every report
+// until ctx ends (returning nil), the connector is fenced, the token is refused, or
+// every report has failed. Run may be called once.
+func (c *Connector) Run(ctx context.Context) error {
+	err := c.run(ctx)
+	switch {
+	case err == nil || (ctx.Err() != nil && errors.Is(err, ctx.Err())):
+		c.setState(StateStopped, nil)
+		return nil
+	default:
+		c.setState(StateFailed, err)
+		return err
+	}
+}
+
+func (c *Connector) run(ctx context.Context) error {
+	o := c.opts
+	writer, err := sink.NewWriter(
+		sink.Seeds(o.seeds...),
+		sink.TransactionalID(o.transactionalIDPrefix+c.cfg.Name),
+		sink.KafkaOpts(o.kafkaOpts...),
+		sink.Logger(c.log),
+		sink.Topics(o.topicSettings),
+		sink.OffsetsTopic(o.offsetsTopic),
+		sink.DeadLetterTopic(o.deadLetterTopic),
+	)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := writer.Close(closeCtx); err != nil {
+			c.log.Warn("closing the Kafka writer", "err", err)
+		}
+	}()
+	// Fence first: a crashed predecessor's open transaction would hold the offsets
+	// topic's last stable offset back, and its zombie must not commit after we start.
+	if err := writer.Open(ctx); err != nil {
+		return c.kafkaErr(err)
+	}
+	if err := offsets.EnsureTopic(ctx, writer.Admin(), o.offsetsTopic, 1, o.topicSettings.ReplicationFactor); err != nil {
+		return fmt.Errorf("connector %s: %w", c.cfg.Name, err)
+	}
+	store, err := offsets.NewStore(o.offsetsTopic, offsets.Seeds(o.seeds...), offsets.KafkaOpts(o.kafkaOpts...), offsets.Logger(c.log))
+	if err != nil {
+		return err
+	}
+	positions, err := store.Load(ctx, c.cfg.Name)
+	if err != nil {
+		return fmt.Errorf("connector %s: loading offsets: %w", c.cfg.Name, err)
+	}
+	topics := []string{o.deadLetterTopic}
+	for _, rs := range c.reports {
+		topics = append(topics, rs.topic)
+	}
+	if err := writer.EnsureTopics(ctx, topics...); err != nil {
+		return c.kafkaErr(err)
+	}
+
+	now := o.clock.Now()
+	c.mu.Lock()
+	for _, rs := range c.reports {
+		enc, err := rs.key.Encode()
+		if err != nil {
+			c.mu.Unlock()
+			return err
+		}
+		rs.backoff = o.newBackoff()
+		if pos, ok := positions[string(enc)]; ok {
+			rs.cursor, rs.lastSeen, rs.seen = pos.WindowEnd, pos.LastSeen, newSeenSet(pos.Seen)
+			c.log.Info("resuming report", "report", rs.rc.Key(), "cursor", rs.cursor, "seen", len(rs.seen))
+		} else {
+			rs.cursor = rs.rc.Start
+			if rs.cursor.IsZero() {
+				rs.cursor = now.Truncate(time.Second)
+			}
+			rs.seen = seenSet{}
+			c.log.Info("starting report", "report", rs.rc.Key(), "from", rs.cursor)
+		}
+		rs.status.Cursor, rs.status.LastSeen = rs.cursor, rs.lastSeen
+	}
+	c.mu.Unlock()
+
+	for {
+		if err := c.waitWhilePaused(ctx); err != nil {
+			return err
+		}
+		rs, w, due := c.next()
+		if rs == nil {
+			if c.allFailed() {
+				return ErrAllFailed
+			}
+			if err := o.clock.Sleep(ctx, max(due.Sub(o.clock.Now()), 10*time.Millisecond)); err != nil {
+				return err
+			}
+			continue
+		}
+		if resetAt, ok := c.quota.Take(o.clock.Now()); !ok {
+			c.waitQuota(ctx, resetAt)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		err := c.poll(ctx, writer, rs, w)
+		if stop := c.settle(ctx, rs, err); stop != nil {
+			return stop
+		}
+	}
+}
+
+func (c *Connector) waitWhilePaused(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		paused, wake := c.paused, c.wake
+		c.mu.Unlock()
+		if !paused {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		}
+	}
+}
+
+// next picks the report whose window is due earliest. When none is due yet it returns
+// nil and the time the first one will be.
+func (c *Connector) next() (*reportState, Window, time.Time) {
+	now := c.opts.clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var (
+		best    *reportState
+		bestW   Window
+		bestDue time.Time
+	)
+	for _, rs := range c.reports {
+		if rs.status.State == StateFailed {
+			continue
+		}
+		w, due := plan(rs.rep, &rs.rc, rs.cursor, now, c.cfg.Location)
+		if rs.retryAt.After(due) {
+			due = rs.retryAt
+		}
+		rs.status.NextPoll = due
+		if bestDue.IsZero() || due.Before(bestDue) {
+			best, bestW, bestDue = rs, w, due
+		}
+	}
+	if best == nil || bestW.Start.IsZero() || bestDue.After(now) {
+		if bestDue.IsZero() {
+			bestDue = now.Add(time.Second)
+		}
+		return nil, Window{}, bestDue
+	}
+	return best, bestW, bestDue
+}
+
+func (c *Connector) allFailed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rs := range c.reports {
+		if rs.status.State != StateFailed {
+			return false
+		}
+	}
+	return true
+}
+
+// waitQuota parks every report until the token's quota resets, without calling.
+func (c *Connector) waitQuota(ctx context.Context, resetAt time.Time) {
+	c.mu.Lock()
+	for _, rs := range c.reports {
+		if rs.status.State != StateFailed {
+			rs.status.State = StateQuotaExhausted
+			rs.status.NextPoll = resetAt
+		}
+	}
+	c.state = StateQuotaExhausted
+	c.mu.Unlock()
+	c.log.Warn("daily quota spent: waiting for the reset, without calling", "reset_at", resetAt)
+	_ = c.opts.clock.Sleep(ctx, resetAt.Sub(c.opts.clock.Now()))
+	c.mu.Lock()
+	for _, rs := range c.reports {
+		if rs.status.State == StateQuotaExhausted {
+			rs.status.State = StateRunning
+		}
+	}
+	if c.state == StateQuotaExhausted {
+		c.state = StateRunning
+	}
+	c.mu.Unlock()
+}
+
+// settle records the outcome of one poll and decides whether Run must end.
+func (c *Connector) settle(ctx context.Context, rs *reportState, err error) error {
+	now := c.opts.clock.Now()
+	var resp *source.ResponseError
+	errors.As(err, &resp)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case err == nil:
+		rs.backoff.Reset()
+		rs.retryAt = time.Time{}
+		rs.status.State = StateRunning
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, sink.ErrFenced):
+		return fmt.Errorf("%w: %w", ErrFenced, err)
+	case errors.Is(err, source.ErrInvalidToken):
+		for _, r := range c.reports {
+			r.status.State, r.status.LastError = StateFailed, err.Error()
+		}
+		return fmt.Errorf("%w: check the connector's token and server: %w", ErrInvalidToken, err)
+	case errors.Is(err, source.ErrQuotaExhausted):
+		resetAt := c.quota.Exhausted(now)
+		rs.retryAt = resetAt
+		rs.status.State, rs.status.LastError = StateQuotaExhausted, err.Error()
+		c.log.Warn("Wolkvox says the daily quota is spent", "report", rs.rc.Key(), "reset_at", resetAt)
+		return nil
+	case errors.Is(err, source.ErrBadRequest), errors.As(err, new(*errWindowTooDense)), errors.Is(err, errPermanent):
+		rs.status.State, rs.status.LastError = StateFailed, err.Error()
+		c.log.Error("report failed and is stopped", "report", rs.rc.Key(), "class", classOf(err), "err", err)
+		return nil
+	default:
+		d := rs.backoff.NextBackOff()
+		if d == backoff.Stop {
+			d = c.opts.maxBackoff
+		}
+		rs.retryAt = now.Add(d)
+		rs.status.State, rs.status.LastError = StateBackingOff, err.Error()
+		c.log.Warn("window failed; backing off", "report", rs.rc.Key(), "class", classOf(err), "retry_in", d, "err", err)
+		return nil
+	}
+}
+
+func classOf(err error) string {
+	var resp *source.ResponseError
+	if errors.As(err, &resp) {
+		return string(resp.Class)
+	}
+	var dense *errWindowTooDense
+	switch {
+	case errors.As(err, &dense):
+		return "window_too_dense"
+	case errors.Is(err, errPermanent):
+		return "internal"
+	case errors.Is(err, sink.ErrFenced):
+		return "fenced"
+	}
+	return "transient"
+}
+
+// errPermanent marks a failure that retrying cannot fix (a schema the catalog cannot
+// build, for example): the report stops with it.
+var errPermanent = errors.New("permanent")
+
+func (c *Connector) kafkaErr(err error) error {
+	if errors.Is(err, sink.ErrFenced) {
+		return fmt.Errorf("%w: %w", ErrFenced, err)
+	}
+	return fmt.Errorf("connector %s: %w", c.cfg.Name, err)
+}

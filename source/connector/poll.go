@@ -1,0 +1,226 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+)
+
+// HeaderRowVersion is the event header holding the hash (hex) of the row's content: two
+// events with the same key and version carry the same row, so consumers can check that
+// nothing was repeated.
+const HeaderRowVersion = "wolkvox.row.version"
+
+// rowBuffer collects one read's rows; the client resets it when it retries.
+type rowBuffer struct{ rows []source.Row }
+
+func (b *rowBuffer) Row(r source.Row) error { b.rows = append(b.rows, r); return nil }
+func (b *rowBuffer) Reset()                 { b.rows = b.rows[:0] }
+
+// piece is the rows of one (sub)window.
+type piece struct {
+	w    Window
+	rows []source.Row
+	at   time.Time // when the answer arrived
+}
+
+// read reads w, bisecting it while an answer holds the API's row cap: the API cuts such
+// answers silently, so a full answer is never taken as the whole window.
+func (c *Connector) read(ctx context.Context, rs *reportState, w Window, first bool) ([]piece, error) {
+	if !first {
+		if resetAt, ok := c.quota.Take(c.opts.clock.Now()); !ok {
+			return nil, fmt.Errorf("%w (reset at %s)", errBudgetSpent, resetAt.Format(time.RFC3339))
+		}
+	}
+	var buf rowBuffer
+	res, err := c.client.Read(ctx, source.Request{Report: rs.rc.API, Start: w.Start, End: w.End, Params: rs.rc.Params}, &buf)
+	if err != nil {
+		return nil, err
+	}
+	if res.Rows < c.opts.rowCap {
+		return []piece{{w: w, rows: buf.rows, at: c.opts.clock.Now()}}, nil
+	}
+	a, b, ok := halves(w)
+	if !ok {
+		return nil, &errWindowTooDense{Report: rs.rc.API, Window: w, Rows: res.Rows}
+	}
+	c.mu.Lock()
+	rs.status.Splits++
+	c.mu.Unlock()
+	c.log.Info("answer hit the row cap: bisecting", "report", rs.rc.Key(), "window", w, "rows", res.Rows)
+	if c.opts.observer != nil {
+		c.opts.observer.Split(c.cfg.Name, rs.rc.Key())
+	}
+	pa, err := c.read(ctx, rs, a, false)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := c.read(ctx, rs, b, false)
+	if err != nil {
+		return nil, err
+	}
+	return append(pa, pb...), nil
+}
+
+// errBudgetSpent: the quota ran out in the middle of a bisection. Nothing of the window
+// is committed; it is read again after the reset.
+var errBudgetSpent = errors.New("connector: daily call budget spent")
+
+// poll reads window w of one report and commits what is new in it, with the report's
+// new offset, in one transaction. The in-memory state moves only after the commit.
+func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportState, w Window) error {
+	pieces, err := c.read(ctx, rs, w, true)
+	if errors.Is(err, errBudgetSpent) {
+		return fmt.Errorf("%w: %w", source.ErrQuotaExhausted, err)
+	}
+	if err != nil {
+		return err
+	}
+
+	c.mu.Lock()
+	seen := maps.Clone(rs.seen)
+	lastSeen := rs.lastSeen
+	c.mu.Unlock()
+
+	var (
+		batch       sink.Batch
+		delivered   int64
+		deadLetters int64
+		duplicates  int64
+	)
+	header, err := c.opts.encoder.SchemaHeader(ctx, rs.topic, rs.rep)
+	if err != nil {
+		return err
+	}
+	for _, p := range pieces {
+		for _, row := range p.rows {
+			id := identify(rs.rep, p.w, row, c.cfg.Location)
+			if seen.has(id) {
+				duplicates++
+				continue
+			}
+			rowTime, timed := rowTimeOf(rs, row, c.cfg.Location)
+			if !timed {
+				// Without a time of its own, a row is forgotten with the window that
+				// returned it: no later window can return it once it starts after.
+				rowTime = p.w.End
+			}
+			seen.add(id, rowTime)
+			native, err := c.opts.converter.Convert(rs.rep, row, schemas.Meta{
+				Server: c.cfg.Server, Report: rs.rep.API, WindowStart: p.w.Start, WindowEnd: p.w.End,
+				ReadAt: p.at, RowID: id.Key, Location: c.cfg.Location,
+			})
+			var conv *schemas.ConversionError
+			if errors.As(err, &conv) {
+				raw, _ := json.Marshal(row)
+				batch.DeadLetters = append(batch.DeadLetters, sink.DeadLetter(c.opts.deadLetterTopic, raw, err, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End))
+				deadLetters++
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("%w: converting a %s row: %w", errPermanent, rs.rep.API, err)
+			}
+			value, err := c.opts.encoder.Encode(ctx, rs.topic, rs.rep, native, nil)
+			if err != nil {
+				return fmt.Errorf("encoding a %s row: %w", rs.rep.API, err)
+			}
+			rec := sink.EventRecord(rs.topic, []byte(id.Key), value, rs.rep.API, p.w.Start, p.w.End, string(header.Value))
+			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderRowVersion, Value: []byte(strconv.FormatUint(id.Version, 16))})
+			batch.Records = append(batch.Records, rec)
+			delivered++
+			if timed && rowTime.After(lastSeen) {
+				lastSeen = rowTime
+			}
+		}
+	}
+
+	cursor := advance(rs.rep, w, c.cfg.Location)
+	next, _ := plan(rs.rep, &rs.rc, cursor, cursor.Add(rs.rc.Settle+rs.rc.Interval), c.cfg.Location)
+	pruneFrom := cursor
+	if !next.Start.IsZero() && next.Start.Before(pruneFrom) {
+		pruneFrom = next.Start
+	}
+	seen.prune(pruneFrom)
+	pos := offsets.Position{LastSeen: lastSeen, WindowEnd: cursor, Seen: seen.entries()}
+	offsetRec, err := offsets.Record(c.opts.offsetsTopic, rs.key, &pos)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	batch.Offset = offsetRec
+
+	if err := c.commit(ctx, writer, rs, batch); err != nil {
+		return err
+	}
+
+	c.mu.Lock()
+	rs.cursor, rs.lastSeen, rs.seen = cursor, lastSeen, seen
+	st := &rs.status
+	st.Cursor, st.LastSeen = cursor, lastSeen
+	st.Rows += delivered
+	st.DeadLetters += deadLetters
+	st.Duplicates += duplicates
+	st.Windows++
+	st.LastError = ""
+	c.mu.Unlock()
+	if c.opts.observer != nil {
+		c.opts.observer.Window(c.cfg.Name, rs.rc.Key(), WindowStats{Rows: delivered, DeadLetters: deadLetters, Duplicates: duplicates, LastSeen: lastSeen, Cursor: cursor})
+	}
+	c.log.Info("window delivered", "report", rs.rc.Key(), "window", w, "pieces", len(pieces),
+		"rows", delivered, "dead_letters", deadLetters, "duplicates", duplicates, "seen", len(seen))
+	return nil
+}
+
+// commit writes the batch in one transaction, retrying a transaction Kafka aborted
+// (the batch is still in hand, so a retry repeats nothing). Fencing is final.
+func (c *Connector) commit(ctx context.Context, writer *sink.Writer, rs *reportState, batch sink.Batch) error {
+	b := backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(200*time.Millisecond), backoff.WithMaxInterval(5*time.Second)), 5), ctx)
+	return backoff.Retry(func() error {
+		err := writer.Commit(ctx, batch)
+		c.mu.Lock()
+		if err == nil {
+			rs.status.Commits++
+		} else {
+			rs.status.Aborts++
+		}
+		c.mu.Unlock()
+		if c.opts.observer != nil {
+			c.opts.observer.Transaction(c.cfg.Name, rs.rc.Key(), err == nil)
+		}
+		if errors.Is(err, sink.ErrFenced) {
+			return backoff.Permanent(err)
+		}
+		if err != nil {
+			c.log.Warn("transaction aborted; retrying", "report", rs.rc.Key(), "err", err)
+		}
+		return err
+	}, b)
+}
+
+// rowTimeOf reads a detail row's time from its time field, in the operation's zone.
+func rowTimeOf(rs *reportState, row source.Row, loc *time.Location) (time.Time, bool) {
+	if rs.rep.TimeField == "" || rs.rep.TimeLayout == "" {
+		return time.Time{}, false
+	}
+	v, ok := row.Get(rs.rep.TimeField)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(rs.rep.TimeLayout, v, loc)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}

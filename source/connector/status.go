@@ -1,0 +1,49 @@
+package connector
+
+import "time"
+
+// State is where a report stands, in Kafka Connect's vocabulary plus the two states a
+// quota-bound HTTP source needs.
+type State string
+
+const (
+	StateRunning        State = "RUNNING"
+	StatePaused         State = "PAUSED"
+	StateStopped        State = "STOPPED"
+	StateBackingOff     State = "BACKING_OFF"
+	StateQuotaExhausted State = "QUOTA_EXHAUSTED"
+	StateFailed         State = "FAILED"
+)
+
+// ReportStatus is a snapshot of one report's progress.
+type ReportStatus struct {
+	Report    string    `json:"report"`
+	Key       string    `json:"key"`
+	Topic     string    `json:"topic"`
+	State     State     `json:"state"`
+	LastError string    `json:"last_error,omitempty"`
+	NextPoll  time.Time `json:"next_poll"`
+	// Cursor is where the next read starts (before the lookback); LastSeen the time of
+	// the newest row delivered.
+	Cursor       time.Time `json:"cursor"`
+	LastSeen     time.Time `json:"last_seen"`
+	Rows         int64     `json:"rows"`          // rows delivered as events
+	DeadLetters  int64     `json:"dead_letters"`  // rows sent to the dead-letter topic
+	Duplicates   int64     `json:"duplicates"`    // rows read again and recognised
+	Windows      int64     `json:"windows"`       // windows committed
+	Calls        int64     `json:"calls"`         // calls made, retries included
+	Splits       int64     `json:"splits"`        // windows bisected for hitting the row cap
+	Commits      int64     `json:"commits"`       // transactions committed
+	Aborts       int64     `json:"aborts"`        // transactions aborted
+	UpstreamErrs int64     `json:"upstream_errs"` // failed calls
+}
+
+// Status is a snapshot of a connector.
+type Status struct {
+	Name       string         `json:"name"`
+	State      State          `json:"state"`
+	LastError  string         `json:"last_error,omitempty"`
+	QuotaUsed  int64          `json:"quota_used"`
+	QuotaLimit int64          `json:"quota_limit"`
+	Reports    []ReportStatus `json:"reports"`
+}
