@@ -3,7 +3,7 @@
 # make test         lint (go vet, staticcheck, gofmt), start a real Kafka broker, run every
 #                   test with -race against it (WOLKVOX_TEST_KAFKA), stop the broker (always,
 #                   even when tests fail or make is interrupted), then a short fuzz smoke.
-#                   Exits with the status of the first step that failed.
+#                   Stops at the first step that fails (make then exits 2, its convention).
 # make lint         only the static checks
 # make fuzz         only the fuzz smoke (FUZZ_TARGETS, FUZZTIME each)
 # make build        bin/wolkvox-connect with the version from git describe
@@ -14,8 +14,8 @@
 # with mvn from Maven Central) and staticcheck to .cache/staticcheck-<version>/ (built once
 # through the Go module proxy). Both are pinned here or in deploy/local/pom.xml.
 #
-# Note: make test uses (and finally stops) the broker that deploy/local/kafka.sh records, so
-# it also stops a broker you started by hand with make kafka-start.
+# make test reuses a broker already running for this checkout (make kafka-start) and then
+# leaves it running; only a broker that make test started itself is stopped at the end.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -50,25 +50,35 @@ help:
 
 test: lint
 	@started=$$(date +%s)
-	# An interrupt must still run the EXIT trap, which stops the broker.
-	trap 'exit 130' INT TERM
-	trap '$(KAFKA) stop' EXIT
+	# A broker that already runs for this checkout (make kafka-start, another engineer) is
+	# reused and left running; one that make test starts is always stopped, even when the
+	# tests fail or make is interrupted (an interrupt still runs the EXIT trap).
+	owned=true
+	if $(KAFKA) status >/dev/null 2>&1; then
+		owned=false
+		echo "$$(date +%T) == reusing the running broker; it stays up afterwards"
+	else
+		trap 'exit 130' INT TERM
+		trap '$(KAFKA) stop' EXIT
+	fi
 	# Assigned on its own line: "export X=$$(cmd)" would hide a failing start from set -e.
 	addr=$$($(KAFKA) start)
 	export WOLKVOX_TEST_KAFKA=$$addr
-	echo "== go test -race ./... against Kafka at $$WOLKVOX_TEST_KAFKA"
+	echo "$$(date +%T) == go test -race $(PKGS) against Kafka at $$WOLKVOX_TEST_KAFKA"
 	$(GO) test -race -count=1 $(PKGS)
-	$(KAFKA) stop
-	trap - EXIT
+	if $$owned; then
+		$(KAFKA) stop
+		trap - EXIT
+	fi
 	$(MAKE) fuzz
-	echo "== make test passed in $$(( $$(date +%s) - started ))s"
+	echo "$$(date +%T) == make test passed in $$(( $$(date +%s) - started ))s"
 
 lint: $(STATICCHECK)
-	@echo "== go vet"
+	@echo "$$(date +%T) == go vet"
 	$(GO) vet $(PKGS)
-	echo "== staticcheck $(STATICCHECK_VERSION)"
+	echo "$$(date +%T) == staticcheck $(STATICCHECK_VERSION)"
 	$(STATICCHECK) $(PKGS)
-	echo "== gofmt -l"
+	echo "$$(date +%T) == gofmt -l"
 	unformatted=$$(gofmt -l .)
 	if [[ -n "$$unformatted" ]]; then
 		echo "gofmt -w needed for:" >&2
@@ -80,12 +90,12 @@ fuzz:
 	@for target in $(FUZZ_TARGETS); do
 		pkg=$${target%:*}
 		name=$${target##*:}
-		echo "== fuzz $$pkg $$name for $(FUZZTIME)"
+		echo "$$(date +%T) == fuzz $$pkg $$name for $(FUZZTIME)"
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg"
 	done
 
 $(STATICCHECK):
-	@echo "== installing staticcheck $(STATICCHECK_VERSION) into $(@D)"
+	@echo "$$(date +%T) == installing staticcheck $(STATICCHECK_VERSION) into $(@D)"
 	GOBIN="$(@D)" $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 build:

@@ -18,6 +18,8 @@
 # - start while the recorded broker is alive reuses it: it prints the same address and exits 0
 #   (make test and a developer's shell can share one broker). A stale state file (its process
 #   is gone) is cleaned up and a new broker starts.
+# - start and stop hold a lock (flock on $CACHE/lock), so two callers at once (two engineers,
+#   make test and a shell) never start two brokers for one state file.
 # - Readiness is not an open port: deploy/local/kafkaready must get broker metadata AND a
 #   transactional producer ID (which needs __transaction_state) within KAFKA_READY_TIMEOUT.
 #
@@ -47,6 +49,8 @@ fetch_jars() {
 	command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven)"
 	command -v java >/dev/null || die "java not found: Kafka 4.x needs Java 17+"
 	log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
+	local t0
+	t0=$(date +%s%N)
 	rm -rf "$LIBS"
 	mkdir -p "$LIBS"
 	# -B: no stdin, no progress bars (CI); copy-dependencies resolves the full runtime closure.
@@ -55,6 +59,7 @@ fetch_jars() {
 		dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" </dev/null >&2 ||
 		die "mvn could not fetch the Kafka jars"
 	echo "$sum" >"$LIBS/.complete"
+	log "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars ($(du -sh "$LIBS" | cut -f1)) in $((($(date +%s%N) - t0) / 1000000))ms"
 }
 
 # free_ports prints two distinct TCP ports nobody listens on. Holding both sockets open
@@ -156,7 +161,8 @@ cmd_start() {
 	fi
 
 	# Detached from our stdin/stdout so callers (make, CI) never wait on the broker's pipes.
-	java "${jopts[@]}" -cp "$cp" kafka.Kafka "$DIR/server.properties" </dev/null >"$DIR/kafka.log" 2>&1 &
+	# 9>&-: the broker must not inherit the lock, or it would hold it for its whole life.
+	java "${jopts[@]}" -cp "$cp" kafka.Kafka "$DIR/server.properties" </dev/null >"$DIR/kafka.log" 2>&1 9>&- &
 	PID=$!
 	disown "$PID" 2>/dev/null || true
 	printf 'PID=%s\nDIR=%s\nADDR=%s\nVERSION=%s\n' "$PID" "$DIR" "$ADDR" "$KAFKA_VERSION" >"$STATE"
@@ -217,9 +223,22 @@ cmd_status() {
 	exit 3
 }
 
+# lock serialises start and stop across processes; the lock is released when this script exits.
+lock() {
+	mkdir -p "$CACHE"
+	exec 9>"$CACHE/lock"
+	flock 9
+}
+
 case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
+start)
+	lock
+	cmd_start
+	;;
+stop)
+	lock
+	cmd_stop
+	;;
 env) cmd_env ;;
 status) cmd_status ;;
 *)
