@@ -1,81 +1,5 @@
 package main
 
-// The configuration file. LoadSettings and ParseSettings turn one YAML file into
-// Settings, the whole worker configuration with its secrets resolved, or into a
-// *ConfigError listing every problem of the file at once, each with its field path, its
-// line and the fix.
-//
-// The file, every key optional unless marked required:
-//
-//	kafka:
-//	  brokers: [kafka-1:9092, kafka-2:9092]     # required, host:port each
-//	  tls: {enabled: false, ca_file: ca.pem, cert_file: client.pem, key_file: client-key.pem,
-//	        insecure_skip_verify: false}
-//	  sasl: {mechanism: SCRAM-SHA-512, username: connect, password: ${KAFKA_PASSWORD}}
-//	                                             # mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512;
-//	                                             # password_file instead of password
-//	schema_registry:                             # omitted: no registry
-//	  url: https://registry:8081
-//	  username: connect
-//	  password: ${SR_PASSWORD}                   # or password_file
-//	  pre_registered: false                      # true: look schemas up, never register them
-//	  tls: {...}                                 # as kafka.tls
-//	topics:
-//	  template: "wolkvox.{connector}.{report}"   # {connector}, {server}, {report}; {report} required
-//	  partitions: 3                              # -1 (default): the broker's default
-//	  replication_factor: -1                     # -1 (default): the broker's default
-//	  configs: {retention.ms: "604800000"}       # for the topics the worker creates
-//	  offsets: wolkvox-connect-offsets
-//	  dead_letter: wolkvox-connect-dlq
-//	rest: {address: 127.0.0.1:8083, token: ${WOLKVOX_REST_TOKEN}}  # token optional; or token_file
-//	log: {level: info, format: text}             # debug|info|warn|error; text|json
-//	clock: {start: "2026-11-01T08:00:00-05:00", speed: 60, origin: "..."}  # demos and tests only
-//	connectors:                                  # required, at least one
-//	  - name: bogota                             # required, [a-zA-Z0-9._-]{1,100}, unique
-//	    server: "0040"                           # required: the digits of wv0040.wolkvox.com
-//	    token: ${WOLKVOX_TOKEN}                  # required, or token_file: /run/secrets/wolkvox_token
-//	    time_zone: America/Bogota                # the default; the zone of the API's timestamps
-//	    daily_quota: 3000                        # required: the token's licenses × 1000
-//	    quota_reset_hour: 0                      # hour, in time_zone, Wolkvox resets the count
-//	    base_url: ""                             # default https://wv{server}.wolkvox.com
-//	    max_in_flight: 1                         # 1 (default) or 2 calls at once per token
-//	    defaults: {interval: 5m, lookback: 1h, settle: 1m, bucket: 1h, start: today}
-//	    reports:                                 # required, at least one
-//	      - api: act_3
-//	        params: {cod_act: cod_act1}
-//	        interval: 10m                        # any of the defaults, for this report only
-//
-// Choices made where the task left room, so they are not rediscovered:
-//
-//   - Parsing is strict (yaml.v3 KnownFields): an unknown key is a problem naming its
-//     path, its line and the keys allowed there. A second YAML document is a problem too.
-//   - ${NAME} is expanded in string values only (numbers and booleans are typed YAML),
-//     after parsing, so a secret never passes through the YAML parser. An unset or empty
-//     variable is a problem naming the field and the variable; $${ writes a literal ${;
-//     a '$' not followed by '{' is kept as is, since passwords often contain one.
-//   - token_file and password_file read a regular file of at most 64 KiB, relative to the
-//     configuration file's directory, and trim surrounding whitespace (files usually end
-//     with a newline). Giving both token and token_file is a problem. TLS files resolve
-//     against the same directory and are loaded at validation, so a bad PEM is caught
-//     before any connection is made.
-//   - Durations are Go durations ("5m", "1h30m") and must be positive: the connector
-//     takes 0 as "unset", so "lookback: 0s" would silently mean the default 1h.
-//   - start is an RFC 3339 instant, a date "2026-11-01" (midnight in the connector's
-//     zone), "today" (midnight, in the connector's zone, of the day the file is loaded, on
-//     the demo clock when one is set), or empty: the first read then starts at the
-//     current time minus the lookback. start only matters for a report that has no
-//     stored offset yet.
-//   - time_zone defaults to America/Bogota, the zone of every operation seen so far and
-//     the source client's own default; "Local" is refused because it would make the data
-//     depend on the machine. The zone database is embedded (time/tzdata), so a container
-//     without /usr/share/zoneinfo still knows every zone.
-//   - Connectors sharing one token share its daily budget and its limit of calls in
-//     flight, so they must agree on daily_quota, quota_reset_hour and max_in_flight; their
-//     steady-state calls are summed against that one budget, and a plan that does not fit
-//     is a problem.
-//   - Two connectors writing the same report to the same topic is a problem: the
-//     template must then include {connector} or {server}.
-
 import (
 	"bytes"
 	"cmp"
@@ -133,7 +57,8 @@ const (
 var processStart = time.Now()
 
 // Settings is the whole worker configuration, secrets resolved, ready to build from.
-// Printing it (%v, %+v, %#v, JSON, YAML, slog) never shows a secret: tokens and
+// It comes from one YAML file, read by [LoadSettings], whose doc describes the file and
+// the choices made in reading it. Printing it (%v, %+v, %#v, JSON, YAML, slog) never shows a secret: tokens and
 // passwords are held in [secret].
 type Settings struct {
 	Kafka          KafkaSettings
@@ -497,7 +422,80 @@ func (e *ConfigError) Unwrap() []error {
 // LoadSettings reads and checks the configuration file at path; token_file and other
 // relative paths in it are relative to the file's directory. getenv resolves ${NAME}
 // references (os.Getenv in production). Problems with the content come back as one
-// *ConfigError; a file that cannot be read as a wrapped *fs.PathError.
+// *ConfigError listing every problem at once, each with its field path, its line and
+// the fix. A file that cannot be read comes back wrapped: an *fs.PathError, or
+// errInvalidSettings for a file that is not regular or is over 4 MiB.
+//
+// The file, every key optional unless marked required:
+//
+//	kafka:
+//	  brokers: [kafka-1:9092, kafka-2:9092]     # required, host:port each
+//	  tls: {enabled: false, ca_file: ca.pem, cert_file: client.pem, key_file: client-key.pem,
+//	        insecure_skip_verify: false}
+//	  sasl: {mechanism: SCRAM-SHA-512, username: connect, password: ${KAFKA_PASSWORD}}
+//	                                             # mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512;
+//	                                             # password_file instead of password
+//	schema_registry:                             # omitted: no registry
+//	  url: https://registry:8081
+//	  username: connect
+//	  password: ${SR_PASSWORD}                   # or password_file
+//	  pre_registered: false                      # true: look schemas up, never register them
+//	  tls: {...}                                 # as kafka.tls
+//	topics:
+//	  template: "wolkvox.{connector}.{report}"   # {connector}, {server}, {report}; {report} required
+//	  partitions: 3                              # -1 (default): the broker's default
+//	  replication_factor: -1                     # -1 (default): the broker's default
+//	  configs: {retention.ms: "604800000"}       # for the topics the worker creates
+//	  offsets: wolkvox-connect-offsets
+//	  dead_letter: wolkvox-connect-dlq
+//	rest: {address: 127.0.0.1:8083, token: ${WOLKVOX_REST_TOKEN}}  # token optional; or token_file
+//	log: {level: info, format: text}             # debug|info|warn|error; text|json
+//	clock: {start: "2026-11-01T08:00:00-05:00", speed: 60, origin: "..."}  # demos and tests only
+//	connectors:                                  # required, at least one
+//	  - name: bogota                             # required, [a-zA-Z0-9._-]{1,100}, unique
+//	    server: "0040"                           # required: the digits of wv0040.wolkvox.com
+//	    token: ${WOLKVOX_TOKEN}                  # required, or token_file: /run/secrets/wolkvox_token
+//	    time_zone: America/Bogota                # the default; the zone of the API's timestamps
+//	    daily_quota: 3000                        # required: the token's licenses × 1000
+//	    quota_reset_hour: 0                      # hour, in time_zone, Wolkvox resets the count
+//	    base_url: ""                             # default https://wv{server}.wolkvox.com
+//	    max_in_flight: 1                         # 1 (default) or 2 calls at once per token
+//	    defaults: {interval: 5m, lookback: 1h, settle: 1m, bucket: 1h, start: today}
+//	    reports:                                 # required, at least one
+//	      - api: act_3
+//	        params: {cod_act: cod_act1}
+//	        interval: 10m                        # any of the defaults, for this report only
+//
+// Choices made where the task left room, so they are not rediscovered:
+//
+//   - Parsing is strict (yaml.v3 KnownFields): an unknown key is a problem naming its
+//     path, its line and the keys allowed there. A second YAML document is a problem too.
+//   - ${NAME} is expanded in string values only (numbers and booleans are typed YAML),
+//     after parsing, so a secret never passes through the YAML parser. An unset or empty
+//     variable is a problem naming the field and the variable; $${ writes a literal ${;
+//     a '$' not followed by '{' is kept as is, since passwords often contain one.
+//   - token_file and password_file read a regular file of at most 64 KiB, relative to the
+//     configuration file's directory, and trim surrounding whitespace (files usually end
+//     with a newline). Giving both token and token_file is a problem. TLS files resolve
+//     against the same directory and are loaded at validation, so a bad PEM is caught
+//     before any connection is made.
+//   - Durations are Go durations ("5m", "1h30m") and must be positive: the connector
+//     takes 0 as "unset", so "lookback: 0s" would silently mean the default 1h.
+//   - start is an RFC 3339 instant, a date "2026-11-01" (midnight in the connector's
+//     zone), "today" (midnight, in the connector's zone, of the day the file is loaded, on
+//     the demo clock when one is set), or empty: the first read then starts at the
+//     current time minus the lookback. start only matters for a report that has no
+//     stored offset yet.
+//   - time_zone defaults to America/Bogota, the zone of every operation seen so far and
+//     the source client's own default; "Local" is refused because it would make the data
+//     depend on the machine. The zone database is embedded (time/tzdata), so a container
+//     without /usr/share/zoneinfo still knows every zone.
+//   - Connectors sharing one token share its daily budget and its limit of calls in
+//     flight, so they must agree on daily_quota, quota_reset_hour and max_in_flight; their
+//     steady-state calls are summed against that one budget, and a plan that does not fit
+//     is a problem.
+//   - Two connectors writing the same report to the same topic is a problem: the
+//     template must then include {connector} or {server}.
 func LoadSettings(path string, getenv func(string) string) (*Settings, error) {
 	data, err := readLimited(path, 4<<20)
 	if err != nil {

@@ -3,11 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -359,25 +368,39 @@ func TestTokenGroupsAndPlan(t *testing.T) {
 	}
 }
 
-// TestKafkaOpts connects to an in-process cluster that requires SCRAM-SHA-256, with the
-// options built from Settings, and checks that a wrong password is refused.
+// TestKafkaOpts connects to in-process clusters, one requiring SCRAM-SHA-256 and one
+// requiring TLS and SCRAM-SHA-512, with the options built from Settings, and checks
+// that a wrong password or an unknown certificate authority is refused.
 func TestKafkaOpts(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "connect", "right-password"))
+	saslOnly, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "connect", "right-password"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cluster.Close()
+	defer saslOnly.Close()
+	serverTLS, caFile := selfSignedTLS(t)
+	withTLS, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(serverTLS), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "connect", "right-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withTLS.Close()
+
 	tests := []struct {
-		password string
-		ok       bool
+		name string
+		k    KafkaSettings
+		ok   bool
 	}{
-		{"right-password", true},
-		{"wrong-password", false},
+		{"scram-256", KafkaSettings{Brokers: saslOnly.ListenAddrs(),
+			SASL: SASLSettings{Mechanism: "SCRAM-SHA-256", Username: "connect", Password: newSecret("right-password")}}, true},
+		{"scram-256 wrong password", KafkaSettings{Brokers: saslOnly.ListenAddrs(),
+			SASL: SASLSettings{Mechanism: "SCRAM-SHA-256", Username: "connect", Password: newSecret("wrong-password")}}, false},
+		{"tls and scram-512", KafkaSettings{Brokers: withTLS.ListenAddrs(), TLS: TLSSettings{Enabled: true, CAFile: caFile},
+			SASL: SASLSettings{Mechanism: "SCRAM-SHA-512", Username: "connect", Password: newSecret("right-password")}}, true},
+		{"tls with another CA", KafkaSettings{Brokers: withTLS.ListenAddrs(), TLS: TLSSettings{Enabled: true, CAFile: "testdata/tls/ca.pem"},
+			SASL: SASLSettings{Mechanism: "SCRAM-SHA-512", Username: "connect", Password: newSecret("right-password")}}, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.password, func(t *testing.T) {
-			k := KafkaSettings{Brokers: cluster.ListenAddrs(), SASL: SASLSettings{Mechanism: "SCRAM-SHA-256", Username: "connect", Password: newSecret(tt.password)}}
-			opts, err := k.Opts()
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := tt.k.Opts()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -393,6 +416,36 @@ func TestKafkaOpts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// selfSignedTLS returns a server TLS config for 127.0.0.1 and the path of its
+// certificate as a PEM file, to be trusted as the CA.
+func selfSignedTLS(t *testing.T) (*tls.Config, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "kfake"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, caFile
 }
 
 func TestTLSConfig(t *testing.T) {
