@@ -48,8 +48,10 @@ func plan(rep *catalog.Report, rc *ReportConfig, cursor, now time.Time, loc *tim
 		if horizon.Before(cursor.Add(rc.Interval)) {
 			return Window{}, cursor.Add(rc.Interval + rc.Settle)
 		}
+		// The configured start bounds the first reads only: a cursor already before it
+		// (the start moved, "today" on a later day) keeps its lookback.
 		start := cursor.Add(-rc.Lookback)
-		if start.Before(rc.Start) {
+		if !cursor.Before(rc.Start) && start.Before(rc.Start) {
 			start = rc.Start
 		}
 		end := horizon

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+)
+
+func init() {
+	register(command{
+		name:    "run",
+		summary: "Run the worker: stream the configured reports into Kafka, exactly once",
+		usage:   "--config FILE [--brokers HOST:PORT,...] [--rest-address HOST:PORT] [--log-level LEVEL]",
+		example: "WOLKVOX_TOKEN=... wolkvox-connect run --config deploy/examples/one-operation.yaml",
+		run:     runWorker,
+	})
+}
+
+// overrides are the flags and environment variables that take precedence over the file.
+type overrides struct {
+	config, brokers, restAddress, logLevel string
+}
+
+func (o *overrides) register(fs *pflag.FlagSet, env *environment) {
+	fs.StringVar(&o.config, "config", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (env WOLKVOX_CONNECT_CONFIG)")
+	fs.StringVar(&o.brokers, "brokers", env.getenv("WOLKVOX_KAFKA_BROKERS"), "Kafka seed brokers, comma-separated, replacing kafka.brokers (env WOLKVOX_KAFKA_BROKERS)")
+	fs.StringVar(&o.restAddress, "rest-address", env.getenv("WOLKVOX_REST_ADDRESS"), "REST API address, replacing rest.address (env WOLKVOX_REST_ADDRESS)")
+	fs.StringVar(&o.logLevel, "log-level", env.getenv("WOLKVOX_LOG_LEVEL"), "debug, info, warn or error, replacing log.level (env WOLKVOX_LOG_LEVEL)")
+}
+
+// load reads the configuration file and applies the overrides.
+func (o *overrides) load(env *environment) (*Settings, error) {
+	if o.config == "" {
+		return nil, fmt.Errorf("%w: --config is required (or WOLKVOX_CONNECT_CONFIG); deploy/examples/ has commented examples, and 'wolkvox-connect demo' runs without one", errUsage)
+	}
+	s, err := LoadSettings(o.config, env.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if o.brokers != "" {
+		s.Kafka.Brokers = strings.Split(o.brokers, ",")
+	}
+	if o.restAddress != "" {
+		s.REST.Address = o.restAddress
+	}
+	if o.logLevel != "" {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
+			return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, o.logLevel)
+		}
+		s.Log.Level = lvl
+	}
+	return s, nil
+}
+
+func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
+	var o overrides
+	o.register(fs, env)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	s, err := o.load(env)
+	if err != nil {
+		return err
+	}
+	if len(s.Kafka.Brokers) == 0 {
+		return errors.New("no Kafka broker is configured (kafka.brokers, --brokers or WOLKVOX_KAFKA_BROKERS); to try wolkvox-connect without Kafka, run: wolkvox-connect demo")
+	}
+	log := s.Log.Logger(env.stderr)
+	w, err := newWorker(s, log)
+	if err != nil {
+		return err
+	}
+	for _, g := range s.TokenGroups() {
+		plan := s.QuotaPlan(g)
+		log.Info("quota plan", "token", g.Label(s), "calls_per_day", int64(plan.Total), "budget", plan.Budget)
+	}
+	log.Info("worker starting", "version", version, "connectors", len(s.Connectors), "brokers", strings.Join(s.Kafka.Brokers, ","))
+	err = w.Run(ctx)
+	log.Info("worker stopped")
+	return err
+}
+
+// newWorker builds the worker the settings describe; extra options come last (the
+// demo's clock, metrics observers).
+func newWorker(s *Settings, log *slog.Logger, extra ...connector.Opt) (*connector.Worker, error) {
+	kopts, err := s.Kafka.Opts()
+	if err != nil {
+		return nil, err
+	}
+	encoder, err := newEncoder(s, log)
+	if err != nil {
+		return nil, err
+	}
+	opts := []connector.Opt{
+		connector.Kafka(s.Kafka.Brokers, kopts...),
+		connector.Encoder(encoder),
+		connector.Logger(log),
+	}
+	if s.Topics.Template != "" {
+		opts = append(opts, connector.TopicTemplate(s.Topics.Template))
+	}
+	if s.Topics.Offsets != "" {
+		opts = append(opts, connector.OffsetsTopic(s.Topics.Offsets))
+	}
+	if s.Topics.DeadLetter != "" {
+		opts = append(opts, connector.DeadLetterTopic(s.Topics.DeadLetter))
+	}
+	opts = append(opts, connector.TopicSettings(topicSettings(s)))
+	if s.Clock != nil {
+		opts = append(opts, connector.WithClock(s.Clock.Clock()))
+	}
+	opts = append(opts, extra...)
+	var configs []connector.Config
+	for i := range s.Connectors {
+		cs := &s.Connectors[i]
+		cfg := cs.Connector()
+		cfg.BaseURL, cfg.MaxInFlight = cs.BaseURL, cs.MaxInFlight
+		configs = append(configs, cfg)
+	}
+	return connector.NewWorker(configs, opts...)
+}
+
+// newEncoder is the Schema Registry encoder when one is configured, else single-object
+// encoding.
+func newEncoder(s *Settings, log *slog.Logger) (*schemas.Encoder, error) {
+	ropts, err := s.SchemaRegistry.Opts()
+	if err != nil {
+		return nil, err
+	}
+	opts := []schemas.Opt{schemas.WithLogger(log)}
+	if len(ropts) > 0 {
+		cl, err := sr.NewClient(ropts...)
+		if err != nil {
+			return nil, fmt.Errorf("schema_registry: %w", err)
+		}
+		opts = append(opts, schemas.Registry(cl), schemas.RequirePreRegistered(s.SchemaRegistry.PreRegistered))
+	}
+	return schemas.NewEncoder(opts...)
+}
+
+// topicSettings is how the worker creates missing report and dead-letter topics.
+func topicSettings(s *Settings) sink.TopicSettings {
+	return sink.TopicSettings{Partitions: s.Topics.Partitions, ReplicationFactor: s.Topics.ReplicationFactor, Configs: s.Topics.Configs}
+}
