@@ -54,10 +54,13 @@ fetch_jars() {
 	rm -rf "$LIBS"
 	mkdir -p "$LIBS"
 	# -B: no stdin, no progress bars (CI); copy-dependencies resolves the full runtime closure.
+	# Its output is kept for a failure only: a quiet run still prints terminal reset codes.
 	# shellcheck disable=SC2086 # MVN_ARGS is a list of words on purpose
-	mvn -B -q -Dstyle.color=never ${MVN_ARGS:-} -f "$HERE/pom.xml" \
-		dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" </dev/null >&2 ||
-		die "mvn could not fetch the Kafka jars"
+	if ! mvn -B -q -Dstyle.color=never ${MVN_ARGS:-} -f "$HERE/pom.xml" \
+		dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS" </dev/null >"$CACHE/mvn.log" 2>&1; then
+		cat "$CACHE/mvn.log" >&2
+		die "mvn could not fetch the Kafka jars (Maven Central reachable? see above)"
+	fi
 	echo "$sum" >"$LIBS/.complete"
 	log "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars ($(du -sh "$LIBS" | cut -f1)) in $((($(date +%s%N) - t0) / 1000000))ms"
 }
@@ -130,7 +133,7 @@ cmd_start() {
 		cleanup_dir "$DIR"
 		rm -f "$STATE"
 	fi
-	local t0 sum ports port cport cp heap readytimeout
+	local t0 port="" cport="" cp heap readytimeout
 	t0=$(date +%s%N)
 	fetch_jars
 	mkdir -p "$CACHE/bin"
@@ -138,8 +141,9 @@ cmd_start() {
 	(cd "$ROOT" && go build -o "$CACHE/bin/kafkaready" ./deploy/local/kafkaready) ||
 		die "cannot build deploy/local/kafkaready"
 
+	read -r port cport < <(free_ports) || true
+	[[ "$port" =~ ^[0-9]+$ && "$cport" =~ ^[0-9]+$ ]] || die "could not find two free ports"
 	DIR=$(mktemp -d "${TMPDIR:-/tmp}/wolkvox-kafka.XXXXXX")
-	read -r port cport < <(free_ports)
 	ADDR="127.0.0.1:$port"
 	sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@DATA_DIR@#$DIR/data#g" \
 		"$HERE/server.properties.tmpl" >"$DIR/server.properties"
