@@ -150,7 +150,7 @@ func Client(t testing.TB, seeds []string, opts ...kgo.Opt) *kgo.Client {
 // succeed within 30 s. A topic that already exists is an error: names come from [Topic].
 func CreateTopic(t testing.TB, seeds []string, topic string, partitions int32, configs map[string]string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	if err != nil {
