@@ -29,8 +29,8 @@ PKGS ?= ./...
 CACHE := $(CURDIR)/.cache
 KAFKA := deploy/local/kafka.sh
 
-# staticcheck 2026.2.2: the release line built for Go 1.26 (older releases stop at the Go
-# version they were built for and refuse to analyse newer code).
+# staticcheck 2026.2.2 (module version v0.8.2), the newest release on the module proxy; it
+# builds with Go 1.26 and analyses this module's Go 1.26 code. Bump it with the Go version.
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
