@@ -262,8 +262,27 @@ func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 		o.fill(&row, e)
 		orphans = append(orphans, row)
 	}
-	slices.SortStableFunc(orphans, func(a, b offsetsRow) int { return cmp.Compare(a.Connector, b.Connector) })
 	rows = append(rows, orphans...)
+	// One section per connector: the file's in file order, then the others by name;
+	// within one, configured reports first, in file order.
+	rank := map[string]int{}
+	for i, c := range conns {
+		rank[c.cfg.Name] = i
+	}
+	slices.SortStableFunc(rows, func(a, b offsetsRow) int {
+		ra, okA := rank[a.Connector]
+		rb, okB := rank[b.Connector]
+		switch {
+		case okA && okB:
+			return cmp.Compare(ra, rb)
+		case okA != okB:
+			if okA {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.Connector, b.Connector)
+	})
 	if asJSON {
 		if rows == nil {
 			rows = []offsetsRow{}
@@ -442,6 +461,7 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 			fmt.Fprintf(w, "warning: rows from %s to %s have not been read and will be skipped.\n", at(oldEnd), at(next))
 		}
 	}
+	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.cfg.Name, o.txnPrefix))
 	if !yes {
 		return errNotConfirmed
 	}
@@ -455,6 +475,12 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	}
 	fmt.Fprintf(w, "\nwritten with transactional ID %s.\n%s\n", txnID, offsetsFencedNote(c.cfg.Name))
 	return nil
+}
+
+// offsetsStopFirst is said before a write: the connector must not be running.
+func offsetsStopFirst(name, prefix string) string {
+	return "Stop " + name + " first (stop the worker, or the connector through the worker's REST API). The write\n" +
+		"uses its transactional ID " + prefix + name + ", which fences an instance still running."
 }
 
 // offsetsFencedNote explains what the write did to a running instance.
@@ -556,6 +582,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 		fmt.Fprintf(w, "  %s (%s): %s\n", reportKey(t.key), was, then)
 	}
 	fmt.Fprintln(w, "warning: rows delivered since that start will be delivered again.")
+	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.cfg.Name, o.txnPrefix))
 	if !yes {
 		return errNotConfirmed
 	}
