@@ -163,7 +163,7 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 	if err != nil {
 		return nil, err
 	}
-	log := cliLogger(env.stderr)
+	log := quietLogger(env.stderr)
 	store := func(txnID string) (*offsets.Store, error) {
 		opts := []offsets.Opt{offsets.KafkaOpts(kopts...), offsets.Logger(log)}
 		if txnID != "" {
@@ -190,8 +190,8 @@ type offsetsRow struct {
 	loc *time.Location
 }
 
-// reportKey is the report key the connector shows for an offsets key.
-func reportKey(k offsets.Key) string {
+// offsetsReportKey is the report key the connector shows for an offsets key.
+func offsetsReportKey(k offsets.Key) string {
 	rc := connector.ReportConfig{API: k.Report, Params: k.Params}
 	return rc.Key()
 }
@@ -202,16 +202,16 @@ func offsetsKey(c *connector.Config, r *connector.ReportConfig) offsets.Key {
 }
 
 func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
-	var conns []*resolvedConnector
+	var conns []*flagConnector
 	if o.connector != "" {
-		rc, err := configuredConnector(o.settings, o.file, o.connector)
+		rc, err := connectorByFlag(o.settings, o.file, o.connector)
 		if err != nil {
 			return err
 		}
 		conns = append(conns, rc)
 	} else {
 		for i := range o.settings.Connectors {
-			rc, err := configuredConnector(o.settings, o.file, o.settings.Connectors[i].Config.Name)
+			rc, err := connectorByFlag(o.settings, o.file, o.settings.Connectors[i].Config.Name)
 			if err != nil {
 				return err
 			}
@@ -253,7 +253,7 @@ func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 		if used[enc] || (o.connector != "" && e.Key.Connector != o.connector) {
 			continue
 		}
-		row := offsetsRow{Connector: e.Key.Connector, Server: e.Key.Server, Report: reportKey(e.Key), loc: time.UTC}
+		row := offsetsRow{Connector: e.Key.Connector, Server: e.Key.Server, Report: offsetsReportKey(e.Key), loc: time.UTC}
 		for _, c := range conns {
 			if c.cfg.Name == e.Key.Connector {
 				row.loc = c.cfg.Location
@@ -422,7 +422,7 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	if we.After(o.now) {
 		return fmt.Errorf("%w: --window-end %s is in the future (now is %s): the connector would skip everything until then", errUsage, windowEnd, o.now.Format(time.RFC3339))
 	}
-	c, err := configuredConnector(o.settings, o.file, o.connector)
+	c, err := connectorByFlag(o.settings, o.file, o.connector)
 	if err != nil {
 		return err
 	}
@@ -511,7 +511,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	case report != "" && all:
 		return fmt.Errorf("%w: give --report KEY or --all, not both", errUsage)
 	}
-	c, err := configuredConnector(o.settings, o.file, o.connector)
+	c, err := connectorByFlag(o.settings, o.file, o.connector)
 	if err != nil {
 		return err
 	}
@@ -550,7 +550,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 		rc, rerr := c.report(report)
 		if rerr != nil {
 			// A position the file no longer owns is reset by the key 'offsets list' shows.
-			i := slices.IndexFunc(mine, func(e offsets.Entry) bool { return reportKey(e.Key) == report })
+			i := slices.IndexFunc(mine, func(e offsets.Entry) bool { return offsetsReportKey(e.Key) == report })
 			if i < 0 {
 				return rerr
 			}
@@ -579,7 +579,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 		if t.rc != nil {
 			then = "restarts at " + offsetsStart(t.rc, c.cfg.Location)
 		}
-		fmt.Fprintf(w, "  %s (%s): %s\n", reportKey(t.key), was, then)
+		fmt.Fprintf(w, "  %s (%s): %s\n", offsetsReportKey(t.key), was, then)
 	}
 	fmt.Fprintln(w, "warning: rows delivered since that start will be delivered again.")
 	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.cfg.Name, o.txnPrefix))

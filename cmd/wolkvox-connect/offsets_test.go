@@ -74,8 +74,8 @@ func offsetsStored(t *testing.T, store *offsets.Store) map[string]offsets.Entry 
 
 func runOffsetsCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	out, errOut := newSyncBuffer(), newSyncBuffer()
-	code := runCtxCLI(context.Background(), out, errOut, append([]string{"offsets"}, args...)...)
+	out, errOut := newTailBuffer(), newTailBuffer()
+	code := tailRunCLI(context.Background(), out, errOut, append([]string{"offsets"}, args...)...)
 	return code, out.buf.String(), errOut.buf.String()
 }
 

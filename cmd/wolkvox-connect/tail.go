@@ -77,7 +77,7 @@ func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	if err := f.check(fs); err != nil {
 		return err
 	}
-	log := cliLogger(env.stderr)
+	log := quietLogger(env.stderr)
 	topic, kopts, decOpts, err := f.resolve(env)
 	if err != nil {
 		return err
@@ -151,7 +151,7 @@ func (f *tailFlags) resolve(env *environment) (string, []kgo.Opt, []schemas.Opt,
 	}
 	topic := f.topic
 	if topic == "" {
-		cc, err := configuredConnector(s, f.config, f.connector)
+		cc, err := connectorByFlag(s, f.config, f.connector)
 		if err != nil {
 			return "", nil, nil, err
 		}
@@ -164,25 +164,25 @@ func (f *tailFlags) resolve(env *environment) (string, []kgo.Opt, []schemas.Opt,
 	return topic, kopts, dopts, nil
 }
 
-// cliLogger is the logger of the one-shot commands (tail, offsets): warnings and errors
+// quietLogger is the logger of the one-shot commands (tail, offsets): warnings and errors
 // only, on stderr, so that the Kafka client's routine messages do not drown the output.
-func cliLogger(w io.Writer) *slog.Logger {
+func quietLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// resolvedConnector is one connector of a configuration file as the worker runs it:
+// flagConnector is one connector of a configuration file as the worker runs it:
 // its configuration with the defaults applied (the catalog's default parameters
 // included, so report keys match the offsets the connector writes) and its topics.
-type resolvedConnector struct {
+type flagConnector struct {
 	settings *ConnectorSettings
 	cfg      connector.Config
 	topics   map[string]string // by report key
 	file     string
 }
 
-// configuredConnector finds the connector named name in s, read from file; an empty
+// connectorByFlag finds the connector named name in s, read from file; an empty
 // name picks the only connector of a file that has one.
-func configuredConnector(s *Settings, file, name string) (*resolvedConnector, error) {
+func connectorByFlag(s *Settings, file, name string) (*flagConnector, error) {
 	names := make([]string, len(s.Connectors))
 	for i := range s.Connectors {
 		names[i] = s.Connectors[i].Config.Name
@@ -202,11 +202,11 @@ func configuredConnector(s *Settings, file, name string) (*resolvedConnector, er
 	if err != nil {
 		return nil, fmt.Errorf("connector %s: %w", cs.Config.Name, err)
 	}
-	return &resolvedConnector{settings: cs, cfg: c.Config(), topics: c.Topics(), file: file}, nil
+	return &flagConnector{settings: cs, cfg: c.Config(), topics: c.Topics(), file: file}, nil
 }
 
 // keys returns the connector's report keys, in file order.
-func (rc *resolvedConnector) keys() []string {
+func (rc *flagConnector) keys() []string {
 	keys := make([]string, len(rc.cfg.Reports))
 	for i := range rc.cfg.Reports {
 		keys[i] = rc.cfg.Reports[i].Key()
@@ -216,7 +216,7 @@ func (rc *resolvedConnector) keys() []string {
 
 // report finds a configured report by its key, or by its api name when exactly one
 // configured report has that name.
-func (rc *resolvedConnector) report(key string) (*connector.ReportConfig, error) {
+func (rc *flagConnector) report(key string) (*connector.ReportConfig, error) {
 	var byAPI []int
 	for i := range rc.cfg.Reports {
 		r := &rc.cfg.Reports[i]

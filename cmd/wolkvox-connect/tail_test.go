@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,22 +59,22 @@ connectors:
 	return path
 }
 
-// runCtxCLI runs the CLI as main does, under ctx, writing stdout to out.
-func runCtxCLI(ctx context.Context, out, errOut *syncBuffer, args ...string) int {
+// tailRunCLI runs the CLI as main does, under ctx, writing stdout to out.
+func tailRunCLI(ctx context.Context, out, errOut *tailBuffer, args ...string) int {
 	env := &environment{stdout: out, stderr: errOut, getenv: func(string) string { return "" }}
 	return runMain(ctx, env, args)
 }
 
-// syncBuffer collects output written from a command's goroutine. tail writes each
+// tailBuffer collects output written from a command's goroutine. tail writes each
 // event with one Write call, so lines receives whole JSON lines.
-type syncBuffer struct {
+type tailBuffer struct {
 	buf   bytes.Buffer
 	lines chan string
 }
 
-func newSyncBuffer() *syncBuffer { return &syncBuffer{lines: make(chan string, 1000)} }
+func newTailBuffer() *tailBuffer { return &tailBuffer{lines: make(chan string, 1000)} }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.lines <- string(p)
 	return b.buf.Write(p)
 }
@@ -98,7 +99,8 @@ func newTailProducer(t *testing.T, seeds []string, opts ...schemas.Opt) *tailPro
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := kafkatest.Client(t, seeds, kgo.TransactionalID(kafkatest.TransactionalID(t)))
+	// The manual partitioner writes each record to its Partition field (0 unless set).
+	cl := kafkatest.Client(t, seeds, kgo.TransactionalID(kafkatest.TransactionalID(t)), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	return &tailProducer{t: t, cl: cl, enc: enc, bogot: loc}
 }
 
@@ -144,7 +146,7 @@ func (p *tailProducer) commit(commit bool, recs ...*kgo.Record) {
 	}
 }
 
-func diagram13Row(connID, date string) source.Row {
+func tailDiagram13Row(connID, date string) source.Row {
 	return source.Row{
 		{Key: "rp_id", Value: "7"}, {Key: "conn_id", Value: connID}, {Key: "customer_id", Value: "-"},
 		{Key: "channel", Value: "voice"}, {Key: "attempt", Value: "1,002"}, {Key: "telephone", Value: "573001112233"},
@@ -190,13 +192,23 @@ func TestTail(t *testing.T) {
 	const d13, a7 = "wolkvox.bogota.diagram_13", "wolkvox.bogota.agent_7"
 	kafkatest.CreateTopic(t, seeds, d13, 1, nil)
 	kafkatest.CreateTopic(t, seeds, a7, 1, nil)
-	p.commit(true, p.record(d13, "diagram_13", diagram13Row("12462.0277.1782402643.44005", "2026-11-01 08:15:30")),
-		p.record(d13, "diagram_13", diagram13Row("12462.0277.1782402643.44006", "2026-11-01 08:16:00")))
-	p.commit(false, p.record(d13, "diagram_13", diagram13Row("aborted", "2026-11-01 08:17:00")))
-	p.commit(true, p.record(d13, "diagram_13", diagram13Row("12462.0277.1782402643.44007", "2026-11-01 08:18:00")))
+	p.commit(true, p.record(d13, "diagram_13", tailDiagram13Row("12462.0277.1782402643.44005", "2026-11-01 08:15:30")),
+		p.record(d13, "diagram_13", tailDiagram13Row("12462.0277.1782402643.44006", "2026-11-01 08:16:00")))
+	p.commit(false, p.record(d13, "diagram_13", tailDiagram13Row("aborted", "2026-11-01 08:17:00")))
+	p.commit(true, p.record(d13, "diagram_13", tailDiagram13Row("12462.0277.1782402643.44007", "2026-11-01 08:18:00")))
 	p.commit(true, p.record(a7, "agent_7", source.Row{{Key: "agent_name", Value: "Ana"}, {Key: "agent_id", Value: "1001"},
 		{Key: "date", Value: "2026-11-01"}, {Key: "login", Value: "08:00:00"}}))
+	kafkatest.CreateTopic(t, seeds, "wolkvox.bogota.empty", 2, nil)
+	// act_3 has two partitions, each ending in its own commit marker.
 	kafkatest.CreateTopic(t, seeds, "wolkvox.bogota.act_3", 2, nil)
+	var act3 []*kgo.Record
+	for i, agent := range []string{"A1", "A2", "A3", "A4"} {
+		r := p.record("wolkvox.bogota.act_3", "act_3", source.Row{{Key: "conn_id", Value: "c" + agent}, {Key: "agent_id", Value: agent}, {Key: "date", Value: "2026-11-01 08:00:00"}})
+		r.Partition = int32(i % 2)
+		act3 = append(act3, r)
+	}
+	p.commit(true, act3[:3]...)
+	p.commit(true, act3[3])
 
 	// The first diagram_13 event as tail must print it: the row's local time in
 	// America/Bogota as UTC, "1,002" as a number, "-" as null, unknown keys in wv_extra.
@@ -215,7 +227,9 @@ func TestTail(t *testing.T) {
 		code   int
 		keys   []string // the events' keys, in order
 		stderr string
-		check  func(t *testing.T, lines []tailLine)
+		// anyOrder compares keys sorted: partitions interleave in any order.
+		anyOrder bool
+		check    func(t *testing.T, lines []tailLine)
 	}{
 		{name: "from beginning to the end", args: []string{"--connector", "bogota", "--report", "diagram_13", "--from-beginning"},
 			keys: []string{"id-12462.0277.1782402643.44005", "id-12462.0277.1782402643.44006", "id-12462.0277.1782402643.44007"},
@@ -248,8 +262,19 @@ func TestTail(t *testing.T) {
 					t.Errorf("date %v, agent_id %v, wv_event_time %v", v["date"], v["agent_id"], v["wv_event_time"])
 				}
 			}},
-		{name: "report key with default parameter, empty topic", args: []string{"--connector", "bogota", "--report", "act_3,cod_act=cod_act1", "--from-beginning"},
-			stderr: "wolkvox.bogota.act_3 has no committed event to show"},
+		{name: "report key with default parameter, two partitions", args: []string{"--connector", "bogota", "--report", "act_3,cod_act=cod_act1", "--from-beginning"},
+			keys: []string{"id-A1", "id-A2", "id-A3", "id-A4"}, anyOrder: true,
+			check: func(t *testing.T, lines []tailLine) {
+				parts := map[int32]int{}
+				for _, l := range lines {
+					parts[l.Partition]++
+				}
+				if parts[0] != 2 || parts[1] != 2 {
+					t.Errorf("events per partition %v, want 2 in each", parts)
+				}
+			}},
+		{name: "empty topic", args: []string{"--topic", "wolkvox.bogota.empty", "--from-beginning"},
+			stderr: "wolkvox.bogota.empty has no committed event to show"},
 		{name: "report not configured", args: []string{"--connector", "bogota", "--report", "agent_8", "--from-beginning"}, code: 2,
 			stderr: `reads no report "agent_8"; its reports: diagram_13, act_3,cod_act=cod_act1, agent_7 (fix --report`},
 		{name: "topic not on the cluster", args: []string{"--topic", "wolkvox.bogota.nope", "--from-beginning"}, code: 1,
@@ -261,8 +286,8 @@ func TestTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut := newSyncBuffer(), newSyncBuffer()
-			code := runCtxCLI(context.Background(), out, errOut, append([]string{"tail", "--config", cfg}, tt.args...)...)
+			out, errOut := newTailBuffer(), newTailBuffer()
+			code := tailRunCLI(context.Background(), out, errOut, append([]string{"tail", "--config", cfg}, tt.args...)...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out.buf.String(), errOut.buf.String())
 			}
@@ -273,6 +298,9 @@ func TestTail(t *testing.T) {
 			var keys []string
 			for _, l := range lines {
 				keys = append(keys, *l.Key)
+			}
+			if tt.anyOrder {
+				slices.Sort(keys)
 			}
 			if strings.Join(keys, " ") != strings.Join(tt.keys, " ") {
 				t.Fatalf("keys %q, want %q", keys, tt.keys)
@@ -291,12 +319,12 @@ func TestTailWithoutConfig(t *testing.T) {
 	p := newTailProducer(t, seeds)
 	topic := kafkatest.Topic(t)
 	kafkatest.CreateTopic(t, seeds, topic, 1, nil)
-	p.commit(true, p.record(topic, "diagram_13", diagram13Row("c1", "2026-11-01 08:15:30")),
+	p.commit(true, p.record(topic, "diagram_13", tailDiagram13Row("c1", "2026-11-01 08:15:30")),
 		&kgo.Record{Topic: topic, Key: []byte("gone")},
 		&kgo.Record{Topic: topic, Value: []byte("not avro")})
 
-	out, errOut := newSyncBuffer(), newSyncBuffer()
-	code := runCtxCLI(context.Background(), out, errOut, "tail", "--brokers", strings.Join(seeds, ","), "--topic", topic, "--from-beginning")
+	out, errOut := newTailBuffer(), newTailBuffer()
+	code := tailRunCLI(context.Background(), out, errOut, "tail", "--brokers", strings.Join(seeds, ","), "--topic", topic, "--from-beginning")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.buf.String())
 	}
@@ -324,10 +352,10 @@ func TestTailRegistry(t *testing.T) {
 	p := newTailProducer(t, seeds, schemas.RegistryURLs(reg.URL()))
 	const topic = "wolkvox.bogota.diagram_13"
 	kafkatest.CreateTopic(t, seeds, topic, 1, nil)
-	p.commit(true, p.record(topic, "diagram_13", diagram13Row("c1", "2026-11-01 08:15:30")))
+	p.commit(true, p.record(topic, "diagram_13", tailDiagram13Row("c1", "2026-11-01 08:15:30")))
 
-	out, errOut := newSyncBuffer(), newSyncBuffer()
-	code := runCtxCLI(context.Background(), out, errOut, "tail", "-c", cfg, "--connector", "bogota", "--report", "diagram_13", "--from-beginning")
+	out, errOut := newTailBuffer(), newTailBuffer()
+	code := tailRunCLI(context.Background(), out, errOut, "tail", "-c", cfg, "--connector", "bogota", "--report", "diagram_13", "--from-beginning")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.buf.String())
 	}
@@ -348,14 +376,14 @@ func TestTailFollow(t *testing.T) {
 	p := newTailProducer(t, seeds)
 	topic := kafkatest.Topic(t)
 	kafkatest.CreateTopic(t, seeds, topic, 1, nil)
-	p.commit(true, p.record(topic, "diagram_13", diagram13Row("c1", "2026-11-01 08:15:30")))
+	p.commit(true, p.record(topic, "diagram_13", tailDiagram13Row("c1", "2026-11-01 08:15:30")))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out, errOut := newSyncBuffer(), newSyncBuffer()
+	out, errOut := newTailBuffer(), newTailBuffer()
 	done := make(chan int, 1)
 	go func() {
-		done <- runCtxCLI(ctx, out, errOut, "tail", "--brokers", seeds[0], "--topic", topic, "--from-beginning", "--follow")
+		done <- tailRunCLI(ctx, out, errOut, "tail", "--brokers", seeds[0], "--topic", topic, "--from-beginning", "--follow")
 	}()
 	for _, want := range []string{`"id-c1"`, `"id-c2"`} {
 		select {
@@ -367,7 +395,7 @@ func TestTailFollow(t *testing.T) {
 			t.Fatalf("tail stopped (exit %d) before printing %s: %s", code, want, errOut.buf.String())
 		}
 		if want == `"id-c1"` {
-			p.commit(true, p.record(topic, "diagram_13", diagram13Row("c2", "2026-11-01 08:16:30")))
+			p.commit(true, p.record(topic, "diagram_13", tailDiagram13Row("c2", "2026-11-01 08:16:30")))
 		}
 	}
 	cancel()
@@ -397,8 +425,8 @@ func TestTailUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut := newSyncBuffer(), newSyncBuffer()
-			code := runCtxCLI(context.Background(), out, errOut, append([]string{"tail"}, tt.args...)...)
+			out, errOut := newTailBuffer(), newTailBuffer()
+			code := tailRunCLI(context.Background(), out, errOut, append([]string{"tail"}, tt.args...)...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstderr: %s", code, tt.code, errOut.buf.String())
 			}
@@ -438,7 +466,7 @@ func TestTailDateFields(t *testing.T) {
 func TestTailPlain(t *testing.T) {
 	ts := time.Date(2026, 11, 1, 8, 0, 0, 500_000_000, time.FixedZone("x", -5*3600))
 	got, err := json.Marshal(tailPlain(map[string]any{
-		"t": ts, "nan": nanValue(), "list": []any{ts, int64(3)}, "s": "x",
+		"t": ts, "nan": tailNaN(), "list": []any{ts, int64(3)}, "s": "x",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -449,7 +477,7 @@ func TestTailPlain(t *testing.T) {
 	}
 }
 
-func nanValue() float64 {
+func tailNaN() float64 {
 	zero := 0.0
 	return zero / zero
 }
