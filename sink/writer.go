@@ -454,8 +454,13 @@ func (w *Writer) validate(b Batch) error {
 }
 
 // isFatal: errors after which this instance may not use the transactional ID again.
+//
+// InvalidTxnState is here too: under Kafka 4's transaction protocol (KIP-890) a zombie
+// that commits right after another instance took its transactional ID gets it instead of
+// ProducerFenced, and its client can never begin a transaction again.
 func isFatal(err error) bool {
 	return errors.Is(err, kerr.ProducerFenced) ||
+		errors.Is(err, kerr.InvalidTxnState) ||
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) ||
 		errors.Is(err, kerr.ClusterAuthorizationFailed)
 }

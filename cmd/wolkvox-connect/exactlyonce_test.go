@@ -291,3 +291,62 @@ func TestKillNineExactlyOnce(t *testing.T) {
 	// despite kills: two polls plus a restart.
 	e.compare(frozen, e.clock.Start, 30*time.Minute)
 }
+
+// privateBroker starts a broker of the test's own with deploy/local/kafka.sh (so it can
+// be restarted without disturbing the shared one) and returns its address and a
+// function that restarts it. It is gated like every real-Kafka test.
+func privateBroker(t *testing.T) (string, func()) {
+	t.Helper()
+	kafkatest.Real(t) // skip or fail exactly as the other real-broker tests do
+	script, err := filepath.Abs("../../deploy/local/kafka.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := fmt.Sprintf("restart-%d", os.Getpid())
+	run := func(arg string) string {
+		cmd := exec.Command(script, arg)
+		cmd.Env = append(os.Environ(), "KAFKA_INSTANCE="+instance)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("kafka.sh %s: %v\n%s", arg, err, errb.String())
+		}
+		t.Logf("kafka.sh %s: %s", arg, strings.TrimSpace(errb.String()))
+		return strings.TrimSpace(out.String())
+	}
+	addr := run("start")
+	t.Cleanup(func() { run("stop") })
+	return addr, func() { run("restart") }
+}
+
+// TestBrokerRestart stops and starts the (real) broker in the middle of a run: the
+// worker rides it out by itself, and every topic still equals the ground truth.
+func TestBrokerRestart(t *testing.T) {
+	addr, restart := privateBroker(t)
+	e := newE2E(t, []string{addr}, e2eOptions{speed: 300, quota: 100000, simOpts: []simulator.Opt{
+		simulator.DefaultRowsPerMinute(3), simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.1, 20*time.Minute),
+		simulator.DailyQuota(100000),
+	}})
+	e.launch()
+	time.Sleep(4 * time.Second)
+	before := e.positions()
+	restart()
+	time.Sleep(4 * time.Second)
+	frozen := e.clock.Freeze()
+	e.drain(5, frozen.Add(20*time.Minute), 2*time.Minute)
+	if e.proc.ProcessState != nil {
+		t.Fatalf("the worker exited during the broker restart")
+	}
+	e.stop()
+	after := e.positions()
+	moved := 0
+	for k, p := range after {
+		if p.WindowEnd.After(before[k].WindowEnd) {
+			moved++
+		}
+	}
+	if moved != 5 {
+		t.Errorf("only %d of 5 reports progressed after the broker restart", moved)
+	}
+	e.compare(frozen, e.clock.Start, 30*time.Minute)
+}

@@ -7,6 +7,8 @@
 #   deploy/local/kafka.sh env      print: export WOLKVOX_TEST_KAFKA=127.0.0.1:PORT
 #   deploy/local/kafka.sh status   print pid, address, data dir and memory; exit 3 if not running
 #   deploy/local/kafka.sh stop     stop the broker and delete its data; no-op if none runs
+#   deploy/local/kafka.sh restart  stop the broker (TERM) and start it again on the same
+#                                  ports and data: what a broker restart test needs
 #
 # Choices:
 # - Kafka version: the one pinned in deploy/local/pom.xml (4.3.1, the newest 4.x release that
@@ -23,7 +25,9 @@
 # - Readiness is not an open port: deploy/local/kafkaready must get broker metadata AND a
 #   transactional producer ID (which needs __transaction_state) within KAFKA_READY_TIMEOUT.
 #
-# Environment: KAFKA_HEAP_OPTS (default -Xms64m -Xmx384m), KAFKA_READY_TIMEOUT (default 60s),
+# Environment: KAFKA_INSTANCE (a name: a second, independent broker with its own state
+# file, e.g. for a test that restarts its broker without disturbing the shared one),
+# KAFKA_HEAP_OPTS (default -Xms64m -Xmx384m), KAFKA_READY_TIMEOUT (default 60s),
 # MVN_ARGS (extra mvn arguments, e.g. -Dmaven.repo.local=/some/dir).
 set -euo pipefail
 
@@ -32,8 +36,14 @@ ROOT=$(cd "$HERE/../.." && pwd)
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")
 CACHE="$ROOT/.cache/kafka-$KAFKA_VERSION"
 LIBS="$CACHE/libs"
-STATE="$CACHE/state"
+STATE="$CACHE/state${KAFKA_INSTANCE:+.$KAFKA_INSTANCE}"
 ENV_VAR=WOLKVOX_TEST_KAFKA
+cp="$LIBS/*" # quoted on use: the JVM expands the wildcard, not the shell
+# SerialGC and C1-only JIT: on 2 cores they start faster and use less memory than G1/C2,
+# and a test broker never runs long enough to profit from C2.
+# shellcheck disable=SC2206 # KAFKA_HEAP_OPTS is a list of JVM flags, split on purpose
+jopts=(${KAFKA_HEAP_OPTS:--Xms64m -Xmx384m} -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+	-Djava.awt.headless=true "-Dlog4j2.configurationFile=$HERE/log4j2.properties")
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -122,48 +132,10 @@ cleanup_dir() {
 	fi
 }
 
-cmd_start() {
-	if read_state; then
-		if alive; then
-			log "reusing the running broker (pid $PID)"
-			echo "$ADDR"
-			return
-		fi
-		log "removing stale state of a broker that is gone (pid $PID)"
-		cleanup_dir "$DIR"
-		rm -f "$STATE"
-	fi
-	local t0 port="" cport="" cp heap readytimeout
-	t0=$(date +%s%N)
-	fetch_jars
-	mkdir -p "$CACHE/bin"
-	# Built every time (the Go build cache makes it cheap) so it never runs stale code.
-	(cd "$ROOT" && go build -o "$CACHE/bin/kafkaready" ./deploy/local/kafkaready) ||
-		die "cannot build deploy/local/kafkaready"
-
-	read -r port cport < <(free_ports) || true
-	[[ "$port" =~ ^[0-9]+$ && "$cport" =~ ^[0-9]+$ ]] || die "could not find two free ports"
-	DIR=$(mktemp -d "${TMPDIR:-/tmp}/wolkvox-kafka.XXXXXX")
-	ADDR="127.0.0.1:$port"
-	sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@DATA_DIR@#$DIR/data#g" \
-		"$HERE/server.properties.tmpl" >"$DIR/server.properties"
-
-	cp="$LIBS/*" # quoted on use: the JVM expands the wildcard, not the shell
-	heap=${KAFKA_HEAP_OPTS:--Xms64m -Xmx384m}
-	# SerialGC and C1-only JIT: on 2 cores they start faster and use less memory than G1/C2,
-	# and a test broker never runs long enough to profit from C2.
-	local jopts=($heap -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
-		"-Dlog4j2.configurationFile=$HERE/log4j2.properties")
-
-	# Any stable base64url UUID would do; a fresh one per start keeps runs independent.
-	if ! java "${jopts[@]}" -cp "$cp" kafka.tools.StorageTool format \
-		-t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid)" \
-		-c "$DIR/server.properties" >"$DIR/format.log" 2>&1; then
-		cat "$DIR/format.log" >&2
-		cleanup_dir "$DIR"
-		die "formatting KRaft storage failed"
-	fi
-
+# launch starts the broker formatted in $DIR and waits until it serves; on failure it prints
+# the broker's log, stops it and exits 1.
+launch() {
+	local readytimeout
 	# Detached from our stdin/stdout so callers (make, CI) never wait on the broker's pipes.
 	# 9>&-: the broker must not inherit the lock, or it would hold it for its whole life.
 	java "${jopts[@]}" -cp "$cp" kafka.Kafka "$DIR/server.properties" </dev/null >"$DIR/kafka.log" 2>&1 9>&- &
@@ -178,6 +150,44 @@ cmd_start() {
 		cmd_stop >/dev/null 2>&1 || true
 		exit 1
 	fi
+}
+
+cmd_start() {
+	if read_state; then
+		if alive; then
+			log "reusing the running broker (pid $PID)"
+			echo "$ADDR"
+			return
+		fi
+		log "removing stale state of a broker that is gone (pid $PID)"
+		cleanup_dir "$DIR"
+		rm -f "$STATE"
+	fi
+	local t0 port="" cport=""
+	t0=$(date +%s%N)
+	fetch_jars
+	mkdir -p "$CACHE/bin"
+	# Built every time (the Go build cache makes it cheap) so it never runs stale code.
+	(cd "$ROOT" && go build -o "$CACHE/bin/kafkaready" ./deploy/local/kafkaready) ||
+		die "cannot build deploy/local/kafkaready"
+
+	read -r port cport < <(free_ports) || true
+	[[ "$port" =~ ^[0-9]+$ && "$cport" =~ ^[0-9]+$ ]] || die "could not find two free ports"
+	DIR=$(mktemp -d "${TMPDIR:-/tmp}/wolkvox-kafka.XXXXXX")
+	ADDR="127.0.0.1:$port"
+	sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@DATA_DIR@#$DIR/data#g" \
+		"$HERE/server.properties.tmpl" >"$DIR/server.properties"
+
+	# Any stable base64url UUID would do; a fresh one per start keeps runs independent.
+	if ! java "${jopts[@]}" -cp "$cp" kafka.tools.StorageTool format \
+		-t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid)" \
+		-c "$DIR/server.properties" >"$DIR/format.log" 2>&1; then
+		cat "$DIR/format.log" >&2
+		cleanup_dir "$DIR"
+		die "formatting KRaft storage failed"
+	fi
+
+	launch
 	log "Apache Kafka $KAFKA_VERSION ready at $ADDR (pid $PID) in $(((($(date +%s%N) - t0) / 1000000)))ms"
 	echo "$ADDR"
 }
@@ -212,6 +222,23 @@ cmd_stop() {
 	log "stopped"
 }
 
+# cmd_restart stops the broker with TERM (a controlled shutdown) and starts it again on the
+# same ports and data, so clients see a broker that went away and came back.
+cmd_restart() {
+	read_state && alive || die "no broker is running: start one with deploy/local/kafka.sh start"
+	local t0
+	t0=$(date +%s%N)
+	kill -TERM "$PID" 2>/dev/null || true
+	for _ in $(seq 1 200); do
+		alive || break
+		sleep 0.1
+	done
+	alive && die "pid $PID did not stop within 20s"
+	launch
+	log "broker restarted at $ADDR (pid $PID) in $(((($(date +%s%N) - t0) / 1000000)))ms"
+	echo "$ADDR"
+}
+
 cmd_env() {
 	read_state && alive || die "no broker is running: start one with deploy/local/kafka.sh start"
 	echo "export $ENV_VAR=$ADDR"
@@ -243,10 +270,14 @@ stop)
 	lock
 	cmd_stop
 	;;
+restart)
+	lock
+	cmd_restart
+	;;
 env) cmd_env ;;
 status) cmd_status ;;
 *)
-	echo "usage: $0 start|stop|env|status" >&2
+	echo "usage: $0 start|stop|restart|env|status" >&2
 	exit 2
 	;;
 esac
