@@ -115,6 +115,9 @@ func parseOffsets(name string, body []byte) ([]connector.OffsetChange, error) {
 		if err != nil {
 			return nil, bad(err, "offsets[%d].partition: %v (want {\"server\": \"...\", \"report\": \"...\", parameter: \"value\"...}, every value a string)", i, err)
 		}
+		// The name went through JSON, which replaces invalid UTF-8: set it as given, so
+		// Encode refuses such a name rather than a lookalike being written.
+		key.Connector = name
 		enc, err := key.Encode()
 		if err != nil {
 			return nil, bad(err, "offsets[%d].partition: %v", i, err)
