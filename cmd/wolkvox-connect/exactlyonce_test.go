@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ type e2e struct {
 	config string
 	name   string
 	start  time.Time
-	logs   *bytes.Buffer
+	logs   *syncBuffer
 	proc   *exec.Cmd
 	procN  int
 }
@@ -99,7 +100,7 @@ connectors:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &e2e{t: t, bin: buildBinary(t), seeds: seeds, sim: sim, clock: clock, config: path, name: name, start: start, logs: &bytes.Buffer{}}
+	e := &e2e{t: t, bin: buildBinary(t), seeds: seeds, sim: sim, clock: clock, config: path, name: name, start: start, logs: &syncBuffer{}}
 	t.Cleanup(func() {
 		e.kill()
 		if t.Failed() {
@@ -107,6 +108,24 @@ connectors:
 		}
 	})
 	return e
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func tail(s string, n int) string {

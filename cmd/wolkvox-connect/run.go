@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -13,6 +17,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connector/restapi"
 )
 
 func init() {
@@ -76,7 +81,24 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 		return errors.New("no Kafka broker is configured (kafka.brokers, --brokers or WOLKVOX_KAFKA_BROKERS); to try wolkvox-connect without Kafka, run: wolkvox-connect demo")
 	}
 	log := s.Log.Logger(env.stderr)
-	w, err := newWorker(s, log)
+	now := time.Now
+	if s.Clock != nil {
+		now = s.Clock.Clock().Now
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := restapi.NewMetrics(reg, restapi.MetricsClock(now))
+	if err != nil {
+		return err
+	}
+	w, err := newWorker(s, log, connector.WithObserver(metrics), connector.KafkaOpts(metrics.KafkaHooks()))
+	if err != nil {
+		return err
+	}
+	metrics.Watch(w)
+	api, err := restapi.New(w, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token.Reveal()),
+		restapi.Logger(log.With("component", "rest")), restapi.WithMetrics(metrics), restapi.Registry(reg),
+		restapi.Version(version), restapi.Clock(now))
 	if err != nil {
 		return err
 	}
@@ -85,7 +107,21 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 		log.Info("quota plan", "token", g.Label(s), "calls_per_day", int64(plan.Total), "budget", plan.Budget)
 	}
 	log.Info("worker starting", "version", version, "connectors", len(s.Connectors), "brokers", strings.Join(s.Kafka.Brokers, ","))
+	// The REST API and the worker live and die together: a REST address that cannot be
+	// bound stops the worker, and the end of the worker stops the API.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() {
+		err := api.Serve(ctx)
+		if err != nil {
+			cancel()
+		}
+		served <- err
+	}()
 	err = w.Run(ctx)
+	cancel()
+	err = errors.Join(err, <-served)
 	log.Info("worker stopped")
 	return err
 }

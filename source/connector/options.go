@@ -73,6 +73,11 @@ func Kafka(seeds []string, opts ...kgo.Opt) Opt {
 	return optFunc(func(o *options) { o.seeds, o.kafkaOpts = seeds, opts })
 }
 
+// KafkaOpts appends client options to those given with Kafka (metrics hooks, say).
+func KafkaOpts(opts ...kgo.Opt) Opt {
+	return optFunc(func(o *options) { o.kafkaOpts = append(o.kafkaOpts, opts...) })
+}
+
 // TopicTemplate names each report's topic; {connector}, {server} and {report} are
 // replaced. Default "wolkvox.{connector}.{report}".
 func TopicTemplate(t string) Opt { return optFunc(func(o *options) { o.topicTemplate = t }) }
