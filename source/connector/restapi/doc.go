@@ -39,7 +39,12 @@
 //     nothing ever reads) and a reset of a partition that is neither read nor stored.
 //   - A paused connector finishes its current window first. Resume on a STOPPED
 //     connector starts a fresh instance from the committed offsets, as Connect's resume
-//     does; pause on a STOPPED connector leaves it STOPPED.
+//     does; pause on a STOPPED connector leaves it STOPPED. Restart always starts a
+//     fresh instance from the committed offsets, a STOPPED connector's included.
+//   - Status times are RFC 3339 in the operation's time zone; null means "not yet"
+//     (no row delivered, no poll planned). lag_seconds is now minus last_seen.
+//   - Metrics of calls are labelled by api rather than report: a call carries the
+//     report's API name but not its parameters (see [Metrics]).
 //   - /readyz is not ready while a connector or any of its reports is FAILED: a failed
 //     report stays failed until someone acts, which is what readiness should surface.
 //     BACKING_OFF and QUOTA_EXHAUSTED are waits the worker recovers from on its own, and
