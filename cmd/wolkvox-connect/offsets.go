@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
@@ -471,10 +472,18 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 		return err
 	}
 	if err := store.Set(ctx, key, pos); err != nil {
-		return err
+		return offsetsWriteError(store.Topic(), err)
 	}
 	fmt.Fprintf(w, "\nwritten with transactional ID %s.\n%s\n", txnID, offsetsFencedNote(c.cfg.Name))
 	return nil
+}
+
+// offsetsWriteError adds the fix to a write into an offsets topic that does not exist.
+func offsetsWriteError(topic string, err error) error {
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("%w (the offsets topic %s does not exist: the worker creates it when it starts; check topics.offsets)", err, topic)
+	}
+	return err
 }
 
 // offsetsStopFirst is said before a write: the connector must not be running.
@@ -593,7 +602,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	}
 	for i, t := range targets {
 		if err := txStore.Reset(ctx, t.key); err != nil {
-			return fmt.Errorf("%d of %d reset: %w", i, len(targets), err)
+			return fmt.Errorf("%d of %d reset: %w", i, len(targets), offsetsWriteError(txStore.Topic(), err))
 		}
 	}
 	fmt.Fprintf(w, "\n%d tombstone(s) written with transactional ID %s.\n%s\n", len(targets), txnID, offsetsFencedNote(c.cfg.Name))

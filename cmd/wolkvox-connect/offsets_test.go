@@ -175,6 +175,8 @@ func TestOffsetsSet(t *testing.T) {
 		stderr []string
 		// want is the act_3 position after the command; nil: unchanged.
 		want *offsets.Position
+		// noTopic runs the command against a cluster without the offsets topic.
+		noTopic bool
 	}{
 		{name: "without --yes writes nothing", args: []string{"--report", "act_3,cod_act=cod_act1", "--window-end", "2026-11-01T07:00:00-05:00"}, code: 1,
 			stdout: []string{
@@ -203,11 +205,17 @@ func TestOffsetsSet(t *testing.T) {
 		{name: "not RFC 3339", args: []string{"--report", "act_3", "--window-end", "2026-11-01 15:00", "--yes"}, code: 2,
 			stderr: []string{"not an RFC 3339 instant"}},
 		{name: "no window end", args: []string{"--report", "act_3"}, code: 2, stderr: []string{"--window-end RFC3339 is required"}},
+		{name: "no offsets topic", args: []string{"--report", "act_3", "--window-end", "2026-11-01T07:00:00-05:00", "--yes"}, code: 1,
+			noTopic: true, stderr: []string{"the offsets topic test-offsets does not exist: the worker creates it"}},
 		{name: "no report", args: []string{"--window-end", "2026-11-01T15:00:00Z"}, code: 2, stderr: []string{"--report KEY is required"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg, store := offsetsFixture(t)
+			if tt.noTopic {
+				cfg = tailTestConfig(t, kafkatest.Fake(t), "")
+			}
 			before := offsetsStored(t, store)
 			args := append([]string{"set", "--config", cfg, "--now", now}, tt.args...)
 			if !strings.Contains(strings.Join(tt.args, " "), "--connector") {
@@ -269,6 +277,7 @@ func TestOffsetsReset(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg, store := offsetsFixture(t)
 			before := offsetsStored(t, store)
 			code, out, errOut := runOffsetsCLI(t, append([]string{"reset", "--config", cfg, "--connector", "bogota"}, tt.args...)...)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
+	"go.uber.org/goleak"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
@@ -378,6 +379,12 @@ func TestTailFollow(t *testing.T) {
 	kafkatest.CreateTopic(t, seeds, topic, 1, nil)
 	p.commit(true, p.record(topic, "diagram_13", tailDiagram13Row("c1", "2026-11-01 08:15:30")))
 
+	// tail's clients and their goroutines are gone once it returns. The cluster's are
+	// not tail's: those started above, and the server side of the connections the
+	// producer opens below.
+	const conn = "github.com/twmb/franz-go/pkg/kfake.(*clientConn)."
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(), goleak.IgnoreAnyFunction(conn+"read"),
+		goleak.IgnoreAnyFunction(conn+"read.func1"), goleak.IgnoreAnyFunction(conn+"write"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out, errOut := newTailBuffer(), newTailBuffer()
