@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 )
 
@@ -74,8 +79,14 @@ func offsetsStored(t *testing.T, store *offsets.Store) map[string]offsets.Entry 
 
 func runOffsetsCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runTailCLI(t, append([]string{"offsets"}, args...)...)
+}
+
+// runTailCLI runs the CLI as main does and returns its exit code and outputs.
+func runTailCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
 	out, errOut := newTailBuffer(), newTailBuffer()
-	code := tailRunCLI(context.Background(), out, errOut, append([]string{"offsets"}, args...)...)
+	code := tailRunCLI(context.Background(), out, errOut, args...)
 	return code, out.buf.String(), errOut.buf.String()
 }
 
@@ -373,4 +384,84 @@ func TestOffsetsUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTailAndOffsetsClusters runs tail and the offsets actions on kfake and on the real
+// broker (WOLKVOX_TEST_KAFKA), where the last stable offset and the transaction markers
+// are Kafka's own. Every name is unique, so runs sharing the broker never meet.
+func TestTailAndOffsetsClusters(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
+		ctx := context.Background()
+		id := kafkatest.TransactionalID(t)
+		name := "c" + id[max(0, len(id)-40):] // unique, and within the 100 characters of a connector name
+		offTopic := kafkatest.Topic(t, "offsets")
+		template := kafkatest.Topic(t) + ".{report}"
+		prefix := kafkatest.TransactionalID(t) + "-"
+		yaml := fmt.Sprintf("kafka: {brokers: [%s]}\ntopics: {template: %q, offsets: %s}\nconnectors:\n"+
+			"  - {name: %s, server: \"0040\", token: t, daily_quota: 3000, reports: [{api: diagram_13}]}\n",
+			strings.Join(c.Seeds, ", "), template, offTopic, name)
+		cfg := filepath.Join(t.TempDir(), "worker.yaml")
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+
+		topic, err := sink.TopicName(template, name, "0040", "diagram_13")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kafkatest.CreateTopic(t, c.Seeds, topic, 2, nil)
+		p := newTailProducer(t, c.Seeds)
+		rec := func(conn string, partition int32) *kgo.Record {
+			r := p.record(topic, "diagram_13", tailDiagram13Row(conn, "2026-11-01 08:15:30"))
+			r.Partition = partition
+			return r
+		}
+		p.commit(true, rec("k1", 0), rec("k2", 1))
+		p.commit(false, rec("aborted", 0))
+		p.commit(true, rec("k3", 1))
+		code, out, errOut := runTailCLI(t, "tail", "--config", cfg, "--report", "diagram_13", "--from-beginning")
+		if code != 0 {
+			t.Fatalf("tail: exit %d: %s", code, errOut)
+		}
+		var keys []string
+		for _, l := range parseTailLines(t, out) {
+			keys = append(keys, *l.Key)
+		}
+		slices.Sort(keys)
+		if strings.Join(keys, " ") != "id-k1 id-k2 id-k3" {
+			t.Errorf("tail printed keys %q, want id-k1 id-k2 id-k3", keys)
+		}
+
+		if err := offsets.EnsureTopic(ctx, kadm.NewClient(kafkatest.Client(t, c.Seeds)), offTopic, 1, -1); err != nil {
+			t.Fatal(err)
+		}
+		store, err := offsets.NewStore(offTopic, offsets.Seeds(c.Seeds...), offsets.TransactionalID(prefix+name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := offsets.Key{Connector: name, Server: "0040", Report: "diagram_13"}
+		if err := store.Set(ctx, key, offsets.Position{WindowEnd: time.Date(2026, 11, 1, 13, 0, 0, 0, time.UTC), Seen: []offsets.Seen{{ID: 1, Time: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut = runOffsetsCLI(t, "list", "--config", cfg, "--json", "--now", "2026-11-01T13:30:00Z")
+		if code != 0 || !strings.Contains(out, `"window_end": "2026-11-01T13:00:00Z"`) || !strings.Contains(out, `"lag_seconds": 1800`) {
+			t.Fatalf("list: exit %d\n%s\n%s", code, out, errOut)
+		}
+		code, out, errOut = runOffsetsCLI(t, "set", "--config", cfg, "--report", "diagram_13", "--window-end", "2026-11-01T12:00:00Z",
+			"--transactional-id-prefix", prefix, "--yes")
+		if code != 0 {
+			t.Fatalf("set: exit %d\n%s\n%s", code, out, errOut)
+		}
+		after := offsetsStored(t, store)[key.String()]
+		if !after.Position.WindowEnd.Equal(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)) || len(after.Position.Seen) != 0 {
+			t.Errorf("after set: %+v", after)
+		}
+		code, out, errOut = runOffsetsCLI(t, "reset", "--config", cfg, "--all", "--transactional-id-prefix", prefix, "--yes")
+		if code != 0 {
+			t.Fatalf("reset: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if left := offsetsStored(t, store); len(left) != 0 {
+			t.Errorf("positions left after reset --all: %v", left)
+		}
+	})
 }

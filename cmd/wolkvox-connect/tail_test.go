@@ -76,7 +76,10 @@ type tailBuffer struct {
 func newTailBuffer() *tailBuffer { return &tailBuffer{lines: make(chan string, 1000)} }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.lines <- string(p)
+	select {
+	case b.lines <- string(p):
+	default: // nobody reads lines beyond the first thousand; the buffer keeps them all
+	}
 	return b.buf.Write(p)
 }
 
