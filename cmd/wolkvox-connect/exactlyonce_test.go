@@ -191,15 +191,21 @@ func (e *e2e) stop() {
 // positions reads the committed offsets of the test's connector.
 func (e *e2e) positions() map[string]offsets.Position {
 	e.t.Helper()
-	store, err := offsets.NewStore(e.name+".offsets", offsets.Seeds(e.seeds...))
+	return positionsOf(e.t, e.seeds, e.name+".offsets", e.name)
+}
+
+// positionsOf reads the committed offsets of connector from topic.
+func positionsOf(t *testing.T, seeds []string, topic, connector string) map[string]offsets.Position {
+	t.Helper()
+	store, err := offsets.NewStore(topic, offsets.Seeds(seeds...))
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pos, err := store.Load(ctx, e.name)
+	pos, err := store.Load(ctx, connector)
 	if err != nil {
-		e.t.Fatalf("loading offsets: %v", err)
+		t.Fatalf("loading offsets: %v", err)
 	}
 	return pos
 }

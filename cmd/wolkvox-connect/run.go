@@ -129,13 +129,23 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 // newWorker builds the worker the settings describe; extra options come last (the
 // demo's clock, metrics observers).
 func newWorker(s *Settings, log *slog.Logger, extra ...connector.Opt) (*connector.Worker, error) {
-	kopts, err := s.Kafka.Opts()
+	opts, configs, err := connectorOpts(s, log)
 	if err != nil {
 		return nil, err
 	}
+	return connector.NewWorker(configs, append(opts, extra...)...)
+}
+
+// connectorOpts are the options and configurations of every connector the settings
+// describe.
+func connectorOpts(s *Settings, log *slog.Logger) ([]connector.Opt, []connector.Config, error) {
+	kopts, err := s.Kafka.Opts()
+	if err != nil {
+		return nil, nil, err
+	}
 	encoder, err := newEncoder(s, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opts := []connector.Opt{
 		connector.Kafka(s.Kafka.Brokers, kopts...),
@@ -155,7 +165,6 @@ func newWorker(s *Settings, log *slog.Logger, extra ...connector.Opt) (*connecto
 	if s.Clock != nil {
 		opts = append(opts, connector.WithClock(s.Clock.Clock()))
 	}
-	opts = append(opts, extra...)
 	var configs []connector.Config
 	for i := range s.Connectors {
 		cs := &s.Connectors[i]
@@ -163,7 +172,7 @@ func newWorker(s *Settings, log *slog.Logger, extra ...connector.Opt) (*connecto
 		cfg.BaseURL, cfg.MaxInFlight = cs.BaseURL, cs.MaxInFlight
 		configs = append(configs, cfg)
 	}
-	return connector.NewWorker(configs, opts...)
+	return opts, configs, nil
 }
 
 // newEncoder is the Schema Registry encoder when one is configured, else single-object

@@ -51,6 +51,9 @@ type ReportConfig struct {
 	// the first read starts. Bucket is the closed bucket range aggregates are read in.
 	Interval, Lookback, Settle, Bucket time.Duration
 	Start                              time.Time
+	// End, when set, is where the report stops: once its cursor reaches End it is done
+	// (backfills). Zero means it follows the present for ever.
+	End time.Time
 }
 
 // FieldError is one problem in a configuration: the field, what is wrong, and the fix.

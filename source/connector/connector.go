@@ -133,6 +133,12 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 		rs.status = ReportStatus{Report: rc.API, Key: rc.Key(), Topic: topic, State: StateRunning}
 		c.reports = append(c.reports, rs)
 	}
+	if o.backfill != nil {
+		if !o.backfill.from.Before(o.backfill.to) {
+			return nil, fmt.Errorf("connector %s: backfill range %s..%s is empty", cfg.Name, o.backfill.from, o.backfill.to)
+		}
+		o.backfill.apply(c)
+	}
 	return c, nil
 }
 
@@ -306,6 +312,13 @@ func (c *Connector) run(ctx context.Context) error {
 		rs.status.Cursor, rs.status.LastSeen = rs.cursor, rs.lastSeen
 	}
 	c.mu.Unlock()
+	if o.backfill != nil {
+		for _, rs := range c.reports {
+			if err := c.seedFromTopic(ctx, rs); err != nil {
+				return err
+			}
+		}
+	}
 
 	for {
 		if err := c.waitWhilePaused(ctx); err != nil {
@@ -315,6 +328,10 @@ func (c *Connector) run(ctx context.Context) error {
 		if rs == nil {
 			if c.allFailed() {
 				return ErrAllFailed
+			}
+			if c.allDone() {
+				c.log.Info("every report reached its end")
+				return nil
 			}
 			if err := o.clock.Sleep(ctx, max(due.Sub(o.clock.Now()), 10*time.Millisecond)); err != nil {
 				return err
@@ -363,7 +380,7 @@ func (c *Connector) next() (*reportState, Window, time.Time) {
 		bestDue time.Time
 	)
 	for _, rs := range c.reports {
-		if rs.status.State == StateFailed {
+		if rs.status.State == StateFailed || rs.done() {
 			continue
 		}
 		w, due := plan(rs.rep, &rs.rc, rs.cursor, now, c.cfg.Location)
@@ -382,6 +399,23 @@ func (c *Connector) next() (*reportState, Window, time.Time) {
 		return nil, Window{}, bestDue
 	}
 	return best, bestW, bestDue
+}
+
+// done reports whether a report with an End has read up to it.
+func (rs *reportState) done() bool {
+	return !rs.rc.End.IsZero() && !rs.cursor.Before(rs.rc.End)
+}
+
+// allDone reports whether every report that has not failed is done.
+func (c *Connector) allDone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rs := range c.reports {
+		if rs.status.State != StateFailed && !rs.done() {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Connector) allFailed() bool {

@@ -44,6 +44,7 @@ type options struct {
 	observer              Observer
 	maxBackoff            time.Duration
 	rowCap                int
+	backfill              *backfillSpec
 	newBackoff            func() backoff.BackOff
 }
 

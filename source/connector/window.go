@@ -36,6 +36,13 @@ func (w Window) String() string {
 // due is when this report should next be read; a zero window means nothing is due.
 func plan(rep *catalog.Report, rc *ReportConfig, cursor, now time.Time, loc *time.Location) (w Window, due time.Time) {
 	horizon := now.Add(-rc.Settle).Truncate(time.Second)
+	// A report with an End reads up to it and no further; its last window may be shorter
+	// than the interval. Range aggregates read whole buckets, so the last one may end
+	// after End.
+	atEnd := false
+	if !rc.End.IsZero() && rep.Kind != catalog.RangeAggregate && !horizon.Before(rc.End) {
+		horizon, atEnd = rc.End, true
+	}
 	switch rep.Kind {
 	case catalog.RangeAggregate:
 		start := alignDown(cursor, rc.Bucket, loc)
@@ -45,7 +52,7 @@ func plan(rep *catalog.Report, rc *ReportConfig, cursor, now time.Time, loc *tim
 		}
 		return Window{Start: start, End: end.Add(-time.Second)}, now
 	default:
-		if horizon.Before(cursor.Add(rc.Interval)) {
+		if horizon.Before(cursor.Add(rc.Interval)) && !(atEnd && cursor.Before(horizon)) {
 			return Window{}, cursor.Add(rc.Interval + rc.Settle)
 		}
 		// The configured start bounds the first reads only: a cursor already before it

@@ -1,0 +1,128 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
+)
+
+// Backfill makes the connector re-read a past range, from..to, instead of following the
+// present, writing to topic (empty: each report's own topic). It keeps the live
+// connector's offsets untouched: a backfill stores its progress under its own offset key
+// (the report's key plus "backfill": "from/to"), commits with its own transactional ID
+// ("wolkvox-connect-backfill-<connector>" by default), so it can run while the live connector runs, and
+// resumes where it stopped if interrupted. Before reading, it collects the key and
+// version of every event already in the target topic, so a row already there is not
+// written again. Run returns once every report has reached to.
+//
+// Rows the live connector writes to the same topic while the backfill runs are not seen
+// by it: backfill ranges the live connector has already passed.
+func Backfill(from, to time.Time, topic string) Opt {
+	return optFunc(func(o *options) { o.backfill = &backfillSpec{from: from, to: to, topic: topic} })
+}
+
+type backfillSpec struct {
+	from, to time.Time
+	topic    string
+}
+
+// apply turns the connector into a backfill: bounded reports, separate offset keys and
+// transactional ID, optional target topic.
+func (b *backfillSpec) apply(c *Connector) {
+	rangeParam := b.from.UTC().Format(time.RFC3339) + "/" + b.to.UTC().Format(time.RFC3339)
+	c.opts.transactionalIDPrefix += "backfill-"
+	for _, rs := range c.reports {
+		rs.rc.Start, rs.rc.End = b.from, b.to
+		rs.key.Params = maps.Clone(rs.key.Params)
+		if rs.key.Params == nil {
+			rs.key.Params = map[string]string{}
+		}
+		rs.key.Params["backfill"] = rangeParam
+		if b.topic != "" {
+			rs.topic = b.topic
+			rs.status.Topic = b.topic
+		}
+	}
+}
+
+// seedFromTopic adds to rs's dedupe state every event already in its topic, read
+// committed: the key and the version header identify it, the window end header bounds
+// when it can be forgotten.
+func (c *Connector) seedFromTopic(ctx context.Context, rs *reportState) error {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.opts.seeds...)}, c.opts.kafkaOpts...)...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, rs.topic)
+	if err != nil {
+		return fmt.Errorf("backfill: reading the end of %s: %w", rs.topic, err)
+	}
+	want := map[int32]kgo.Offset{}
+	remaining := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			want[o.Partition] = kgo.NewOffset().AtStart()
+			remaining[o.Partition] = o.Offset
+		}
+	})
+	if len(want) == 0 {
+		return nil
+	}
+	rd, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.opts.seeds...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{rs.topic: want}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords()}, c.opts.kafkaOpts...)...)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	seeded := 0
+	for len(remaining) > 0 {
+		fs := rd.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
+		if ferr != nil {
+			return fmt.Errorf("backfill: reading %s: %w", rs.topic, ferr)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
+				delete(remaining, r.Partition)
+			}
+			if r.Attrs.IsControl() {
+				return
+			}
+			var version uint64
+			var windowEnd time.Time
+			var versioned bool
+			for _, h := range r.Headers {
+				switch h.Key {
+				case HeaderRowVersion:
+					v, err := strconv.ParseUint(string(h.Value), 16, 64)
+					version, versioned = v, err == nil
+				case sink.HeaderWindowEnd:
+					windowEnd, _ = time.Parse(time.RFC3339, string(h.Value))
+				}
+			}
+			if !versioned {
+				return
+			}
+			h := fnv.New64a()
+			h.Write(r.Key)
+			rs.seen[[2]uint64{h.Sum64(), version}] = windowEnd.Unix()
+			seeded++
+		})
+	}
+	c.log.Info("backfill: events already in the topic will not be written again", "report", rs.rc.Key(), "topic", rs.topic, "events", seeded)
+	return nil
+}
