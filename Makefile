@@ -35,11 +35,18 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
 # Fuzz smoke run by make test and make fuzz: space-separated <package>:<FuzzName> pairs,
-# each fuzzed for FUZZTIME.
+# each fuzzed for FUZZTIME. These are the parsers of outside input: API responses, the
+# configuration file, what the offsets topic holds, REST bodies, row values. The other
+# fuzz targets run their seed corpora in every go test.
 FUZZ_TARGETS ?= \
-	./sink/kafkatest:FuzzParseSeeds \
-	./sink/kafkatest:FuzzUniqueName
-FUZZTIME ?= 10s
+	./source:FuzzDecode \
+	./source/simulator:FuzzReportQuery \
+	./cmd/wolkvox-connect:FuzzParseSettings \
+	./offsets:FuzzPositionUnmarshal \
+	./offsets:FuzzDecodeKey \
+	./schemas:FuzzConvert \
+	./source/connector/restapi:FuzzParseOffsets
+FUZZTIME ?= 8s
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
