@@ -10,11 +10,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,10 +72,12 @@ var benchStart = time.Date(2026, 11, 20, 9, 0, 0, 0, bogota)
 // Metrics besides ns/op: rows/s (rows committed per second of timed wall time),
 // cpu-s/window (user+sys CPU of the whole process over the timed part, from
 // getrusage(RUSAGE_SELF), per window) and peak-RSS-MiB (VmHWM from /proc/self/status,
-// reset with /proc/self/clear_refs at the start of each sub-benchmark when the kernel
-// allows it, otherwise the process's peak so far). Both are process-wide: with kfake
-// they include the in-process broker's work and the records it holds; against the real
-// broker they do not include the broker.
+// reset with /proc/self/clear_refs after the untimed first window, so it covers the
+// timed windows with their setup; where the kernel refuses the reset it is the process's
+// peak so far, and the benchmark logs so). Both are process-wide: with kfake they include
+// the in-process broker's work and the records it holds, and the recorded answers (one
+// copy of the window's JSON, two more for the bisected halves) count in the RSS; against
+// the real broker they do not include the broker.
 func BenchmarkWindow60k(b *testing.B) {
 	clusters := []struct {
 		name  string
@@ -101,7 +105,8 @@ func BenchmarkWindow60k(b *testing.B) {
 	}
 }
 
-// benchWindow runs the benchmark for one cluster and one row count.
+// benchWindow runs the benchmark for one cluster and one row count: it expects every
+// window to deliver rows rows after splits bisections.
 func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 	clock := connector.FastClock{Origin: time.Now(), Start: benchStart.Add(time.Hour), Speed: 1e-9}
 	first := rows / 2
@@ -133,49 +138,55 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 		b.Fatal(err)
 	}
 	admin := kadm.NewClient(kafkatest.Client(b, seeds))
-	want := windowWant{rows: rows, splits: splits}
-	mk := func() (*connector.Connector, error) {
+	mk := func(obs connector.Observer) (*connector.Connector, error) {
 		prefix := kafkatest.Topic(b)
 		cfg := connector.Config{
 			Name: prefix, Server: simulator.DefaultServer, Token: simulator.DefaultToken, Location: bogota,
 			DailyQuota: 1_000_000, BaseURL: srv.URL,
 			Reports: []connector.ReportConfig{{API: benchReport, Start: benchStart}},
 		}
+		// Logs are discarded: a handler's cost is not the connector's.
 		return connector.New(cfg, connector.Kafka(seeds), connector.WithClock(clock), connector.Encoder(enc),
 			connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
 			connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"),
 			connector.SourceOpts(source.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
-			connector.WithObserver(&want), connector.Logger(testLogger(b)))
+			connector.WithObserver(obs), connector.Logger(slog.New(slog.DiscardHandler)))
 	}
-
-	debug.FreeOSMemory() // hand the previous sub-benchmark's heap back before the peak is reset
-	rssReset := resetPeakRSS()
-	if rssReset != nil {
-		b.Logf("peak RSS is the process's since it started: %v", rssReset)
-	}
+	ctx := b.Context()
 
 	// The untimed first window: read live from the simulator, recorded, and checked
 	// against the ground truth.
 	rp.setRecording(true)
-	w, err := startPaused(b.Context(), mk)
+	w, err := startPaused(ctx, mk)
 	if err != nil {
 		b.Fatal(err)
 	}
 	w.c.Resume()
-	if err := w.finish(b, &want, admin); err != nil {
+	err = w.wait()
+	if err == nil {
+		err = w.finish(rows, splits)
+	}
+	if err != nil {
+		w.stop()
 		b.Fatal(err)
 	}
 	checkTruth(b, seeds, w.topic, truth)
-	if err := w.cleanup(b.Context(), admin); err != nil {
+	if err := w.deleteTopics(ctx, admin); err != nil {
 		b.Fatal(err)
 	}
 	rp.setRecording(false)
 
+	// The peak counts from here: the first window's read-back and the live simulator are
+	// the benchmark's, not the connector's.
+	debug.FreeOSMemory()
+	if err := resetPeakRSS(); err != nil {
+		b.Logf("peak RSS is the process's since it started: %v", err)
+	}
 	b.ReportAllocs()
 	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		w, err := startPaused(b.Context(), mk)
+		w, err := startPaused(ctx, mk)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -185,20 +196,21 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 		}
 		b.StartTimer()
 		w.c.Resume()
-		done := w.wait(b)
+		err = w.wait()
 		b.StopTimer()
-		after, err := cpuTime()
+		after, cpuErr := cpuTime()
+		if err == nil {
+			err = cpuErr
+		}
+		if err == nil {
+			err = w.finish(rows, splits)
+		}
 		if err != nil {
+			w.stop()
 			b.Fatal(err)
 		}
 		cpu += after - before
-		if done != nil {
-			b.Fatal(done)
-		}
-		if err := w.finish(b, &want, admin); err != nil {
-			b.Fatal(err)
-		}
-		if err := w.cleanup(b.Context(), admin); err != nil {
+		if err := w.deleteTopics(ctx, admin); err != nil {
 			b.Fatal(err)
 		}
 		if n := rp.misses.Load(); n > 0 {
@@ -209,43 +221,12 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/window")
-	if hwm, err := peakRSS(); err == nil {
-		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
-	} else {
-		b.Logf("no peak RSS: %v", err)
+	hwm, err := peakRSS()
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
 }
-
-// windowWant is what one window must come to, and the observer that tells the benchmark
-// the window has been committed.
-type windowWant struct {
-	rows, splits int
-
-	mu        sync.Mutex
-	committed chan struct{} // replaced for each window by startPaused
-}
-
-func (w *windowWant) arm() <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.committed = make(chan struct{}, 1)
-	return w.committed
-}
-
-// Window is called by the connector after each commit; it must not block.
-func (w *windowWant) Window(string, string, connector.WindowStats) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	select {
-	case w.committed <- struct{}{}:
-	default:
-	}
-}
-
-// Call, Split and Transaction are counted by the connector's Status, which finish reads.
-func (w *windowWant) Call(string, source.Call)          {}
-func (w *windowWant) Split(string, string)              {}
-func (w *windowWant) Transaction(string, string, bool) {}
 
 // window is one running connector of the benchmark.
 type window struct {
@@ -253,31 +234,33 @@ type window struct {
 	topic     string
 	cancel    context.CancelFunc
 	runErr    chan error
-	committed <-chan struct{}
+	committed chan struct{}
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 // startPaused builds a connector, starts it paused and returns once Run has finished its
 // setup (fenced, loaded offsets, created topics) and waits for Resume: Status shows the
-// report's cursor only after the offsets are loaded, and the paused loop is the next step.
-func startPaused(ctx context.Context, mk func() (*connector.Connector, error)) (*window, error) {
-	c, err := mk()
+// report's cursor only once the offsets are loaded, and the paused loop is the next step.
+func startPaused(ctx context.Context, mk func(connector.Observer) (*connector.Connector, error)) (*window, error) {
+	w := &window{runErr: make(chan error, 1), committed: make(chan struct{}, 1)}
+	c, err := mk(commitSignal(w.committed))
 	if err != nil {
 		return nil, err
 	}
-	var obs *windowWant
-	ctx, cancel := context.WithCancel(ctx)
-	w := &window{c: c, cancel: cancel, runErr: make(chan error, 1)}
+	w.c = c
 	for _, t := range c.Topics() {
 		w.topic = t
 	}
-	_ = obs
+	ctx, w.cancel = context.WithCancel(ctx)
 	c.Pause()
 	go func() { w.runErr <- c.Run(ctx) }()
-	deadline := time.Now().Add(time.Minute)
+	// The deadline only keeps a broken setup from hanging the benchmark.
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		select {
 		case err := <-w.runErr:
-			cancel()
+			w.cancel()
 			return nil, fmt.Errorf("Run ended during setup: %w", err)
 		default:
 		}
@@ -286,8 +269,188 @@ func startPaused(ctx context.Context, mk func() (*connector.Connector, error)) (
 		}
 		if time.Now().After(deadline) {
 			w.stop()
-			return nil, fmt.Errorf("connector setup took over a minute: %+v", c.Status())
+			return nil, fmt.Errorf("the connector's setup did not end: %+v", c.Status())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// wait returns once the connector has committed a window, or with the reason it will not.
+func (w *window) wait() error {
+	// Generous: the deadline only keeps a stuck connector from hanging the benchmark.
+	timer := time.NewTimer(5 * time.Minute)
+	defer timer.Stop()
+	select {
+	case <-w.committed:
+		return nil
+	case err := <-w.runErr:
+		w.runErr <- err // for stop
+		return fmt.Errorf("Run ended before committing a window: %v; status %+v", err, w.c.Status())
+	case <-timer.C:
+		return fmt.Errorf("no window committed: %+v", w.c.Status())
+	}
+}
+
+// stop ends Run and returns its error; it may be called more than once.
+func (w *window) stop() error {
+	w.stopOnce.Do(func() {
+		w.cancel()
+		w.stopErr = <-w.runErr
+	})
+	return w.stopErr
+}
+
+// finish stops the connector and checks that it committed exactly one window of rows
+// rows in one transaction, after splits bisections and no retried call.
+func (w *window) finish(rows, splits int) error {
+	if err := w.stop(); err != nil {
+		return fmt.Errorf("Run: %w", err)
+	}
+	st := w.c.Status()
+	r := st.Reports[0]
+	got := []int64{r.Windows, r.Rows, r.Splits, r.Calls, r.Commits, r.DeadLetters, r.Duplicates}
+	want := []int64{1, int64(rows), int64(splits), int64(1 + 2*splits), 1, 0, 0}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("windows, rows, splits, calls, commits, dead letters, duplicates = %v, want %v (status %+v)", got, want, r)
+	}
+	return nil
+}
+
+// deleteTopics deletes the window's report, offsets and dead-letter topics, so that the
+// broker does not accumulate a window's worth of records per iteration.
+func (w *window) deleteTopics(ctx context.Context, admin *kadm.Client) error {
+	name := w.c.Name()
+	resp, err := admin.DeleteTopics(ctx, w.topic, name+".offsets", name+".dlq")
+	if err != nil {
+		return fmt.Errorf("deleting the window's topics: %w", err)
+	}
+	for _, r := range resp.Sorted() {
+		// The dead-letter topic is created up front, so every topic should exist.
+		if r.Err != nil {
+			return fmt.Errorf("deleting topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	return nil
+}
+
+// commitSignal is the connector's observer: it signals each committed window. The
+// connector calls it from its own goroutine, so it never blocks.
+type commitSignal chan struct{}
+
+func (s commitSignal) Window(string, string, connector.WindowStats) {
+	select {
+	case s <- struct{}{}:
+	default:
+	}
+}
+
+// Call, Split and Transaction are counted in the connector's Status, which finish checks.
+func (commitSignal) Call(string, source.Call)         {}
+func (commitSignal) Split(string, string)             {}
+func (commitSignal) Transaction(string, string, bool) {}
+
+// checkTruth reads topic back (read_committed) and compares it with the simulator's
+// ground truth: every row once, nothing else.
+func checkTruth(b *testing.B, seeds []string, topic string, truth []simulator.TruthRow) {
+	b.Helper()
+	rep, ok := catalog.Lookup(benchReport)
+	if !ok {
+		b.Fatalf("%s is not in the catalog", benchReport)
+	}
+	events := connectortest.ReadAll(b, seeds, topic)[topic]
+	exp := connectortest.Expect(rep, truth, time.Hour, bogota, time.Time{}, 0)
+	if diffs := connectortest.Compare(events, exp); len(diffs) > 0 {
+		b.Fatalf("%s: %d differences from the ground truth, the first: %s", topic, len(diffs), strings.Join(diffs[:min(5, len(diffs))], "; "))
+	}
+	if len(events) != len(truth) {
+		b.Fatalf("%s holds %d events, want %d", topic, len(events), len(truth))
+	}
+}
+
+// replay serves the simulator's answers: while recording, it passes calls on and keeps
+// each answer by request URI; afterwards it replays them, and counts the calls it had to
+// pass on (the timed windows must make none).
+type replay struct {
+	next   http.Handler
+	misses atomic.Int64
+
+	mu        sync.Mutex
+	recording bool
+	answers   map[string]*recorded
+}
+
+type recorded struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (rp *replay) setRecording(on bool) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	rp.recording = on
+}
+
+func (rp *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.RequestURI()
+	rp.mu.Lock()
+	a, ok := rp.answers[key]
+	recording := rp.recording
+	rp.mu.Unlock()
+	if !ok {
+		if !recording {
+			rp.misses.Add(1)
+		}
+		rec := httptest.NewRecorder()
+		rp.next.ServeHTTP(rec, r)
+		a = &recorded{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
+		if recording {
+			rp.mu.Lock()
+			rp.answers[key] = a
+			rp.mu.Unlock()
+		}
+	}
+	maps.Copy(w.Header(), a.header)
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body) // a client that hung up is the connector's to report
+}
+
+// cpuTime is the user plus system CPU time the process has used, all threads included.
+func cpuTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
+
+// resetPeakRSS sets the process's peak RSS (VmHWM) to its current RSS (Linux 4.0+; see
+// proc(5), clear_refs).
+func resetPeakRSS() error {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		return fmt.Errorf("resetting the peak RSS: %w", err)
+	}
+	return nil
+}
+
+// peakRSS is the process's peak resident set size in bytes (VmHWM in /proc/self/status).
+func peakRSS() (int64, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("peak RSS: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		// "VmHWM:	  123456 kB"
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 || f[0] != "VmHWM:" || f[2] != "kB" {
+			continue
+		}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("peak RSS: VmHWM %q: %w", f[1], err)
+		}
+		return kb << 10, nil
+	}
+	return 0, errors.New("peak RSS: no VmHWM line in /proc/self/status")
 }
