@@ -170,6 +170,9 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 		w.stop()
 		b.Fatal(err)
 	}
+	if err := waitStable(ctx, admin, w.topic); err != nil {
+		b.Fatal(err)
+	}
 	checkTruth(b, seeds, w.topic, truth)
 	if err := w.deleteTopics(ctx, admin); err != nil {
 		b.Fatal(err)
@@ -364,6 +367,39 @@ func checkTruth(b *testing.B, seeds []string, topic string, truth []simulator.Tr
 	}
 	if len(events) != len(truth) {
 		b.Fatalf("%s holds %d events, want %d", topic, len(events), len(truth))
+	}
+}
+
+// waitStable waits until no partition of topic has an open transaction: its last stable
+// offset equals its end offset. A real broker writes the commit markers after EndTxn
+// returns, and until they land a read_committed reader (connectortest.ReadAll) sees a
+// last stable offset of 0 and reads nothing.
+func waitStable(ctx context.Context, admin *kadm.Client, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		stable, err := admin.ListCommittedOffsets(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("last stable offsets of %s: %w", topic, err)
+		}
+		end, err := admin.ListEndOffsets(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("end offsets of %s: %w", topic, err)
+		}
+		open := false
+		end.Each(func(o kadm.ListedOffset) {
+			if s, ok := stable.Lookup(o.Topic, o.Partition); !ok || s.Offset != o.Offset {
+				open = true
+			}
+		})
+		if !open {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s still has an open transaction: %w", topic, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
