@@ -1,0 +1,482 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+)
+
+// runDemoCmd runs "wolkvox-connect demo args..." in process, as main would.
+func runDemoCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := &environment{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code = runMain(t.Context(), env, append([]string{"demo"}, args...))
+	return code, out.String(), errb.String()
+}
+
+// demoOutput is what a demo run printed, parsed.
+type demoOutput struct {
+	final   map[string][]string // report key → the final table's columns
+	samples []demoSampleLine
+}
+
+type demoSampleLine struct {
+	Report    string         `json:"report"`
+	Topic     string         `json:"topic"`
+	Partition int32          `json:"partition"`
+	Offset    int64          `json:"offset"`
+	Value     map[string]any `json:"value"`
+	raw       string
+}
+
+func parseDemoOutput(t *testing.T, stdout string) demoOutput {
+	t.Helper()
+	o := demoOutput{final: map[string][]string{}}
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	sc.Buffer(nil, 1<<20)
+	inFinal, header := false, false
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "Final status:":
+			inFinal = true
+		case strings.HasPrefix(line, `{"report":`):
+			var s demoSampleLine
+			if err := json.Unmarshal([]byte(line), &s); err != nil {
+				t.Fatalf("sample line is not JSON: %v\n%s", err, line)
+			}
+			s.raw = line
+			o.samples = append(o.samples, s)
+		case inFinal && strings.HasPrefix(line, "REPORT "):
+			header = true
+		case inFinal && header && line == "":
+			inFinal = false
+		case inFinal && header && !strings.HasPrefix(line, "  "):
+			cols := strings.Fields(line)
+			o.final[cols[0]] = cols
+		}
+	}
+	if len(o.final) == 0 {
+		t.Fatalf("no final status table in the output:\n%s", stdout)
+	}
+	return o
+}
+
+// check asserts that every report delivered rows and has samples with real fields.
+func (o demoOutput) check(t *testing.T, reports map[string]string, perReport int) {
+	t.Helper()
+	for key, field := range reports {
+		cols, ok := o.final[key]
+		if !ok {
+			t.Errorf("final table has no line for %s: %v", key, slices.Sorted(maps.Keys(o.final)))
+			continue
+		}
+		// REPORT STATE ROWS WINDOWS CALLS ERRORS DEAD LAG
+		if len(cols) != 8 {
+			t.Errorf("%s: final table line has %d columns, want 8: %q", key, len(cols), cols)
+			continue
+		}
+		if cols[1] != string(connector.StateStopped) {
+			t.Errorf("%s: final state %s, want STOPPED", key, cols[1])
+		}
+		for i, name := range map[int]string{2: "rows", 3: "windows", 4: "calls"} {
+			if n, err := strconv.Atoi(cols[i]); err != nil || n <= 0 {
+				t.Errorf("%s: %s = %q, want a positive count", key, name, cols[i])
+			}
+		}
+		if dead, _ := strconv.Atoi(cols[6]); dead != 0 {
+			t.Errorf("%s: %d dead letters, want none", key, dead)
+		}
+		api, _, _ := strings.Cut(key, ",")
+		var got int
+		for _, s := range o.samples {
+			if s.Report != api {
+				continue
+			}
+			got++
+			if s.Topic != "demo."+api {
+				t.Errorf("%s: sample from topic %s, want demo.%s", api, s.Topic, api)
+			}
+			if !strings.Contains(s.raw, `"value":{"wv_operation":"0040","wv_report":"`+api+`"`) {
+				t.Errorf("%s: sample value not in schema order or from another report: %s", api, s.raw)
+			}
+			if id, _ := s.Value["wv_row_id"].(string); id == "" {
+				t.Errorf("%s: sample without wv_row_id: %s", api, s.raw)
+			}
+			if v, ok := s.Value[field]; !ok || v == nil {
+				t.Errorf("%s: sample without %s: %s", api, field, s.raw)
+			}
+		}
+		if got != perReport {
+			t.Errorf("%s: %d sample events, want %d", api, got, perReport)
+		}
+	}
+}
+
+// demoSeedFields maps each seed report's key to a field of its own that every event has.
+var demoSeedFields = map[string]string{
+	"diagram_13":             "conn_id",
+	"act_3,cod_act=cod_act1": "conn_id",
+	"diagram_4":              "agent_id",
+	"diagram_1_3":            "calls",
+	"chat_3":                 "channel",
+}
+
+// TestDemoEmbedded is what the README promises: with nothing installed, demo streams
+// the five seed reports into an embedded broker and prints events, then exits 0.
+func TestDemoEmbedded(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	code, stdout, stderr := runDemoCmd(t, "--duration", "8s", "--speed", "600")
+	if code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
+	}
+	if !strings.Contains(stdout, "broker embedded kfake 127.0.0.1:") {
+		t.Errorf("the output does not say the broker is embedded:\n%s", stdout)
+	}
+	if strings.Contains(stdout, "\x1b[") {
+		t.Errorf("ANSI escapes written to a non-terminal")
+	}
+	parseDemoOutput(t, stdout).check(t, demoSeedFields, 3)
+}
+
+// TestDemoExternalBroker runs demo twice against one external cluster: the topics are
+// the demo's own, and the second run resumes from the first one's offsets.
+func TestDemoExternalBroker(t *testing.T) {
+	seeds := kafkatest.Fake(t)
+	brokers := strings.Join(seeds, ",")
+	args := []string{"--brokers", brokers, "--speed", "600", "--reports", "diagram_13,chat_3", "--events", "2"}
+	reports := map[string]string{"diagram_13": "conn_id", "chat_3": "channel"}
+
+	code, stdout, stderr := runDemoCmd(t, append(args, "--duration", "4s")...)
+	if code != 0 {
+		t.Fatalf("first run: exit code %d; stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
+	}
+	if strings.Contains(stdout, "Resuming") {
+		t.Errorf("first run on an empty cluster claims to resume:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "wolkvox-connect tail --brokers "+brokers+" --topic demo.diagram_13") {
+		t.Errorf("no hint to read the topics afterwards:\n%s", stdout)
+	}
+	parseDemoOutput(t, stdout).check(t, reports, 2)
+	first := demoPositions(t, seeds)
+
+	code, stdout, stderr = runDemoCmd(t, append(args, "--duration", "3s")...)
+	if code != 0 {
+		t.Fatalf("second run: exit code %d; stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
+	}
+	if !strings.Contains(stdout, "Resuming from the offsets in demo.offsets") {
+		t.Errorf("second run does not say it resumes:\n%s", stdout)
+	}
+	second := demoPositions(t, seeds)
+	for key, p := range first {
+		if q, ok := second[key]; !ok || !q.WindowEnd.After(p.WindowEnd) {
+			t.Errorf("%s: window end %v after the first run, %v after the second: not resumed and advanced", key, p.WindowEnd, q.WindowEnd)
+		}
+	}
+	// The first events are the first run's: the second one appended, it did not start over.
+	out := parseDemoOutput(t, stdout)
+	for _, s := range out.samples {
+		if s.Offset >= 2 {
+			t.Errorf("sample at offset %d: samples are read from the start", s.Offset)
+		}
+	}
+
+	adm := kadm.NewClient(demoClient(t, seeds))
+	topics, err := adm.ListTopics(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range topics.Names() {
+		if !strings.HasPrefix(name, "demo.") && !strings.HasPrefix(name, "__") {
+			t.Errorf("topic %s is not prefixed by the connector name", name)
+		}
+	}
+	for _, want := range []string{"demo.diagram_13", "demo.chat_3", "demo.offsets", "demo.dlq"} {
+		if !topics.Has(want) {
+			t.Errorf("topic %s missing; have %v", want, topics.Names())
+		}
+	}
+}
+
+func demoClient(t *testing.T, seeds []string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func demoPositions(t *testing.T, seeds []string) map[string]offsets.Position {
+	t.Helper()
+	store, err := offsets.NewStore("demo.offsets", offsets.Seeds(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	pos, err := store.Load(ctx, demoConnector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pos) != 2 {
+		t.Fatalf("%d positions stored, want 2 (diagram_13 and chat_3)", len(pos))
+	}
+	return pos
+}
+
+func TestDemoUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"zero speed", []string{"--speed", "0"}, "--speed 0"},
+		{"negative speed", []string{"--speed", "-5"}, "--speed -5"},
+		{"speed too high", []string{"--speed", "100000"}, "at most 3600"},
+		{"negative duration", []string{"--duration", "-1s"}, "--duration -1s"},
+		{"negative events", []string{"--events", "-1"}, "--events -1"},
+		{"bad log level", []string{"--log-level", "loud"}, `--log-level "loud"`},
+		{"unknown report", []string{"--reports", "diagram_99"}, `unknown report "diagram_99"`},
+		{"missing parameter", []string{"--reports", "agent_2"}, "agent_2:agent_id=VALUE"},
+		{"unknown parameter", []string{"--reports", "act_3:colour=red"}, `takes no parameter "colour"`},
+		{"duplicate", []string{"--reports", "act_3,act_3:cod_act=cod_act1"}, "reads the same report"},
+		{"empty broker", []string{"--brokers", ","}, "empty address"},
+		{"argument", []string{"now"}, "unexpected arguments"},
+		{"unknown flag", []string{"--fast"}, "unknown flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runDemoCmd(t, tt.args...)
+			if code != 2 {
+				t.Errorf("exit code %d, want 2", code)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr does not mention %q:\n%s", tt.want, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout written on a usage error:\n%s", stdout)
+			}
+		})
+	}
+}
+
+func TestDemoHelp(t *testing.T) {
+	code, _, stderr := runDemoCmd(t, "--help")
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	for _, want := range []string{"Usage: wolkvox-connect demo", "--duration", "--brokers", "--reports", "--events", "Example:\n  wolkvox-connect demo --duration 30s"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("help does not mention %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestParseDemoReports(t *testing.T) {
+	tests := []struct {
+		name  string
+		specs []string
+		want  []connector.ReportConfig
+	}{
+		{"seeds", demoSeedReports, []connector.ReportConfig{
+			{API: "diagram_13"},
+			{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}},
+			{API: "diagram_4"},
+			{API: "diagram_1_3", Settle: demoLateDelay},
+			{API: "chat_3", Settle: demoLateDelay},
+		}},
+		{"catalog default filled", []string{"act_3"}, []connector.ReportConfig{{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}}}},
+		{"several parameters", []string{" skill_1:skill_id=12:services_time=45"}, []connector.ReportConfig{{API: "skill_1", Params: map[string]string{"skill_id": "12", "services_time": "45"}, Settle: demoLateDelay}}},
+		{"required parameter given", []string{"agent_2:agent_id=1001"}, []connector.ReportConfig{{API: "agent_2", Params: map[string]string{"agent_id": "1001"}}}},
+		{"same report, other parameters", []string{"act_3", "act_3:cod_act=cod_act2"}, []connector.ReportConfig{
+			{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}},
+			{API: "act_3", Params: map[string]string{"cod_act": "cod_act2"}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseDemoReports(tt.specs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d reports, want %d: %+v", len(got), len(tt.want), got)
+			}
+			for i := range got {
+				g, w := got[i], tt.want[i]
+				if g.API != w.API || !maps.Equal(g.Params, w.Params) || g.Settle != w.Settle {
+					t.Errorf("report %d = %+v, want %+v", i, g, w)
+				}
+			}
+		})
+	}
+	for _, bad := range [][]string{nil, {""}, {"act_3:"}, {"act_3:cod_act"}, {"act_3:cod_act="}, {"act_3:=x"}, {"act_3:cod_act=a:cod_act=b"}} {
+		if got, err := parseDemoReports(bad); err == nil {
+			t.Errorf("parseDemoReports(%q) = %+v, want an error", bad, got)
+		}
+	}
+}
+
+// FuzzParseDemoReports: any --reports value either fails or yields valid, distinct
+// report configurations the connector accepts.
+func FuzzParseDemoReports(f *testing.F) {
+	for _, s := range []string{strings.Join(demoSeedReports, ","), "agent_2:agent_id=1", "act_3:cod_act=x:cod_act=y", "skill_1::", ":", "chat_3,chat_3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		reports, err := parseDemoReports(strings.Split(value, ","))
+		if err != nil {
+			return
+		}
+		cfg := connector.Config{Name: demoConnector, Server: "0040", Token: "t", DailyQuota: demoDailyQuota, Reports: reports}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("parseDemoReports(%q) accepted a configuration the connector refuses: %v", value, err)
+		}
+		for _, r := range reports {
+			rep, _ := catalog.Lookup(r.API)
+			if (rep.Kind == catalog.RangeAggregate) != (r.Settle == demoLateDelay) {
+				t.Fatalf("%s: settle %s", r.API, r.Settle)
+			}
+		}
+	})
+}
+
+func TestRenderDemoFrame(t *testing.T) {
+	now := time.Date(2026, 5, 4, 10, 42, 13, 0, demoZone)
+	fr := demoFrame{Now: now, Speed: 60, Elapsed: 42*time.Second + 400*time.Millisecond, Status: connector.Status{
+		Name: demoConnector, State: connector.StateRunning, QuotaUsed: 37, QuotaLimit: 3000,
+		Reports: []connector.ReportStatus{
+			{Key: "diagram_13", State: connector.StateRunning, Rows: 812, Windows: 9, Calls: 10, UpstreamErrs: 1, LastSeen: now.Add(-3*time.Minute - 12*time.Second)},
+			{Key: "act_3,cod_act=cod_act1", State: connector.StateBackingOff, Calls: 2, UpstreamErrs: 2, LastError: "HTTP 500\nINTERNAL " + strings.Repeat("x", 200)},
+			{Key: "chat_3", State: connector.StateRunning, Rows: 12, Windows: 3, Calls: 3, Cursor: now.Add(-time.Hour)},
+		},
+	}}
+	want := "virtual 2026-05-04 10:42:13 -05 · 60× · 42s · quota 37/3000 calls today · RUNNING\n" +
+		"REPORT                  STATE               ROWS  WINDOWS  CALLS  ERRORS  DEAD  LAG\n" +
+		"diagram_13              RUNNING              812        9     10       1     0  3m12s\n" +
+		"act_3,cod_act=cod_act1  BACKING_OFF            0        0      2       2     0  -\n" +
+		"chat_3                  RUNNING               12        3      3       0     0  1h0m0s\n"
+	got := renderDemoFrame(fr)
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("table:\n%s\nwant it to start with:\n%s", got, want)
+	}
+	errLine := strings.TrimPrefix(got, want)
+	if !strings.HasPrefix(errLine, "  act_3,cod_act=cod_act1: HTTP 500 INTERNAL xxx") || !strings.HasSuffix(errLine, "…\n") ||
+		len([]rune(strings.TrimSuffix(errLine, "\n"))) != demoLineWidth {
+		t.Errorf("error line %q: want the report's error on one line cut to %d runes", errLine, demoLineWidth)
+	}
+}
+
+func TestDemoViewTerminal(t *testing.T) {
+	var out, logs bytes.Buffer
+	v := newDemoView(&out, true)
+	lw := v.logWriter(&logs)
+
+	if _, err := lw.Write([]byte("before\n")); err != nil {
+		t.Fatal(err)
+	}
+	v.redraw("a\nb\n")
+	v.redraw("c\nd\ne\n")
+	if _, err := lw.Write([]byte("during\n")); err != nil {
+		t.Fatal(err)
+	}
+	v.final(demoFrame{Now: time.Date(2026, 5, 4, 10, 0, 0, 0, demoZone), Speed: 60})
+
+	const (
+		up2 = "\x1b[2F\x1b[J"
+		up3 = "\x1b[3F\x1b[J"
+	)
+	wantPrefix := "a\nb\n" + up2 + "c\nd\ne\n" + // redraw in place
+		up3 + "c\nd\ne\n" + // lifted off for the log line, then put back
+		up3 + "Final status:\n" // replaced by the final table
+	if !strings.HasPrefix(out.String(), wantPrefix) {
+		t.Errorf("terminal output %q, want it to start with %q", out.String(), wantPrefix)
+	}
+	if logs.String() != "before\nduring\n" {
+		t.Errorf("logs %q", logs.String())
+	}
+	// After the final table nothing is redrawn: logs no longer touch stdout.
+	n := out.Len()
+	if _, err := lw.Write([]byte("after\n")); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != n {
+		t.Errorf("a log line after the final table wrote to stdout: %q", out.String()[n:])
+	}
+}
+
+func TestDemoViewPlain(t *testing.T) {
+	var out, logs bytes.Buffer
+	v := newDemoView(&out, false)
+	v.block("a\nb\n")
+	if _, err := v.logWriter(&logs).Write([]byte("log\n")); err != nil {
+		t.Fatal(err)
+	}
+	v.final(demoFrame{Now: time.Date(2026, 5, 4, 10, 0, 0, 0, demoZone), Speed: 60})
+	if got := out.String(); !strings.HasPrefix(got, "a\nb\n\nFinal status:\nvirtual 2026-05-04 10:00:00 -05") || strings.Contains(got, "\x1b") {
+		t.Errorf("plain output %q", got)
+	}
+	if logs.String() != "log\n" {
+		t.Errorf("logs %q", logs.String())
+	}
+}
+
+func TestDemoIsTerminal(t *testing.T) {
+	env := func(term string) func(string) string { return func(string) string { return term } }
+	if demoIsTerminal(&bytes.Buffer{}, env("xterm")) {
+		t.Error("a buffer is a terminal")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if demoIsTerminal(f, env("xterm")) {
+		t.Error("a regular file is a terminal")
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		if !demoIsTerminal(tty, env("xterm")) {
+			t.Error("/dev/tty is not a terminal")
+		}
+		if demoIsTerminal(tty, env("dumb")) {
+			t.Error("TERM=dumb is treated as a terminal")
+		}
+	}
+}
+
+func TestDemoStart(t *testing.T) {
+	tests := []struct {
+		real time.Time
+		want string
+	}{
+		{time.Date(2026, 5, 4, 15, 0, 0, 0, time.UTC), "2026-05-04 10:00:00 -05"},
+		// 02:00 UTC is still the evening before in Bogota.
+		{time.Date(2026, 5, 5, 2, 0, 0, 0, time.UTC), "2026-05-04 10:00:00 -05"},
+	}
+	for _, tt := range tests {
+		if got := demoStart(tt.real).Format("2006-01-02 15:04:05 MST"); got != tt.want {
+			t.Errorf("demoStart(%v) = %s, want %s", tt.real, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+)
+
+// How often the demo's progress shows: the table is refreshed every demoRefresh on a
+// terminal; elsewhere (CI, pipes, tests) a whole block every demoBlockEvery would
+// otherwise flood the log, so it prints one block that often.
+const (
+	demoRefresh    = time.Second
+	demoBlockEvery = 5 * time.Second
+	// demoLineWidth bounds error lines in the table: a wrapped line would make the
+	// in-place redraw miscount the lines it has to move up.
+	demoLineWidth = 110
+)
+
+// demoFrame is one snapshot of the demo: the virtual now, the clock's speed, the real
+// time since the worker started, and the connector's status.
+type demoFrame struct {
+	Now     time.Time
+	Speed   float64
+	Elapsed time.Duration
+	Status  connector.Status
+}
+
+// demoView draws the demo's progress on out. On a terminal it redraws the table in
+// place (ANSI: up to the table's first line, clear to the end of the screen) and keeps
+// it below log lines, which scroll above it; elsewhere it prints plain blocks. It is
+// safe for concurrent use: the view loop draws while the worker's goroutines log.
+type demoView struct {
+	out io.Writer
+	tty bool
+
+	mu    sync.Mutex
+	drawn string // the table on screen in terminal mode, redrawn after a log line
+}
+
+func newDemoView(out io.Writer, tty bool) *demoView { return &demoView{out: out, tty: tty} }
+
+// demoIsTerminal reports whether w is a terminal that understands ANSI escapes: a
+// character device, unless TERM is "dumb".
+func demoIsTerminal(w io.Writer, getenv func(string) string) bool {
+	f, ok := w.(*os.File)
+	if !ok || getenv("TERM") == "dumb" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// run draws snapshots until ctx is done. It calls stop, and returns, as soon as the
+// connector has failed: running on would only show the same error.
+func (v *demoView) run(ctx context.Context, snapshot func() demoFrame, stop context.CancelFunc) {
+	t := time.NewTicker(demoRefresh)
+	defer t.Stop()
+	every := int(demoBlockEvery / demoRefresh)
+	for tick := 1; ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fr := snapshot()
+		switch {
+		case v.tty:
+			v.redraw(renderDemoFrame(fr))
+		case tick%every == 0:
+			v.block(renderDemoFrame(fr))
+		}
+		if fr.Status.State == connector.StateFailed {
+			stop()
+			return
+		}
+	}
+}
+
+// final replaces the live table by the final one, which stays on screen.
+func (v *demoView) final(fr demoFrame) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.drawn != "" {
+		io.WriteString(v.out, demoClear(v.drawn))
+		v.drawn = ""
+	}
+	fmt.Fprintf(v.out, "Final status:\n%s", renderDemoFrame(fr))
+}
+
+func (v *demoView) redraw(table string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	io.WriteString(v.out, demoClear(v.drawn)+table)
+	v.drawn = table
+}
+
+func (v *demoView) block(table string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	io.WriteString(v.out, table+"\n")
+}
+
+// demoClear is the escape sequence that erases table, drawn last and ending with a
+// newline: move to the start of its first line, clear to the end of the screen.
+func demoClear(table string) string {
+	n := strings.Count(table, "\n")
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\x1b[%dF\x1b[J", n)
+}
+
+// logWriter returns the writer logs go through to w: on a terminal it lifts the table
+// off before each log line and puts it back after, so logs scroll above the table
+// instead of being overwritten by the next redraw. slog handlers write a record with one
+// Write, which keeps lines whole.
+func (v *demoView) logWriter(w io.Writer) io.Writer { return &demoLogWriter{v: v, w: w} }
+
+type demoLogWriter struct {
+	v *demoView
+	w io.Writer
+}
+
+func (l *demoLogWriter) Write(p []byte) (int, error) {
+	l.v.mu.Lock()
+	defer l.v.mu.Unlock()
+	if l.v.drawn == "" {
+		return l.w.Write(p)
+	}
+	io.WriteString(l.v.out, demoClear(l.v.drawn))
+	n, err := l.w.Write(p)
+	io.WriteString(l.v.out, l.v.drawn)
+	return n, err
+}
+
+// renderDemoFrame is the status table: a header line, one line per report, and the
+// last error of any report that is not running.
+//
+//	virtual 2026-05-04 10:42:13 -05 · 60× · 42s · quota 37/3000 calls today · RUNNING
+//	REPORT                  STATE        ROWS  WINDOWS  CALLS  ERRORS  DEAD  LAG
+//	diagram_13              RUNNING       812        9     10       1     0  3m12s
+//
+// ERRORS counts failed calls (each retried), DEAD the rows sent to the dead-letter
+// topic, LAG the virtual time since the newest row delivered (see demoLag).
+func renderDemoFrame(fr demoFrame) string {
+	st := fr.Status
+	var b strings.Builder
+	fmt.Fprintf(&b, "virtual %s · %g× · %s · quota %d/%d calls today · %s\n",
+		fr.Now.In(demoZone).Format("2006-01-02 15:04:05 MST"), fr.Speed, fr.Elapsed.Round(time.Second),
+		st.QuotaUsed, st.QuotaLimit, st.State)
+	width := len("REPORT")
+	for _, r := range st.Reports {
+		width = max(width, len(r.Key))
+	}
+	fmt.Fprintf(&b, "%-*s  %-15s %8s %8s %6s %7s %5s  %s\n", width, "REPORT", "STATE", "ROWS", "WINDOWS", "CALLS", "ERRORS", "DEAD", "LAG")
+	for _, r := range st.Reports {
+		fmt.Fprintf(&b, "%-*s  %-15s %8d %8d %6d %7d %5d  %s\n", width, r.Key, r.State, r.Rows, r.Windows, r.Calls,
+			r.UpstreamErrs, r.DeadLetters, demoLag(fr.Now, r))
+	}
+	for _, r := range st.Reports {
+		if r.State != connector.StateRunning && r.LastError != "" {
+			b.WriteString(demoTruncate("  "+r.Key+": "+r.LastError, demoLineWidth) + "\n")
+		}
+	}
+	if st.LastError != "" {
+		b.WriteString(demoTruncate("  connector: "+st.LastError, demoLineWidth) + "\n")
+	}
+	return b.String()
+}
+
+// demoLag is now − last_seen to the second. Range aggregates have no row time, so
+// for them, and for any report with windows but no row yet, it is measured from the
+// cursor, the end of what has been read. "-" before the first window.
+func demoLag(now time.Time, r connector.ReportStatus) string {
+	from := r.LastSeen
+	if from.IsZero() && r.Windows > 0 {
+		from = r.Cursor
+	}
+	if from.IsZero() {
+		return "-"
+	}
+	return max(now.Sub(from), 0).Round(time.Second).String()
+}
+
+// demoTruncate cuts s to n runes, marking the cut with an ellipsis, and flattens
+// newlines, which would break the line count of the redraw.
+func demoTruncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
