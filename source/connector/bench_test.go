@@ -66,10 +66,10 @@ var benchStart = time.Date(2026, 11, 20, 9, 0, 0, 0, bogota)
 //     check: its events are read back (read_committed) and compared with the
 //     simulator's ground truth.
 //   - The rows are two bursts, at 09:10 and 09:40, on a report whose rate is otherwise
-//     zero, without late rows or edits: any bisection point of the window separates them,
+//     zero, without late rows or edits: the window's midpoint (09:29:30) separates them,
 //     so 61,000 rows cost exactly one bisection.
 //
-// Metrics besides ns/op: rows/s (rows committed per second of timed wall time),
+// Metrics besides ns/op, B/op and allocs/op: MB/s (the API's JSON read), rows/s (rows committed per second of timed wall time),
 // cpu-s/window (user+sys CPU of the whole process over the timed part, from
 // getrusage(RUSAGE_SELF), per window) and peak-RSS-MiB (VmHWM from /proc/self/status,
 // reset with /proc/self/clear_refs after the untimed first window, so it covers the
@@ -178,6 +178,8 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 		b.Fatal(err)
 	}
 	rp.setRecording(false)
+	// MB/s is the API's JSON read per second: every timed window reads what was recorded.
+	b.SetBytes(rp.size())
 
 	// The peak counts from here: the first window's read-back and the live simulator are
 	// the benchmark's, not the connector's.
@@ -425,6 +427,17 @@ func (rp *replay) setRecording(on bool) {
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	rp.recording = on
+}
+
+// size is the total size of the recorded bodies.
+func (rp *replay) size() int64 {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	var n int64
+	for _, a := range rp.answers {
+		n += int64(len(a.body))
+	}
+	return n
 }
 
 func (rp *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
