@@ -69,15 +69,15 @@ var benchStart = time.Date(2026, 11, 20, 9, 0, 0, 0, bogota)
 //     zero, without late rows or edits: the window's midpoint (09:29:30) separates them,
 //     so 61,000 rows cost exactly one bisection.
 //
-// Metrics besides ns/op, B/op and allocs/op: MB/s (the API's JSON read), rows/s (rows committed per second of timed wall time),
-// cpu-s/window (user+sys CPU of the whole process over the timed part, from
-// getrusage(RUSAGE_SELF), per window) and peak-RSS-MiB (VmHWM from /proc/self/status,
-// reset with /proc/self/clear_refs after the untimed first window, so it covers the
-// timed windows with their setup; where the kernel refuses the reset it is the process's
-// peak so far, and the benchmark logs so). Both are process-wide: with kfake they include
-// the in-process broker's work and the records it holds, and the recorded answers (one
-// copy of the window's JSON, two more for the bisected halves) count in the RSS; against
-// the real broker they do not include the broker.
+// Metrics besides ns/op, B/op and allocs/op: MB/s (the API's JSON read), rows/s (rows
+// committed per second of timed wall time), cpu-s/window (user+sys CPU of the whole
+// process over the timed part, from getrusage(RUSAGE_SELF), per window) and peak-RSS-MiB
+// (VmHWM from /proc/self/status, reset with /proc/self/clear_refs after the untimed first
+// window, so it covers the timed windows with their setup; where the kernel refuses the
+// reset it is the process's peak so far, and the benchmark logs so). CPU and RSS are
+// process-wide: with kfake they include the in-process broker's work and the records it
+// holds, and the recorded answers (the window's JSON, plus its two halves when bisected)
+// count in the RSS; against the real broker they do not include the broker.
 func BenchmarkWindow60k(b *testing.B) {
 	clusters := []struct {
 		name  string
