@@ -87,7 +87,7 @@ func runTailCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	out, errOut := newTailBuffer(), newTailBuffer()
 	code := tailRunCLI(context.Background(), out, errOut, args...)
-	return code, out.buf.String(), errOut.buf.String()
+	return code, out.String(), errOut.String()
 }
 
 func TestOffsetsList(t *testing.T) {

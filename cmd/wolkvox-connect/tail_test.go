@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,6 +70,7 @@ func tailRunCLI(ctx context.Context, out, errOut *tailBuffer, args ...string) in
 // tailBuffer collects output written from a command's goroutine. tail writes each
 // event with one Write call, so lines receives whole JSON lines.
 type tailBuffer struct {
+	mu    sync.Mutex
 	buf   bytes.Buffer
 	lines chan string
 }
@@ -80,7 +82,16 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	case b.lines <- string(p):
 	default: // nobody reads lines beyond the first thousand; the buffer keeps them all
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+// String returns everything written so far; it may be called while the command runs.
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // tailProducer writes events the way the connector does: converted, encoded and
@@ -293,12 +304,12 @@ func TestTail(t *testing.T) {
 			out, errOut := newTailBuffer(), newTailBuffer()
 			code := tailRunCLI(context.Background(), out, errOut, append([]string{"tail", "--config", cfg}, tt.args...)...)
 			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out.buf.String(), errOut.buf.String())
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out.String(), errOut.String())
 			}
-			if !strings.Contains(errOut.buf.String(), tt.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.stderr, errOut.buf.String())
+			if !strings.Contains(errOut.String(), tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, errOut.String())
 			}
-			lines := parseTailLines(t, out.buf.String())
+			lines := parseTailLines(t, out.String())
 			var keys []string
 			for _, l := range lines {
 				keys = append(keys, *l.Key)
@@ -330,11 +341,11 @@ func TestTailWithoutConfig(t *testing.T) {
 	out, errOut := newTailBuffer(), newTailBuffer()
 	code := tailRunCLI(context.Background(), out, errOut, "tail", "--brokers", strings.Join(seeds, ","), "--topic", topic, "--from-beginning")
 	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.buf.String())
+		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	lines := parseTailLines(t, out.buf.String())
+	lines := parseTailLines(t, out.String())
 	if len(lines) != 3 {
-		t.Fatalf("%d lines, want 3:\n%s", len(lines), out.buf.String())
+		t.Fatalf("%d lines, want 3:\n%s", len(lines), out.String())
 	}
 	if lines[0].Value["conn_id"] != "c1" {
 		t.Errorf("event: %+v", lines[0])
@@ -361,9 +372,9 @@ func TestTailRegistry(t *testing.T) {
 	out, errOut := newTailBuffer(), newTailBuffer()
 	code := tailRunCLI(context.Background(), out, errOut, "tail", "-c", cfg, "--connector", "bogota", "--report", "diagram_13", "--from-beginning")
 	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.buf.String())
+		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	lines := parseTailLines(t, out.buf.String())
+	lines := parseTailLines(t, out.String())
 	if len(lines) != 1 || lines[0].Value["conn_id"] != "c1" || lines[0].Value["date"] != "2026-11-01T13:15:30Z" {
 		t.Fatalf("lines: %+v", lines)
 	}
@@ -402,7 +413,7 @@ func TestTailFollow(t *testing.T) {
 				t.Fatalf("line %s, want key %s", line, want)
 			}
 		case code := <-done:
-			t.Fatalf("tail stopped (exit %d) before printing %s: %s", code, want, errOut.buf.String())
+			t.Fatalf("tail stopped (exit %d) before printing %s: %s", code, want, errOut.String())
 		}
 		if want == `"id-c1"` {
 			p.commit(true, p.record(topic, "diagram_13", tailDiagram13Row("c2", "2026-11-01 08:16:30")))
@@ -410,7 +421,7 @@ func TestTailFollow(t *testing.T) {
 	}
 	cancel()
 	if code := <-done; code != 0 {
-		t.Fatalf("exit %d after cancel: %s", code, errOut.buf.String())
+		t.Fatalf("exit %d after cancel: %s", code, errOut.String())
 	}
 }
 
@@ -438,11 +449,11 @@ func TestTailUsage(t *testing.T) {
 			out, errOut := newTailBuffer(), newTailBuffer()
 			code := tailRunCLI(context.Background(), out, errOut, append([]string{"tail"}, tt.args...)...)
 			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstderr: %s", code, tt.code, errOut.buf.String())
+				t.Fatalf("exit %d, want %d\nstderr: %s", code, tt.code, errOut.String())
 			}
 			for _, s := range tt.stderr {
-				if !strings.Contains(errOut.buf.String(), s) {
-					t.Errorf("stderr lacks %q:\n%s", s, errOut.buf.String())
+				if !strings.Contains(errOut.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, errOut.String())
 				}
 			}
 		})
