@@ -58,9 +58,9 @@ func offsetsActions() []command {
 		{name: "offsets set", summary: "Move one report's cursor", usage: "--config FILE --connector NAME --report KEY --window-end RFC3339 [--yes]\n\n" +
 			"Writes a position with the given window_end and an empty set of seen rows (the\n" +
 			"last_seen time is kept). The connector's next read starts at window_end minus the\n" +
-			"report's lookback: rows it had already delivered from there on are delivered again,\n" +
-			"and rows between the old cursor and that start are skipped. Without --yes it only\n" +
-			"prints the change and these consequences.\n\n" + offsetsStopped,
+			"report's lookback: rows it had already delivered from there on are delivered again\n" +
+			"and, when the cursor moves forward, rows between the old cursor and that start are\n" +
+			"skipped. Without --yes it only prints the change and these consequences.\n\n" + offsetsStopped,
 			example: "wolkvox-connect offsets set --config worker.yaml --connector bogota --report act_3,cod_act=cod_act1 --window-end 2026-11-01T08:00:00-05:00 --yes"},
 		{name: "offsets reset", summary: "Delete positions: reports restart from their configured start", usage: "--config FILE --connector NAME (--report KEY | --all) [--yes]\n\n" +
 			"Writes a tombstone for the report's position (--all: for every position stored for\n" +
