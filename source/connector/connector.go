@@ -338,8 +338,12 @@ func (c *Connector) run(ctx context.Context) error {
 			}
 			continue
 		}
-		if resetAt, ok := c.quota.Take(o.clock.Now()); !ok {
-			c.waitQuota(ctx, resetAt)
+		if until, spent, ok := c.quota.Take(o.clock.Now()); !ok {
+			if spent {
+				c.waitQuota(ctx, until)
+			} else if err := c.waitPace(ctx, until); err != nil {
+				return err
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -427,6 +431,20 @@ func (c *Connector) allFailed() bool {
 		}
 	}
 	return true
+}
+
+// waitPace waits until the quota's pacing allows the next call: the intervals of a
+// catch-up stretch rather than spend the day's budget early.
+func (c *Connector) waitPace(ctx context.Context, until time.Time) error {
+	c.mu.Lock()
+	for _, rs := range c.reports {
+		if rs.status.NextPoll.Before(until) {
+			rs.status.NextPoll = until
+		}
+	}
+	c.mu.Unlock()
+	c.log.Debug("pacing the daily quota", "until", until)
+	return c.opts.clock.Sleep(ctx, until.Sub(c.opts.clock.Now()))
 }
 
 // waitQuota parks every report until the token's quota resets, without calling.

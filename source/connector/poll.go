@@ -40,8 +40,17 @@ type piece struct {
 // answers silently, so a full answer is never taken as the whole window.
 func (c *Connector) read(ctx context.Context, rs *reportState, w Window, first bool) ([]piece, error) {
 	if !first {
-		if resetAt, ok := c.quota.Take(c.opts.clock.Now()); !ok {
-			return nil, fmt.Errorf("%w (reset at %s)", errBudgetSpent, resetAt.Format(time.RFC3339))
+		for {
+			until, spent, ok := c.quota.Take(c.opts.clock.Now())
+			if ok {
+				break
+			}
+			if spent {
+				return nil, fmt.Errorf("%w (reset at %s)", errBudgetSpent, until.Format(time.RFC3339))
+			}
+			if err := c.opts.clock.Sleep(ctx, until.Sub(c.opts.clock.Now())); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var buf rowBuffer

@@ -10,6 +10,12 @@ import (
 // that uses the token. Wolkvox counts every call, retries and token_info included, and
 // resets the count once a day; Quota mirrors that count so the connector stops before
 // the API has to refuse, and waits for the reset instead of calling.
+//
+// It also paces: by any moment of the quota day, at most the share of the budget that
+// the elapsed part of the day earns, plus two hours' worth ahead, may be spent. Steady
+// state (which validate checks fits the budget) stays under that line; a catch-up or a
+// burst of bisections that would run over it waits, which stretches its intervals, so
+// the last hours of the day never find the budget spent.
 type Quota struct {
 	budget    int64
 	resetHour int
@@ -49,17 +55,38 @@ func (q *Quota) roll(now time.Time) {
 	}
 }
 
-// Take spends one call. It returns the time of the next reset and false when the budget
-// of the current day is spent: the caller then waits, without calling.
-func (q *Quota) Take(now time.Time) (resetAt time.Time, ok bool) {
+// paceAhead is how far ahead of an even spread over the day calls may be spent: two
+// hours' worth, and at least paceAheadCalls, so that a small budget still lets every
+// report catch up at once after a reset.
+const (
+	paceAhead      = 2 * time.Hour
+	paceAheadCalls = 20
+)
+
+// Take spends one call if the budget allows it now. Otherwise it returns when to try
+// again, and whether that is because the day's budget is spent (until is then the reset)
+// rather than paced.
+func (q *Quota) Take(now time.Time) (until time.Time, spent, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.roll(now)
+	reset := q.period.AddDate(0, 0, 1)
 	if q.exhausted || q.used >= q.budget {
-		return q.period.AddDate(0, 0, 1), false
+		return reset, true, false
+	}
+	day := reset.Sub(q.period)
+	ahead := max(paceAhead, time.Duration(float64(paceAheadCalls)/float64(q.budget)*float64(day)))
+	earned := float64(q.budget) * float64(now.Sub(q.period)+ahead) / float64(day)
+	if float64(q.used+1) > earned {
+		// when the line reaches used+1
+		at := q.period.Add(time.Duration(float64(q.used+1)/float64(q.budget)*float64(day)) - ahead)
+		if at.After(reset) {
+			at = reset
+		}
+		return at, false, false
 	}
 	q.used++
-	return time.Time{}, true
+	return time.Time{}, false, true
 }
 
 // Spent records a call that was not taken through Take (a retry inside the client).

@@ -33,7 +33,9 @@ func (w Window) String() string {
 // Range aggregates are read one closed bucket at a time, once the bucket has ended and
 // settled.
 //
-// due is when this report should next be read; a zero window means nothing is due.
+// due is when this report should next be read, or was due: the connector reads the
+// report due longest ago first, so when calls are scarce (pacing, a spent quota) every
+// report takes its turn. A zero window means nothing is due yet.
 func plan(rep *catalog.Report, rc *ReportConfig, cursor, now time.Time, loc *time.Location) (w Window, due time.Time) {
 	horizon := now.Add(-rc.Settle).Truncate(time.Second)
 	// A report with an End reads up to it and no further; its last window may be shorter
@@ -50,7 +52,7 @@ func plan(rep *catalog.Report, rc *ReportConfig, cursor, now time.Time, loc *tim
 		if horizon.Before(end) {
 			return Window{}, end.Add(rc.Settle)
 		}
-		return Window{Start: start, End: end.Add(-time.Second)}, now
+		return Window{Start: start, End: end.Add(-time.Second)}, end.Add(rc.Settle)
 	default:
 		if horizon.Before(cursor.Add(rc.Interval)) && !(atEnd && cursor.Before(horizon)) {
 			return Window{}, cursor.Add(rc.Interval + rc.Settle)
@@ -75,7 +77,11 @@ func plan(rep *catalog.Report, rc *ReportConfig, cursor, now time.Time, loc *tim
 		if max := rep.MaxWindow(); max > 0 && end.Sub(start) > max-time.Second {
 			end = start.Add(max - time.Second)
 		}
-		return Window{Start: start.Truncate(time.Second), End: end}, now
+		due := cursor.Add(rc.Interval + rc.Settle)
+		if atEnd && due.After(now) {
+			due = now // a last, short window before End
+		}
+		return Window{Start: start.Truncate(time.Second), End: end}, due
 	}
 }
 

@@ -66,9 +66,34 @@ func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topics...)
-	if err != nil {
-		t.Fatalf("listing committed offsets: %v", err)
+	// A real broker writes commit markers after it answered EndTxn: wait until the last
+	// stable offset has caught up with the high watermark, so the last transaction counts.
+	adm := kadm.NewClient(cl)
+	var ends kadm.ListedOffsets
+	for {
+		committed, err := adm.ListCommittedOffsets(ctx, topics...)
+		if err != nil {
+			t.Fatalf("listing committed offsets: %v", err)
+		}
+		hwm, err := adm.ListEndOffsets(ctx, topics...)
+		if err != nil {
+			t.Fatalf("listing end offsets: %v", err)
+		}
+		ends = committed
+		stable := true
+		hwm.Each(func(o kadm.ListedOffset) {
+			if c, ok := committed.Lookup(o.Topic, o.Partition); !ok || c.Offset != o.Offset {
+				stable = false
+			}
+		})
+		if stable {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the topics never became stable (an open transaction?): %v", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	want := map[string]map[int32]kgo.Offset{}
 	remaining := map[string]map[int32]int64{}
