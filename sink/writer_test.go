@@ -32,10 +32,9 @@ func testCtx(t testing.TB) context.Context {
 
 // env is one writer's world: its topics and how to open writers on them.
 type env struct {
-	seeds                    []string
-	txnID, offsets, dlq      string
-	eventsA, eventsB         string
-	connector, server, title string
+	seeds               []string
+	txnID, offsets, dlq string
+	eventsA, eventsB    string
 }
 
 func newEnv(t *testing.T, seeds []string) *env {
