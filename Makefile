@@ -72,7 +72,21 @@ test: lint
 	addr=$$($(KAFKA) start)
 	export WOLKVOX_TEST_KAFKA=$$addr
 	echo "$$(date +%T) == go test -race $(PKGS) against Kafka at $$WOLKVOX_TEST_KAFKA"
-	$(GO) test -race -count=1 $(PKGS)
+	# The whole verbose log goes to $(CACHE)/test.log; shown here: each package's result,
+	# every failure and test log line, and which tests ran against the real broker.
+	status=0
+	$(GO) test -race -count=1 -v $(PKGS) >$(CACHE)/test.log 2>&1 || status=$$?
+	grep -E '^(ok |FAIL|panic:|\s*--- (FAIL|SKIP))|_test\.go:[0-9]+: ' $(CACHE)/test.log || true
+	echo "$$(date +%T) == tests that ran against Apache Kafka at $$WOLKVOX_TEST_KAFKA:"
+	grep -E -- '--- PASS: (Test[A-Za-z0-9]+/kafka|TestKillNineExactlyOnce|TestBrokerRestart|TestRESTEndToEnd)[ /]' $(CACHE)/test.log | sed 's/^ */  /' || true
+	passed=$$(grep -cE -- '^\s*--- PASS' $(CACHE)/test.log || true)
+	failed=$$(grep -cE -- '^\s*--- FAIL' $(CACHE)/test.log || true)
+	skipped=$$(grep -cE -- '^\s*--- SKIP' $(CACHE)/test.log || true)
+	echo "tests: $$passed passed, $$failed failed, $$skipped skipped"
+	if [[ $$status -ne 0 ]]; then
+		echo "go test failed (exit $$status); the full log is $(CACHE)/test.log"
+		exit $$status
+	fi
 	if $$owned; then
 		$(KAFKA) stop
 		trap - EXIT
