@@ -41,10 +41,11 @@ const (
 	demoDailyQuota = 3000
 	// demo500Rate is the share of calls the simulator answers with HTTP 500: a few, so
 	// the retry path shows in the ERRORS column without slowing the demo down.
-	demo500Rate = 0.03
+	demo500Rate = 0.05
 	// demoPingTimeout bounds the check that an external broker answers.
 	demoPingTimeout = 15 * time.Second
-	// demoSampleTimeout bounds reading the sample events back at the end.
+	// demoSampleTimeout bounds reading the sample events back at the end, and the
+	// offsets at the start: an unresponsive broker fails the demo instead of hanging it.
 	demoSampleTimeout = 30 * time.Second
 	// demoMaxSpeed caps --speed: beyond a virtual hour per real second the view
 	// refreshes less often than windows are committed.
@@ -123,8 +124,8 @@ func (f *demoFlags) check(fs *pflag.FlagSet) ([]connector.ReportConfig, slog.Lev
 	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, lvl, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, f.logLevel)
 	}
-	for _, b := range f.brokers {
-		if strings.TrimSpace(b) == "" {
+	for i, b := range f.brokers {
+		if f.brokers[i] = strings.TrimSpace(b); f.brokers[i] == "" {
 			return nil, lvl, fmt.Errorf("%w: --brokers has an empty address", errUsage)
 		}
 	}
@@ -194,6 +195,11 @@ func parseDemoReports(specs []string) ([]connector.ReportConfig, error) {
 	return out, nil
 }
 
+// runDemo builds, in order, the broker (kfake unless --brokers), the virtual clock, the
+// simulator and the worker, runs the worker until --duration or ctx ends while the view
+// draws its status, then waits for it, prints the final table and the sample events,
+// and closes the simulator and the broker in reverse order. Ctrl-C is a normal end
+// (exit 0); a connector that failed is an error (exit 1).
 func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
 	var f demoFlags
 	f.register(fs)
@@ -344,7 +350,6 @@ func demoSettings(reports []connector.ReportConfig) *Settings {
 			Offsets:           demoConnector + ".offsets",
 			DeadLetter:        demoConnector + ".dlq",
 		},
-		Log: LogSettings{Level: slog.LevelWarn, Format: "text"},
 		Connectors: []ConnectorSettings{{
 			Config: connector.Config{
 				Name:       demoConnector,
@@ -384,7 +389,9 @@ func demoResume(ctx context.Context, topic string, kopts []kgo.Opt, log *slog.Lo
 	if err != nil {
 		return time.Time{}, err
 	}
-	positions, err := store.Load(ctx, demoConnector)
+	lctx, lcancel := context.WithTimeout(ctx, demoSampleTimeout)
+	defer lcancel()
+	positions, err := store.Load(lctx, demoConnector)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading the demo's offsets in %s: %w", topic, err)
 	}
