@@ -12,7 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kslog"
+
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
 )
 
 // EnsureTopic creates the offsets topic if it is missing: compacted, with
@@ -129,7 +130,7 @@ func NewStore(topic string, opts ...Opt) (*Store, error) {
 func (s *Store) Topic() string { return s.topic }
 
 func (s *Store) clientOpts(extra ...kgo.Opt) []kgo.Opt {
-	opts := []kgo.Opt{kgo.WithLogger(kslog.New(s.cfg.logger))}
+	opts := []kgo.Opt{kgo.WithLogger(sink.KafkaLogger(s.cfg.logger))}
 	if len(s.cfg.seeds) > 0 {
 		opts = append(opts, kgo.SeedBrokers(s.cfg.seeds...))
 	}

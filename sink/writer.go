@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kslog"
 )
 
 // Batch is what one window delivers: it is committed in one transaction.
@@ -75,7 +74,7 @@ func NewWriter(opts ...Opt) (*Writer, error) {
 		return nil, err
 	}
 	log := c.logger.With("component", "sink", "transactional_id", c.txnID)
-	conn := []kgo.Opt{kgo.WithLogger(kslog.New(log))}
+	conn := []kgo.Opt{kgo.WithLogger(KafkaLogger(log))}
 	if len(c.seeds) > 0 {
 		conn = append(conn, kgo.SeedBrokers(c.seeds...))
 	}
