@@ -73,7 +73,10 @@ func init() {
 			"\"demo\", on a virtual clock running --speed times faster than real time, shared by the\n" +
 			"simulator and the worker. The connector starts two virtual hours in the past, so its\n" +
 			"first windows catch up. A progress table is redrawn every second (every few seconds,\n" +
-			"as plain blocks, when stdout is not a terminal). When --duration has passed, or on\n" +
+			"as plain blocks, when stdout is not a terminal): ROWS events delivered, WINDOWS\n" +
+			"windows committed, CALLS API calls (retries included), ERRORS failed calls, DEAD\n" +
+			"rows sent to the dead-letter topic, LAG virtual now minus the newest row's time (for\n" +
+			"range aggregates, minus the end of the last bucket read). When --duration has passed, or on\n" +
 			"Ctrl-C, the worker stops, the final table is printed, and a few events of each report\n" +
 			"are read back from Kafka (read_committed) and printed as JSON lines.\n\n" +
 			"With --brokers the demo writes to that cluster instead, to topics demo.<report>, its\n" +
@@ -278,12 +281,16 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	if err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var (
+		runCtx context.Context
+		cancel context.CancelFunc
+	)
 	if f.duration > 0 {
 		runCtx, cancel = context.WithTimeout(ctx, f.duration)
-		defer cancel()
+	} else {
+		runCtx, cancel = context.WithCancel(ctx)
 	}
+	defer cancel()
 	fmt.Fprintf(env.stdout, "wolkvox-connect demo: broker %s, simulator %s, %d reports, virtual clock %g× from %s.\n",
 		broker, sim.URL(), len(reports), f.speed, start.In(demoZone).Format("2006-01-02 15:04 MST"))
 	if f.duration > 0 {
