@@ -237,6 +237,13 @@ func (c *Connector) Run(ctx context.Context) error {
 	switch {
 	case err == nil || (ctx.Err() != nil && errors.Is(err, ctx.Err())):
 		c.setState(StateStopped, nil)
+		c.mu.Lock()
+		for _, rs := range c.reports {
+			if rs.status.State != StateFailed {
+				rs.status.State = StateStopped
+			}
+		}
+		c.mu.Unlock()
 		return nil
 	default:
 		c.setState(StateFailed, err)
