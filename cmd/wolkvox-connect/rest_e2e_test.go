@@ -102,6 +102,7 @@ func TestRESTEndToEnd(t *testing.T) {
 		return n
 	}
 	waitFor(t, "rows to be delivered", 60*time.Second, func() bool { return rows() > 0 })
+	waitFor(t, "every report to commit a window", 60*time.Second, func() bool { return len(e.positions()) == 5 })
 	metrics := string(api.do("GET", "/metrics", 200))
 	if !regexp.MustCompile(`wolkvox_connect_rows_total\{connector="` + regexp.QuoteMeta(e.name) + `",report="diagram_13"\} [1-9]`).MatchString(metrics) {
 		t.Errorf("/metrics has no rows delivered for diagram_13:\n%s", grepLines(metrics, "wolkvox_connect_rows_total"))
@@ -109,6 +110,7 @@ func TestRESTEndToEnd(t *testing.T) {
 
 	api.do("PUT", "/connectors/"+e.name+"/pause", 202)
 	waitFor(t, "PAUSED", 30*time.Second, func() bool { return api.status(e.name).Connector.State == "PAUSED" })
+	time.Sleep(500 * time.Millisecond) // a window already in flight finishes its call and commit
 	calls := e.sim.Stats().Tokens[simulator.DefaultToken].Calls
 	time.Sleep(3 * time.Second) // at 120×, six virtual minutes: every report would be due
 	if now := e.sim.Stats().Tokens[simulator.DefaultToken].Calls; now != calls {
