@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,11 +13,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 )
 
@@ -82,78 +80,14 @@ func printDemoSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports
 // within a partition. It reads from the start to the last stable offset, so it ends by
 // itself however few events there are.
 func readDemoSamples(ctx context.Context, kopts []kgo.Opt, topics []string, n int, log *slog.Logger) (map[string][]*kgo.Record, error) {
-	cl, err := kgo.NewClient(append(slices.Clone(kopts),
-		kgo.WithLogger(kslog.New(log)),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		// Control records are kept so that a partition whose last record is a commit
-		// marker is seen to end.
-		kgo.KeepControlRecords(),
-	)...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka client: %w", err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	starts, err := adm.ListStartOffsets(ctx, topics...)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listing start offsets: %w", err)
-	}
-	ends, err := adm.ListCommittedOffsets(ctx, topics...)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listing committed offsets: %w", err)
-	}
-	type tp struct {
-		topic     string
-		partition int32
-	}
-	from := map[string]map[int32]kgo.Offset{}
-	remaining := map[tp]int64{}
-	starts.Each(func(s kadm.ListedOffset) {
-		e, ok := ends.Lookup(s.Topic, s.Partition)
-		if !ok || e.Offset <= s.Offset {
-			return
-		}
-		if from[s.Topic] == nil {
-			from[s.Topic] = map[int32]kgo.Offset{}
-		}
-		from[s.Topic][s.Partition] = kgo.NewOffset().At(s.Offset)
-		remaining[tp{s.Topic, s.Partition}] = e.Offset
-	})
 	out := map[string][]*kgo.Record{}
-	if len(remaining) == 0 {
-		return out, nil
-	}
-	cl.AddConsumePartitions(from)
-	full := func(topic string) bool { return len(out[topic]) >= n }
-	for len(remaining) > 0 {
-		fetches := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		var ferr error
-		fetches.EachError(func(topic string, p int32, err error) {
-			ferr = errors.Join(ferr, fmt.Errorf("fetching %s/%d: %w", topic, p, err))
-		})
-		if ferr != nil {
-			return nil, ferr
-		}
-		for it := fetches.RecordIter(); !it.Done(); {
-			r := it.Next()
-			key := tp{r.Topic, r.Partition}
-			if end, ok := remaining[key]; ok && (r.Offset+1 >= end || full(r.Topic)) {
-				delete(remaining, key)
-			}
-			if r.Attrs.IsControl() || full(r.Topic) {
-				continue
-			}
-			out[r.Topic] = append(out[r.Topic], r)
-		}
+	opts := append(slices.Clone(kopts), kgo.WithLogger(sink.KafkaLogger(log)))
+	err := sink.ReadCommitted(ctx, opts, topics, func(r *kgo.Record) bool {
+		out[r.Topic] = append(out[r.Topic], r)
+		return len(out[r.Topic]) < n
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, recs := range out {
 		slices.SortFunc(recs, func(a, b *kgo.Record) int {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
@@ -57,71 +56,31 @@ func (b *backfillSpec) apply(c *Connector) {
 // committed: the key and the version header identify it, the window end header bounds
 // when it can be forgotten.
 func (c *Connector) seedFromTopic(ctx context.Context, rs *reportState) error {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.opts.seeds...)}, c.opts.kafkaOpts...)...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, rs.topic)
-	if err != nil {
-		return fmt.Errorf("backfill: reading the end of %s: %w", rs.topic, err)
-	}
-	want := map[int32]kgo.Offset{}
-	remaining := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = kgo.NewOffset().AtStart()
-			remaining[o.Partition] = o.Offset
-		}
-	})
-	if len(want) == 0 {
-		return nil
-	}
-	rd, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.opts.seeds...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{rs.topic: want}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords()}, c.opts.kafkaOpts...)...)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
 	seeded := 0
-	for len(remaining) > 0 {
-		fs := rd.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return err
+	opts := append([]kgo.Opt{kgo.SeedBrokers(c.opts.seeds...)}, c.opts.kafkaOpts...)
+	err := sink.ReadCommitted(ctx, opts, []string{rs.topic}, func(r *kgo.Record) bool {
+		var version uint64
+		var windowEnd time.Time
+		var versioned bool
+		for _, h := range r.Headers {
+			switch h.Key {
+			case HeaderRowVersion:
+				v, err := strconv.ParseUint(string(h.Value), 16, 64)
+				version, versioned = v, err == nil
+			case sink.HeaderWindowEnd:
+				windowEnd, _ = time.Parse(time.RFC3339, string(h.Value))
+			}
 		}
-		var ferr error
-		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
-		if ferr != nil {
-			return fmt.Errorf("backfill: reading %s: %w", rs.topic, ferr)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
-				delete(remaining, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var version uint64
-			var windowEnd time.Time
-			var versioned bool
-			for _, h := range r.Headers {
-				switch h.Key {
-				case HeaderRowVersion:
-					v, err := strconv.ParseUint(string(h.Value), 16, 64)
-					version, versioned = v, err == nil
-				case sink.HeaderWindowEnd:
-					windowEnd, _ = time.Parse(time.RFC3339, string(h.Value))
-				}
-			}
-			if !versioned {
-				return
-			}
+		if versioned {
 			h := fnv.New64a()
 			h.Write(r.Key)
 			rs.seen[[2]uint64{h.Sum64(), version}] = windowEnd.Unix()
 			seeded++
-		})
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("backfill: reading what %s holds: %w", rs.topic, err)
 	}
 	c.log.Info("backfill: events already in the topic will not be written again", "report", rs.rc.Key(), "topic", rs.topic, "events", seeded)
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
@@ -69,7 +70,6 @@ func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
 	// A real broker writes commit markers after it answered EndTxn: wait until the last
 	// stable offset has caught up with the high watermark, so the last transaction counts.
 	adm := kadm.NewClient(cl)
-	var ends kadm.ListedOffsets
 	for {
 		committed, err := adm.ListCommittedOffsets(ctx, topics...)
 		if err != nil {
@@ -79,7 +79,6 @@ func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
 		if err != nil {
 			t.Fatalf("listing end offsets: %v", err)
 		}
-		ends = committed
 		stable := true
 		hwm.Each(func(o kadm.ListedOffset) {
 			if c, ok := committed.Lookup(o.Topic, o.Partition); !ok || c.Offset != o.Offset {
@@ -95,55 +94,19 @@ func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	want := map[string]map[int32]kgo.Offset{}
-	remaining := map[string]map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			t.Fatalf("offsets of %s/%d: %v", o.Topic, o.Partition, o.Err)
-		}
-		if o.Offset <= 0 {
-			return
-		}
-		if want[o.Topic] == nil {
-			want[o.Topic], remaining[o.Topic] = map[int32]kgo.Offset{}, map[int32]int64{}
-		}
-		want[o.Topic][o.Partition] = kgo.NewOffset().AtStart()
-		remaining[o.Topic][o.Partition] = o.Offset
-	})
 	out := Delivered{}
-	if len(want) == 0 {
-		return out
-	}
-	rd, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumePartitions(want),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	for len(remaining) > 0 {
-		fs := rd.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("reading back %v: %v (left: %v)", topics, err, remaining)
+	err = sink.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(seeds...)}, topics, func(r *kgo.Record) bool {
+		var version string
+		for _, h := range r.Headers {
+			if h.Key == connector.HeaderRowVersion {
+				version = string(h.Value)
+			}
 		}
-		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetching %s/%d: %v", topic, p, err) })
-		fs.EachRecord(func(r *kgo.Record) {
-			if end, ok := remaining[r.Topic][r.Partition]; ok && r.Offset+1 >= end {
-				delete(remaining[r.Topic], r.Partition)
-				if len(remaining[r.Topic]) == 0 {
-					delete(remaining, r.Topic)
-				}
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var version string
-			for _, h := range r.Headers {
-				if h.Key == connector.HeaderRowVersion {
-					version = string(h.Value)
-				}
-			}
-			out[r.Topic] = append(out[r.Topic], Event{Key: string(r.Key), Version: version, Offset: r.Offset})
-		})
+		out[r.Topic] = append(out[r.Topic], Event{Key: string(r.Key), Version: version, Offset: r.Offset})
+		return true
+	})
+	if err != nil {
+		t.Fatalf("reading back %v: %v", topics, err)
 	}
 	return out
 }
