@@ -71,7 +71,7 @@ connectors:
 	}
 
 	rep, _ := catalog.Lookup("diagram_13")
-	truth, err := sim.Truth(simulator.TruthQuery{Report: "diagram_13", Params: url.Values{}, From: from, To: from.Add(8 * time.Hour), AsOf: time.Now()})
+	truth, err := sim.Truth(simulator.TruthQuery{Report: "diagram_13", Params: url.Values{}, From: from, To: from.Add(8*time.Hour + time.Second), AsOf: time.Now()}) // --to is inclusive
 	if err != nil {
 		t.Fatal(err)
 	}
