@@ -350,7 +350,7 @@ func (s commitSignal) Window(string, string, connector.WindowStats) {
 }
 
 // Call, Split and Transaction are counted in the connector's Status, which finish checks.
-func (commitSignal) Call(string, source.Call)         {}
+func (commitSignal) Call(string, string, source.Call) {}
 func (commitSignal) Split(string, string)             {}
 func (commitSignal) Transaction(string, string, bool) {}
 

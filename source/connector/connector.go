@@ -51,6 +51,9 @@ type Connector struct {
 	reports []*reportState
 	paused  bool
 	wake    chan struct{} // closed and replaced on Resume
+	// reading is the report whose window is being read: reads are serial, so every
+	// call the client reports belongs to it.
+	reading *reportState
 }
 
 type reportState struct {
@@ -214,18 +217,18 @@ func (c *Connector) onCall(call source.Call) {
 		c.quota.Spent(c.opts.clock.Now())
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, rs := range c.reports {
-		if rs.rc.API == call.Report && !call.Start.Before(rs.status.Cursor.Add(-rs.rc.Lookback-rs.rep.MaxWindow())) {
-			rs.status.Calls++
-			if call.Err != nil {
-				rs.status.UpstreamErrs++
-			}
-			break
+	rs := c.reading
+	report := call.Report
+	if rs != nil {
+		report = rs.rc.Key()
+		rs.status.Calls++
+		if call.Err != nil {
+			rs.status.UpstreamErrs++
 		}
 	}
+	c.mu.Unlock()
 	if c.opts.observer != nil {
-		c.opts.observer.Call(c.cfg.Name, call)
+		c.opts.observer.Call(c.cfg.Name, report, call)
 	}
 }
 

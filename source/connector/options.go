@@ -139,7 +139,8 @@ type WindowStats struct {
 // Observer is told what a connector does, for metrics and progress views. Its methods
 // are called from the connector's goroutine and must not block.
 type Observer interface {
-	Call(connector string, call source.Call)
+	// Call is told of every HTTP call, retries included, made for report (its key).
+	Call(connector, report string, call source.Call)
 	Window(connector, report string, s WindowStats)
 	Split(connector, report string)
 	Transaction(connector, report string, committed bool)

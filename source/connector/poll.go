@@ -54,6 +54,14 @@ func (c *Connector) read(ctx context.Context, rs *reportState, w Window, first b
 		}
 	}
 	var buf rowBuffer
+	c.mu.Lock()
+	c.reading = rs
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.reading = nil
+		c.mu.Unlock()
+	}()
 	res, err := c.client.Read(ctx, source.Request{Report: rs.rc.API, Start: w.Start, End: w.End, Params: rs.rc.Params}, &buf)
 	if err != nil {
 		return nil, err

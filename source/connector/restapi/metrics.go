@@ -85,16 +85,14 @@ func NewMetrics(reg *prometheus.Registry, opts ...MetricsOpt) (*Metrics, error) 
 		registry: reg,
 		status:   statusCollector{now: c.now},
 		kafka:    newKafkaMetrics(Namespace + "_kafka"),
-		// Calls carry the report's API name, not its parameters, hence "api" rather than
-		// "report": a report read twice with different parameters shares these series.
 		calls: counter("calls_total", "HTTP calls to the Wolkvox API, retries included, by outcome class (each costs one call of the daily quota, except where the class says the API refused before counting).",
-			"connector", "api", "class"),
+			"connector", "report", "class"),
 		upstreamErrors: counter("upstream_errors_total", "Failed calls to the Wolkvox API, by class (quota_exhausted, too_many_requests, invalid_token, bad_request, transient).",
-			"connector", "api", "class"),
+			"connector", "report", "class"),
 		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "call_duration_seconds", Help: "Duration of calls to the Wolkvox API (the API allows 60 s).",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60},
-		}, []string{"connector", "api"}),
+		}, []string{"connector", "report"}),
 		rows:         counter("rows_total", "Rows delivered to the report's topic as events.", "connector", "report"),
 		deadLetters:  counter("dead_letters_total", "Rows sent to the dead-letter topic.", "connector", "report"),
 		duplicates:   counter("duplicates_total", "Rows read again (lookback, overlaps) and recognised as already delivered.", "connector", "report"),
@@ -141,15 +139,15 @@ func (m *Metrics) Watch(src StatusSource) {
 func (m *Metrics) KafkaHooks() kgo.Opt { return kgo.WithHooks(m.kafka) }
 
 // Call counts one HTTP call and, when the API answered with an error, the error.
-func (m *Metrics) Call(conn string, call source.Call) {
+func (m *Metrics) Call(conn, report string, call source.Call) {
 	class := string(call.Class)
-	m.calls.WithLabelValues(conn, call.Report, class).Inc()
-	m.callDuration.WithLabelValues(conn, call.Report).Observe(call.Duration.Seconds())
+	m.calls.WithLabelValues(conn, report, class).Inc()
+	m.callDuration.WithLabelValues(conn, report).Observe(call.Duration.Seconds())
 	switch call.Class {
 	case source.ClassOK, source.ClassNoData, source.ClassCanceled, source.ClassHandler:
 		// Not the API's failure: an answer, our own cancellation, or our own refusal.
 	default:
-		m.upstreamErrors.WithLabelValues(conn, call.Report, class).Inc()
+		m.upstreamErrors.WithLabelValues(conn, report, class).Inc()
 	}
 }
 

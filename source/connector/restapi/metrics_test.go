@@ -80,10 +80,10 @@ func TestMetricsScrape(t *testing.T) {
 		t.Fatal(err)
 	}
 	transient := &source.ResponseError{StatusCode: 500, Class: source.ClassTransient}
-	m.Call("alpha", source.Call{Report: "act_3", Attempt: 1, Status: 200, Class: source.ClassOK, Rows: 5, Duration: 300 * time.Millisecond})
-	m.Call("alpha", source.Call{Report: "act_3", Attempt: 2, Status: 500, Class: source.ClassTransient, Duration: time.Second, Err: transient})
-	m.Call("alpha", source.Call{Report: "act_3", Attempt: 1, Class: source.ClassCanceled, Err: context.Canceled})
-	m.Call("alpha", source.Call{Report: "diagram_13", Attempt: 1, Status: 404, Class: source.ClassNoData})
+	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 1, Status: 200, Class: source.ClassOK, Rows: 5, Duration: 300 * time.Millisecond})
+	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 2, Status: 500, Class: source.ClassTransient, Duration: time.Second, Err: transient})
+	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 1, Class: source.ClassCanceled, Err: context.Canceled})
+	m.Call("alpha", "diagram_13", source.Call{Report: "diagram_13", Attempt: 1, Status: 404, Class: source.ClassNoData})
 	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 5, DeadLetters: 1, Duplicates: 2})
 	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 3})
 	m.Split("alpha", "act_3,cod_act=X")
@@ -97,12 +97,12 @@ func TestMetricsScrape(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "api", "act_3", "class", "ok"}, 1},
-		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "api", "act_3", "class", "transient"}, 1},
-		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "api", "act_3", "class", "canceled"}, 1},
-		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "api", "diagram_13", "class", "no_data"}, 1},
-		{"wolkvox_connect_upstream_errors_total", []string{"connector", "alpha", "api", "act_3", "class", "transient"}, 1},
-		{"wolkvox_connect_call_duration_seconds", []string{"connector", "alpha", "api", "act_3"}, 3},
+		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "report", "act_3", "class", "ok"}, 1},
+		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "report", "act_3", "class", "transient"}, 1},
+		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "report", "act_3", "class", "canceled"}, 1},
+		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "report", "diagram_13", "class", "no_data"}, 1},
+		{"wolkvox_connect_upstream_errors_total", []string{"connector", "alpha", "report", "act_3", "class", "transient"}, 1},
+		{"wolkvox_connect_call_duration_seconds", []string{"connector", "alpha", "report", "act_3"}, 3},
 		{"wolkvox_connect_rows_total", []string{"connector", "alpha", "report", "act_3,cod_act=X"}, 8},
 		{"wolkvox_connect_rows_total", []string{"connector", "beta", "report", "chat_3"}, 0}, // created by Watch
 		{"wolkvox_connect_dead_letters_total", []string{"connector", "alpha", "report", "act_3,cod_act=X"}, 1},

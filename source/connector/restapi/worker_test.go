@@ -147,7 +147,7 @@ func TestRealWorker(t *testing.T) {
 	if v, _ := value(t, fams, "wolkvox_connect_transactions_total", "connector", "ops", "report", "diagram_13", "outcome", OutcomeCommitted); v < 2 {
 		t.Errorf("committed transactions = %v, want at least 2", v)
 	}
-	if v, _ := value(t, fams, "wolkvox_connect_calls_total", "connector", "ops", "api", "diagram_13", "class", "ok"); v < 1 {
+	if v, _ := value(t, fams, "wolkvox_connect_calls_total", "connector", "ops", "report", "diagram_13", "class", "ok"); v < 1 {
 		t.Errorf("ok calls = %v, want at least 1", v)
 	}
 	if v, ok := value(t, fams, "wolkvox_connect_quota_used_calls", "connector", "ops"); !ok || v < 2 {
