@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -53,28 +54,68 @@ func (g *bodyGen) Read(p []byte) (int, error) {
 }
 
 // BenchmarkDecode60k decodes a 60,000-row response (the API's most per call) held in
-// memory, with the scanner decode uses and with the encoding/json reference it replaced.
+// memory ("decode"), and tokenizes it with the scanner decode uses and with
+// encoding/json's Decoder.Token, which the scanner replaced ("tokens/...").
 func BenchmarkDecode60k(b *testing.B) {
 	body, err := io.ReadAll(newBodyGen(MaxRows, 40))
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name   string
-		decode func(io.Reader, func(Row) error) (envelope, error)
-	}{{"scanner", decode}, {"encoding-json", refDecode}} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				env, err := bc.decode(bytes.NewReader(body), func(Row) error { return nil })
-				if err != nil || env.rows != MaxRows {
-					b.Fatalf("%d rows, %v", env.rows, err)
-				}
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			env, err := decode(bytes.NewReader(body), func(Row) error { return nil })
+			if err != nil || env.rows != MaxRows {
+				b.Fatalf("%d rows, %v", env.rows, err)
 			}
-			b.ReportMetric(float64(MaxRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-		})
+		}
+		b.ReportMetric(float64(MaxRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+	tokens := func(b *testing.B, next func() error) {
+		n := 0
+		for {
+			if err := next(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n < MaxRows*20 { // about 38 tokens a row
+			b.Fatalf("%d tokens", n)
+		}
 	}
+	b.Run("tokens/scanner", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			s := newScanner(bytes.NewReader(body))
+			depth := 0
+			tokens(b, func() error {
+				if depth == 0 && s.state == stTopDone {
+					return io.EOF
+				}
+				t, err := s.next()
+				switch t.kind {
+				case '{', '[':
+					depth++
+				case '}', ']':
+					depth--
+				}
+				return err
+			})
+		}
+	})
+	b.Run("tokens/encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			tokens(b, func() error { _, err := dec.Token(); return err })
+		}
+	})
 }
 
 // peakHeap decodes a generated body of n rows of about rowBytes each, streamed from an
