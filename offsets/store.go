@@ -299,105 +299,29 @@ func waitStable(ctx context.Context, adm *kadm.Client, r *kgo.Record) error {
 }
 
 // read calls fn for every committed data record of the topic whose key decodes, in
-// offset order per partition, and returns once every partition has been read up to the
-// last stable offset taken at the start.
+// offset order per partition, up to the last stable offset taken at the start
+// (sink.ReadCommitted); a missing topic holds nothing. The first error fn returns ends
+// the read and is returned.
 func (s *Store) read(ctx context.Context, fn func(k Key, enc string, r *kgo.Record) error) error {
-	admCl, err := kgo.NewClient(s.clientOpts()...)
-	if err != nil {
-		return fmt.Errorf("offsets: client: %w", err)
-	}
-	defer admCl.Close()
-	adm := kadm.NewClient(admCl)
-
-	ends, err := adm.ListCommittedOffsets(ctx, s.topic)
-	if err != nil {
-		if errors.Is(err, kerr.UnknownTopicOrPartition) {
-			return nil
-		}
-		return fmt.Errorf("offsets: list end offsets of %q: %w", s.topic, err)
-	}
-	starts, err := adm.ListStartOffsets(ctx, s.topic)
-	if err != nil {
-		return fmt.Errorf("offsets: list start offsets of %q: %w", s.topic, err)
-	}
-	remaining := make(map[int32]int64) // partition -> end (exclusive) still to reach
-	from := make(map[int32]kgo.Offset)
-	var listErr error
-	ends.Each(func(e kadm.ListedOffset) {
-		if e.Err != nil {
-			if !errors.Is(e.Err, kerr.UnknownTopicOrPartition) {
-				listErr = errors.Join(listErr, fmt.Errorf("offsets: end offset of %s/%d: %w", e.Topic, e.Partition, e.Err))
-			}
-			return
-		}
-		st, ok := starts.Lookup(e.Topic, e.Partition)
-		if !ok || st.Err != nil {
-			listErr = errors.Join(listErr, fmt.Errorf("offsets: start offset of %s/%d: %w", e.Topic, e.Partition, st.Err))
-			return
-		}
-		if e.Offset > st.Offset {
-			remaining[e.Partition] = e.Offset
-			from[e.Partition] = kgo.NewOffset().At(st.Offset)
-		}
-	})
-	if listErr != nil {
-		return listErr
-	}
-	if len(remaining) == 0 {
-		return nil
-	}
-
-	// KeepControlRecords: a transaction's last data record is followed by its commit
-	// marker, so the offset just below the end is often a marker. Without it, the loop
-	// would never see the end and would wait forever.
-	cl, err := kgo.NewClient(s.clientOpts(
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.topic: from}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-		kgo.FetchMaxPartitionBytes(TopicMaxMessageBytes),
-	)...)
-	if err != nil {
-		return fmt.Errorf("offsets: consumer: %w", err)
-	}
-	defer cl.Close()
-
 	var records, skipped int
-	for len(remaining) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("offsets: read %q: %w", s.topic, err)
+	var fnErr error
+	opts := s.clientOpts(kgo.FetchMaxPartitionBytes(TopicMaxMessageBytes))
+	err := sink.ReadCommitted(ctx, opts, []string{s.topic}, func(r *kgo.Record) bool {
+		k, enc, err := canonical(r.Key)
+		if err != nil {
+			skipped++
+			s.cfg.logger.DebugContext(ctx, "skipping record with a foreign key", "partition", r.Partition, "offset", r.Offset, "err", err)
+			return true
 		}
-		var fetchErr error
-		fs.EachError(func(t string, p int32, err error) {
-			fetchErr = errors.Join(fetchErr, fmt.Errorf("offsets: fetch %s/%d: %w", t, p, err))
-		})
-		if fetchErr != nil {
-			return fetchErr
-		}
-		var cbErr error
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := remaining[r.Partition]
-			if cbErr != nil || !ok || r.Offset >= end {
-				return
-			}
-			if r.Offset+1 >= end {
-				delete(remaining, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			k, enc, err := canonical(r.Key)
-			if err != nil {
-				skipped++
-				s.cfg.logger.DebugContext(ctx, "skipping record with a foreign key", "partition", r.Partition, "offset", r.Offset, "err", err)
-				return
-			}
-			records++
-			cbErr = fn(k, enc, r)
-		})
-		if cbErr != nil {
-			return cbErr
-		}
+		records++
+		fnErr = fn(k, enc, r)
+		return fnErr == nil
+	})
+	if err != nil {
+		return fmt.Errorf("offsets: read %q: %w", s.topic, err)
+	}
+	if fnErr != nil {
+		return fnErr
 	}
 	s.cfg.logger.DebugContext(ctx, "offsets read", "records", records, "skipped", skipped)
 	return nil

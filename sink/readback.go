@@ -6,17 +6,22 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // ReadCommitted reads topics the way a read_committed consumer sees them, from each
 // partition's start to the last stable offset it finds when called, and calls fn with
-// every data record in offset order within its partition. fn returns false to stop
-// reading that record's topic. It ends by itself, however few records there are: control
-// records are kept so that a partition ending with a commit marker is seen to end.
+// every data record in offset order within its partition; records committed after the
+// call began are not passed on. fn returns false to stop reading that record's topic. A
+// topic that does not exist reads as empty. It ends by itself, however few records there
+// are: control records are kept so that a partition ending with a commit marker is seen
+// to end.
 //
-// The worker's readers use it: a backfill collecting what a topic holds, the demo
-// printing sample events, tests comparing topics with ground truth.
+// opts are the connection options (seeds, TLS, SASL) and may add consumer options such
+// as kgo.FetchMaxPartitionBytes. The worker's readers use it: the offsets store loading
+// positions, a backfill collecting what a topic holds, the demo printing sample events,
+// tests comparing topics with ground truth.
 func ReadCommitted(ctx context.Context, opts []kgo.Opt, topics []string, fn func(*kgo.Record) bool) error {
 	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
@@ -25,43 +30,56 @@ func ReadCommitted(ctx context.Context, opts []kgo.Opt, topics []string, fn func
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	starts, err := adm.ListStartOffsets(ctx, topics...)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("sink: read back: listing start offsets: %w", err)
-	}
 	ends, err := adm.ListCommittedOffsets(ctx, topics...)
-	if err == nil {
-		err = ends.Error()
-	}
 	if err != nil {
 		return fmt.Errorf("sink: read back: listing committed offsets: %w", err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("sink: read back: listing start offsets: %w", err)
 	}
 	type partition struct {
 		topic string
 		id    int32
 	}
+	end := map[partition]int64{}    // exclusive: records from here on came after the call
+	pending := map[partition]bool{} // partitions whose end is not reached yet
 	from := map[string]map[int32]kgo.Offset{}
-	remaining := map[partition]int64{}
-	starts.Each(func(s kadm.ListedOffset) {
-		e, ok := ends.Lookup(s.Topic, s.Partition)
-		if !ok || e.Offset <= s.Offset {
+	var listErr error
+	ends.Each(func(e kadm.ListedOffset) {
+		if e.Err != nil {
+			if !errors.Is(e.Err, kerr.UnknownTopicOrPartition) { // a missing topic is empty
+				listErr = errors.Join(listErr, fmt.Errorf("committed offset of %s/%d: %w", e.Topic, e.Partition, e.Err))
+			}
 			return
 		}
-		if from[s.Topic] == nil {
-			from[s.Topic] = map[int32]kgo.Offset{}
+		s, ok := starts.Lookup(e.Topic, e.Partition)
+		switch {
+		case !ok:
+			listErr = errors.Join(listErr, fmt.Errorf("start offset of %s/%d: not listed", e.Topic, e.Partition))
+			return
+		case s.Err != nil:
+			listErr = errors.Join(listErr, fmt.Errorf("start offset of %s/%d: %w", e.Topic, e.Partition, s.Err))
+			return
+		case e.Offset <= s.Offset:
+			return
 		}
-		from[s.Topic][s.Partition] = kgo.NewOffset().At(s.Offset)
-		remaining[partition{s.Topic, s.Partition}] = e.Offset
+		if from[e.Topic] == nil {
+			from[e.Topic] = map[int32]kgo.Offset{}
+		}
+		from[e.Topic][e.Partition] = kgo.NewOffset().At(s.Offset)
+		p := partition{e.Topic, e.Partition}
+		end[p], pending[p] = e.Offset, true
 	})
-	if len(remaining) == 0 {
+	if listErr != nil {
+		return fmt.Errorf("sink: read back: %w", listErr)
+	}
+	if len(pending) == 0 {
 		return nil
 	}
 	cl.AddConsumePartitions(from)
 	stopped := map[string]bool{}
-	for len(remaining) > 0 {
+	for len(pending) > 0 {
 		fetches := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
 			return err
@@ -76,17 +94,20 @@ func ReadCommitted(ctx context.Context, opts []kgo.Opt, topics []string, fn func
 		for it := fetches.RecordIter(); !it.Done(); {
 			r := it.Next()
 			key := partition{r.Topic, r.Partition}
-			if end, ok := remaining[key]; ok && (r.Offset+1 >= end || stopped[r.Topic]) {
-				delete(remaining, key)
+			if stopped[r.Topic] || r.Offset >= end[key] {
+				continue
 			}
-			if r.Attrs.IsControl() || stopped[r.Topic] {
+			if r.Offset+1 >= end[key] {
+				delete(pending, key)
+			}
+			if r.Attrs.IsControl() {
 				continue
 			}
 			if !fn(r) {
 				stopped[r.Topic] = true
-				for k := range remaining {
+				for k := range pending {
 					if k.topic == r.Topic {
-						delete(remaining, k)
+						delete(pending, k)
 					}
 				}
 			}

@@ -40,7 +40,8 @@ func TestReadCommitted(t *testing.T) {
 		waitStable(t, kc.Seeds, a, b)
 
 		got := map[string][]string{}
-		err := sink.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(kc.Seeds...)}, []string{a, b}, func(r *kgo.Record) bool {
+		missing := kafkatest.Topic(t, "missing") // never created: reads as empty
+		err := sink.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(kc.Seeds...)}, []string{a, b, missing}, func(r *kgo.Record) bool {
 			got[r.Topic] = append(got[r.Topic], string(r.Value))
 			return r.Topic != b || len(got[b]) < 2 // stop b after two records
 		})
@@ -52,6 +53,9 @@ func TestReadCommitted(t *testing.T) {
 		}
 		if len(got[b]) != 2 || got[b][0] != "b1" || got[b][1] != "b2" {
 			t.Errorf("topic b: %v, want b1 b2 and then stop", got[b])
+		}
+		if len(got[missing]) != 0 {
+			t.Errorf("missing topic: %v, want nothing", got[missing])
 		}
 	})
 }
