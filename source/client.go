@@ -74,10 +74,6 @@ type Result struct {
 	NoData bool // the API said the window holds no rows (HTTP 404 or "Validate dates entered")
 }
 
-// Truncated reports whether the result may have been cut at MaxRows: the window must be
-// split and read again.
-func (r Result) Truncated() bool { return r.Rows >= MaxRows }
-
 // Handler receives a window's rows. If an attempt fails after some rows were handed on,
 // Reset is called before Read goes on (to retry, or to return): the handler discards
 // every row it got since the start of the Read or the last Reset. A Row belongs to the

@@ -454,18 +454,6 @@ func TestReadHandlerError(t *testing.T) {
 	}
 }
 
-func TestResultTruncated(t *testing.T) {
-	tests := []struct {
-		rows int
-		want bool
-	}{{0, false}, {MaxRows - 1, false}, {MaxRows, true}, {MaxRows + 1, true}}
-	for _, tt := range tests {
-		if got := (Result{Rows: tt.rows}).Truncated(); got != tt.want {
-			t.Errorf("Result{Rows: %d}.Truncated() = %v, want %v", tt.rows, got, tt.want)
-		}
-	}
-}
-
 func TestNewClientOptions(t *testing.T) {
 	lim, err := NewLimiter(2)
 	if err != nil {
@@ -524,8 +512,8 @@ func TestDefaults(t *testing.T) {
 	if _, off := winStart.In(c.Location()).Zone(); off != -5*3600 {
 		t.Errorf("default location %v is not UTC-5", c.Location())
 	}
-	if c.cfg.limiter.Cap() != 1 || c.cfg.callTimeout != DefaultCallTimeout {
-		t.Errorf("limiter %d in flight, call timeout %v", c.cfg.limiter.Cap(), c.cfg.callTimeout)
+	if cap(c.cfg.limiter.slots) != 1 || c.cfg.callTimeout != DefaultCallTimeout {
+		t.Errorf("limiter %d in flight, call timeout %v", cap(c.cfg.limiter.slots), c.cfg.callTimeout)
 	}
 }
 

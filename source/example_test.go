@@ -43,7 +43,7 @@ func ExampleClient_Read() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("%d rows in %d call(s), truncated: %v\n", res.Rows, res.Calls, res.Truncated())
+	fmt.Printf("%d rows in %d call(s), truncated: %v\n", res.Rows, res.Calls, res.Rows >= source.MaxRows)
 	// Output:
 	// 12462.0277.1782402643.44005 SALDO
 	// 12462.0277.1782402643.44005 ASESOR

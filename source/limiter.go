@@ -27,9 +27,6 @@ func NewLimiter(inFlight int) (*Limiter, error) {
 	return &Limiter{slots: make(chan struct{}, inFlight)}, nil
 }
 
-// Cap returns the number of calls the Limiter lets through at once.
-func (l *Limiter) Cap() int { return cap(l.slots) }
-
 // acquire waits for a slot or for ctx to end.
 func (l *Limiter) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil { // a free slot must not win over a cancelled ctx

@@ -22,8 +22,8 @@ func TestNewLimiter(t *testing.T) {
 		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidOption)) {
 			t.Errorf("NewLimiter(%d) error %v, want ok %v", tt.inFlight, err, tt.ok)
 		}
-		if tt.ok && l.Cap() != tt.inFlight {
-			t.Errorf("NewLimiter(%d).Cap() = %d", tt.inFlight, l.Cap())
+		if tt.ok && cap(l.slots) != tt.inFlight {
+			t.Errorf("NewLimiter(%d) has %d slots", tt.inFlight, cap(l.slots))
 		}
 	}
 }
