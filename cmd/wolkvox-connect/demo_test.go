@@ -26,10 +26,7 @@ import (
 // runDemoCmd runs "wolkvox-connect demo args..." in process, as main would.
 func runDemoCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	env := &environment{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	code = runMain(t.Context(), env, append([]string{"demo"}, args...))
-	return code, out.String(), errb.String()
+	return runCLI(t, nil, append([]string{"demo"}, args...)...)
 }
 
 // demoOutput is what a demo run printed, parsed.

@@ -79,15 +79,7 @@ func offsetsStored(t *testing.T, store *offsets.Store) map[string]offsets.Entry 
 
 func runOffsetsCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	return runTailCLI(t, append([]string{"offsets"}, args...)...)
-}
-
-// runTailCLI runs the CLI as main does and returns its exit code and outputs.
-func runTailCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	out, errOut := newTailBuffer(), newTailBuffer()
-	code := tailRunCLI(context.Background(), out, errOut, args...)
-	return code, out.String(), errOut.String()
+	return runCLI(t, nil, append([]string{"offsets"}, args...)...)
 }
 
 func TestOffsetsList(t *testing.T) {
@@ -233,19 +225,7 @@ func TestOffsetsSet(t *testing.T) {
 				args = append(args, "--connector", "bogota")
 			}
 			code, out, errOut := runOffsetsCLI(t, args...)
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
-			}
-			for _, s := range tt.stdout {
-				if !strings.Contains(out, s) {
-					t.Errorf("stdout lacks %q:\n%s", s, out)
-				}
-			}
-			for _, s := range tt.stderr {
-				if !strings.Contains(errOut, s) {
-					t.Errorf("stderr lacks %q:\n%s", s, errOut)
-				}
-			}
+			checkCLI(t, code, out, errOut, tt.code, tt.stdout, tt.stderr)
 			after := offsetsStored(t, store)
 			want := before[offAct3.String()].Position
 			if tt.want != nil {
@@ -292,19 +272,7 @@ func TestOffsetsReset(t *testing.T) {
 			cfg, store := offsetsFixture(t)
 			before := offsetsStored(t, store)
 			code, out, errOut := runOffsetsCLI(t, append([]string{"reset", "--config", cfg, "--connector", "bogota"}, tt.args...)...)
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
-			}
-			for _, s := range tt.stdout {
-				if !strings.Contains(out, s) {
-					t.Errorf("stdout lacks %q:\n%s", s, out)
-				}
-			}
-			for _, s := range tt.stderr {
-				if !strings.Contains(errOut, s) {
-					t.Errorf("stderr lacks %q:\n%s", s, errOut)
-				}
-			}
+			checkCLI(t, code, out, errOut, tt.code, tt.stdout, tt.stderr)
 			after := offsetsStored(t, store)
 			for _, k := range tt.gone {
 				delete(before, k.String())
@@ -419,7 +387,7 @@ func TestTailAndOffsetsClusters(t *testing.T) {
 		p.commit(true, rec("k1", 0), rec("k2", 1))
 		p.commit(false, rec("aborted", 0))
 		p.commit(true, rec("k3", 1))
-		code, out, errOut := runTailCLI(t, "tail", "--config", cfg, "--report", "diagram_13", "--from-beginning")
+		code, out, errOut := runCLI(t, nil, "tail", "--config", cfg, "--report", "diagram_13", "--from-beginning")
 		if code != 0 {
 			t.Fatalf("tail: exit %d: %s", code, errOut)
 		}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -10,15 +8,6 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
 )
-
-// run runs the CLI as main does and returns its exit code and outputs.
-func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	env := &environment{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
-	code = runMain(context.Background(), env, args)
-	return code, out.String(), errOut.String()
-}
 
 // lineOf returns the list line that starts with the report's name.
 func lineOf(t *testing.T, out, api string) string {
@@ -31,7 +20,7 @@ func lineOf(t *testing.T, out, api string) string {
 }
 
 func TestReportsList(t *testing.T) {
-	code, out, errOut := run(t, "reports")
+	code, out, errOut := runCLI(t, nil, "reports")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -81,7 +70,7 @@ func TestReportsList(t *testing.T) {
 }
 
 func TestReportsKindFilter(t *testing.T) {
-	code, out, errOut := run(t, "reports", "--kind", "bucketed")
+	code, out, errOut := runCLI(t, nil, "reports", "--kind", "bucketed")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -93,14 +82,14 @@ func TestReportsKindFilter(t *testing.T) {
 	}
 	lineOf(t, out, "agent_8_1")
 
-	code, _, errOut = run(t, "reports", "--kind", "hourly")
+	code, _, errOut = runCLI(t, nil, "reports", "--kind", "hourly")
 	if code != 2 || !strings.Contains(errOut, `--kind "hourly"`) {
 		t.Errorf("bad --kind: exit %d, stderr %q", code, errOut)
 	}
 }
 
 func TestReportsJSON(t *testing.T) {
-	code, out, errOut := run(t, "reports", "--json", "--kind", "detail")
+	code, out, errOut := runCLI(t, nil, "reports", "--json", "--kind", "detail")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -123,7 +112,7 @@ func TestReportsJSON(t *testing.T) {
 		}
 	}
 
-	code, out, _ = run(t, "reports", "chat_1", "--json")
+	code, out, _ = runCLI(t, nil, "reports", "chat_1", "--json")
 	var one catalog.Report
 	if err := json.Unmarshal([]byte(out), &one); code != 0 || err != nil {
 		t.Fatalf("exit %d: %v", code, err)
@@ -157,7 +146,7 @@ func TestReportsShowOne(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.api, func(t *testing.T) {
-			code, out, errOut := run(t, "reports", tt.api)
+			code, out, errOut := runCLI(t, nil, "reports", tt.api)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
@@ -182,7 +171,7 @@ func TestReportsUsageErrors(t *testing.T) {
 		{[]string{"reports", "--colour"}, "unknown flag"},
 	}
 	for _, tt := range tests {
-		code, out, errOut := run(t, tt.args...)
+		code, out, errOut := runCLI(t, nil, tt.args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 mentioning %q", tt.args, code, out, errOut, tt.want)
 		}
@@ -190,7 +179,7 @@ func TestReportsUsageErrors(t *testing.T) {
 }
 
 func TestReportsHelp(t *testing.T) {
-	code, _, errOut := run(t, "reports", "--help")
+	code, _, errOut := runCLI(t, nil, "reports", "--help")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -199,7 +188,7 @@ func TestReportsHelp(t *testing.T) {
 			t.Errorf("%q missing from help:\n%s", w, errOut)
 		}
 	}
-	if code, out, _ := run(t, "help"); code != 0 || !strings.Contains(out, "reports") {
+	if code, out, _ := runCLI(t, nil, "help"); code != 0 || !strings.Contains(out, "reports") {
 		t.Errorf("top-level help does not list reports: %s", out)
 	}
 }

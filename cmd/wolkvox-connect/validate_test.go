@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,15 +12,6 @@ import (
 
 	"go.uber.org/goleak"
 )
-
-// runCLI runs the CLI as main does, with the given environment variables only.
-func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	e := &environment{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }}
-	code = runMain(context.Background(), e, args)
-	return code, out.String(), errOut.String()
-}
 
 // TestValidateExamples checks that both deploy/examples files pass validate given the
 // variables they reference, that their plans fit, and that no secret is printed.
@@ -113,25 +102,10 @@ func TestValidateCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, testEnv, append([]string{"validate"}, tt.args...)...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d", code, tt.code)
-			}
-			for _, want := range tt.stdout {
-				if !strings.Contains(out, want) {
-					t.Errorf("stdout lacks %q", want)
-				}
-			}
-			for _, want := range tt.stderr {
-				if !strings.Contains(errOut, want) {
-					t.Errorf("stderr lacks %q", want)
-				}
-			}
 			if tt.noneOutput && out != "" {
 				t.Errorf("stdout = %q, want nothing", out)
 			}
-			if t.Failed() {
-				t.Logf("stdout:\n%s\nstderr:\n%s", out, errOut)
-			}
+			checkCLI(t, code, out, errOut, tt.code, tt.stdout, tt.stderr)
 		})
 	}
 }
