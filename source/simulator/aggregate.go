@@ -45,7 +45,7 @@ func averaged(c *column) bool {
 // contribution is what event h adds to measure c.
 func contribution(c *column, first bool, h uint64) int64 {
 	switch {
-	case c.role == roleDynamic:
+	case c.role == roleDynamic && !strings.HasPrefix(c.name, "service_level"):
 		return between(h, 100, 500) // survey answer 1.00..5.00
 	case c.typ == catalog.Count:
 		if first {

@@ -3,9 +3,11 @@ package simulator
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -293,4 +295,86 @@ func TestTruthParamsQuery(t *testing.T) {
 			t.Fatalf("truth row of agent %s", v)
 		}
 	}
+}
+
+// TestFormatExceptions checks, over HTTP, the formats the API notes list as exceptions
+// to "YYYY-MM-DD HH:MM:SS" and "H:MM:SS": agent_8's YYYYMMDD date and HH:00 hour,
+// agent_6's HH:00 hour, skill_4's integer hour, agent_7's YYYY-MM-DD date, whole seconds
+// in cdr_1 time_seg and chat_1 chat_duration, milliseconds in diagram_7 time; and that
+// service levels are percentages of the whole 0-100 range, not survey scores.
+func TestFormatExceptions(t *testing.T) {
+	h := newHarness(t)
+	from, to := t0.Add(-3*time.Hour), t0.Add(-time.Hour-time.Second) // 12:00:00..13:59:59
+	hours := []string{"12", "13"}
+	tests := []struct {
+		api, key string
+		format   *regexp.Regexp
+		// values, when set, is the exact set of values the window must produce.
+		values []string
+	}{
+		{"agent_8", "date", regexp.MustCompile(`^\d{8}$`), []string{"20260310"}},
+		{"agent_8", "hour", regexp.MustCompile(`^\d\d:00$`), []string{"12:00", "13:00"}},
+		{"agent_6", "hour", regexp.MustCompile(`^\d\d:00$`), []string{"12:00", "13:00"}},
+		{"skill_4", "hour", regexp.MustCompile(`^\d{1,2}$`), hours},
+		{"agent_7", "date", regexp.MustCompile(`^\d{4}-\d\d-\d\d$`), []string{"2026-03-10"}},
+		{"cdr_1", "time_seg", regexp.MustCompile(`^(\d+|-|--)$`), nil},
+		{"chat_1", "chat_duration", regexp.MustCompile(`^(\d+|-|--)$`), nil},
+		{"diagram_7", "time", regexp.MustCompile(`^(\d+|-|--)$`), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.api+"/"+tc.key, func(t *testing.T) {
+			rep, _ := catalog.Lookup(tc.api)
+			resp := h.report(tc.api, from, to, paramsFor(rep)...)
+			if resp.status != 200 {
+				t.Fatalf("status %d: %.200s", resp.status, resp.body)
+			}
+			seen := map[string]bool{}
+			var maxMillis int64
+			for _, r := range orderedRows(t, decodeEnvelope(t, resp.body).Data, rep.NestedField) {
+				v, _ := r.Get(tc.key)
+				if !tc.format.MatchString(v) {
+					t.Fatalf("%s = %q, want %s", tc.key, v, tc.format)
+				}
+				seen[v] = true
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+					maxMillis = max(maxMillis, n)
+				}
+			}
+			if tc.values != nil {
+				got := slices.Sorted(maps.Keys(seen))
+				if !slices.Equal(got, tc.values) {
+					t.Errorf("%s values %q, want %q", tc.key, got, tc.values)
+				}
+			}
+			// Milliseconds: a minute-long IVR step reads above 3,600, where seconds would not.
+			if tc.api == "diagram_7" && maxMillis <= 3600 {
+				t.Errorf("diagram_7 time tops out at %d: not milliseconds", maxMillis)
+			}
+		})
+	}
+
+	t.Run("service levels", func(t *testing.T) {
+		var levels []float64
+		for _, api := range []string{"skill_1", "skill_4"} {
+			resp := h.report(api, from, to, "skill_id", "all", "services_time", "45")
+			for _, r := range orderedRows(t, decodeEnvelope(t, resp.body).Data, "") {
+				for _, c := range r {
+					if !strings.HasPrefix(c.Key, "service_level_") || c.Key == "service_level_0seg" {
+						continue
+					}
+					v, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSuffix(c.Value, " %"), ",", ""), 64)
+					if err != nil || !strings.HasSuffix(c.Value, " %") {
+						t.Fatalf("%s %s = %q is not a percentage", api, c.Key, c.Value)
+					}
+					levels = append(levels, v)
+				}
+			}
+		}
+		if len(levels) == 0 {
+			t.Fatal("no service levels")
+		}
+		if lo, hi := slices.Min(levels), slices.Max(levels); lo < 0 || hi > 100 || hi-lo < 10 {
+			t.Errorf("service levels span %.2f..%.2f %%: want values spread within 0..100", lo, hi)
+		}
+	})
 }
