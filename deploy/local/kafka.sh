@@ -125,6 +125,18 @@ memory() {
 	awk '/^VmRSS|^VmHWM/ {printf "%s %d MiB  ", $1, $2/1024} END {print ""}' "/proc/$PID/status" 2>/dev/null || true
 }
 
+# signal_and_wait sends signal $1 to the broker and waits up to $2 seconds for it to be
+# gone; it fails if the broker is still alive then.
+signal_and_wait() {
+	kill "-$1" "$PID" 2>/dev/null || true
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		alive || return 0
+		sleep 0.1
+	done
+	! alive
+}
+
 # cleanup_dir deletes a broker data dir, but only one that this script made.
 cleanup_dir() {
 	if [[ -n "${1:-}" && -d "$1" && "$(basename "$1")" == wolkvox-kafka.* ]]; then
@@ -199,20 +211,10 @@ cmd_stop() {
 	fi
 	if alive; then
 		log "stopping pid $PID; $(memory)"
-		kill -TERM "$PID" 2>/dev/null || true
 		# A single node shuts down in a few seconds; after 10 s we stop asking.
-		for _ in $(seq 1 100); do
-			alive || break
-			sleep 0.1
-		done
-		if alive; then
+		if ! signal_and_wait TERM 10; then
 			log "pid $PID ignored TERM for 10s: sending KILL"
-			kill -KILL "$PID" 2>/dev/null || true
-			for _ in $(seq 1 50); do
-				alive || break
-				sleep 0.1
-			done
-			alive && die "pid $PID survived KILL"
+			signal_and_wait KILL 5 || die "pid $PID survived KILL"
 		fi
 	else
 		log "broker pid $PID is already gone"
@@ -228,12 +230,7 @@ cmd_restart() {
 	read_state && alive || die "no broker is running: start one with deploy/local/kafka.sh start"
 	local t0
 	t0=$(date +%s%N)
-	kill -TERM "$PID" 2>/dev/null || true
-	for _ in $(seq 1 200); do
-		alive || break
-		sleep 0.1
-	done
-	alive && die "pid $PID did not stop within 20s"
+	signal_and_wait TERM 20 || die "pid $PID did not stop within 20s"
 	launch
 	log "broker restarted at $ADDR (pid $PID) in $(((($(date +%s%N) - t0) / 1000000)))ms"
 	echo "$ADDR"
