@@ -92,7 +92,7 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 		o.encoder = enc
 	}
 	log := o.logger.With("connector", cfg.Name)
-	c := &Connector{cfg: cfg, opts: o, log: log, state: StateRunning, wake: make(chan struct{})}
+	c := &Connector{cfg: cfg, opts: o, log: log, state: StateStopped, wake: make(chan struct{})}
 
 	c.quota = o.quota
 	if c.quota == nil {
@@ -133,7 +133,7 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 			rc: rc, rep: rep, topic: topic,
 			key: offsets.Key{Connector: cfg.Name, Server: cfg.Server, Report: rc.API, Params: maps.Clone(rc.Params)},
 		}
-		rs.status = ReportStatus{Report: rc.API, Key: rc.Key(), Topic: topic, State: StateRunning}
+		rs.status = ReportStatus{Report: rc.API, Key: rc.Key(), Topic: topic, State: StateStopped}
 		c.reports = append(c.reports, rs)
 	}
 	if o.backfill != nil {
@@ -256,6 +256,16 @@ func (c *Connector) Run(ctx context.Context) error {
 
 func (c *Connector) run(ctx context.Context) error {
 	o := c.opts
+	c.mu.Lock()
+	if !c.paused {
+		c.state = StateRunning
+	} else {
+		c.state = StatePaused
+	}
+	for _, rs := range c.reports {
+		rs.status.State = StateRunning
+	}
+	c.mu.Unlock()
 	writer, err := sink.NewWriter(
 		sink.Seeds(o.seeds...),
 		sink.TransactionalID(o.transactionalIDPrefix+c.cfg.Name),

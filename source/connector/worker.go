@@ -41,6 +41,10 @@ type entry struct {
 // ErrUnknownConnector: no connector of that name.
 var ErrUnknownConnector = errors.New("connector: no such connector")
 
+// ErrNotRunning: the worker's Run has not started (or has ended), so a connector
+// cannot be restarted.
+var ErrNotRunning = errors.New("connector: the worker is not running")
+
 // ErrNotStopped: offsets change only while the connector is stopped, as in Kafka Connect.
 var ErrNotStopped = errors.New("connector: stop the connector before changing its offsets")
 
@@ -252,7 +256,7 @@ func (w *Worker) Restart(ctx context.Context, name string) error {
 		return err
 	}
 	if w.runCtx == nil {
-		return errors.New("connector: the worker is not running")
+		return ErrNotRunning
 	}
 	conn, err := w.build(e.cfg, e.quota, e.limiter)
 	if err != nil {

@@ -234,6 +234,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, connector.ErrNotStopped):
 		apiErr = errorf(http.StatusConflict, err, fmt.Sprintf(
 			"Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/%s/stop' endpoint", r.PathValue("name")))
+	case errors.Is(err, connector.ErrNotRunning):
+		apiErr = errorf(http.StatusConflict, err, "the worker is not running: connectors cannot be restarted before it starts or after it stopped")
 	case errors.As(err, &tooLarge):
 		apiErr = errorf(http.StatusRequestEntityTooLarge, err, fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit))
 	case errors.Is(err, context.DeadlineExceeded):
