@@ -40,6 +40,7 @@ STATICCHECK := $(CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # fuzz targets run their seed corpora in every go test.
 FUZZ_TARGETS ?= \
 	./source:FuzzDecode \
+	./source:FuzzScannerMatchesEncodingJSON \
 	./source/simulator:FuzzReportQuery \
 	./cmd/wolkvox-connect:FuzzParseSettings \
 	./offsets:FuzzPositionUnmarshal \
