@@ -73,6 +73,7 @@ type Decoder struct {
 
 type registered struct {
 	report, name, text string
+	fingerprint        uint64 // CRC-64-AVRO of the Parsing Canonical Form, as in Schema
 	codec              *goavro.Codec
 }
 
@@ -114,7 +115,7 @@ func (d *Decoder) Decode(ctx context.Context, b []byte) (*Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Event{Report: r.report, Name: r.name, Schema: r.text, SchemaID: id, Fingerprint: r.codec.Rabin, Native: native}, nil
+		return &Event{Report: r.report, Name: r.name, Schema: r.text, SchemaID: id, Fingerprint: r.fingerprint, Native: native}, nil
 	}
 	return nil, fmt.Errorf("%w: %d bytes starting % x", ErrWireFormat, len(b), b[:min(len(b), 4)])
 }
@@ -154,13 +155,19 @@ func (d *Decoder) schemaByID(ctx context.Context, id int) (*registered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: schema ID %d does not compile: %w", ErrWireFormat, id, err)
 	}
+	// Not codec.Rabin: goavro's fingerprint departs from the specification for logical
+	// types (see CanonicalForm), and Event.Fingerprint must match Schema.Fingerprint.
+	canon, err := CanonicalForm(s.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema ID %d: %w", ErrWireFormat, id, err)
+	}
 	var head struct {
 		Name      string `json:"name"`
 		Namespace string `json:"namespace"`
 		Report    string `json:"wolkvox.report"`
 	}
 	_ = json.Unmarshal([]byte(s.Schema), &head) // it compiled, so it is JSON; a bare primitive leaves head empty
-	r = &registered{report: head.Report, name: fullName(head.Name, head.Namespace), text: s.Schema, codec: codec}
+	r = &registered{report: head.Report, name: fullName(head.Name, head.Namespace), text: s.Schema, fingerprint: fingerprint(canon), codec: codec}
 	d.cfg.logger.Debug("fetched schema", "id", id, "name", r.name)
 	d.mu.Lock()
 	d.byID[id] = r

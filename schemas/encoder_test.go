@@ -137,6 +137,7 @@ func TestConfluentRegistersOncePerTopic(t *testing.T) {
 	if err != nil || len(rest) == 0 {
 		t.Fatalf("not Confluent framed: % x", results[0][:5])
 	}
+	sc, _ := embeddedSet(t).Lookup("chat_3")
 	ss, ok := reg.GetSchema("wolkvox.chat_3-value", 1)
 	if !ok || ss.ID != id {
 		t.Fatalf("subject wolkvox.chat_3-value holds %+v, events carry id %d", ss, id)
@@ -167,8 +168,8 @@ func TestConfluentRegistersOncePerTopic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.SchemaID != id || ev.Report != "chat_3" {
-			t.Errorf("Decode = report %q id %d", ev.Report, ev.SchemaID)
+		if ev.SchemaID != id || ev.Report != "chat_3" || ev.Fingerprint != sc.Fingerprint {
+			t.Errorf("Decode = report %q id %d fingerprint %016x; want chat_3, %d, %016x", ev.Report, ev.SchemaID, ev.Fingerprint, id, sc.Fingerprint)
 		}
 	}
 	if n := count(http.MethodGet, "/schemas/ids/"); n != 1 {
