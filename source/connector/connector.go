@@ -5,7 +5,11 @@
 // transaction (sink, offsets).
 //
 // The key types are [Connector] (one operation, built by [New] and driven by Run), its
-// [Config] and [ReportConfig], and [Quota], the daily call budget of a token.
+// [Config] and [ReportConfig], [Worker] (several connectors in one process, with pause,
+// resume, stop, restart and offset changes, as a Kafka Connect worker), and [Quota], the
+// daily call budget of a token. [Backfill] turns a connector into a one-off re-read of a
+// past range. Where things live: window.go plans windows, poll.go reads and commits one,
+// identity.go recognises rows already delivered, quota.go paces the token's calls.
 package connector
 
 import (
