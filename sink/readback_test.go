@@ -3,9 +3,7 @@ package sink_test
 import (
 	"context"
 	"testing"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
@@ -58,30 +56,6 @@ func TestReadCommitted(t *testing.T) {
 			t.Errorf("missing topic: %v, want nothing", got[missing])
 		}
 	})
-}
-
-// waitStable waits until the last stable offsets reach the high watermarks: a real
-// broker writes commit markers after it answered EndTxn.
-func waitStable(t *testing.T, seeds []string, topics ...string) {
-	t.Helper()
-	adm := kadm.NewClient(kafkatest.Client(t, seeds))
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		lso, err1 := adm.ListCommittedOffsets(context.Background(), topics...)
-		hwm, err2 := adm.ListEndOffsets(context.Background(), topics...)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		stable := true
-		hwm.Each(func(o kadm.ListedOffset) {
-			if l, ok := lso.Lookup(o.Topic, o.Partition); !ok || l.Offset != o.Offset {
-				stable = false
-			}
-		})
-		if stable {
-			return
-		}
-	}
-	t.Fatalf("%v never became stable", topics)
 }
 
 func contains(have []string, want ...string) bool {

@@ -102,58 +102,36 @@ func (e *env) batch(t testing.TB, name string, n int) sink.Batch {
 }
 
 // committed returns the values of topic's committed data records, as a read_committed
-// consumer sees them once no transaction is open on it. Kafka writes commit and abort
-// markers just after answering EndTxn, so it waits (up to 30 s) for the last stable
-// offset to reach the high watermark, and fails the test if it does not: a transaction
-// left open.
+// consumer sees them once no transaction is open on it (see waitStable), sorted.
 func committed(t testing.TB, seeds []string, topic string) []string {
 	t.Helper()
-	ctx := testCtx(t)
-	adm := kadm.NewClient(kafkatest.Client(t, seeds))
-	remaining := make(map[int32]int64)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		open := openTransactions(t, seeds, topic)
-		if open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d partitions keep a transaction open", topic, open)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	lso, err := adm.ListCommittedOffsets(ctx, topic)
-	if err == nil {
-		err = lso.Error()
-	}
-	if err != nil {
-		t.Fatalf("list committed offsets of %s: %v", topic, err)
-	}
-	lso.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			remaining[o.Partition] = o.Offset
-		}
-	})
-	cl := kafkatest.Client(t, seeds,
-		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	waitStable(t, seeds, topic)
 	var out []string
-	for len(remaining) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatalf("fetch %s: %v", topic, err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= remaining[r.Partition] {
-				delete(remaining, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				out = append(out, string(r.Value))
-			}
-		})
+	err := sink.ReadCommitted(testCtx(t), []kgo.Opt{kgo.SeedBrokers(seeds...)}, []string{topic}, func(r *kgo.Record) bool {
+		out = append(out, string(r.Value))
+		return true
+	})
+	if err != nil {
+		t.Fatalf("read %s: %v", topic, err)
 	}
 	slices.Sort(out)
 	return out
+}
+
+// waitStable waits (up to 30 s) until no transaction is open on topics. Kafka writes
+// commit and abort markers just after answering EndTxn, so the last stable offset
+// reaches the high watermark a moment later; a transaction left open fails the test.
+func waitStable(t testing.TB, seeds []string, topics ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, topic := range topics {
+		for open := openTransactions(t, seeds, topic); open > 0; open = openTransactions(t, seeds, topic) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d partitions keep a transaction open", topic, open)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // values lists what a batch put on topic, sorted like committed's result.
