@@ -1165,7 +1165,7 @@ func (l *loader) build(fc *fileConfig) *Settings {
 
 func (l *loader) buildKafka(fk *fileKafka, k *KafkaSettings) {
 	if len(fk.Brokers) == 0 {
-		l.bad("kafka.brokers", "is empty", "list the bootstrap brokers as host:port, e.g. brokers: [kafka-1:9092]")
+		l.bad("kafka.brokers", "is empty", "list the bootstrap brokers as host:port, e.g. brokers: [kafka-1:9092]; to try wolkvox-connect without Kafka, run: wolkvox-connect demo")
 	}
 	for i, b := range fk.Brokers {
 		if problem := checkHostPort(b, false); problem != "" {

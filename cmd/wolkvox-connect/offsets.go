@@ -91,7 +91,7 @@ func runOffsets(ctx context.Context, env *environment, fs *pflag.FlagSet, args [
 	}
 	afs := newFlagSet(env, actions[i])
 	var f offsetsFlags
-	afs.StringVarP(&f.config, "config", "c", "", "configuration file (YAML) of the worker")
+	afs.StringVarP(&f.config, "config", "c", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML) of the worker (env WOLKVOX_CONNECT_CONFIG)")
 	afs.DurationVar(&f.timeout, "timeout", time.Minute, "give up after this long (an unreachable cluster)")
 	var run func(context.Context, *offsetsSession) error
 	switch args[0] {
@@ -144,7 +144,7 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	case f.config == "":
-		return nil, fmt.Errorf("%w: --config FILE is required", errUsage)
+		return nil, fmt.Errorf("%w: --config FILE is required (or WOLKVOX_CONNECT_CONFIG)", errUsage)
 	case f.timeout <= 0:
 		return nil, fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}

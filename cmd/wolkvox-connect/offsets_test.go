@@ -125,6 +125,14 @@ func TestOffsetsList(t *testing.T) {
 	}
 }
 
+// TestOffsetsConfigFromEnvironment checks that WOLKVOX_CONNECT_CONFIG stands for
+// --config, as it does for run.
+func TestOffsetsConfigFromEnvironment(t *testing.T) {
+	cfg, _ := offsetsFixture(t)
+	code, out, errOut := runCLI(t, map[string]string{"WOLKVOX_CONNECT_CONFIG": cfg}, "offsets", "list", "--connector", "bogota", "--now", "2026-11-01T14:00:00Z")
+	checkCLI(t, code, out, errOut, 0, []string{"positions in test-offsets", "act_3,cod_act=cod_act1"}, nil)
+}
+
 func TestOffsetsListJSON(t *testing.T) {
 	cfg, _ := offsetsFixture(t)
 	code, out, errOut := runOffsetsCLI(t, "list", "--config", cfg, "--connector", "bogota", "--json", "--now", "2026-11-01T14:00:00Z")

@@ -35,14 +35,14 @@ var errProblems = errors.New("configuration has problems")
 // With --probe it then makes one token_info call per connector (one call of each
 // token's budget) and prints the token's limit and use, or the classified error.
 func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
-	path := fs.StringP("config", "c", "", "configuration file (YAML); see deploy/examples")
+	path := fs.StringP("config", "c", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML; env WOLKVOX_CONNECT_CONFIG); see deploy/examples")
 	probe := fs.Bool("probe", false, "also call token_info once per connector (costs one call each) to check server and token")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case *path == "":
-		return fmt.Errorf("%w: --config FILE is required", errUsage)
+		return fmt.Errorf("%w: --config FILE is required (or WOLKVOX_CONNECT_CONFIG)", errUsage)
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -185,4 +186,13 @@ connectors:
 			}
 		})
 	}
+}
+
+// TestValidateConfigFromEnvironment checks that WOLKVOX_CONNECT_CONFIG stands for
+// --config, as it does for run.
+func TestValidateConfigFromEnvironment(t *testing.T) {
+	env := maps.Clone(testEnv)
+	env["WOLKVOX_CONNECT_CONFIG"] = "testdata/minimal.good.yaml"
+	code, out, errOut := runCLI(t, env, "validate")
+	checkCLI(t, code, out, errOut, 0, []string{"config OK: testdata/minimal.good.yaml"}, nil)
 }
