@@ -378,3 +378,43 @@ func TestFormatExceptions(t *testing.T) {
 		}
 	})
 }
+
+// TestLenient: with Lenient on, some whole numbers come as JSON numbers and some
+// placeholders as null, the rest stays text, and the ground truth holds exactly what was
+// sent (numbers and nulls included).
+func TestLenient(t *testing.T) {
+	h := newHarness(t, Lenient(0.5))
+	from, to := t0.Add(-2*time.Hour), t0.Add(-time.Hour)
+	resp := h.report("cdr_1", from, to.Add(-time.Second))
+	rows := orderedRows(t, decodeEnvelope(t, resp.body).Data, "")
+	var numbers, nulls, text int
+	served := map[string]bool{}
+	for _, r := range rows {
+		served[rowString(r)] = true
+		for _, c := range r {
+			switch {
+			case c.Number:
+				if _, err := strconv.ParseInt(c.Value, 10, 64); err != nil {
+					t.Fatalf("%s: number %q is not whole", c.Key, c.Value)
+				}
+				numbers++
+			case c.Null:
+				nulls++
+			default:
+				text++
+			}
+		}
+	}
+	if numbers == 0 || nulls == 0 || text == 0 {
+		t.Errorf("%d numbers, %d nulls, %d strings: want some of each", numbers, nulls, text)
+	}
+	truth := latest(h.truth(TruthQuery{Report: "cdr_1", From: from, To: to, AsOf: t0}))
+	if len(truth) != len(rows) {
+		t.Fatalf("%d rows served, %d in truth", len(rows), len(truth))
+	}
+	for _, tr := range truth {
+		if !served[rowString(tr.Row)] {
+			t.Fatalf("truth row not served as is: %s", rowString(tr.Row))
+		}
+	}
+}
