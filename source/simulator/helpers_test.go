@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -211,8 +209,6 @@ func (h *harness) truth(q TruthQuery) []TruthRow {
 	return rows
 }
 
-func statusCounts(st TokenStats) string { return fmt.Sprint(st.ByStatus) }
-
 func queryOf(kv ...string) string {
 	q := url.Values{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -245,10 +241,6 @@ func codeOf(v any) int {
 	}
 	return -1
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // latest keeps the current version of every truth row.
 func latest(rows []TruthRow) []TruthRow {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func TestSimultaneousLimit(t *testing.T) {
 	waitInFlight(t, h.srv, 0)
 	st := h.srv.Stats().Tokens[DefaultToken]
 	if st.MaxInFlight != 2 || st.QuotaUsed != 3 || st.ByStatus[0] != 2 || st.ByStatus[403] != 1 {
-		t.Errorf("stats: max in flight %d, quota used %d, by status %s", st.MaxInFlight, st.QuotaUsed, statusCounts(st))
+		t.Errorf("stats: max in flight %d, quota used %d, by status %v", st.MaxInFlight, st.QuotaUsed, st.ByStatus)
 	}
 }
 
@@ -73,7 +74,7 @@ func TestConcurrentCallsNeverExceedTwo(t *testing.T) {
 	wg.Wait()
 	st := h.srv.Stats().Tokens[DefaultToken]
 	if st.MaxInFlight > 2 || st.Calls != 40 || st.ByStatus[200]+st.ByStatus[403] != 40 {
-		t.Errorf("max in flight %d, calls %d, by status %s", st.MaxInFlight, st.Calls, statusCounts(st))
+		t.Errorf("max in flight %d, calls %d, by status %v", st.MaxInFlight, st.Calls, st.ByStatus)
 	}
 }
 
@@ -202,21 +203,9 @@ func TestFaultsAreDeterministic(t *testing.T) {
 		return out
 	}
 	a, b, c := sequence(1), sequence(1), sequence(2)
-	if !equalInts(a, b) || equalInts(a, c) {
+	if !slices.Equal(a, b) || slices.Equal(a, c) {
 		t.Errorf("seed 1: %v and %v; seed 2: %v", a, b, c)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestStartClose runs the simulator on a real listener and stops it with ctx, releasing

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"time"
-
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
 )
 
 // Opt configures a Server; pass options to New.
@@ -42,8 +40,7 @@ type cfg struct {
 	addr       string
 	logger     *slog.Logger
 
-	reports     []catalog.Report // the catalog served; nil means catalog.All()
-	only        []string         // Reports(subset): others answer as absent from this server
+	only        []string // Reports(subset): others answer as absent from this server
 	defaultRate float64
 	rates       map[string]float64
 	flat        bool
@@ -154,12 +151,6 @@ func Addr(addr string) Opt { return optFunc(func(c *cfg) { c.addr = addr }) }
 
 // Logger sets the logger, overriding one that discards everything.
 func Logger(l *slog.Logger) Opt { return optFunc(func(c *cfg) { c.logger = l }) }
-
-// Catalog replaces the report catalog served, overriding catalog.All(). Tests use it to
-// serve hand-made reports.
-func Catalog(reports []catalog.Report) Opt {
-	return optFunc(func(c *cfg) { c.reports = slices.Clone(reports) })
-}
 
 // Reports restricts the server to the named reports; the others answer 404 "Validate
 // dates entered", which is what the live API does for a report absent from a server.

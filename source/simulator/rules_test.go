@@ -3,6 +3,8 @@ package simulator
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -104,10 +106,10 @@ func TestCodeAndMsgVariants(t *testing.T) {
 		if len(e.Msg) > 0 && e.Msg[0] == ' ' {
 			leading++
 		}
-		if contains(e.Msg, "were are found") {
+		if strings.Contains(e.Msg, "were are found") {
 			wereAre++
 		}
-		if n := len(orderedRows(t, e.Data, "")); !contains(e.Msg, itoa(n)) && !contains(e.Msg, "current month") {
+		if n := len(orderedRows(t, e.Data, "")); !strings.Contains(e.Msg, strconv.Itoa(n)) && !strings.Contains(e.Msg, "current month") {
 			t.Errorf("msg %q does not carry the row count %d", e.Msg, n)
 		}
 	}

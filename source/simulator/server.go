@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,10 +93,7 @@ func New(opts ...Opt) (*Server, error) {
 	if c.clock == nil {
 		c.clock = WallClock()
 	}
-	reports := c.reports
-	if reports == nil {
-		reports = catalog.All()
-	}
+	reports := catalog.All()
 	s := &Server{
 		cfg: c, clock: c.clock, log: c.logger.With("component", "simulator"), loc: c.loc,
 		models: map[string]*model{}, gps: map[string]*genParams{}, faults: c.faults,
@@ -145,9 +141,6 @@ func New(opts ...Opt) (*Server, error) {
 
 // Handler returns the HTTP handler of the API and of the control endpoints.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// Clock returns the server's clock (a *VirtualClock when one was given).
-func (s *Server) Clock() Clock { return s.clock }
 
 // Start listens on the Addr option (127.0.0.1:0 by default) and serves until Close is
 // called or ctx is done. It returns once the listener is open, so URL is usable.
@@ -583,16 +576,4 @@ func (s *Server) Stats() Stats {
 		st.Unauthenticated[k] = v
 	}
 	return st
-}
-
-// ReportNames returns the served reports' api names, sorted.
-func (s *Server) ReportNames() []string {
-	var names []string
-	for api := range s.models {
-		if s.served == nil || s.served[api] {
-			names = append(names, api)
-		}
-	}
-	slices.Sort(names)
-	return names
 }
