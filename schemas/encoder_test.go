@@ -208,57 +208,55 @@ func TestRequirePreRegistered(t *testing.T) {
 	}
 }
 
-func TestRegistryBasicAuth(t *testing.T) {
+// TestRegistryRefusals: a registry that refuses the client (a wrong password, a
+// certificate from an unknown CA) is ErrRegistry, and the same registry works with a
+// client built as the worker builds it (sr.BasicAuth, sr.HTTPClient), given to Registry.
+func TestRegistryRefusals(t *testing.T) {
 	ctx := context.Background()
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("svc:s3cret"))
-	reg := srfake.New(srfake.WithAuth(auth))
-	defer reg.Close()
 	rep := lookup(t, "chat_3")
 	native := convertSample(t, rep)
+	encodeWith := func(t *testing.T, opts ...sr.ClientOpt) error {
+		t.Helper()
+		cl, err := sr.NewClient(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := NewEncoder(Registry(cl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = enc.Encode(ctx, "t", rep, native, nil)
+		return err
+	}
 
-	denied, err := NewEncoder(RegistryURLs(reg.URL()), RegistryBasicAuth("svc", "wrong"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := denied.Encode(ctx, "t", rep, native, nil); !errors.Is(err, ErrRegistry) {
-		t.Errorf("wrong password: %v, want ErrRegistry", err)
-	}
-	enc, err := NewEncoder(RegistryURLs(reg.URL()), RegistryBasicAuth("svc", "s3cret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := enc.Encode(ctx, "t", rep, native, nil); err != nil {
-		t.Errorf("right password: %v", err)
-	}
-}
+	t.Run("basic auth", func(t *testing.T) {
+		reg := srfake.New(srfake.WithAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("svc:s3cret"))))
+		defer reg.Close()
+		if err := encodeWith(t, sr.URLs(reg.URL()), sr.BasicAuth("svc", "wrong")); !errors.Is(err, ErrRegistry) {
+			t.Errorf("wrong password: %v, want ErrRegistry", err)
+		}
+		if err := encodeWith(t, sr.URLs(reg.URL()), sr.BasicAuth("svc", "s3cret")); err != nil {
+			t.Errorf("right password: %v", err)
+		}
+	})
 
-func TestRegistryTLS(t *testing.T) {
-	ctx := context.Background()
-	reg := srfake.NewRegistry()
-	srv := httptest.NewUnstartedServer(reg.Handler())
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
-	srv.StartTLS()
-	defer srv.Close()
-	rep := lookup(t, "chat_3")
-	native := convertSample(t, rep)
-
-	untrusted, err := NewEncoder(RegistryURLs(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := untrusted.Encode(ctx, "t", rep, native, nil); !errors.Is(err, ErrRegistry) {
-		t.Errorf("unknown CA: %v, want ErrRegistry", err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(srv.Certificate())
-	enc, err := NewEncoder(RegistryURLs(srv.URL), RegistryTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := enc.Encode(ctx, "t", rep, native, nil); err != nil {
-		t.Errorf("trusted CA: %v", err)
-	}
-	srv.CloseClientConnections()
+	t.Run("tls", func(t *testing.T) {
+		srv := httptest.NewUnstartedServer(srfake.NewRegistry().Handler())
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+		srv.StartTLS()
+		defer srv.Close()
+		if err := encodeWith(t, sr.URLs(srv.URL)); !errors.Is(err, ErrRegistry) {
+			t.Errorf("unknown CA: %v, want ErrRegistry", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(srv.Certificate())
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		defer tr.CloseIdleConnections()
+		if err := encodeWith(t, sr.URLs(srv.URL), sr.HTTPClient(&http.Client{Transport: tr})); err != nil {
+			t.Errorf("trusted CA: %v", err)
+		}
+	})
 }
 
 func TestOptionsValidate(t *testing.T) {
@@ -267,12 +265,9 @@ func TestOptionsValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := map[string][]Opt{
-		"client and urls":         {Registry(cl), RegistryURLs("http://x")},
-		"auth without urls":       {RegistryBasicAuth("u", "p")},
-		"tls without urls":        {RegistryTLS(&tls.Config{MinVersion: tls.VersionTLS12})},
-		"pre-registered, no reg":  {RequirePreRegistered(true)},
-		"nil logger":              {WithLogger(nil)},
-		"auth with client option": {Registry(cl), RegistryBasicAuth("u", "p")},
+		"client and urls":        {Registry(cl), RegistryURLs("http://x")},
+		"pre-registered, no reg": {RequirePreRegistered(true)},
+		"nil logger":             {WithLogger(nil)},
 	}
 	for name, opts := range tests {
 		if _, err := NewEncoder(opts...); err == nil {

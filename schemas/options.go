@@ -1,7 +1,6 @@
 package schemas
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,9 +18,6 @@ func (f optFunc) apply(c *cfg) { f(c) }
 type cfg struct {
 	client        *sr.Client
 	urls          []string
-	user, pass    string
-	basicAuth     bool
-	tls           *tls.Config
 	preRegistered bool
 	set           *Set
 	logger        *slog.Logger
@@ -36,21 +32,13 @@ func defaultCfg() cfg {
 // read it. Without Registry or RegistryURLs, events use Avro single-object encoding.
 func Registry(cl *sr.Client) Opt { return optFunc(func(c *cfg) { c.client = cl }) }
 
-// RegistryURLs is Registry with a client built from the given base URLs (tried in order),
-// refined by RegistryBasicAuth and RegistryTLS. It cannot be combined with Registry.
+// RegistryURLs is Registry with a plain client built from the given base URLs (tried in
+// order), for an open registry. A registry behind basic auth or a private CA needs a
+// client built with those options (sr.BasicAuth, sr.HTTPClient), passed to Registry, as
+// the worker's configuration does. It cannot be combined with Registry.
 func RegistryURLs(urls ...string) Opt {
 	return optFunc(func(c *cfg) { c.urls = append(c.urls, urls...) })
 }
-
-// RegistryBasicAuth sends HTTP basic credentials to the registry (RegistryURLs only).
-// The default is no authentication.
-func RegistryBasicAuth(user, pass string) Opt {
-	return optFunc(func(c *cfg) { c.user, c.pass, c.basicAuth = user, pass, true })
-}
-
-// RegistryTLS sets the TLS configuration used for https registry URLs (RegistryURLs
-// only): a private CA, client certificates. The default is the system's roots.
-func RegistryTLS(t *tls.Config) Opt { return optFunc(func(c *cfg) { c.tls = t }) }
 
 // RequirePreRegistered makes the Encoder refuse to register schemas: each topic's
 // subject must already hold the report's schema (the exact text `wolkvox-connect schemas
@@ -76,9 +64,6 @@ func build(component string, opts []Opt) (cfg, error) {
 	if c.client != nil && len(c.urls) > 0 {
 		problems = append(problems, errors.New("Registry and RegistryURLs cannot both be given"))
 	}
-	if len(c.urls) == 0 && (c.basicAuth || c.tls != nil) {
-		problems = append(problems, errors.New("RegistryBasicAuth and RegistryTLS configure RegistryURLs, which is missing"))
-	}
 	if c.preRegistered && c.client == nil && len(c.urls) == 0 {
 		problems = append(problems, errors.New("RequirePreRegistered needs a registry (Registry or RegistryURLs)"))
 	}
@@ -96,14 +81,7 @@ func build(component string, opts []Opt) (cfg, error) {
 		c.set = s
 	}
 	if len(c.urls) > 0 {
-		ropts := []sr.ClientOpt{sr.URLs(c.urls...), sr.UserAgent("wolkvox-connect")}
-		if c.basicAuth {
-			ropts = append(ropts, sr.BasicAuth(c.user, c.pass))
-		}
-		if c.tls != nil {
-			ropts = append(ropts, sr.DialTLSConfig(c.tls))
-		}
-		cl, err := sr.NewClient(ropts...)
+		cl, err := sr.NewClient(sr.URLs(c.urls...), sr.UserAgent("wolkvox-connect"))
 		if err != nil {
 			return c, fmt.Errorf("%w: building the client: %w", ErrRegistry, err)
 		}
