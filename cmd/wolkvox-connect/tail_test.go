@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"go.uber.org/goleak"
@@ -146,7 +147,9 @@ func (p *tailProducer) record(topic, api string, row source.Row) *kgo.Record {
 	return sink.EventRecord(topic, []byte("id-"+id), value, api, start, end, string(h.Value))
 }
 
-// commit writes records in one transaction, committed or aborted.
+// commit writes records in one transaction, committed or aborted, and waits for its
+// markers: a real broker writes them just after answering EndTxn, and until then the
+// last stable offset, where a read_committed reader such as tail stops, is before them.
 func (p *tailProducer) commit(commit bool, recs ...*kgo.Record) {
 	p.t.Helper()
 	ctx := context.Background()
@@ -158,6 +161,33 @@ func (p *tailProducer) commit(commit bool, recs ...*kgo.Record) {
 	}
 	if err := p.cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
 		p.t.Fatal(err)
+	}
+	var topics []string
+	for _, r := range recs {
+		topics = append(topics, r.Topic)
+	}
+	adm := kadm.NewClient(p.cl)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		high, err := adm.ListEndOffsets(ctx, topics...)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		stable, err := adm.ListCommittedOffsets(ctx, topics...)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		open := 0
+		high.Each(func(o kadm.ListedOffset) {
+			if s, ok := stable.Lookup(o.Topic, o.Partition); !ok || s.Offset != o.Offset {
+				open++
+			}
+		})
+		if open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%d partition(s) keep the transaction open", open)
+		}
 	}
 }
 
