@@ -80,7 +80,7 @@ func loadSchemaSet(dir string) (*schemas.Set, error) {
 		return schemas.Embedded()
 	}
 	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("%w: --dir: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: --dir: %w", errUsage, err)
 	}
 	return schemas.Load(os.DirFS(dir))
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 )
 
 // runSchemasCLI runs the CLI as main does and returns its exit code and outputs.
@@ -25,6 +28,12 @@ func TestSchemasCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The kept v1, not the current file: a doc-only change rewrites the current
+	// schema but adds no version, and then the two differ.
+	v1, err := os.ReadFile("../../schemas/avro/history/diagram_13.v1.avsc")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name        string
 		args        []string
@@ -35,7 +44,7 @@ func TestSchemasCommand(t *testing.T) {
 	}{
 		{name: "list", args: []string{"schemas", "list"}, stdout: []string{"REPORT", "diagram_13  ", "com.wolkvox.reports.Diagram13", "com.wolkvox.reports.Diagram1_3", "chat_3"}},
 		{name: "show", args: []string{"schemas", "show", "diagram_13"}, exactStdout: string(avsc)},
-		{name: "show v1", args: []string{"schemas", "show", "diagram_13", "--version", "1"}, exactStdout: string(avsc)},
+		{name: "show v1", args: []string{"schemas", "show", "diagram_13", "--version", "1"}, exactStdout: string(v1)},
 		{name: "show canonical", args: []string{"schemas", "show", "chat_3", "--canonical"}, stdout: []string{`{"name":"com.wolkvox.reports.Chat3","type":"record","fields":[{"name":"wv_operation","type":"string"}`}},
 		{name: "show missing version", args: []string{"schemas", "show", "chat_3", "--version", "9"}, code: 2, stderr: []string{"versions 1 to 1"}},
 		{name: "show unknown report", args: []string{"schemas", "show", "nope"}, code: 2, stderr: []string{`no schema for report "nope"`}},
@@ -45,7 +54,7 @@ func TestSchemasCommand(t *testing.T) {
 		{name: "check new field without default", args: []string{"schemas", "check", "--dir", fixtures + "newfield"}, code: 1, stderr: []string{"report diagram_13 v1", "Diagram13.queue_position", "field added without a default"}},
 		{name: "check type change", args: []string{"schemas", "check", "--dir", fixtures + "typechange"}, code: 1, stderr: []string{"Diagram13.second_event", "writer's long cannot be read as any of the reader's null | string"}},
 		{name: "check stale history", args: []string{"schemas", "check", "--dir", fixtures + "stale"}, code: 1, stderr: []string{"go generate ./schemas"}},
-		{name: "check missing dir", args: []string{"schemas", "check", "--dir", "/nonexistent"}, code: 2},
+		{name: "check missing dir", args: []string{"schemas", "check", "--dir", "/nonexistent"}, code: 2, stderr: []string{"--dir", "/nonexistent"}},
 		{name: "no action", args: []string{"schemas"}, code: 2, stderr: []string{"missing action"}},
 		{name: "unknown action", args: []string{"schemas", "drop"}, code: 2, stderr: []string{`unknown action "drop"`}},
 		{name: "help", args: []string{"schemas", "--help"}, stderr: []string{"list|show|check", "Example:", "wolkvox-connect schemas show diagram_13"}},
@@ -91,9 +100,14 @@ func TestSchemasListJSON(t *testing.T) {
 	if len(rows) != 104 {
 		t.Fatalf("%d reports listed, want 104", len(rows))
 	}
+	set, err := schemas.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range rows {
-		if r.Report == "" || !strings.HasPrefix(r.Record, "com.wolkvox.reports.") || len(r.Fingerprint) != 16 || r.Versions < 1 {
-			t.Errorf("bad row %+v", r)
+		sc, ok := set.Lookup(r.Report)
+		if !ok || r.Record != sc.Name || r.Fingerprint != fmt.Sprintf("%016x", sc.Fingerprint) || r.Versions != len(sc.Versions) || r.Versions < 1 {
+			t.Errorf("row %+v does not describe the embedded schema of %q", r, r.Report)
 		}
 	}
 }
