@@ -39,15 +39,11 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	if err != nil {
 		return err
 	}
-	if len(s.Kafka.Brokers) == 0 {
-		return fmt.Errorf("%w: no Kafka broker is configured (kafka.brokers or --brokers)", errUsage)
-	}
 	cs, err := pickConnector(s, *name)
 	if err != nil {
 		return err
 	}
-	cfg := cs.Connector()
-	cfg.BaseURL, cfg.MaxInFlight = cs.BaseURL, cs.MaxInFlight
+	cfg := connectorConfig(cs)
 	i := slices.IndexFunc(cfg.Reports, func(r connector.ReportConfig) bool { return r.Key() == *report || r.API == *report })
 	if *report == "" || i < 0 {
 		var keys []string

@@ -42,7 +42,8 @@ func (o *overrides) register(fs *pflag.FlagSet, env *environment) {
 	fs.StringVar(&o.logLevel, "log-level", env.getenv("WOLKVOX_LOG_LEVEL"), "debug, info, warn or error, replacing log.level (env WOLKVOX_LOG_LEVEL)")
 }
 
-// load reads the configuration file and applies the overrides.
+// load reads the configuration file and applies the overrides. Every command that
+// loads it writes to Kafka, so a configuration without a broker is refused.
 func (o *overrides) load(env *environment) (*Settings, error) {
 	if o.config == "" {
 		return nil, fmt.Errorf("%w: --config is required (or WOLKVOX_CONNECT_CONFIG); deploy/examples/ has commented examples, and 'wolkvox-connect demo' runs without one", errUsage)
@@ -64,6 +65,9 @@ func (o *overrides) load(env *environment) (*Settings, error) {
 		}
 		s.Log.Level = lvl
 	}
+	if len(s.Kafka.Brokers) == 0 {
+		return nil, errors.New("no Kafka broker is configured (kafka.brokers, --brokers or WOLKVOX_KAFKA_BROKERS); to try wolkvox-connect without Kafka, run: wolkvox-connect demo")
+	}
 	return s, nil
 }
 
@@ -76,9 +80,6 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	s, err := o.load(env)
 	if err != nil {
 		return err
-	}
-	if len(s.Kafka.Brokers) == 0 {
-		return errors.New("no Kafka broker is configured (kafka.brokers, --brokers or WOLKVOX_KAFKA_BROKERS); to try wolkvox-connect without Kafka, run: wolkvox-connect demo")
 	}
 	log := s.Log.Logger(env.stderr)
 	now := time.Now
@@ -167,12 +168,17 @@ func connectorOpts(s *Settings, log *slog.Logger) ([]connector.Opt, []connector.
 	}
 	var configs []connector.Config
 	for i := range s.Connectors {
-		cs := &s.Connectors[i]
-		cfg := cs.Connector()
-		cfg.BaseURL, cfg.MaxInFlight = cs.BaseURL, cs.MaxInFlight
-		configs = append(configs, cfg)
+		configs = append(configs, connectorConfig(&s.Connectors[i]))
 	}
 	return opts, configs, nil
+}
+
+// connectorConfig is the configuration a connector runs with: token, base URL and
+// calls in flight included.
+func connectorConfig(cs *ConnectorSettings) connector.Config {
+	cfg := cs.Connector()
+	cfg.BaseURL, cfg.MaxInFlight = cs.BaseURL, cs.MaxInFlight
+	return cfg
 }
 
 // newEncoder is the Schema Registry encoder when one is configured, else single-object
