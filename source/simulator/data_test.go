@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"maps"
 	"net/url"
@@ -186,15 +187,35 @@ func TestParamsFilter(t *testing.T) {
 			if len(some) == 0 || (tc.api != "agent_2" && len(some) >= len(all)) {
 				t.Fatalf("%d rows filtered out of %d", len(some), len(all))
 			}
-			if tc.column == tc.param {
-				for _, r := range some {
-					if v, _ := r.Get(tc.column); v != tc.value {
-						t.Fatalf("%s = %q, want %q", tc.column, v, tc.value)
-					}
+			want := tc.value
+			if tc.column == "skill_name" {
+				want = skillName(t, h, tc.value) // skill_3 has the skill's name, not its id
+			}
+			for _, r := range some {
+				if v, _ := r.Get(tc.column); v != want {
+					t.Fatalf("%s = %q, want %q", tc.column, v, want)
 				}
 			}
 		})
 	}
+}
+
+// skillName looks a skill's name up in information.php?api=skills, the operation's
+// dimension table.
+func skillName(t *testing.T, h *harness, id string) string {
+	t.Helper()
+	r, err := h.call(context.Background(), InformationPath, DefaultToken, "api", "skills")
+	if err != nil || r.status != 200 {
+		t.Fatalf("skills: %d %v", r.status, err)
+	}
+	for _, row := range orderedRows(t, decodeEnvelope(t, r.body).Data, "") {
+		if v, _ := row.Get("skill_id"); v == id {
+			name, _ := row.Get("skill_name")
+			return name
+		}
+	}
+	t.Fatalf("no skill %s in information.php?api=skills", id)
+	return ""
 }
 
 // TestDeterminism: the same window answers the same bytes while its data do not change,
@@ -224,26 +245,39 @@ func TestDeterminism(t *testing.T) {
 func TestLateRowsAndEdits(t *testing.T) {
 	h := newHarness(t, LateRows(0.3, 10*time.Minute), Edits(0.3, 5*time.Minute))
 	from, to := t0.Add(-10*time.Minute), t0
-	read := func() map[string]string {
+	read := func() map[string]Row {
 		rows := orderedRows(t, decodeEnvelope(t, h.report("cdr_1", from, to).body).Data, "")
-		out := map[string]string{}
+		out := map[string]Row{}
 		for _, r := range rows {
 			id, _ := r.Get("conn_id")
-			out[id] = rowString(r)
+			out[id] = r
 		}
 		return out
 	}
+	// What Wolkvox edits after the fact: the typification, the hang-up side, the comment.
+	editable := []string{"cod_act", "description_cod_act", "cod_act_2", "description_cod_act_2", "hang_up", "comment"}
 	before := read()
 	h.clock.Advance(time.Hour)
 	after := read()
-	var added, changed int
+	var added, changed, typified int
 	for id, row := range after {
 		old, ok := before[id]
 		switch {
 		case !ok:
 			added++
-		case old != row:
+		case rowString(old) != rowString(row):
 			changed++
+			for i, c := range row {
+				if c != old[i] && !slices.Contains(editable, c.Key) {
+					t.Errorf("row %s: %s changed from %q to %q; only %q may", id, c.Key, old[i].Value, c.Value, editable)
+				}
+			}
+			// An edited row is untypified until its first edit.
+			if v, _ := old.Get("cod_act"); v == "" {
+				if v, _ := row.Get("cod_act"); v != "" {
+					typified++
+				}
+			}
 		}
 	}
 	for id := range before {
@@ -251,8 +285,8 @@ func TestLateRowsAndEdits(t *testing.T) {
 			t.Errorf("row %s vanished", id)
 		}
 	}
-	if added == 0 || changed == 0 {
-		t.Errorf("after an hour: %d rows added, %d changed (of %d)", added, changed, len(after))
+	if added == 0 || changed == 0 || typified == 0 {
+		t.Errorf("after an hour: %d rows added, %d changed, %d typified late (of %d)", added, changed, typified, len(after))
 	}
 }
 
@@ -416,5 +450,49 @@ func TestLenient(t *testing.T) {
 		if !served[rowString(tr.Row)] {
 			t.Fatalf("truth row not served as is: %s", rowString(tr.Row))
 		}
+	}
+}
+
+// TestKeysAndInclusiveWindow: diagram_13 sends several rows per interaction, told apart
+// by conn_id + second_event + cod_opc_menu; a window includes both of its ends, so a
+// one-second window at a row's time returns that row.
+func TestKeysAndInclusiveWindow(t *testing.T) {
+	h := newHarness(t)
+	from, to := t0.Add(-2*time.Hour), t0.Add(-time.Hour)
+	rows := orderedRows(t, decodeEnvelope(t, h.report("diagram_13", from, to).body).Data, "")
+	perConn := map[string]int{}
+	keys := map[string]bool{}
+	for _, r := range rows {
+		conn, _ := r.Get("conn_id")
+		second, _ := r.Get("second_event")
+		opt, _ := r.Get("cod_opc_menu")
+		k := conn + "|" + second + "|" + opt
+		if keys[k] {
+			t.Fatalf("key %s sent twice", k)
+		}
+		keys[k] = true
+		perConn[conn]++
+	}
+	if shared := slices.Max(slices.Collect(maps.Values(perConn))); shared < 2 {
+		t.Errorf("no interaction has more than one row (%d rows, %d conn_ids)", len(rows), len(perConn))
+	}
+
+	date, _ := rows[len(rows)/2].Get("date")
+	at, err := time.ParseInLocation("2006-01-02 15:04:05", date, bogota)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range rows {
+		if d, _ := r.Get("date"); d == date {
+			want = append(want, rowString(r))
+		}
+	}
+	var got []string
+	for _, r := range orderedRows(t, decodeEnvelope(t, h.report("diagram_13", at, at).body).Data, "") {
+		got = append(got, rowString(r))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("window %s..%s answered\n%q\nwant\n%q", date, date, got, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,7 +144,11 @@ func TestFaults(t *testing.T) {
 			}
 		}},
 		{"502 html", Faults{Status502: 1}, 502, htmlBody},
-		{"503", Faults{Status503: 1}, 503, nil},
+		{"503", Faults{Status503: 1}, 503, func(t *testing.T, r response, _ error) {
+			if codeOf(decodeEnvelope(t, r.body).Code) != 503 || r.header.Get("Retry-After") != "" {
+				t.Errorf("Retry-After %q without RetryAfter, body %s", r.header.Get("Retry-After"), r.body)
+			}
+		}},
 		{"unknown 403", Faults{Forbidden: 1}, 403, func(t *testing.T, r response, _ error) {
 			if m := decodeEnvelope(t, r.body).Msg; m == MsgQuota || m == MsgBadToken || m == MsgSimultaneous {
 				t.Errorf("a documented msg: %q", m)
@@ -185,9 +190,20 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestLatency: Latency delays every answer by real time, and the answer is the normal one.
+func TestLatency(t *testing.T) {
+	const latency = 80 * time.Millisecond
+	h := newHarness(t, WithFaults(Faults{Latency: latency}))
+	start := time.Now()
+	r := h.report("chat_1", t0.Add(-2*time.Hour), t0.Add(-time.Hour))
+	if elapsed := time.Since(start); elapsed < latency || r.status != 200 {
+		t.Errorf("answered %d after %s, want 200 after at least %s", r.status, elapsed, latency)
+	}
+}
+
 func htmlBody(t *testing.T, r response, _ error) {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); len(r.body) == 0 || r.body[0] != '<' || ct[:9] != "text/html" {
+	if ct := r.header.Get("Content-Type"); len(r.body) == 0 || r.body[0] != '<' || !strings.HasPrefix(ct, "text/html") {
 		t.Errorf("not an HTML page: %s %.60s", ct, r.body)
 	}
 }
