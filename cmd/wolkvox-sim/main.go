@@ -99,17 +99,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
-// simOpts turns the flags into simulator options.
-func (o *options) simOpts(logger *slog.Logger) ([]simulator.Opt, *simulator.VirtualClock, error) {
+// simOpts turns the flags into simulator options, and returns the virtual clock and the
+// operation's zone they use.
+func (o *options) simOpts(logger *slog.Logger) ([]simulator.Opt, *simulator.VirtualClock, *time.Location, error) {
 	loc, err := time.LoadLocation(o.zone)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: --zone: %w", errUsage, err)
+		return nil, nil, nil, fmt.Errorf("%w: --zone: %w", errUsage, err)
 	}
 	start := time.Now()
 	if o.start != "" {
 		if start, err = time.ParseInLocation("2006-01-02 15:04:05", o.start, loc); err != nil {
 			if start, err = time.Parse(time.RFC3339, o.start); err != nil {
-				return nil, nil, fmt.Errorf("%w: --start %q is neither \"YYYY-MM-DD HH:MM:SS\" nor RFC 3339", errUsage, o.start)
+				return nil, nil, nil, fmt.Errorf("%w: --start %q is neither \"YYYY-MM-DD HH:MM:SS\" nor RFC 3339", errUsage, o.start)
 			}
 		}
 	}
@@ -128,7 +129,7 @@ func (o *options) simOpts(logger *slog.Logger) ([]simulator.Opt, *simulator.Virt
 	if len(o.reports) > 0 {
 		opts = append(opts, simulator.Reports(o.reports...))
 	}
-	return opts, clock, nil
+	return opts, clock, loc, nil
 }
 
 // run serves until ctx is done. ready, when not nil, receives the base URL once the
@@ -143,7 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return fmt.Errorf("%w: --log-level: %w", errUsage, err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opts, clock, err := o.simOpts(logger)
+	opts, clock, loc, err := o.simOpts(logger)
 	if err != nil {
 		return err
 	}
@@ -158,9 +159,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return err
 	}
 	url := srv.URL()
-	end := clock.Now().In(mustZone(o.zone)).Truncate(time.Hour)
+	now := clock.Now().In(loc)
+	end := now.Truncate(time.Hour)
 	fmt.Fprintf(stdout, "wolkvox-sim listening on %s (virtual time %s, speed %g×)\n\n", url,
-		clock.Now().In(mustZone(o.zone)).Format("2006-01-02 15:04:05"), o.speed)
+		now.Format("2006-01-02 15:04:05"), o.speed)
 	fmt.Fprintf(stdout, "  curl -s -H 'wolkvox-token: %s' '%s%s?api=diagram_13&date_ini=%s&date_end=%s'\n",
 		o.tokens[0], url, simulator.ReportsPath, end.Add(-time.Hour).Format("20060102150405"), end.Add(-time.Second).Format("20060102150405"))
 	fmt.Fprintf(stdout, "  curl -s %s/_sim/stats\n\n", url)
@@ -170,13 +172,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	}
 	<-ctx.Done()
 	return srv.Close()
-}
-
-// mustZone loads a zone already validated by simOpts.
-func mustZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,36 +41,47 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// TestServe starts the command, calls its example curl's URL and stops it with ctx.
+// TestServe starts the command, calls the URL of the example curl it prints (the last
+// hour of diagram_13 at its --start time) and stops it with ctx.
 func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	ready := make(chan string, 1)
-	var out bytes.Buffer
+	var out bytes.Buffer // written by run before it sends on ready
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--token", "t1", "--speed", "0",
-			"--start", "2026-03-10 15:00:00", "--log-level", "error"}, &out, io.Discard, ready)
+			"--start", "2026-03-10 15:20:00", "--log-level", "error"}, &out, io.Discard, ready)
 	}()
-	base := <-ready
-	req, err := http.NewRequest(http.MethodGet, base+"/api/v2/reports_manager.php?api=diagram_13&date_ini=20260310130000&date_end=20260310135959", nil)
+	var base string
+	select {
+	case base = <-ready:
+	case err := <-done:
+		t.Fatalf("run returned before serving: %v", err)
+	}
+	m := regexp.MustCompile(`curl -s -H 'wolkvox-token: (\S+)' '(\S+)'`).FindStringSubmatch(out.String())
+	if m == nil || m[1] != "t1" || !strings.HasPrefix(m[2], base+"/api/v2/reports_manager.php?") {
+		t.Fatalf("no example curl against %s in:\n%s", base, out.String())
+	}
+	if want := "api=diagram_13&date_ini=20260310140000&date_end=20260310145959"; !strings.HasSuffix(m[2], want) {
+		t.Errorf("example curl %s does not ask for %s", m[2], want)
+	}
+	req, err := http.NewRequest(http.MethodGet, m[2], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("wolkvox-token", "t1")
+	req.Header.Set("wolkvox-token", m[1])
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"conn_id"`)) {
-		t.Errorf("status %d: %.200s", resp.StatusCode, body)
+	if err != nil || resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"conn_id":"`)) {
+		t.Errorf("status %d, %v: %.200s", resp.StatusCode, err, body)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
-	}
-	if !strings.Contains(out.String(), "curl -s -H 'wolkvox-token: t1' '"+base) {
-		t.Errorf("no example curl in:\n%s", out.String())
 	}
 }
