@@ -3,6 +3,7 @@ package schemas
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,7 +51,7 @@ func (m *Meta) validate(rep *catalog.Report) error {
 		problems = append(problems, "Location is nil")
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%w for report %s: %v", ErrInvalidMeta, rep.API, problems)
+		return fmt.Errorf("%w for report %s: %s", ErrInvalidMeta, rep.API, strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,6 +167,11 @@ func TestConvertInvalidMeta(t *testing.T) {
 		"read time missing": func(m *Meta) { m.ReadAt = time.Time{} },
 	}
 	var c Converter
+	// Every problem is named at once, readably.
+	_, err := c.Convert(rep, source.Row{}, Meta{Report: rep.API})
+	if want := "Server is empty; the window is unset or ends before it starts; ReadAt is unset; RowID is empty; Location is nil"; err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("Convert(empty Meta) = %v, want it to end %q", err, want)
+	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {
 			m := good
