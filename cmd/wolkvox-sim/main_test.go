@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -79,6 +80,70 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"conn_id":"`)) {
 		t.Errorf("status %d, %v: %.200s", resp.StatusCode, err, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
+
+// TestFlagsReachServer: fault, quota and report flags change what the server answers.
+func TestFlagsReachServer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--speed", "0", "--start", "2026-03-10 15:00:00",
+			"--quota", "7", "--reports", "chat_3", "--fault-503", "1", "--retry-after", "2s", "--log-level", "error"},
+			io.Discard, io.Discard, ready)
+	}()
+	var base string
+	select {
+	case base = <-ready:
+	case err := <-done:
+		t.Fatalf("run returned before serving: %v", err)
+	}
+	get := func(path string, token bool) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token {
+			req.Header.Set("wolkvox-token", "sim-token")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+	resp, body := get("/api/v2/reports_manager.php?api=chat_3&date_ini=20260310130000&date_end=20260310135959", true)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "2" {
+		t.Errorf("--fault-503 1 --retry-after 2s: %d, Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	_, body = get("/_sim/stats", false)
+	var stats struct {
+		Tokens map[string]struct {
+			QuotaLimit int `json:"quota_limit"`
+			QuotaUsed  int `json:"quota_used"`
+		} `json:"tokens"`
+	}
+	if err := json.Unmarshal(body, &stats); err != nil {
+		t.Fatal(err)
+	}
+	if st := stats.Tokens["sim-token"]; st.QuotaLimit != 7 || st.QuotaUsed != 1 {
+		t.Errorf("--quota 7 after one call: %+v", st)
+	}
+	_, body = get("/_sim/truth?api=chat_1&from=20260310130000&to=20260310140000", false)
+	if !bytes.Contains(body, []byte("unknown report")) {
+		t.Errorf("--reports chat_3 still serves chat_1's truth: %.200s", body)
 	}
 	cancel()
 	if err := <-done; err != nil {
