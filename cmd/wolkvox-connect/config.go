@@ -1163,7 +1163,18 @@ func (l *loader) build(fc *fileConfig) *Settings {
 	return s
 }
 
+// envKafkaBrokers, when set, replaces kafka.brokers (comma-separated host:port).
+const envKafkaBrokers = "WOLKVOX_KAFKA_BROKERS"
+
 func (l *loader) buildKafka(fk *fileKafka, k *KafkaSettings) {
+	// The environment (or run's --brokers, which sets it) replaces the file's brokers:
+	// containers usually learn their Kafka that way. They are checked like the file's.
+	if v := strings.TrimSpace(l.getenv(envKafkaBrokers)); v != "" {
+		fk.Brokers = strings.Split(v, ",")
+		for i := range fk.Brokers {
+			fk.Brokers[i] = strings.TrimSpace(fk.Brokers[i])
+		}
+	}
 	if len(fk.Brokers) == 0 {
 		l.bad("kafka.brokers", "is empty", "list the bootstrap brokers as host:port, e.g. brokers: [kafka-1:9092]; to try wolkvox-connect without Kafka, run: wolkvox-connect demo")
 	}

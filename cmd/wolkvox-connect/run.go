@@ -37,23 +37,30 @@ type overrides struct {
 
 func (o *overrides) register(fs *pflag.FlagSet, env *environment) {
 	fs.StringVar(&o.config, "config", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (env WOLKVOX_CONNECT_CONFIG)")
-	fs.StringVar(&o.brokers, "brokers", env.getenv("WOLKVOX_KAFKA_BROKERS"), "Kafka seed brokers, comma-separated, replacing kafka.brokers (env WOLKVOX_KAFKA_BROKERS)")
+	fs.StringVar(&o.brokers, "brokers", "", "Kafka seed brokers, comma-separated, replacing kafka.brokers and WOLKVOX_KAFKA_BROKERS")
 	fs.StringVar(&o.restAddress, "rest-address", env.getenv("WOLKVOX_REST_ADDRESS"), "REST API address, replacing rest.address (env WOLKVOX_REST_ADDRESS)")
 	fs.StringVar(&o.logLevel, "log-level", env.getenv("WOLKVOX_LOG_LEVEL"), "debug, info, warn or error, replacing log.level (env WOLKVOX_LOG_LEVEL)")
 }
 
-// load reads the configuration file and applies the overrides. Every command that
-// loads it writes to Kafka, so a configuration without a broker is refused.
+// load reads the configuration file and applies the overrides. LoadSettings refuses
+// a file without brokers, pointing to the demo.
 func (o *overrides) load(env *environment) (*Settings, error) {
 	if o.config == "" {
 		return nil, fmt.Errorf("%w: --config is required (or WOLKVOX_CONNECT_CONFIG); deploy/examples/ has commented examples, and 'wolkvox-connect demo' runs without one", errUsage)
 	}
-	s, err := LoadSettings(o.config, env.getenv)
+	getenv := env.getenv
+	if o.brokers != "" {
+		// --brokers wins over the environment, which wins over the file.
+		getenv = func(k string) string {
+			if k == envKafkaBrokers {
+				return o.brokers
+			}
+			return env.getenv(k)
+		}
+	}
+	s, err := LoadSettings(o.config, getenv)
 	if err != nil {
 		return nil, err
-	}
-	if o.brokers != "" {
-		s.Kafka.Brokers = strings.Split(o.brokers, ",")
 	}
 	if o.restAddress != "" {
 		s.REST.Address = o.restAddress
@@ -64,9 +71,6 @@ func (o *overrides) load(env *environment) (*Settings, error) {
 			return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, o.logLevel)
 		}
 		s.Log.Level = lvl
-	}
-	if len(s.Kafka.Brokers) == 0 {
-		return nil, errors.New("no Kafka broker is configured (kafka.brokers, --brokers or WOLKVOX_KAFKA_BROKERS); to try wolkvox-connect without Kafka, run: wolkvox-connect demo")
 	}
 	return s, nil
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunRefuses checks what run does before it touches Kafka or Wolkvox: every
+// mistake stops it with an exit code and a message that says what to do.
+func TestRunRefuses(t *testing.T) {
+	noBroker := filepath.Join(t.TempDir(), "no-broker.yaml")
+	data, err := os.ReadFile("testdata/minimal.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noBroker, bytes.Replace(data, []byte(`kafka: {brokers: ["127.0.0.1:9092"]}`), nil, 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		want []string // in stderr
+	}{
+		{"no config", []string{"run"}, nil, 2, []string{"--config is required", "deploy/examples", "wolkvox-connect demo"}},
+		{"no broker points to demo", []string{"run", "--config", noBroker}, map[string]string{"WOLKVOX_TOKEN": "t"}, 1,
+			[]string{"kafka.brokers: is empty", "run: wolkvox-connect demo"}},
+		{"quota plan does not fit", []string{"run", "--config", "testdata/quota.bad.yaml"}, map[string]string{"WOLKVOX_TOKEN": "t"}, 1,
+			[]string{"daily_quota", "576", "500"}},
+		{"bad --brokers are checked like the file's", []string{"run", "--config", noBroker, "--brokers", "kafka-1"}, map[string]string{"WOLKVOX_TOKEN": "t"}, 1,
+			[]string{"kafka.brokers[0]", "kafka-1"}},
+		{"bad log level", []string{"run", "--config", "testdata/minimal.good.yaml", "--log-level", "loud"}, map[string]string{"WOLKVOX_TOKEN": "t"}, 2,
+			[]string{"--log-level", "debug, info, warn or error"}},
+		{"unset token variable", []string{"run", "--config", "testdata/minimal.good.yaml"}, nil, 1, []string{"WOLKVOX_TOKEN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			env := &environment{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return tt.env[k] }}
+			code := runMain(context.Background(), env, tt.args)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.code, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+// TestBrokersOverride: --brokers wins over WOLKVOX_KAFKA_BROKERS, which wins over the
+// file, and either supplies brokers to a file that has none.
+func TestBrokersOverride(t *testing.T) {
+	noBroker := filepath.Join(t.TempDir(), "no-broker.yaml")
+	data, err := os.ReadFile("testdata/minimal.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noBroker, bytes.Replace(data, []byte(`kafka: {brokers: ["127.0.0.1:9092"]}`), nil, 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, file, flag, env string
+		want                  string
+	}{
+		{"file", "testdata/minimal.good.yaml", "", "", "127.0.0.1:9092"},
+		{"env over file", "testdata/minimal.good.yaml", "", "k-env:9092", "k-env:9092"},
+		{"flag over env", "testdata/minimal.good.yaml", "k-flag:9092", "k-env:9092", "k-flag:9092"},
+		{"env for a file without brokers", noBroker, "", "a:1, b:2", "a:1,b:2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"WOLKVOX_TOKEN": "t", "WOLKVOX_KAFKA_BROKERS": tt.env}
+			env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
+			o := overrides{config: tt.file, brokers: tt.flag}
+			s, err := o.load(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(s.Kafka.Brokers, ","); got != tt.want {
+				t.Errorf("brokers %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
