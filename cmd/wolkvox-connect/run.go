@@ -102,7 +102,7 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	}
 	metrics.Watch(w)
 	api, err := restapi.New(w, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token.Reveal()),
-		restapi.Logger(log.With("component", "rest")), restapi.WithMetrics(metrics), restapi.Registry(reg),
+		restapi.Logger(log), restapi.WithMetrics(metrics), restapi.Registry(reg),
 		restapi.Version(version), restapi.Clock(now))
 	if err != nil {
 		return err
