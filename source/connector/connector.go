@@ -258,18 +258,23 @@ func (c *Connector) Run(ctx context.Context) error {
 	}
 }
 
-func (c *Connector) run(ctx context.Context) error {
-	o := c.opts
+// starting marks the connector as running from the moment Run is called (or the worker
+// starts it), so a status read right after a start never sees STOPPED.
+func (c *Connector) starting() {
 	c.mu.Lock()
-	if !c.paused {
-		c.state = StateRunning
-	} else {
+	defer c.mu.Unlock()
+	c.state = StateRunning
+	if c.paused {
 		c.state = StatePaused
 	}
 	for _, rs := range c.reports {
 		rs.status.State = StateRunning
 	}
-	c.mu.Unlock()
+}
+
+func (c *Connector) run(ctx context.Context) error {
+	o := c.opts
+	c.starting()
 	writer, err := sink.NewWriter(
 		sink.Seeds(o.seeds...),
 		sink.TransactionalID(o.transactionalIDPrefix+c.cfg.Name),

@@ -133,6 +133,7 @@ func (w *Worker) startLocked(e *entry) {
 	ctx, cancel := context.WithCancel(w.runCtx)
 	e.cancel, e.done, e.stopped, e.err = cancel, make(chan struct{}), false, nil
 	conn, done := e.conn, e.done
+	conn.starting()
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
