@@ -2,6 +2,7 @@ package connector
 
 import (
 	"encoding/hex"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"strconv"
@@ -30,10 +31,20 @@ type identity struct {
 	Version uint64
 }
 
-func identify(rep *catalog.Report, w Window, row source.Row, loc *time.Location) identity {
+// identify names row. A row of a keyed report that lacks one of its key fields (absent,
+// null or blank) gets an identity from its content instead, and a *MissingKeyError: two
+// such rows would share a key such as "||" and overwrite each other in a compacted
+// topic, so the caller dead-letters the row rather than deliver it under that key.
+func identify(rep *catalog.Report, w Window, row source.Row, loc *time.Location) (identity, error) {
 	version := contentHash(row)
 	var key string
-	if len(rep.KeyFields) == 0 {
+	var missing []string
+	for _, f := range rep.KeyFields {
+		if v, ok := row.Get(f); !ok || strings.TrimSpace(v) == "" {
+			missing = append(missing, f)
+		}
+	}
+	if len(rep.KeyFields) == 0 || len(missing) > 0 {
 		key = hex.EncodeToString(fnvBytes(version))
 	} else {
 		parts := make([]string, 0, len(rep.KeyFields)+1)
@@ -51,8 +62,27 @@ func identify(rep *catalog.Report, w Window, row source.Row, loc *time.Location)
 	}
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	return identity{Key: key, ID: h.Sum64(), Version: version}
+	id := identity{Key: key, ID: h.Sum64(), Version: version}
+	if len(missing) > 0 {
+		return id, &MissingKeyError{Report: rep.API, Fields: missing}
+	}
+	return id, nil
 }
+
+// MissingKeyError: a row lacks the fields that identify it, so it cannot become an event
+// (its key would collide with other such rows); it goes to the dead-letter topic.
+type MissingKeyError struct {
+	Report string
+	Fields []string // the key fields absent, null or blank
+}
+
+func (e *MissingKeyError) Error() string {
+	return fmt.Sprintf("%s row without its key field(s) %s: it would share its Kafka key with other such rows",
+		e.Report, strings.Join(e.Fields, ", "))
+}
+
+// Class names the dead-letter cause (sink.ErrorClass).
+func (e *MissingKeyError) Class() string { return "missing_key" }
 
 func contentHash(row source.Row) uint64 {
 	cells := slices.Clone(row)
@@ -81,10 +111,16 @@ func fnvBytes(v uint64) []byte {
 }
 
 // seenSet is the dedupe state of one report: every (row, version) delivered whose row
-// could still come back in a later window. A row already in it is not delivered again;
-// a row whose content changed is a new (row, version) pair and is delivered, with the
-// same key. Entries are forgotten once no later window can return them, which bounds the
-// set by the rows of one lookback period.
+// could still come back in a later window, with the end of the last window that
+// returned it (Unix seconds). A row already in it is not delivered again; a row whose
+// content changed is a new (row, version) pair and is delivered, with the same key.
+//
+// Entries are dated by the windows that return them, not by the rows' own times: the
+// API may filter on another column than the catalog's time field (a long chat by its
+// close, a row dated 1990 or 2030), so a row's time says nothing about which windows
+// can return it, while a window that starts after the end of the last window that
+// returned a row cannot return it again. Entries are forgotten once the next window
+// starts after them, which bounds the set by the rows returned within one lookback.
 type seenSet map[[2]uint64]int64
 
 func newSeenSet(entries []offsets.Seen) seenSet {
@@ -100,11 +136,16 @@ func (s seenSet) has(id identity) bool {
 	return ok
 }
 
-func (s seenSet) add(id identity, t time.Time) {
-	s[[2]uint64{id.ID, id.Version}] = t.Unix()
+// add records that a window ending at windowEnd returned id (a later end wins).
+func (s seenSet) add(id identity, windowEnd time.Time) {
+	k := [2]uint64{id.ID, id.Version}
+	if t, ok := s[k]; !ok || t < windowEnd.Unix() {
+		s[k] = windowEnd.Unix()
+	}
 }
 
-// prune forgets rows dated before from: no window starting at or after from returns them.
+// prune forgets rows last returned by windows that ended before from: no window
+// starting at or after from returns them.
 func (s seenSet) prune(from time.Time) {
 	cut := from.Unix()
 	for k, t := range s {
@@ -125,6 +166,6 @@ func (s seenSet) entries() []offsets.Seen {
 // Identify returns the Kafka key and the version header value (hex) the connector gives
 // a row of rep read in window w: tests use it to match ground truth with events.
 func Identify(rep *catalog.Report, w Window, row source.Row, loc *time.Location) (key, version string) {
-	id := identify(rep, w, row, loc)
+	id, _ := identify(rep, w, row, loc)
 	return id.Key, strconv.FormatUint(id.Version, 16)
 }

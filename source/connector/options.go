@@ -44,6 +44,7 @@ type options struct {
 	observer              Observer
 	maxBackoff            time.Duration
 	rowCap                int
+	futureTolerance       time.Duration
 	backfill              *backfillSpec
 	newBackoff            func() backoff.BackOff
 }
@@ -59,6 +60,7 @@ func defaultOptions() options {
 		logger:                slog.New(slog.DiscardHandler),
 		maxBackoff:            5 * time.Minute,
 		rowCap:                source.MaxRows,
+		futureTolerance:       DefaultFutureTolerance,
 		topicSettings:         sink.TopicSettings{Partitions: -1, ReplicationFactor: -1},
 	}
 	o.newBackoff = func() backoff.BackOff {
@@ -130,10 +132,22 @@ func MaxBackoff(d time.Duration) Opt { return optFunc(func(o *options) { o.maxBa
 // lower it together with the simulator's.
 func RowCap(n int) Opt { return optFunc(func(o *options) { o.rowCap = n }) }
 
+// DefaultFutureTolerance is how far past now a row's time may lie and still count for
+// last_seen: enough for a clock off by some minutes, not for a row dated next year.
+const DefaultFutureTolerance = time.Hour
+
+// FutureTolerance sets how far past the connector's clock a row's time may lie and
+// still move last_seen (and so the lag). Later rows are delivered all the same and
+// counted in ReportStatus.FutureRows. Default DefaultFutureTolerance.
+func FutureTolerance(d time.Duration) Opt { return optFunc(func(o *options) { o.futureTolerance = d }) }
+
 // WindowStats describes one committed window.
 type WindowStats struct {
 	Rows, DeadLetters, Duplicates int64
-	LastSeen, Cursor              time.Time
+	// FutureRows were delivered but dated beyond now + FutureTolerance, so they did not
+	// move LastSeen.
+	FutureRows       int64
+	LastSeen, Cursor time.Time
 }
 
 // Observer is told what a connector does, for metrics and progress views. Its methods

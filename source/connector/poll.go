@@ -112,38 +112,42 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	c.mu.Unlock()
 
 	var (
-		batch       sink.Batch
-		delivered   int64
-		deadLetters int64
-		duplicates  int64
+		batch sink.Batch
+		stats WindowStats
 	)
 	header, err := c.opts.encoder.SchemaHeader(ctx, rs.topic, rs.rep)
 	if err != nil {
 		return err
 	}
+	// A row dated after this is upstream noise (a clock or data-entry error): it is
+	// delivered, but it does not move last_seen, which would otherwise read "no lag"
+	// until the present catches up with it.
+	futureAfter := c.opts.clock.Now().Add(c.opts.futureTolerance)
 	for _, p := range pieces {
+		deadLetter := func(row source.Row, reason error) {
+			raw, _ := json.Marshal(row)
+			batch.DeadLetters = append(batch.DeadLetters, sink.DeadLetter(c.opts.deadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End))
+			stats.DeadLetters++
+		}
 		for _, row := range p.rows {
-			id := identify(rs.rep, p.w, row, c.cfg.Location)
+			id, idErr := identify(rs.rep, p.w, row, c.cfg.Location)
 			if seen.has(id) {
-				duplicates++
+				seen.add(id, p.w.End) // returned again: keep it as long as windows return it
+				stats.Duplicates++
 				continue
 			}
-			rowTime, timed := rowTimeOf(rs, row, c.cfg.Location)
-			if !timed {
-				// Without a time of its own, a row is forgotten with the window that
-				// returned it: no later window can return it once it starts after.
-				rowTime = p.w.End
+			seen.add(id, p.w.End)
+			if idErr != nil {
+				deadLetter(row, idErr)
+				continue
 			}
-			seen.add(id, rowTime)
 			native, err := c.opts.converter.Convert(rs.rep, row, schemas.Meta{
 				Server: c.cfg.Server, Report: rs.rep.API, WindowStart: p.w.Start, WindowEnd: p.w.End,
 				ReadAt: p.at, RowID: id.Key, Location: c.cfg.Location,
 			})
 			var conv *schemas.ConversionError
 			if errors.As(err, &conv) {
-				raw, _ := json.Marshal(row)
-				batch.DeadLetters = append(batch.DeadLetters, sink.DeadLetter(c.opts.deadLetterTopic, raw, err, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End))
-				deadLetters++
+				deadLetter(row, err)
 				continue
 			}
 			if err != nil {
@@ -156,11 +160,20 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 			rec := sink.EventRecord(rs.topic, []byte(id.Key), value, rs.rep.API, p.w.Start, p.w.End, string(header.Value))
 			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderRowVersion, Value: []byte(strconv.FormatUint(id.Version, 16))})
 			batch.Records = append(batch.Records, rec)
-			delivered++
-			if timed && rowTime.After(lastSeen) {
+			stats.Rows++
+			rowTime, timed := rowTimeOf(rs, row, c.cfg.Location)
+			switch {
+			case !timed:
+			case rowTime.After(futureAfter):
+				stats.FutureRows++
+			case rowTime.After(lastSeen):
 				lastSeen = rowTime
 			}
 		}
+	}
+	if stats.FutureRows > 0 {
+		c.log.Warn("rows dated in the future: delivered, but last_seen ignores them", "report", rs.rc.Key(),
+			"window", w, "rows", stats.FutureRows, "tolerance", c.opts.futureTolerance)
 	}
 
 	cursor := advance(rs.rep, w, c.cfg.Location)
@@ -185,17 +198,19 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	rs.cursor, rs.lastSeen, rs.seen = cursor, lastSeen, seen
 	st := &rs.status
 	st.Cursor, st.LastSeen = cursor, lastSeen
-	st.Rows += delivered
-	st.DeadLetters += deadLetters
-	st.Duplicates += duplicates
+	st.Rows += stats.Rows
+	st.DeadLetters += stats.DeadLetters
+	st.Duplicates += stats.Duplicates
+	st.FutureRows += stats.FutureRows
 	st.Windows++
 	st.LastError = ""
 	c.mu.Unlock()
+	stats.LastSeen, stats.Cursor = lastSeen, cursor
 	if c.opts.observer != nil {
-		c.opts.observer.Window(c.cfg.Name, rs.rc.Key(), WindowStats{Rows: delivered, DeadLetters: deadLetters, Duplicates: duplicates, LastSeen: lastSeen, Cursor: cursor})
+		c.opts.observer.Window(c.cfg.Name, rs.rc.Key(), stats)
 	}
 	c.log.Info("window delivered", "report", rs.rc.Key(), "window", w, "pieces", len(pieces),
-		"rows", delivered, "dead_letters", deadLetters, "duplicates", duplicates, "seen", len(seen))
+		"rows", stats.Rows, "dead_letters", stats.DeadLetters, "duplicates", stats.Duplicates, "seen", len(seen))
 	return nil
 }
 

@@ -52,9 +52,9 @@ func newKafkaMetrics(ns string) *kafkaMetrics {
 		ns:                     ns,
 		prom:                   kprom.NewMetrics(ns, kprom.Registry(nil)),
 		clients:                map[*kgo.Client]struct{}{},
-		bufferedProduceRecords: d("buffered_produce_records_total", "Records buffered in the open clients, ready to be produced."),
+		bufferedProduceRecords: d("buffered_produce_records", "Records buffered in the open clients, ready to be produced."),
 		bufferedProduceBytes:   d("buffered_produce_bytes", "Bytes buffered in the open clients, ready to be produced."),
-		bufferedFetchRecords:   d("buffered_fetch_records_total", "Records buffered in the open clients, ready to be consumed."),
+		bufferedFetchRecords:   d("buffered_fetch_records", "Records buffered in the open clients, ready to be consumed."),
 		bufferedFetchBytes:     d("buffered_fetch_bytes", "Bytes buffered in the open clients, ready to be consumed."),
 	}
 }

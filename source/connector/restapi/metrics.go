@@ -3,6 +3,7 @@ package restapi
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -37,6 +38,7 @@ type Metrics struct {
 	rows           *prometheus.CounterVec
 	deadLetters    *prometheus.CounterVec
 	duplicates     *prometheus.CounterVec
+	futureRows     *prometheus.CounterVec
 	windows        *prometheus.CounterVec
 	splits         *prometheus.CounterVec
 	transactions   *prometheus.CounterVec
@@ -48,7 +50,10 @@ var _ prometheus.Collector = (*Metrics)(nil)
 // MetricsOpt configures [NewMetrics].
 type MetricsOpt interface{ applyMetrics(*metricsCfg) }
 
-type metricsCfg struct{ now func() time.Time }
+type metricsCfg struct {
+	now     func() time.Time
+	version string
+}
 
 type metricsOptFunc func(*metricsCfg)
 
@@ -57,6 +62,11 @@ func (f metricsOptFunc) applyMetrics(c *metricsCfg) { f(c) }
 // MetricsClock sets the time lag is measured against, overriding time.Now.
 func MetricsClock(now func() time.Time) MetricsOpt {
 	return metricsOptFunc(func(c *metricsCfg) { c.now = now })
+}
+
+// BuildVersion sets the version label of wolkvox_connect_build_info (default "dev").
+func BuildVersion(v string) MetricsOpt {
+	return metricsOptFunc(func(c *metricsCfg) { c.version = v })
 }
 
 // Outcomes of the transactions counter.
@@ -68,7 +78,7 @@ const (
 // NewMetrics registers the metrics on reg. reg is left to the caller otherwise: add the
 // Go and process collectors there if wanted.
 func NewMetrics(reg *prometheus.Registry, opts ...MetricsOpt) (*Metrics, error) {
-	c := metricsCfg{now: time.Now}
+	c := metricsCfg{now: time.Now, version: "dev"}
 	for _, o := range opts {
 		o.applyMetrics(&c)
 	}
@@ -96,11 +106,16 @@ func NewMetrics(reg *prometheus.Registry, opts ...MetricsOpt) (*Metrics, error) 
 		rows:         counter("rows_total", "Rows delivered to the report's topic as events.", "connector", "report"),
 		deadLetters:  counter("dead_letters_total", "Rows sent to the dead-letter topic.", "connector", "report"),
 		duplicates:   counter("duplicates_total", "Rows read again (lookback, overlaps) and recognised as already delivered.", "connector", "report"),
+		futureRows:   counter("future_rows_total", "Rows delivered whose time lies beyond now plus the tolerance: they do not move last_seen or the lag.", "connector", "report"),
 		windows:      counter("windows_total", "Windows (polls) committed.", "connector", "report"),
 		splits:       counter("window_splits_total", "Windows bisected because the answer hit the API's row cap.", "connector", "report"),
 		transactions: counter("transactions_total", "Kafka transactions ended, by outcome (committed, aborted).", "connector", "report", "outcome"),
 	}
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
+		Help: "Always 1; the labels say which build runs."}, []string{"version", "goversion"})
+	buildInfo.WithLabelValues(c.version, runtime.Version()).Set(1)
 	err := errors.Join(
+		reg.Register(buildInfo), reg.Register(m.futureRows),
 		reg.Register(m.calls), reg.Register(m.upstreamErrors), reg.Register(m.callDuration),
 		reg.Register(m.rows), reg.Register(m.deadLetters), reg.Register(m.duplicates),
 		reg.Register(m.windows), reg.Register(m.splits), reg.Register(m.transactions),
@@ -123,7 +138,7 @@ func (m *Metrics) Watch(src StatusSource) {
 			continue // removed meanwhile: nothing to create
 		}
 		for _, r := range st.Reports {
-			for _, v := range []*prometheus.CounterVec{m.rows, m.deadLetters, m.duplicates, m.windows, m.splits} {
+			for _, v := range []*prometheus.CounterVec{m.rows, m.deadLetters, m.duplicates, m.futureRows, m.windows, m.splits} {
 				v.WithLabelValues(name, r.Key)
 			}
 			m.transactions.WithLabelValues(name, r.Key, OutcomeCommitted)
@@ -157,6 +172,7 @@ func (m *Metrics) Window(conn, report string, s connector.WindowStats) {
 	m.rows.WithLabelValues(conn, report).Add(float64(s.Rows))
 	m.deadLetters.WithLabelValues(conn, report).Add(float64(s.DeadLetters))
 	m.duplicates.WithLabelValues(conn, report).Add(float64(s.Duplicates))
+	m.futureRows.WithLabelValues(conn, report).Add(float64(s.FutureRows))
 }
 
 // Split counts one bisected window.

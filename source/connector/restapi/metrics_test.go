@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +71,7 @@ func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels 
 
 func TestMetricsScrape(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg, MetricsClock(func() time.Time { return fixedNow }))
+	m, err := NewMetrics(reg, MetricsClock(func() time.Time { return fixedNow }), BuildVersion("v1.2.3"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestMetricsScrape(t *testing.T) {
 	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 1, Class: source.ClassCanceled, Err: context.Canceled})
 	m.Call("alpha", "diagram_13", source.Call{Report: "diagram_13", Attempt: 1, Status: 404, Class: source.ClassNoData})
 	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 5, DeadLetters: 1, Duplicates: 2})
-	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 3})
+	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 3, FutureRows: 2})
 	m.Split("alpha", "act_3,cod_act=X")
 	m.Transaction("alpha", "act_3,cod_act=X", true)
 	m.Transaction("alpha", "act_3,cod_act=X", true)
@@ -107,6 +108,8 @@ func TestMetricsScrape(t *testing.T) {
 		{"wolkvox_connect_rows_total", []string{"connector", "beta", "report", "chat_3"}, 0}, // created by Watch
 		{"wolkvox_connect_dead_letters_total", []string{"connector", "alpha", "report", "act_3,cod_act=X"}, 1},
 		{"wolkvox_connect_duplicates_total", []string{"connector", "alpha", "report", "act_3,cod_act=X"}, 2},
+		{"wolkvox_connect_future_rows_total", []string{"connector", "alpha", "report", "act_3,cod_act=X"}, 2},
+		{"wolkvox_connect_build_info", []string{"version", "v1.2.3", "goversion", runtime.Version()}, 1},
 		{"wolkvox_connect_windows_total", []string{"connector", "alpha", "report", "act_3,cod_act=X"}, 2},
 		{"wolkvox_connect_window_splits_total", []string{"connector", "alpha", "report", "act_3,cod_act=X"}, 1},
 		{"wolkvox_connect_transactions_total", []string{"connector", "alpha", "report", "act_3,cod_act=X", "outcome", "committed"}, 2},
@@ -142,11 +145,7 @@ func TestMetricsScrape(t *testing.T) {
 			t.Errorf("%s%q exists; it must not", absent[0], absent[1:])
 		}
 	}
-	for name := range fams {
-		if !strings.HasPrefix(name, Namespace+"_") {
-			t.Errorf("metric %s lacks the %s_ prefix", name, Namespace)
-		}
-	}
+	checkNames(t, fams)
 	if bytes.Contains(body, []byte(secretToken)) || bytes.Contains(body, []byte("metrics-token")) {
 		t.Error("/metrics shows a token")
 	}
@@ -157,6 +156,20 @@ func TestMetricsScrape(t *testing.T) {
 	fams, _ = scrape(t, srv.Handler(), "metrics-token")
 	if v, _ := value(t, fams, "wolkvox_connect_connector_state", "connector", "alpha", "state", "PAUSED"); v != 1 {
 		t.Errorf("connector_state PAUSED = %v after Pause, want 1", v)
+	}
+}
+
+// checkNames holds every metric to the naming rules: our prefix, and _total only on
+// counters (Prometheus reserves it for them; a gauge named so misleads rate()).
+func checkNames(t *testing.T, fams map[string]*dto.MetricFamily) {
+	t.Helper()
+	for name, fam := range fams {
+		if !strings.HasPrefix(name, Namespace+"_") {
+			t.Errorf("metric %s lacks the %s_ prefix", name, Namespace)
+		}
+		if strings.HasSuffix(name, "_total") && fam.GetType() != dto.MetricType_COUNTER {
+			t.Errorf("metric %s ends in _total but is a %s", name, fam.GetType())
+		}
 	}
 }
 
@@ -227,6 +240,7 @@ func TestKafkaHooksManyClients(t *testing.T) {
 		}
 	}
 	fams, _ := scrape(t, srv.Handler(), "")
+	checkNames(t, fams)
 	if v, ok := value(t, fams, "wolkvox_connect_kafka_produce_bytes_total", "topic", topic); !ok || v <= 0 {
 		t.Errorf("kafka produce_bytes_total = %v (present %v), want the bytes of all three clients", v, ok)
 	}
@@ -237,10 +251,10 @@ func TestKafkaHooksManyClients(t *testing.T) {
 	if connects < 3 {
 		t.Errorf("connects_total sums to %v, want at least one connection per client (3)", connects)
 	}
-	if v, ok := value(t, fams, "wolkvox_connect_kafka_buffered_produce_records_total"); !ok || v != 0 {
-		t.Errorf("buffered_produce_records_total = %v (present %v), want 0 once produced", v, ok)
+	if v, ok := value(t, fams, "wolkvox_connect_kafka_buffered_produce_records"); !ok || v != 0 {
+		t.Errorf("buffered_produce_records = %v (present %v), want 0 once produced", v, ok)
 	}
-	if n := len(fams["wolkvox_connect_kafka_buffered_produce_records_total"].GetMetric()); n != 1 {
-		t.Errorf("%d buffered_produce_records_total series, want one sum over clients", n)
+	if n := len(fams["wolkvox_connect_kafka_buffered_produce_records"].GetMetric()); n != 1 {
+		t.Errorf("%d buffered_produce_records series, want one sum over clients", n)
 	}
 }
