@@ -126,6 +126,17 @@ func NewStore(topic string, opts ...Opt) (*Store, error) {
 	return &Store{topic: topic, cfg: c}, nil
 }
 
+// EnsureTopic creates the store's topic if it is missing, as the package's EnsureTopic
+// does, on a client of its own: so that offsets can be set before a connector first ran.
+func (s *Store) EnsureTopic(ctx context.Context, replicationFactor int16) error {
+	cl, err := kgo.NewClient(s.clientOpts()...)
+	if err != nil {
+		return fmt.Errorf("offsets: client: %w", err)
+	}
+	defer cl.Close()
+	return EnsureTopic(ctx, kadm.NewClient(cl), s.topic, 1, replicationFactor)
+}
+
 // Topic returns the offsets topic.
 func (s *Store) Topic() string { return s.topic }
 
@@ -213,27 +224,52 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
+// Change is one report's new position for [Store.Apply]; a nil Position resets it.
+type Change struct {
+	Key      Key
+	Position *Position
+}
+
 // Set writes pos as key's position, in a transaction of its own (see TransactionalID),
 // and returns once read_committed readers (Load, List) see it.
 func (s *Store) Set(ctx context.Context, key Key, pos Position) error {
-	return s.write(ctx, key, &pos)
+	return s.Apply(ctx, Change{Key: key, Position: &pos})
 }
 
 // Reset writes a tombstone for key, in a transaction of its own (see TransactionalID),
 // and returns once read_committed readers see it: the report starts over from its
 // configured start.
 func (s *Store) Reset(ctx context.Context, key Key) error {
-	return s.write(ctx, key, nil)
+	return s.Apply(ctx, Change{Key: key})
 }
 
-func (s *Store) write(ctx context.Context, key Key, pos *Position) error {
-	rec, err := Record(s.topic, key, pos)
-	if err != nil {
-		return err
+// Apply writes every change in one transaction, so readers see all of them or none: a
+// reset of a connector's reports that fails midway leaves every position as it was.
+// Without TransactionalID, every key must belong to one connector, whose default
+// transactional ID it writes with. It returns once read_committed readers see the
+// changes.
+func (s *Store) Apply(ctx context.Context, changes ...Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	recs := make([]*kgo.Record, 0, len(changes))
+	for _, ch := range changes {
+		if ch.Key.Connector != changes[0].Key.Connector && s.cfg.txnID == "" {
+			return fmt.Errorf("offsets: one change holds keys of connectors %q and %q: apply them separately", changes[0].Key.Connector, ch.Key.Connector)
+		}
+		rec, err := Record(s.topic, ch.Key, ch.Position)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec)
 	}
 	id := s.cfg.txnID
 	if id == "" {
-		id = "wolkvox-connect-" + key.Connector
+		id = "wolkvox-connect-" + changes[0].Key.Connector
+	}
+	what := changes[0].Key.String()
+	if len(changes) > 1 {
+		what = fmt.Sprintf("%d positions of %s", len(changes), changes[0].Key.Connector)
 	}
 	cl, err := kgo.NewClient(s.clientOpts(
 		kgo.TransactionalID(id),
@@ -252,27 +288,32 @@ func (s *Store) write(ctx context.Context, key Key, pos *Position) error {
 	if err := cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("offsets: begin transaction: %w", err)
 	}
-	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.txnTO)
 		defer cancel()
 		abortErr := cl.AbortBufferedRecords(endCtx)
 		if abortErr == nil {
 			abortErr = cl.EndTransaction(endCtx, kgo.TryAbort)
 		}
-		return errors.Join(fmt.Errorf("offsets: write %s: %w", key, err), abortErr)
+		return errors.Join(fmt.Errorf("offsets: write %s: %w", what, err), abortErr)
 	}
 	// Never cancel EndTransaction midway: the outcome would be unknown.
 	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.txnTO)
 	defer cancel()
 	if err := cl.EndTransaction(endCtx, kgo.TryCommit); err != nil {
-		return fmt.Errorf("offsets: commit %s: %w", key, err)
+		return fmt.Errorf("offsets: commit %s: %w", what, err)
 	}
 	// Kafka answers EndTxn before it writes the commit markers, so a Load right now
 	// could still miss the write; wait until the last stable offset passes it.
-	if err := waitStable(ctx, kadm.NewClient(cl), rec); err != nil {
-		return fmt.Errorf("offsets: %s committed, but not yet visible: %w", key, err)
+	adm := kadm.NewClient(cl)
+	for _, rec := range recs {
+		if err := waitStable(ctx, adm, rec); err != nil {
+			return fmt.Errorf("offsets: %s committed, but not yet visible: %w", what, err)
+		}
 	}
-	s.cfg.logger.InfoContext(ctx, "offset written", "key", key.String(), "tombstone", pos == nil)
+	for _, ch := range changes {
+		s.cfg.logger.InfoContext(ctx, "offset written", "key", ch.Key.String(), "tombstone", ch.Position == nil)
+	}
 	return nil
 }
 

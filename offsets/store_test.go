@@ -353,6 +353,61 @@ func TestSetAndReset(t *testing.T) {
 	})
 }
 
+// TestApplyIsOneTransaction: Apply writes all its changes in one transaction (the log
+// grows by the records and one commit marker, not a marker per record), a change of
+// keys of two connectors is refused before any write, and a bad key writes nothing.
+func TestApplyIsOneTransaction(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
+		t.Parallel()
+		ctx := testCtx(t)
+		topic := kafkatest.Topic(t, "offsets")
+		adm := admin(t, c.Seeds)
+		if err := EnsureTopic(ctx, adm, topic, 1, -1); err != nil {
+			t.Fatal(err)
+		}
+		st, err := NewStore(topic, Seeds(c.Seeds...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := func() int64 {
+			t.Helper()
+			ends, err := adm.ListEndOffsets(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, _ := ends.Lookup(topic, 0)
+			return o.Offset
+		}
+		k1 := Key{Connector: "c1", Server: "0040", Report: "act_3"}
+		k2 := Key{Connector: "c1", Server: "0040", Report: "chat_3"}
+		p := at("2025-03-01T00:05:00Z")
+		before := end()
+		if err := st.Apply(ctx, Change{Key: k1, Position: &p}, Change{Key: k2, Position: &p}); err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		if grew := end() - before; grew != 3 {
+			t.Errorf("the log grew by %d records for two changes; want 3 (two positions, one commit marker)", grew)
+		}
+		got, err := st.Load(ctx, "c1")
+		if err != nil || len(got) != 2 {
+			t.Fatalf("Load = %v, %v; want both positions", got, err)
+		}
+		before = end()
+		if err := st.Apply(ctx, Change{Key: k1}, Change{Key: Key{Connector: "c2", Server: "0040", Report: "act_3"}}); err == nil {
+			t.Error("Apply took keys of two connectors under one default transactional ID")
+		}
+		if err := st.Apply(ctx, Change{Key: k1}, Change{Key: Key{Connector: "c1"}}); !errors.Is(err, ErrMalformedKey) {
+			t.Errorf("Apply with a bad key = %v, want ErrMalformedKey", err)
+		}
+		if grew := end() - before; grew != 0 {
+			t.Errorf("refused changes wrote %d records", grew)
+		}
+		if got, _ := st.Load(ctx, "c1"); len(got) != 2 {
+			t.Errorf("refused changes altered the positions: %v", got)
+		}
+	})
+}
+
 func TestNewStore(t *testing.T) {
 	if _, err := NewStore(""); err == nil {
 		t.Fatal("NewStore accepted an empty topic")

@@ -28,6 +28,13 @@ type Worker struct {
 }
 
 type entry struct {
+	// life serialises the lifecycle changes of this connector (start, stop, restart,
+	// pause, resume, offset changes), each held from its first step to its last: a
+	// restart's stop and start, or an offset change's check that the connector is
+	// stopped and its write, never interleave with another change. It is taken before
+	// Worker.mu, which guards the fields below and is held only briefly.
+	life sync.Mutex
+
 	cfg     Config
 	quota   *Quota
 	limiter *source.Limiter
@@ -120,10 +127,17 @@ func (w *Worker) build(cfg Config, q *Quota, l *source.Limiter) (*Connector, err
 func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Lock()
 	w.runCtx = ctx
-	for _, e := range w.entries {
-		w.startLocked(e)
-	}
+	entries := slices.Clone(w.entries)
 	w.mu.Unlock()
+	for _, e := range entries {
+		e.life.Lock()
+		w.mu.Lock()
+		if !e.stopped { // a Stop before Run keeps the connector stopped
+			w.startLocked(e)
+		}
+		w.mu.Unlock()
+		e.life.Unlock()
+	}
 	<-ctx.Done()
 	w.wg.Wait()
 	return nil
@@ -210,25 +224,44 @@ func (w *Worker) Pause(name string) error { return w.with(name, (*Connector).Pau
 func (w *Worker) Resume(name string) error { return w.with(name, (*Connector).Resume) }
 
 func (w *Worker) with(name string, fn func(*Connector)) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	e, err := w.find(name)
+	e, err := w.lock(name)
 	if err != nil {
 		return err
 	}
-	fn(e.conn)
+	defer e.life.Unlock()
+	w.mu.Lock()
+	conn := e.conn
+	w.mu.Unlock()
+	fn(conn)
 	return nil
 }
 
-// Stop ends a connector's Run (its open transaction, if any, is aborted) and waits for
-// it. Its offsets can then be changed.
-func (w *Worker) Stop(ctx context.Context, name string) error {
+// lock finds a connector and takes its lifecycle lock.
+func (w *Worker) lock(name string) (*entry, error) {
 	w.mu.Lock()
 	e, err := w.find(name)
+	w.mu.Unlock()
 	if err != nil {
-		w.mu.Unlock()
+		return nil, err
+	}
+	e.life.Lock()
+	return e, nil
+}
+
+// Stop ends a connector's Run (its open transaction, if any, is aborted) and waits for
+// it. Its offsets can then be changed. Stopping a stopped connector does nothing.
+func (w *Worker) Stop(ctx context.Context, name string) error {
+	e, err := w.lock(name)
+	if err != nil {
 		return err
 	}
+	defer e.life.Unlock()
+	return w.stopLocked(ctx, e)
+}
+
+// stopLocked stops e's instance and waits for its Run to return; e.life is held.
+func (w *Worker) stopLocked(ctx context.Context, e *entry) error {
+	w.mu.Lock()
 	e.stopped = true
 	cancel, done := e.cancel, e.done
 	w.mu.Unlock()
@@ -240,29 +273,35 @@ func (w *Worker) Stop(ctx context.Context, name string) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		// The instance is still ending; the next lifecycle change waits for it again.
+		return fmt.Errorf("connector %s: still stopping: %w", e.cfg.Name, ctx.Err())
 	}
 }
 
 // Restart stops a connector if it runs and starts a fresh instance, which fences the
-// old one and resumes from the committed offsets.
+// old one and resumes from the committed offsets. The old instance has returned from
+// Run before the new one starts, so there is never more than one.
 func (w *Worker) Restart(ctx context.Context, name string) error {
-	if err := w.Stop(ctx, name); err != nil {
-		return err
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	e, err := w.find(name)
+	e, err := w.lock(name)
 	if err != nil {
 		return err
 	}
-	if w.runCtx == nil {
+	defer e.life.Unlock()
+	w.mu.Lock()
+	runCtx := w.runCtx
+	w.mu.Unlock()
+	if runCtx == nil || runCtx.Err() != nil {
 		return ErrNotRunning
+	}
+	if err := w.stopLocked(ctx, e); err != nil {
+		return err
 	}
 	conn, err := w.build(e.cfg, e.quota, e.limiter)
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	e.conn = conn
 	w.startLocked(e)
 	return nil
@@ -302,15 +341,17 @@ type OffsetChange struct {
 	Position *offsets.Position
 }
 
-// AlterOffsets writes positions (nil resets) for a stopped connector's reports.
+// AlterOffsets writes positions (nil resets) for a stopped connector's reports, all in
+// one transaction: readers see every change or none.
 func (w *Worker) AlterOffsets(ctx context.Context, name string, changes []OffsetChange) error {
-	w.mu.Lock()
-	e, err := w.find(name)
-	stopped := err == nil && (e.stopped || e.cancel == nil)
-	w.mu.Unlock()
+	e, err := w.lock(name)
 	if err != nil {
 		return err
 	}
+	defer e.life.Unlock()
+	w.mu.Lock()
+	stopped := e.stopped || e.cancel == nil
+	w.mu.Unlock()
 	if !stopped {
 		return ErrNotStopped
 	}
@@ -318,18 +359,15 @@ func (w *Worker) AlterOffsets(ctx context.Context, name string, changes []Offset
 	if err != nil {
 		return err
 	}
+	if err := store.EnsureTopic(ctx, w.o.topicSettings.ReplicationFactor); err != nil {
+		return err
+	}
+	batch := make([]offsets.Change, 0, len(changes))
 	for _, ch := range changes {
 		if ch.Key.Connector != name {
 			return fmt.Errorf("connector: offset key %s does not belong to connector %s", ch.Key, name)
 		}
-		if ch.Position == nil {
-			err = store.Reset(ctx, ch.Key)
-		} else {
-			err = store.Set(ctx, ch.Key, *ch.Position)
-		}
-		if err != nil {
-			return err
-		}
+		batch = append(batch, offsets.Change{Key: ch.Key, Position: ch.Position})
 	}
-	return nil
+	return store.Apply(ctx, batch...)
 }

@@ -2,9 +2,16 @@ package connector_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
@@ -60,4 +67,148 @@ func TestWrongTokenStopsOnlyItsConnector(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLifecycleStorm fires hundreds of concurrent pause, resume, stop, restart, status
+// and offset changes at one connector, then checks that exactly one instance ran at a
+// time: no instance was ever fenced by another (FAILED), and once stopped no call
+// reaches Wolkvox any more. Offset changes of both reports while stopped are each one
+// transaction, so the two positions always agree.
+func TestLifecycleStorm(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		start := time.Now().In(bogota).Truncate(time.Second)
+		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
+			return http.StatusOK, okBody(d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+		}}
+		srv := httptest.NewServer(up)
+		defer srv.Close()
+		prefix := kafkatest.Topic(t)
+		name := prefix + "-c"
+		cfg := connector.Config{Name: name, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 1_000_000, BaseURL: srv.URL,
+			Reports: []connector.ReportConfig{{API: "diagram_13", Start: start}, {API: "act_3", Params: map[string]string{"cod_act": "x"}, Start: start}}}
+		clock := connector.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}
+		w, err := connector.NewWorker([]connector.Config{cfg}, connector.Kafka(kc.Seeds), connector.WithClock(clock),
+			connector.TopicTemplate("{connector}.{report}"), connector.OffsetsTopic(prefix+".offsets"),
+			connector.DeadLetterTopic(prefix+".dlq"), connector.Logger(testLogger(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+
+		keys := func() []offsets.Key {
+			var out []offsets.Key
+			for _, r := range cfg.Reports {
+				out = append(out, offsets.Key{Connector: name, Server: "0040", Report: r.API, Params: r.Params})
+			}
+			return out
+		}()
+		setBoth := func(i int) error {
+			pos := offsets.Position{WindowEnd: start.Add(-time.Duration(i) * time.Second).UTC()}
+			var changes []connector.OffsetChange
+			for _, k := range keys {
+				changes = append(changes, connector.OffsetChange{Key: k, Position: &pos})
+			}
+			return w.AlterOffsets(ctx, name, changes)
+		}
+		var failed atomic.Int64
+		checkStatus := func() {
+			st, err := w.Status(name)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if st.State == connector.StateFailed {
+				if failed.Add(1) == 1 {
+					t.Errorf("connector FAILED during the storm: %s", st.LastError)
+				}
+			}
+		}
+		const ops = 240
+		var wg sync.WaitGroup
+		for i := range ops {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				opCtx, opCancel := context.WithTimeout(ctx, 2*time.Minute)
+				defer opCancel()
+				var err error
+				switch i % 6 {
+				case 0:
+					err = w.Pause(name)
+				case 1:
+					err = w.Resume(name)
+				case 2:
+					err = w.Stop(opCtx, name)
+				case 3:
+					err = w.Restart(opCtx, name)
+				case 4:
+					if err = setBoth(i); errors.Is(err, connector.ErrNotStopped) {
+						err = nil
+					}
+				case 5:
+					checkStatus()
+				}
+				if err != nil {
+					t.Errorf("op %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		checkStatus()
+
+		// Stopped means stopped: no instance goes on calling.
+		if err := w.Stop(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		before := up.calls.Load()
+		time.Sleep(1500 * time.Millisecond) // 15 virtual minutes: three intervals
+		if after := up.calls.Load(); after != before {
+			t.Errorf("%d calls reached Wolkvox after Stop: an instance outlived it", after-before)
+		}
+		if st, _ := w.Status(name); st.State != connector.StateStopped {
+			t.Errorf("state %s after Stop", st.State)
+		}
+
+		// Concurrent offset changes while stopped: every one succeeds, and the two
+		// positions agree, since each change is one transaction.
+		var owg sync.WaitGroup
+		for i := range 20 {
+			owg.Add(1)
+			go func() {
+				defer owg.Done()
+				if err := setBoth(1000 + i); err != nil {
+					t.Errorf("AlterOffsets while stopped: %v", err)
+				}
+			}()
+		}
+		owg.Wait()
+		got, err := w.Offsets(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || !got[0].Position.WindowEnd.Equal(got[1].Position.WindowEnd) {
+			t.Errorf("positions after concurrent changes disagree: %+v", got)
+		}
+
+		// And the connector comes back as one healthy instance.
+		if err := w.Restart(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		var st connector.Status
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if st, _ = w.Status(name); st.Reports[0].Windows > 0 && st.Reports[1].Windows > 0 {
+				break
+			}
+		}
+		if st.State != connector.StateRunning || st.Reports[0].Windows == 0 {
+			t.Errorf("after the storm: state %s, %+v; want RUNNING and delivering", st.State, st.Reports)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }
