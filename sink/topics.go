@@ -141,5 +141,19 @@ func (w *Writer) EnsureTopics(ctx context.Context, topics ...string) error {
 		}
 		w.ensuredMu.Unlock()
 	}
+	var ok []string
+	for _, t := range want {
+		if !failed[t] {
+			ok = append(ok, t)
+		}
+	}
+	if len(ok) > 0 {
+		// Read now what each topic accepts, so that the first window does not wait for
+		// it; a new topic may not be described yet on every broker, and RecordLimit
+		// reads it again when it is needed.
+		if err := w.readLimits(ctx, ok...); err != nil {
+			w.log.DebugContext(ctx, "topic limits not read yet", "err", err)
+		}
+	}
 	return errors.Join(errs...)
 }

@@ -60,6 +60,9 @@ type Writer struct {
 
 	ensuredMu sync.Mutex
 	ensured   map[string]struct{} // topics EnsureTopics created or found
+
+	limitsMu sync.Mutex
+	limits   map[string]int // RecordLimit by topic
 }
 
 // NewWriter returns a writer configured by opts. TransactionalID is required, and Seeds
@@ -82,32 +85,35 @@ func NewWriter(opts ...Opt) (*Writer, error) {
 	// read-back client needs the same TLS, SASL and dialer.
 	conn = append(conn, c.kafkaOpts...)
 
-	offsetsTopic := c.offsetsTopic
+	w := &Writer{
+		cfg:     c,
+		opts:    conn,
+		log:     log,
+		sem:     make(chan struct{}, 1),
+		ensured: make(map[string]struct{}),
+		limits:  make(map[string]int),
+	}
 	clientOpts := append([]kgo.Opt{
 		kgo.TransactionalID(c.txnID),
 		kgo.TransactionTimeout(c.txnTimeout),
 		kgo.MaxBufferedRecords(defaultMaxBufferedRecords),
 		kgo.ProducerBatchCompression(c.compression...),
-		kgo.ProducerBatchMaxBytesFn(func(topic string) int32 {
-			if topic == offsetsTopic {
-				return offsetsBatchMaxBytes
-			}
-			return eventsBatchMaxBytes
-		}),
+		kgo.ProducerBatchMaxBytesFn(func(topic string) int32 { return int32(w.batchMaxBytes(topic)) }),
 	}, conn...)
 	cl, err := kgo.NewClient(clientOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("sink: kafka client: %w", err)
 	}
-	return &Writer{
-		cfg:     c,
-		opts:    conn,
-		log:     log,
-		cl:      cl,
-		adm:     kadm.NewClient(cl),
-		sem:     make(chan struct{}, 1),
-		ensured: make(map[string]struct{}),
-	}, nil
+	w.cl, w.adm = cl, kadm.NewClient(cl)
+	return w, nil
+}
+
+// batchMaxBytes is the producer's batch limit for topic: what one record may take at most.
+func (w *Writer) batchMaxBytes(topic string) int {
+	if topic == w.cfg.offsetsTopic {
+		return offsetsBatchMaxBytes
+	}
+	return eventsBatchMaxBytes
 }
 
 // Admin returns an admin client on the writer's connection, for example for

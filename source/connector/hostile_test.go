@@ -217,3 +217,45 @@ func TestHostileRows(t *testing.T) {
 		}
 	})
 }
+
+// TestOversizedRowIsADeadLetter: a row whose event exceeds the topic's
+// max.message.bytes is a dead letter (cut to fit, with the reason), decided before
+// producing, instead of failing every transaction of its window for ever and spending
+// a call on each retry.
+func TestOversizedRowIsADeadLetter(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogota)
+		huge := d13("huge", "2026-11-20 06:00:10")
+		huge["telephone"] = strings.Repeat("0123456789", 150_000) // 1.5 MB; topics take about 1 MB
+		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
+			return http.StatusOK, okBody(huge, d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+		}}
+		c, prefix := hostileRun(t, kc, up, start, start.Add(30*time.Minute))
+
+		st := c.Status().Reports[0]
+		if st.Aborts != 0 {
+			t.Errorf("%d transactions aborted: the oversized row was produced", st.Aborts)
+		}
+		if calls := up.calls.Load(); calls != st.Windows {
+			t.Errorf("%d calls for %d windows: windows were read again", calls, st.Windows)
+		}
+		dlq := readTopic(t, kc.Seeds, prefix+".dlq")
+		if len(dlq) != 1 {
+			t.Fatalf("%d dead letters, want the oversized row once", len(dlq))
+		}
+		if cl := header(dlq[0], sink.HeaderErrorClass); cl != "record_too_large" {
+			t.Errorf("dead letter class %q (%s), want record_too_large", cl, header(dlq[0], sink.HeaderError))
+		}
+		if header(dlq[0], sink.HeaderTruncated) == "" || !strings.Contains(string(dlq[0].Value), `"conn_id":"huge"`) {
+			t.Errorf("dead letter: truncated header %q, value starts %.40q", header(dlq[0], sink.HeaderTruncated), dlq[0].Value)
+		}
+		for _, r := range readTopic(t, kc.Seeds, prefix+".diagram_13") {
+			if strings.HasPrefix(string(r.Key), "huge") {
+				t.Error("the oversized row was delivered as an event")
+			}
+		}
+		if st.Rows < 3 {
+			t.Errorf("%d rows delivered: the other rows must go on", st.Rows)
+		}
+	})
+}

@@ -124,10 +124,15 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	// until the present catches up with it.
 	futureAfter := c.opts.clock.Now().Add(c.opts.futureTolerance)
 	for _, p := range pieces {
-		deadLetter := func(row source.Row, reason error) {
+		deadLetter := func(row source.Row, reason error) error {
 			raw, _ := json.Marshal(row)
-			batch.DeadLetters = append(batch.DeadLetters, sink.DeadLetter(c.opts.deadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End))
+			dl := sink.DeadLetter(c.opts.deadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End)
+			if err := writer.FitDeadLetter(ctx, dl); err != nil {
+				return err
+			}
+			batch.DeadLetters = append(batch.DeadLetters, dl)
 			stats.DeadLetters++
+			return nil
 		}
 		for _, row := range p.rows {
 			id, idErr := identify(rs.rep, p.w, row, c.cfg.Location)
@@ -138,7 +143,9 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 			}
 			seen.add(id, p.w.End)
 			if idErr != nil {
-				deadLetter(row, idErr)
+				if err := deadLetter(row, idErr); err != nil {
+					return err
+				}
 				continue
 			}
 			native, err := c.opts.converter.Convert(rs.rep, row, schemas.Meta{
@@ -147,7 +154,9 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 			})
 			var conv *schemas.ConversionError
 			if errors.As(err, &conv) {
-				deadLetter(row, err)
+				if err := deadLetter(row, err); err != nil {
+					return err
+				}
 				continue
 			}
 			if err != nil {
@@ -159,6 +168,17 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 			}
 			rec := sink.EventRecord(rs.topic, []byte(id.Key), value, rs.rep.API, p.w.Start, p.w.End, string(header.Value))
 			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderRowVersion, Value: []byte(strconv.FormatUint(id.Version, 16))})
+			// A record the topic can never take would fail every transaction of the
+			// window, for ever: it is a dead letter, decided before producing.
+			if err := writer.CheckSize(ctx, rec); err != nil {
+				if !errors.Is(err, sink.ErrRecordTooLarge) {
+					return err
+				}
+				if err := deadLetter(row, err); err != nil {
+					return err
+				}
+				continue
+			}
 			batch.Records = append(batch.Records, rec)
 			stats.Rows++
 			rowTime, timed := rowTimeOf(rs, row, c.cfg.Location)
