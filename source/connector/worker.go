@@ -349,6 +349,35 @@ func (w *Worker) AlterOffsets(ctx context.Context, name string, changes []Offset
 		return err
 	}
 	defer e.life.Unlock()
+	return w.alterLocked(ctx, e, changes)
+}
+
+// ResetOffsets deletes every stored position of a stopped connector, in one
+// transaction, and returns how many there were. Its reports start over from their
+// configured start.
+func (w *Worker) ResetOffsets(ctx context.Context, name string) (int, error) {
+	e, err := w.lock(name)
+	if err != nil {
+		return 0, err
+	}
+	defer e.life.Unlock()
+	if err := w.alterLocked(ctx, e, nil); err != nil { // stopped?
+		return 0, err
+	}
+	stored, err := w.Offsets(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	changes := make([]OffsetChange, 0, len(stored))
+	for _, s := range stored {
+		changes = append(changes, OffsetChange{Key: s.Key})
+	}
+	return len(changes), w.alterLocked(ctx, e, changes)
+}
+
+// alterLocked is AlterOffsets with e.life held.
+func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChange) error {
+	name := e.cfg.Name
 	w.mu.Lock()
 	stopped := e.stopped || e.cancel == nil
 	w.mu.Unlock()

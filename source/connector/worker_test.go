@@ -145,7 +145,12 @@ func TestLifecycleStorm(t *testing.T) {
 				case 3:
 					err = w.Restart(opCtx, name)
 				case 4:
-					if err = setBoth(i); errors.Is(err, connector.ErrNotStopped) {
+					if i%12 == 4 {
+						_, err = w.ResetOffsets(opCtx, name)
+					} else {
+						err = setBoth(i)
+					}
+					if errors.Is(err, connector.ErrNotStopped) {
 						err = nil
 					}
 				case 5:

@@ -211,6 +211,18 @@ func (f *fakeWorker) Offsets(_ context.Context, name string) ([]offsets.Entry, e
 	return slices.Clone(c.entries), nil
 }
 
+func (f *fakeWorker) ResetOffsets(ctx context.Context, name string) (int, error) {
+	entries, err := f.Offsets(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	var changes []connector.OffsetChange
+	for _, e := range entries {
+		changes = append(changes, connector.OffsetChange{Key: e.Key})
+	}
+	return len(changes), f.AlterOffsets(ctx, name, changes)
+}
+
 func (f *fakeWorker) AlterOffsets(_ context.Context, name string, changes []connector.OffsetChange) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -300,21 +300,11 @@ func (s *Server) deleteOffsets(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
 	defer cancel()
-	if err := s.w.AlterOffsets(ctx, name, nil); err != nil {
-		return err
-	}
-	entries, err := s.w.Offsets(ctx, name)
+	n, err := s.w.ResetOffsets(ctx, name)
 	if err != nil {
 		return err
 	}
-	changes := make([]connector.OffsetChange, 0, len(entries))
-	for _, e := range entries {
-		changes = append(changes, connector.OffsetChange{Key: e.Key})
-	}
-	if err := s.w.AlterOffsets(ctx, name, changes); err != nil {
-		return err
-	}
-	s.log.Info("offsets reset", "connector", name, "reports", len(changes))
+	s.log.Info("offsets reset", "connector", name, "reports", n)
 	writeJSON(w, http.StatusOK, message{"The offsets for this connector have been reset successfully"})
 	return nil
 }

@@ -35,6 +35,7 @@ type WorkerAPI interface {
 	Restart(ctx context.Context, name string) error
 	Offsets(ctx context.Context, name string) ([]offsets.Entry, error)
 	AlterOffsets(ctx context.Context, name string, changes []connector.OffsetChange) error
+	ResetOffsets(ctx context.Context, name string) (int, error)
 }
 
 // StatusSource is the part of a worker that [Metrics] reads gauges from.
