@@ -29,7 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/pkg/sr"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
@@ -468,7 +468,7 @@ func (e *ConfigError) Unwrap() []error {
 //
 // Choices made where the task left room, so they are not rediscovered:
 //
-//   - Parsing is strict (yaml.v3 KnownFields): an unknown key is a problem naming its
+//   - Parsing is strict (go.yaml.in/yaml/v3 KnownFields): an unknown key is a problem naming its
 //     path, its line and the keys allowed there. A second YAML document is a problem too.
 //   - ${NAME} is expanded in string values only (numbers and booleans are typed YAML),
 //     after parsing, so a secret never passes through the YAML parser. An unset or empty
@@ -885,7 +885,7 @@ func (l *loader) typeProblem(msg string) (fatal bool) {
 		if v, ok := l.valueFor(line, tag, val, strings.TrimPrefix(into, "*")); ok {
 			field = v.path
 			if v.node.Kind == yaml.ScalarNode {
-				val = v.node.Value // yaml.v3 shortens long values in its messages
+				val = v.node.Value // the YAML decoder shortens long values in its messages
 			}
 		}
 		l.settled[field] = true
