@@ -36,7 +36,7 @@ type overrides struct {
 }
 
 func (o *overrides) register(fs *pflag.FlagSet, env *environment) {
-	fs.StringVar(&o.config, "config", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (env WOLKVOX_CONNECT_CONFIG)")
+	configFlag(fs, &o.config, env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (env WOLKVOX_CONNECT_CONFIG)")
 	fs.StringVar(&o.brokers, "brokers", "", "Kafka seed brokers, comma-separated, replacing kafka.brokers and WOLKVOX_KAFKA_BROKERS")
 	fs.StringVar(&o.restAddress, "rest-address", env.getenv("WOLKVOX_REST_ADDRESS"), "REST API address, replacing rest.address (env WOLKVOX_REST_ADDRESS)")
 	fs.StringVar(&o.logLevel, "log-level", env.getenv("WOLKVOX_LOG_LEVEL"), "debug, info, warn or error, replacing log.level (env WOLKVOX_LOG_LEVEL)")

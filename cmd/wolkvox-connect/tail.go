@@ -62,7 +62,7 @@ type tailFlags struct {
 
 func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
 	var f tailFlags
-	fs.StringVarP(&f.config, "config", "c", "", "configuration file (YAML): Kafka, schema registry, topics and connectors")
+	configFlag(fs, &f.config, "", "configuration file (YAML): Kafka, schema registry, topics and connectors")
 	fs.StringVar(&f.connector, "connector", "", "connector whose report to read (optional when the file has one connector)")
 	fs.StringVar(&f.report, "report", "", "report to read: api name or report key")
 	fs.StringVar(&f.topic, "topic", "", "read this topic instead of a report's (with --brokers, or with --config for its Kafka settings)")

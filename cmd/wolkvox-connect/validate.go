@@ -35,24 +35,25 @@ var errProblems = errors.New("configuration has problems")
 // With --probe it then makes one token_info call per connector (one call of each
 // token's budget) and prints the token's limit and use, or the classified error.
 func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
-	path := fs.StringP("config", "c", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML; env WOLKVOX_CONNECT_CONFIG); see deploy/examples")
+	var path string
+	configFlag(fs, &path, env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML; env WOLKVOX_CONNECT_CONFIG); see deploy/examples")
 	probe := fs.Bool("probe", false, "also call token_info once per connector (costs one call each) to check server and token")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case *path == "":
+	case path == "":
 		return fmt.Errorf("%w: --config FILE is required (or WOLKVOX_CONNECT_CONFIG)", errUsage)
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	s, err := LoadSettings(*path, env.getenv)
+	s, err := LoadSettings(path, env.getenv)
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		for _, p := range ce.Problems {
-			fmt.Fprintf(env.stdout, "%s:%s\n", *path, problemLine(p))
+			fmt.Fprintf(env.stdout, "%s:%s\n", path, problemLine(p))
 		}
-		return fmt.Errorf("%s: %d problem(s): %w", *path, len(ce.Problems), errProblems)
+		return fmt.Errorf("%s: %d problem(s): %w", path, len(ce.Problems), errProblems)
 	}
 	if err != nil {
 		return err
@@ -61,13 +62,13 @@ func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	for _, c := range s.Connectors {
 		reports += len(c.Config.Reports)
 	}
-	fmt.Fprintf(env.stdout, "config OK: %s (%d connector(s), %d report(s))\n", *path, len(s.Connectors), reports)
+	fmt.Fprintf(env.stdout, "config OK: %s (%d connector(s), %d report(s))\n", path, len(s.Connectors), reports)
 	printPlans(env.stdout, s)
 	if !*probe {
 		return nil
 	}
 	if n := probeTokens(ctx, env.stdout, s); n > 0 {
-		return fmt.Errorf("%s: %d probe(s) failed: %w", *path, n, errProblems)
+		return fmt.Errorf("%s: %d probe(s) failed: %w", path, n, errProblems)
 	}
 	return nil
 }

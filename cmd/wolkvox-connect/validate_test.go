@@ -98,7 +98,7 @@ func TestValidateCommand(t *testing.T) {
 		{name: "no config", args: nil, code: 2, stderr: []string{"--config FILE is required", "--help"}, noneOutput: true},
 		{name: "extra argument", args: []string{"--config", "testdata/minimal.good.yaml", "more"}, code: 2, stderr: []string{`unexpected argument "more"`}, noneOutput: true},
 		{name: "unknown flag", args: []string{"--conf", "x"}, code: 2, stderr: []string{"unknown flag: --conf"}, noneOutput: true},
-		{name: "help", args: []string{"--help"}, code: 0, stderr: []string{"Usage: wolkvox-connect validate --config FILE [--probe]", "--probe", "Example:\n  WOLKVOX_TOKEN=... wolkvox-connect validate --config deploy/examples/one-operation.yaml --probe"}, noneOutput: true},
+		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Usage: wolkvox-connect validate --config FILE [--probe]", "-c, --config", "--probe", "Example:\n  WOLKVOX_TOKEN=... wolkvox-connect validate --config deploy/examples/one-operation.yaml --probe"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
