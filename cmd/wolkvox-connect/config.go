@@ -1065,13 +1065,24 @@ func (l *loader) expandString(s, path string) (string, bool) {
 		}
 		val := l.getenv(name)
 		if val == "" {
-			l.bad(path, "refers to environment variable "+name+", which is not set (or empty)", "export "+name+" before starting, or write the value in the file")
+			l.bad(path, "refers to environment variable "+name+", which is not set (or empty)", unsetFix(path, name))
 			l.settled[path] = true
 			return "", false
 		}
 		b.WriteString(val)
 		s = s[i+end+1:]
 	}
+}
+
+// unsetFix is the fix for an unset variable at path. A secret (a token or a password)
+// is never written in the file, as the README says: it comes from the environment or
+// from its _file; any other value may be written in the file instead.
+func unsetFix(path, name string) string {
+	key := path[strings.LastIndexAny(path, ".]")+1:]
+	if key == "token" || key == "password" {
+		return "export " + name + " before starting, or use " + key + "_file: a file holding only the " + key + " (never write a secret in the configuration file)"
+	}
+	return "export " + name + " before starting, or write the value in the file"
 }
 
 func truncate(s string, n int) string {
