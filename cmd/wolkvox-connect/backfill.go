@@ -26,7 +26,7 @@ func init() {
 
 func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
 	var o overrides
-	o.register(fs, env)
+	o.register(fs, env, false)
 	name := fs.String("connector", "", "the connector whose report to re-read (required when the file has several)")
 	report := fs.String("report", "", `the report's key as 'wolkvox-connect offsets list' shows it, e.g. "act_3,cod_act=cod_act1" (required)`)
 	fromFlag := fs.String("from", "", `start of the range: RFC 3339, or a date "2026-11-01" (midnight in the connector's zone) (required)`)

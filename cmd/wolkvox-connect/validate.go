@@ -68,6 +68,9 @@ func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	for _, c := range s.Connectors {
 		reports += len(c.Config.Reports)
 	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(env.stdout, "%s:%s\n", path, strings.Replace(problemLine(w), w.Field+":", "warning: "+w.Field+":", 1))
+	}
 	fmt.Fprintf(env.stdout, "config OK: %s (%d connector(s), %d report(s))\n", path, len(s.Connectors), reports)
 	printPlans(env.stdout, s)
 	if !*probe {
