@@ -26,7 +26,7 @@ func init() {
 
 func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
 	var o overrides
-	o.register(fs, env)
+	o.register(fs, env, false)
 	name := fs.String("connector", "", "the connector whose report to re-read (required when the file has several)")
 	report := fs.String("report", "", `the report's key as 'wolkvox-connect offsets list' shows it, e.g. "act_3,cod_act=cod_act1" (required)`)
 	fromFlag := fs.String("from", "", `start of the range: RFC 3339, or a date "2026-11-01" (midnight in the connector's zone) (required)`)
@@ -64,7 +64,19 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	if !from.Before(to) {
 		return fmt.Errorf("%w: --from %s is not before --to %s", errUsage, *fromFlag, *toFlag)
 	}
-	log := s.Log.Logger(env.stderr)
+	now := time.Now()
+	for _, fv := range []struct {
+		flag string
+		t    time.Time
+	}{{"--from", from}, {"--to", to}} {
+		if problem := checkInstant(fv.t, now); problem != "" {
+			return fmt.Errorf("%w: %s: %s; give a time between %s and a year from now", errUsage, fv.flag, problem, earliestStart.Format(time.DateOnly))
+		}
+	}
+	// The progress bar and the log share stderr through one console, so that they never
+	// write at once nor cut into each other's lines.
+	term := newConsole(env.stderr, isTTY(env.stderr))
+	log := s.Log.Logger(term)
 	opts, _, err := connectorOpts(s, log)
 	if err != nil {
 		return err
@@ -75,14 +87,25 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	}
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	bar := progress{w: env.stderr, tty: isTTY(env.stderr), from: from, to: to}
+	bar := progress{term: term, from: from, to: to, loc: cfg.Location}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
 			st := c.Status()
-			bar.draw(st, true)
+			bp, _ := c.BackfillProgress()
+			if bp.Finished == len(st.Reports) {
+				term.EndStatus()
+				r := st.Reports[0]
+				fmt.Fprintf(env.stdout, "backfill of %s %s..%s into %s was already done: its progress, stored under %s, reached the range's end, so nothing was read.\n"+
+					"To read the range again, reset that progress and run this command again:\n"+
+					"  wolkvox-connect offsets reset --config %s --connector %s --report '%s' --transactional-id-prefix %s --yes\n",
+					r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, strings.Join(bp.Keys, ", "),
+					o.config, cfg.Name, bp.Keys[0], connector.DefaultTxnIDPrefix+"backfill-")
+				return err
+			}
+			bar.draw(st, bp, true)
 			if err != nil {
 				return err
 			}
@@ -93,13 +116,23 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 			if r.State == connector.StateFailed {
 				return fmt.Errorf("report %s failed: %s", r.Key, r.LastError)
 			}
-			fmt.Fprintf(env.stdout, "backfilled %s %s..%s into %s: %d rows written, %d already there, %d dead letters, %d calls\n",
-				r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, r.Rows, r.Duplicates, r.DeadLetters, r.Calls)
+			fmt.Fprintf(env.stdout, "backfilled %s %s..%s into %s: %s written, %s, %s; %s already in the topic before, %s read again and skipped (already written)\n",
+				r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, plural(r.Rows, "row"), plural(r.DeadLetters, "dead letter"),
+				plural(r.Calls, "call"), plural(bp.Seeded, "event"), plural(r.Duplicates, "row"))
 			return nil
 		case <-tick.C:
-			bar.draw(c.Status(), false)
+			bp, _ := c.BackfillProgress()
+			bar.draw(c.Status(), bp, false)
 		}
 	}
+}
+
+// plural is "1 call", "2 calls", "0 calls".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // pickConnector finds the named connector, or the only one.
@@ -125,37 +158,47 @@ func parseInstant(v string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-11-01T08:00:00-05:00) nor a date (2026-11-01)", v)
 }
 
-// progress draws a backfill's progress: a bar redrawn in place on a terminal, a line
-// every few seconds elsewhere.
+// progress draws a backfill's progress on its console: a bar redrawn in place on a
+// terminal, a line every few seconds elsewhere. Times are in the connector's zone,
+// with their offset, as --from and --to are read.
 type progress struct {
-	w        io.Writer
-	tty      bool
+	term     *console
 	from, to time.Time
+	loc      *time.Location
 	last     time.Time
 }
 
-func (p *progress) draw(st connector.Status, final bool) {
+// progressTime is how the bar shows an instant: local to the operation, with its offset.
+const progressTime = "2006-01-02 15:04 -07:00"
+
+func (p *progress) draw(st connector.Status, bp connector.BackfillProgress, final bool) {
 	if len(st.Reports) == 0 {
 		return
 	}
 	r := st.Reports[0]
-	frac := 0.0
-	if r.Cursor.After(p.from) {
-		frac = min(float64(r.Cursor.Sub(p.from))/float64(p.to.Sub(p.from)), 1)
+	var line string
+	if bp.Seeding {
+		// Before the first call: reading what the topic holds, so none of it is written twice.
+		line = fmt.Sprintf("reading what %s holds first: %s so far", r.Topic, plural(bp.Seeded, "event"))
+	} else {
+		frac := 0.0
+		if r.Cursor.After(p.from) {
+			frac = min(float64(r.Cursor.Sub(p.from))/float64(p.to.Sub(p.from)), 1)
+		}
+		const width = 30
+		filled := int(frac * width)
+		line = fmt.Sprintf("[%s%s] %3.0f%% %s up to %s, %s, %s, %s",
+			strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*frac, r.Key,
+			r.Cursor.In(p.loc).Format(progressTime), plural(r.Rows, "row"), plural(r.Calls, "call"), r.State)
 	}
-	const width = 30
-	filled := int(frac * width)
-	line := fmt.Sprintf("[%s%s] %3.0f%% %s up to %s, %d rows, %d calls, %s",
-		strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*frac, r.Key,
-		r.Cursor.Format("2006-01-02 15:04"), r.Rows, r.Calls, r.State)
 	switch {
-	case p.tty:
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
+	case p.term.tty:
+		p.term.Status(line)
 		if final {
-			fmt.Fprintln(p.w)
+			p.term.EndStatus()
 		}
 	case final || time.Since(p.last) >= 5*time.Second:
-		fmt.Fprintln(p.w, line)
+		p.term.Status(line)
 		p.last = time.Now()
 	}
 }

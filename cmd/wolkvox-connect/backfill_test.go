@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,25 +50,60 @@ connectors:
 	}
 	day := time.Now().In(bogotaLoc()).AddDate(0, 0, -2)
 	from := time.Date(day.Year(), day.Month(), day.Day(), 6, 0, 0, 0, bogotaLoc())
-	backfill := func(to time.Time) string {
+	// The progress bar (this goroutine) and the logger (the connector's) write to one
+	// plain buffer: the console serializes them, which -race checks.
+	run := func(args ...string) string {
+		t.Helper()
 		var stdout, stderr bytes.Buffer
 		env := &environment{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-		code := runMain(context.Background(), env, []string{"backfill", "--config", path, "--report", "diagram_13",
-			"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339)})
+		code := runMain(context.Background(), env, args)
 		if code != 0 {
-			t.Fatalf("backfill exited %d: %s", code, stderr.String())
+			t.Fatalf("%s exited %d: %s", args[0], code, stderr.String())
 		}
-		if !strings.Contains(stderr.String(), "100%") {
-			t.Errorf("no finished progress bar in:\n%s", stderr.String())
+		if args[0] == "backfill" && !strings.Contains(stdout.String(), "already done") {
+			if !strings.Contains(stderr.String(), "100%") {
+				t.Errorf("no finished progress bar in:\n%s", stderr.String())
+			}
+			// The cursor is shown in the operation's zone, with its offset.
+			if !strings.Contains(stderr.String(), "-05:00, ") {
+				t.Errorf("the progress bar shows no zone offset:\n%s", stderr.String())
+			}
 		}
 		return stdout.String()
+	}
+	backfill := func(to time.Time) string {
+		return run("backfill", "--config", path, "--report", "diagram_13", "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339))
 	}
 	first := backfill(from.Add(4 * time.Hour))
 	second := backfill(from.Add(8 * time.Hour))
 	t.Log(strings.TrimSpace(first))
 	t.Log(strings.TrimSpace(second))
-	if !strings.Contains(second, "already there") || strings.Contains(second, " 0 already there") {
-		t.Errorf("the second backfill did not recognise the first one's rows: %s", second)
+	written := regexp.MustCompile(`: (\d+) rows written`).FindStringSubmatch(first)
+	if written == nil || written[1] == "0" {
+		t.Fatalf("the first backfill wrote nothing: %s", first)
+	}
+	// The second range holds the first: the topic held exactly the first's events.
+	if want := written[1] + " events already in the topic before"; !strings.Contains(second, want) {
+		t.Errorf("the second backfill does not say %q: %s", want, second)
+	}
+	if !strings.Contains(first, "1 call;") && !strings.Contains(first, " calls;") {
+		t.Errorf("calls not counted with their plural: %s", first)
+	}
+
+	// The first range again: already done, said so, with the command that redoes it,
+	// which works.
+	again := backfill(from.Add(4 * time.Hour))
+	t.Log(strings.TrimSpace(again))
+	reset := regexp.MustCompile(`wolkvox-connect (offsets reset .*) --yes`).FindStringSubmatch(again)
+	if !strings.Contains(again, "was already done") || reset == nil {
+		t.Fatalf("re-running a finished range does not say it is done and how to redo it: %s", again)
+	}
+	args := append(strings.Fields(strings.ReplaceAll(reset[1], "'", "")), "--yes")
+	t.Log(run(args...))
+	redo := backfill(from.Add(4 * time.Hour))
+	t.Log(strings.TrimSpace(redo))
+	if !strings.Contains(redo, "0 rows written") || strings.Contains(redo, "already done") {
+		t.Errorf("after the reset the range is read again, writing nothing new: %s", redo)
 	}
 
 	rep, _ := catalog.Lookup("diagram_13")
@@ -91,6 +127,7 @@ connectors:
 	// live connector's key is never written.
 	pos := positionsOf(t, seeds, name+".offsets", name)
 	if len(pos) != 2 {
+		// The reset range's progress was deleted and written again: still one each.
 		t.Errorf("offsets: %d positions, want one per backfill range", len(pos))
 	}
 	for k := range pos {

@@ -29,7 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/pkg/sr"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
@@ -52,6 +52,49 @@ const (
 	maxPEMFile    = 1 << 20
 )
 
+// Bounds of the values the file may hold, beyond their types. Each refusal names its
+// bound, so the numbers are here once.
+const (
+	// minInterval is the shortest steady-state interval: Wolkvox suggests a call every
+	// 5 minutes, and under a minute a report spends its daily budget on nearly empty
+	// windows (package connector refuses it too).
+	minInterval = time.Minute
+	// maxPartitions bounds topics.partitions. Kafka sets no hard limit, but every
+	// partition costs the brokers file handles, memory and leader elections (a broker
+	// is comfortable with a few thousand), and a report topic gets nowhere near the
+	// throughput that would need more: a larger value is a typo, and one near 2^31 makes
+	// the broker refuse the topic only once the worker runs.
+	maxPartitions = 10000
+	// maxStartAhead is how far in the future a start may be; earliestStart the earliest
+	// start. Wolkvox keeps no data from before the platform existed, and a start years
+	// ahead would only park a report: both are typos (1900, 9999, 2062 for 2026).
+	maxStartAhead = 366 * 24 * time.Hour
+)
+
+// shortDuration writes d as it is written in the file: 1m, not 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0m0s") {
+		s = strings.TrimSuffix(strings.TrimSuffix(s, "0s"), "0m")
+	}
+	return s
+}
+
+// earliestStart is the earliest start a report may have: 2000-01-01 UTC.
+var earliestStart = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// checkInstant says what is wrong with t as a start or end of a report's range, ""
+// when nothing is: it must lie between earliestStart and now plus maxStartAhead.
+func checkInstant(t, now time.Time) string {
+	switch {
+	case t.Before(earliestStart):
+		return fmt.Sprintf("%s is before %s", t.Format(time.DateOnly), earliestStart.Format(time.DateOnly))
+	case t.After(now.Add(maxStartAhead)):
+		return fmt.Sprintf("%s is more than a year after now (%s)", t.Format(time.DateOnly), now.Format(time.DateOnly))
+	}
+	return ""
+}
+
 // processStart is when this process started: the default origin of a demo clock, so
 // that the virtual clock reads clock.start when the worker starts.
 var processStart = time.Now()
@@ -69,6 +112,9 @@ type Settings struct {
 	// Clock, when set, replaces the wall clock by a fast virtual one (demos, tests).
 	Clock      *ClockSettings
 	Connectors []ConnectorSettings
+	// Warnings are what the file allows but is probably a mistake (a REST API open to
+	// the network without a token): validate prints them, run logs them at warn.
+	Warnings []Problem
 }
 
 // KafkaSettings is how the worker reaches Kafka.
@@ -468,7 +514,7 @@ func (e *ConfigError) Unwrap() []error {
 //
 // Choices made where the task left room, so they are not rediscovered:
 //
-//   - Parsing is strict (yaml.v3 KnownFields): an unknown key is a problem naming its
+//   - Parsing is strict (go.yaml.in/yaml/v3 KnownFields): an unknown key is a problem naming its
 //     path, its line and the keys allowed there. A second YAML document is a problem too.
 //   - ${NAME} is expanded in string values only (numbers and booleans are typed YAML),
 //     after parsing, so a secret never passes through the YAML parser. An unset or empty
@@ -523,6 +569,7 @@ func ParseSettings(data []byte, getenv func(string) string, baseDir string) (*Se
 		l.expand(reflect.ValueOf(&fc).Elem(), "")
 		s := l.build(&fc)
 		if len(l.problems) == 0 {
+			s.Warnings = l.warnings
 			return s, nil
 		}
 	}
@@ -648,6 +695,7 @@ type loader struct {
 	keys     []keyAt   // every mapping key, for unknown-key errors
 	values   []valueAt // every value node, for type errors
 	problems []Problem
+	warnings []Problem
 	// settled holds fields already reported (the YAML decoder could not fill them, a
 	// variable was unset, a secret file unreadable): later checks of the same field
 	// would only repeat the problem, misled by a zero or raw value.
@@ -673,6 +721,11 @@ type valueAt struct {
 // badAt records a problem at a line of the file.
 func (l *loader) badAt(line int, field, problem, fix string) {
 	l.problems = append(l.problems, Problem{FieldError: &connector.FieldError{Field: field, Problem: problem, Fix: fix}, Line: line})
+}
+
+// warn records a warning: allowed, but probably a mistake.
+func (l *loader) warn(field, problem, fix string) {
+	l.warnings = append(l.warnings, Problem{FieldError: &connector.FieldError{Field: field, Problem: problem, Fix: fix}, Line: l.lineOf(field)})
 }
 
 // bad records a problem unless it is about a field already reported.
@@ -885,7 +938,7 @@ func (l *loader) typeProblem(msg string) (fatal bool) {
 		if v, ok := l.valueFor(line, tag, val, strings.TrimPrefix(into, "*")); ok {
 			field = v.path
 			if v.node.Kind == yaml.ScalarNode {
-				val = v.node.Value // yaml.v3 shortens long values in its messages
+				val = v.node.Value // the YAML decoder shortens long values in its messages
 			}
 		}
 		l.settled[field] = true
@@ -1065,13 +1118,24 @@ func (l *loader) expandString(s, path string) (string, bool) {
 		}
 		val := l.getenv(name)
 		if val == "" {
-			l.bad(path, "refers to environment variable "+name+", which is not set (or empty)", "export "+name+" before starting, or write the value in the file")
+			l.bad(path, "refers to environment variable "+name+", which is not set (or empty)", unsetFix(path, name))
 			l.settled[path] = true
 			return "", false
 		}
 		b.WriteString(val)
 		s = s[i+end+1:]
 	}
+}
+
+// unsetFix is the fix for an unset variable at path. A secret (a token or a password)
+// is never written in the file, as the README says: it comes from the environment or
+// from its _file; any other value may be written in the file instead.
+func unsetFix(path, name string) string {
+	key := path[strings.LastIndexAny(path, ".]")+1:]
+	if key == "token" || key == "password" {
+		return "export " + name + " before starting, or use " + key + "_file: a file holding only the " + key + " (never write a secret in the configuration file)"
+	}
+	return "export " + name + " before starting, or write the value in the file"
 }
 
 func truncate(s string, n int) string {
@@ -1304,17 +1368,55 @@ func (l *loader) buildRegistry(fr *fileSchemaRegistry, r *SchemaRegistrySettings
 	}
 }
 
+// envRESTAddress and envLogLevel, when set, replace rest.address and log.level (run's
+// --rest-address and --log-level set them), for every command that reads the file, so
+// that validate checks what run will use.
+const (
+	envRESTAddress = "WOLKVOX_REST_ADDRESS"
+	envLogLevel    = "WOLKVOX_LOG_LEVEL"
+)
+
 func (l *loader) buildREST(fr *fileREST, r *RESTSettings) {
 	r.Address = cmp.Or(fr.Address, DefaultRESTAddress)
+	from := ""
+	if v := strings.TrimSpace(l.getenv(envRESTAddress)); v != "" {
+		r.Address, from = v, " (from "+envRESTAddress+" or --rest-address)"
+	}
 	if problem := checkHostPort(r.Address, true); problem != "" {
-		l.bad("rest.address", problem, "write host:port, e.g. 127.0.0.1:8083, or :8083 for every interface")
+		l.bad("rest.address", problem+from, "write host:port, e.g. 127.0.0.1:8083, or :8083 for every interface")
+		return
 	}
 	r.Token = l.secretValue("rest", "token", fr.Token, fr.TokenFile)
+	if tok := r.Token.Reveal(); strings.ContainsFunc(tok, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		field := "rest.token"
+		if fr.TokenFile != "" {
+			field = "rest.token_file"
+		}
+		l.bad(field, "the REST token contains whitespace or control characters", "a bearer token is one word: remove spaces and line breaks (a token file may end with one newline)")
+	}
+	if host, _, _ := net.SplitHostPort(r.Address); !r.Token.IsSet() && !isLoopback(host) {
+		l.warn("rest.address", fmt.Sprintf("%q%s serves the REST API beyond this machine without a token: anyone who reaches it can stop connectors and rewrite offsets", r.Address, from),
+			"set rest.token (or rest.token_file), or listen on 127.0.0.1")
+	}
+}
+
+// isLoopback reports whether host only accepts connections from this machine; an
+// empty host listens on every interface.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (l *loader) buildLog(fl *fileLog, s *LogSettings) {
-	if err := s.Level.UnmarshalText([]byte(cmp.Or(fl.Level, DefaultLogLevel))); err != nil || strings.ContainsAny(fl.Level, "+-") {
-		l.bad("log.level", fmt.Sprintf("%q is not a log level", fl.Level), "use debug, info, warn or error")
+	level, from := fl.Level, ""
+	if v := strings.TrimSpace(l.getenv(envLogLevel)); v != "" {
+		level, from = v, " (from "+envLogLevel+" or --log-level)"
+	}
+	if err := s.Level.UnmarshalText([]byte(cmp.Or(level, DefaultLogLevel))); err != nil || strings.ContainsAny(level, "+-") {
+		l.bad("log.level", fmt.Sprintf("%q is not a log level%s", level, from), "use debug, info, warn or error")
 	}
 	s.Format = cmp.Or(fl.Format, DefaultLogFormat)
 	if s.Format != "text" && s.Format != "json" {
@@ -1387,12 +1489,71 @@ func (l *loader) buildConnector(fc *fileConnector, path string, now time.Time) C
 		}
 		cs.Config.Reports = append(cs.Config.Reports, rc)
 	}
+	if fc.Server == "" {
+		l.bad(path+".server", "is required", `give the digits of wv{server}.wolkvox.com, quoted, e.g. server: "0040"`)
+		l.settled[path+".server"] = true
+	}
 	// The connector's own checks, with the token, moved to this connector's path.
 	full := cs.Connector()
 	if err := full.Validate(); err != nil {
 		l.connectorProblems(err, fc.Name, path)
 	}
+	l.clientProblems(&cs, fc, path)
 	return cs
+}
+
+// sourceOptionRE splits a source.ErrInvalidOption message into the option and the
+// problem: "source: invalid option Token: contains whitespace ...".
+var sourceOptionRE = regexp.MustCompile(`^source: ` + regexp.QuoteMeta(source.ErrInvalidOption.Error()) + ` (\w+): (.*)$`)
+
+// clientProblems builds the connector's source client as run does (no I/O) and
+// records what it refuses on the field at fault: whatever source.NewClient refuses,
+// validate reports, with the field, its line and the fix. A field already reported (an
+// empty token, a server that is not digits) is not reported twice.
+func (l *loader) clientProblems(cs *ConnectorSettings, fc *fileConnector, path string) {
+	_, err := source.NewClient(cs.SourceOpts()...)
+	if err == nil {
+		return
+	}
+	reported := func(field string) bool {
+		return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Field == field })
+	}
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	for _, e := range list {
+		m := sourceOptionRE.FindStringSubmatch(e.Error())
+		if m == nil {
+			l.bad(path, e.Error(), "")
+			continue
+		}
+		option, problem := m[1], m[2]
+		field, fix := path, ""
+		switch option {
+		case "Token":
+			if reported(path+".token") || reported(path+".token_file") {
+				continue // empty, unset or unreadable: said already
+			}
+			field, problem, fix = path+".token", "the token "+problem, "a Wolkvox token is one word: remove spaces, quotes and line breaks from the value (or its variable)"
+			if fc.TokenFile != "" {
+				field, problem, fix = path+".token_file", fmt.Sprintf("%s: the token read from it %s", fc.TokenFile, m[2]), "the file must hold only the token (surrounding whitespace is trimmed): check that the path is the token's file"
+			}
+		case "Server":
+			field, fix = path+".server", `give the digits of wv{server}.wolkvox.com, e.g. "0040"`
+		case "BaseURL":
+			field, fix = path+".base_url", "write e.g. http://127.0.0.1:8090, or leave it out for https://wv{server}.wolkvox.com"
+		case "Location":
+			field, fix = path+".time_zone", `use an IANA zone name such as "America/Bogota"`
+		default:
+			problem = option + ": " + problem
+		}
+		if !reported(field) {
+			l.bad(field, problem, fix)
+		}
+	}
 }
 
 // connectorProblems re-paths connector.Config.Validate's FieldErrors, which name the
@@ -1443,6 +1604,13 @@ func (l *loader) schedule(fs *fileSchedule, path string, base *connector.ReportC
 		}
 	}
 	dur("interval", fs.Interval, &rc.Interval)
+	if inherited := base != nil && fs.Interval == ""; !inherited && rc.Interval > 0 && rc.Interval < minInterval {
+		// Reported here, on the field written, and dropped: the default's plan is then
+		// checked, not one that blames daily_quota for a typo in the interval.
+		l.bad(join(path, "interval"), fmt.Sprintf("%s is shorter than the minimum of %s", rc.Interval, shortDuration(minInterval)),
+			fmt.Sprintf("use at least %s; Wolkvox suggests 5m (the default)", shortDuration(minInterval)))
+		rc.Interval = 0
+	}
 	dur("lookback", fs.Lookback, &rc.Lookback)
 	dur("settle", fs.Settle, &rc.Settle)
 	dur("bucket", fs.Bucket, &rc.Bucket)
@@ -1450,6 +1618,9 @@ func (l *loader) schedule(fs *fileSchedule, path string, base *connector.ReportC
 		t, err := parseStart(fs.Start, loc, now)
 		if err != nil {
 			l.bad(join(path, "start"), fmt.Sprintf("%q is not a start", fs.Start), `write an RFC 3339 instant ("2026-11-01T00:00:00-05:00"), a date ("2026-11-01", midnight in time_zone) or "today"`)
+		} else if problem := checkInstant(t, now); problem != "" {
+			l.bad(join(path, "start"), problem, fmt.Sprintf("give a start between %s and a year from now; leave start out to begin at the current time", earliestStart.Format(time.DateOnly)))
+			t = time.Time{}
 		}
 		rc.Start = t
 	}
@@ -1496,8 +1667,11 @@ func (l *loader) buildTopics(ft *fileTopics, t *TopicSettings, conns []Connector
 	t.Partitions, t.ReplicationFactor = -1, -1
 	if ft.Partitions != nil {
 		t.Partitions = *ft.Partitions
-		if t.Partitions == 0 || t.Partitions < -1 {
-			l.bad("topics.partitions", fmt.Sprintf("%d is not a partition count", t.Partitions), "use a positive number, or -1 for the broker's default")
+		switch {
+		case t.Partitions == 0 || t.Partitions < -1:
+			l.bad("topics.partitions", fmt.Sprintf("%d is not a partition count", t.Partitions), fmt.Sprintf("use 1..%d, or -1 for the broker's default", maxPartitions))
+		case t.Partitions > maxPartitions:
+			l.bad("topics.partitions", fmt.Sprintf("%d is above %d partitions a topic", t.Partitions, maxPartitions), fmt.Sprintf("use 1..%d (a report topic needs a handful), or -1 for the broker's default", maxPartitions))
 		}
 	}
 	if ft.ReplicationFactor != nil {

@@ -28,7 +28,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 )
@@ -49,11 +49,17 @@ func getenv(name string) string { return testEnv[name] }
 // comment lines: the problem's field, and text its fix contains.
 type want struct{ field, fix string }
 
-func wantsOf(t *testing.T, data []byte) []want {
+func wantsOf(t *testing.T, data []byte) []want { t.Helper(); return linesOf(t, data, "# want:") }
+
+// warningsOf reads the expected warnings of a *.good.yaml file from its "# warn: FIELD |
+// FIX" lines.
+func warningsOf(t *testing.T, data []byte) []want { t.Helper(); return linesOf(t, data, "# warn:") }
+
+func linesOf(t *testing.T, data []byte, prefix string) []want {
 	t.Helper()
 	var ws []want
 	for line := range strings.Lines(string(data)) {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "# want:")
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), prefix)
 		if !ok {
 			continue
 		}
@@ -85,6 +91,19 @@ func TestConfigFiles(t *testing.T) {
 				}
 				if len(s.Connectors) == 0 || len(s.Kafka.Brokers) == 0 {
 					t.Fatalf("settings without connectors or brokers: %+v", s)
+				}
+				data, rerr := os.ReadFile(file)
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				warns := warningsOf(t, data)
+				for _, w := range warns {
+					if !slices.ContainsFunc(s.Warnings, func(p Problem) bool { return p.Field == w.field && strings.Contains(p.Fix, w.fix) && p.Line > 0 }) {
+						t.Errorf("no warning at %s, with a line, and a fix containing %q; warnings: %v", w.field, w.fix, s.Warnings)
+					}
+				}
+				if len(s.Warnings) != len(warns) {
+					t.Errorf("%d warnings, want %d: %v", len(s.Warnings), len(warns), s.Warnings)
 				}
 				return
 			}

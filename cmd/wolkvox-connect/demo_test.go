@@ -278,13 +278,13 @@ func TestDemoUsage(t *testing.T) {
 }
 
 func TestDemoHelp(t *testing.T) {
-	code, _, stderr := runDemoCmd(t, "--help")
+	code, stdout, _ := runDemoCmd(t, "--help")
 	if code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	for _, want := range []string{"Usage: wolkvox-connect demo", "--duration", "--brokers", "--reports", "--events", "Example:\n  wolkvox-connect demo --duration 30s"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("help does not mention %q:\n%s", want, stderr)
+		if !strings.Contains(stdout, want) {
+			t.Errorf("help does not mention %q:\n%s", want, stdout)
 		}
 	}
 }

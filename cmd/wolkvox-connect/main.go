@@ -60,9 +60,13 @@ func main() {
 func runMain(ctx context.Context, env *environment, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			if c, ok := lookupCommand(args[1]); ok {
-				return runCommand(ctx, env, c, []string{"--help"})
+			c, ok := lookupCommand(args[1])
+			if !ok {
+				fmt.Fprintf(env.stderr, "wolkvox-connect help: unknown command %q\n\n", args[1])
+				printHelp(env.stderr)
+				return 2
 			}
+			return runCommand(ctx, env, c, []string{"--help"})
 		}
 		printHelp(env.stdout)
 		return 0
@@ -113,20 +117,31 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'wolkvox-connect <command> --help' for a command's flags and an example.")
 }
 
-// newFlagSet returns a flag set whose --help prints the command's usage and example.
+// newFlagSet returns a flag set whose --help prints the command's usage and example to
+// stdout: help asked for is the output, so "run --help | less" shows it. Parse errors
+// go to stderr (runCommand prints them); with ContinueOnError pflag calls Usage only
+// for --help.
+//
+// Short flags are the same in every command: -c is --config wherever there is one (see
+// configFlag), and no letter means two things (TestShortFlagsAgree checks it).
 func newFlagSet(env *environment, c command) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "%s\n\nUsage: wolkvox-connect %s %s\n", c.summary, c.name, c.usage)
+		fmt.Fprintf(env.stdout, "%s\n\nUsage: wolkvox-connect %s %s\n", c.summary, c.name, c.usage)
 		if fs.HasFlags() {
-			fmt.Fprintf(env.stderr, "\nFlags:\n%s", fs.FlagUsages())
+			fmt.Fprintf(env.stdout, "\nFlags:\n%s", fs.FlagUsages())
 		}
 		if c.example != "" {
-			fmt.Fprintf(env.stderr, "\nExample:\n  %s\n", c.example)
+			fmt.Fprintf(env.stdout, "\nExample:\n  %s\n", c.example)
 		}
 	}
 	return fs
+}
+
+// configFlag registers --config (-c) on fs, defaulting to def.
+func configFlag(fs *pflag.FlagSet, into *string, def, usage string) {
+	fs.StringVarP(into, "config", "c", def, usage)
 }
 
 // parseFlags parses args, turning a parse failure into errUsage.

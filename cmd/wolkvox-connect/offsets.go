@@ -91,7 +91,7 @@ func runOffsets(ctx context.Context, env *environment, fs *pflag.FlagSet, args [
 	}
 	afs := newFlagSet(env, actions[i])
 	var f offsetsFlags
-	afs.StringVarP(&f.config, "config", "c", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML) of the worker (env WOLKVOX_CONNECT_CONFIG)")
+	configFlag(afs, &f.config, env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML) of the worker (env WOLKVOX_CONNECT_CONFIG)")
 	afs.DurationVar(&f.timeout, "timeout", time.Minute, "give up after this long (an unreachable cluster)")
 	var run func(context.Context, *offsetsSession) error
 	switch args[0] {

@@ -335,16 +335,17 @@ func TestOffsetsUsage(t *testing.T) {
 		args   []string
 		code   int
 		stderr []string
+		stdout []string // help is output
 	}{
 		{name: "no action", code: 2, stderr: []string{"missing action: list, set or reset"}},
 		{name: "unknown action", args: []string{"drop"}, code: 2, stderr: []string{`unknown action "drop"`}},
 		{name: "no config", args: []string{"list"}, code: 2, stderr: []string{"--config FILE is required"}},
 		{name: "bad now", args: []string{"list", "--config", "x.yaml", "--now", "noon"}, code: 2, stderr: []string{`--now "noon"`}},
 		{name: "argument", args: []string{"list", "--config", "x.yaml", "extra"}, code: 2, stderr: []string{`unexpected argument "extra"`}},
-		{name: "help", args: []string{"--help"}, stderr: []string{"list|set|reset", "only while the worker is stopped", "REST API", "fences", "Example:"}},
-		{name: "set help", args: []string{"set", "--help"}, stderr: []string{"--window-end", "--yes", "--transactional-id-prefix", "stopped", "fences", "Example:", "offsets set --config worker.yaml"}},
-		{name: "reset help", args: []string{"reset", "--help"}, stderr: []string{"--all", "--yes", "tombstone", "stopped", "Example:"}},
-		{name: "list help", args: []string{"list", "--help"}, stderr: []string{"--json", "LAG", "Example:"}},
+		{name: "help", args: []string{"--help"}, stdout: []string{"list|set|reset", "only while the worker is stopped", "REST API", "fences", "Example:"}},
+		{name: "set help", args: []string{"set", "--help"}, stdout: []string{"--window-end", "--yes", "--transactional-id-prefix", "stopped", "fences", "Example:", "offsets set --config worker.yaml"}},
+		{name: "reset help", args: []string{"reset", "--help"}, stdout: []string{"--all", "--yes", "tombstone", "stopped", "Example:"}},
+		{name: "list help", args: []string{"list", "--help"}, stdout: []string{"--json", "LAG", "Example:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -356,6 +357,12 @@ func TestOffsetsUsage(t *testing.T) {
 			for _, s := range tt.stderr {
 				if !strings.Contains(folded, s) {
 					t.Errorf("stderr lacks %q:\n%s", s, errOut)
+				}
+			}
+			foldedOut := strings.Join(strings.Fields(out), " ")
+			for _, s := range tt.stdout {
+				if !strings.Contains(foldedOut, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, out)
 				}
 			}
 		})

@@ -179,13 +179,13 @@ func TestReportsUsageErrors(t *testing.T) {
 }
 
 func TestReportsHelp(t *testing.T) {
-	code, _, errOut := runCLI(t, nil, "reports", "--help")
+	code, out, _ := runCLI(t, nil, "reports", "--help")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, w := range []string{"Usage: wolkvox-connect reports [REPORT]", "--kind", "--json", "Example:", "wolkvox-connect reports diagram_13"} {
-		if !strings.Contains(errOut, w) {
-			t.Errorf("%q missing from help:\n%s", w, errOut)
+		if !strings.Contains(out, w) {
+			t.Errorf("%q missing from help:\n%s", w, out)
 		}
 	}
 	if code, out, _ := runCLI(t, nil, "help"); code != 0 || !strings.Contains(out, "reports") {

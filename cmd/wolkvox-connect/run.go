@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -30,62 +31,58 @@ func init() {
 	})
 }
 
-// overrides are the flags and environment variables that take precedence over the file.
+// overrides are the flags that take precedence over the file and the environment.
 type overrides struct {
 	config, brokers, restAddress, logLevel string
 }
 
-func (o *overrides) register(fs *pflag.FlagSet, env *environment) {
-	fs.StringVar(&o.config, "config", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (env WOLKVOX_CONNECT_CONFIG)")
-	fs.StringVar(&o.brokers, "brokers", "", "Kafka seed brokers, comma-separated, replacing kafka.brokers and WOLKVOX_KAFKA_BROKERS")
-	fs.StringVar(&o.restAddress, "rest-address", env.getenv("WOLKVOX_REST_ADDRESS"), "REST API address, replacing rest.address (env WOLKVOX_REST_ADDRESS)")
-	fs.StringVar(&o.logLevel, "log-level", env.getenv("WOLKVOX_LOG_LEVEL"), "debug, info, warn or error, replacing log.level (env WOLKVOX_LOG_LEVEL)")
+// register adds --config, --brokers and --log-level to fs, and --rest-address when the
+// command serves the REST API (run; backfill does not).
+func (o *overrides) register(fs *pflag.FlagSet, env *environment, rest bool) {
+	configFlag(fs, &o.config, env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (env WOLKVOX_CONNECT_CONFIG)")
+	fs.StringVar(&o.brokers, "brokers", "", "Kafka seed brokers, comma-separated, replacing kafka.brokers and "+envKafkaBrokers)
+	if rest {
+		fs.StringVar(&o.restAddress, "rest-address", "", "REST API address, replacing rest.address and "+envRESTAddress)
+	}
+	fs.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error, replacing log.level and "+envLogLevel)
 }
 
-// load reads the configuration file and applies the overrides. LoadSettings refuses
-// a file without brokers, pointing to the demo.
+// load reads the configuration file with the overrides. They reach LoadSettings as the
+// environment variables they replace (a flag wins over its variable, which wins over
+// the file), so they are checked exactly as validate checks the variables: one
+// validation for both commands.
 func (o *overrides) load(env *environment) (*Settings, error) {
 	if o.config == "" {
 		return nil, fmt.Errorf("%w: --config is required (or WOLKVOX_CONNECT_CONFIG); deploy/examples/ has commented examples, and 'wolkvox-connect demo' runs without one", errUsage)
-	}
-	getenv := env.getenv
-	if o.brokers != "" {
-		// --brokers wins over the environment, which wins over the file.
-		getenv = func(k string) string {
-			if k == envKafkaBrokers {
-				return o.brokers
-			}
-			return env.getenv(k)
-		}
-	}
-	s, err := LoadSettings(o.config, getenv)
-	if err != nil {
-		return nil, err
-	}
-	if o.restAddress != "" {
-		s.REST.Address = o.restAddress
 	}
 	if o.logLevel != "" {
 		var lvl slog.Level
 		if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
 			return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, o.logLevel)
 		}
-		s.Log.Level = lvl
 	}
-	return s, nil
+	flags := map[string]string{envKafkaBrokers: o.brokers, envRESTAddress: o.restAddress, envLogLevel: o.logLevel}
+	getenv := func(k string) string {
+		if v := flags[k]; v != "" {
+			return v
+		}
+		return env.getenv(k)
+	}
+	return LoadSettings(o.config, getenv)
 }
 
-func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
-	var o overrides
-	o.register(fs, env)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	s, err := o.load(env)
-	if err != nil {
-		return err
-	}
-	log := s.Log.Logger(env.stderr)
+// runParts is what run builds from its settings before any I/O.
+type runParts struct {
+	log    *slog.Logger
+	worker *connector.Worker
+	api    *restapi.Server
+}
+
+// prepareRun builds the worker and its REST API from s, logging to w, without any I/O:
+// everything run refuses before it touches Kafka or Wolkvox is refused here, and
+// LoadSettings (what validate runs) refuses the same (TestValidateAndRunAgree).
+func prepareRun(s *Settings, w io.Writer) (*runParts, error) {
+	log := s.Log.Logger(w)
 	now := time.Now
 	if s.Clock != nil {
 		now = s.Clock.Clock().Now
@@ -94,18 +91,39 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := restapi.NewMetrics(reg, restapi.MetricsClock(now))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w, err := newWorker(s, log, connector.WithObserver(metrics), connector.KafkaOpts(metrics.KafkaHooks()))
+	wk, err := newWorker(s, log, connector.WithObserver(metrics), connector.KafkaOpts(metrics.KafkaHooks()))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	metrics.Watch(w)
-	api, err := restapi.New(w, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token.Reveal()),
+	metrics.Watch(wk)
+	api, err := restapi.New(wk, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token.Reveal()),
 		restapi.Logger(log), restapi.WithMetrics(metrics), restapi.Registry(reg),
 		restapi.Version(version), restapi.Clock(now))
 	if err != nil {
+		return nil, err
+	}
+	return &runParts{log: log, worker: wk, api: api}, nil
+}
+
+func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
+	var o overrides
+	o.register(fs, env, true)
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	s, err := o.load(env)
+	if err != nil {
+		return err
+	}
+	parts, err := prepareRun(s, env.stderr)
+	if err != nil {
+		return err
+	}
+	log, w, api := parts.log, parts.worker, parts.api
+	for _, p := range s.Warnings {
+		log.Warn("configuration: "+p.String(), "field", p.Field)
 	}
 	for _, g := range s.TokenGroups() {
 		plan := s.QuotaPlan(g)

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +91,90 @@ func TestBrokersOverride(t *testing.T) {
 				t.Errorf("brokers %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestValidateAndRunAgree runs validate and run's loading (the settings, then the
+// worker and REST API built from them, everything run does before any I/O) over every
+// testdata file and both examples: whatever run refuses validate reports, and the
+// other way round, with the same fields.
+func TestValidateAndRunAgree(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples, err := filepath.Glob("../../deploy/examples/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"env", testEnv},
+		{"no env", nil},
+		{"bad rest address from the environment", withEnv(envRESTAddress, "nowhere")},
+		{"bad log level from the environment", withEnv(envLogLevel, "loud")},
+		{"open rest address from the environment", withEnv(envRESTAddress, "0.0.0.0:8083")},
+	}
+	for _, file := range append(files, examples...) {
+		for _, e := range envs {
+			t.Run(filepath.Base(file)+"/"+e.name, func(t *testing.T) {
+				code, out, _ := runCLI(t, e.env, "validate", "--config", file)
+				env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return e.env[k] }}
+				o := overrides{config: file}
+				s, runErr := o.load(env)
+				if runErr == nil {
+					_, runErr = prepareRun(s, io.Discard)
+				}
+				switch {
+				case code == 0 && runErr != nil:
+					t.Fatalf("validate accepts the file, run refuses it: %v", runErr)
+				case code != 0 && runErr == nil:
+					t.Fatalf("run accepts the file, validate refuses it:\n%s", out)
+				case code != 0 && code != 1:
+					t.Fatalf("validate exit %d", code)
+				}
+				var ce *ConfigError
+				if runErr != nil && !errors.As(runErr, &ce) {
+					t.Fatalf("run refuses with %v (%T), not a configuration problem validate would list with its field", runErr, runErr)
+				}
+				if ce != nil {
+					for _, p := range ce.Problems {
+						if !strings.Contains(out, p.FieldError.Error()) {
+							t.Errorf("validate does not report run's %q:\n%s", p.FieldError.Error(), out)
+						}
+					}
+				}
+				if s != nil {
+					for _, w := range s.Warnings {
+						if !strings.Contains(out, "warning: "+w.Field) {
+							t.Errorf("validate does not show the warning on %s:\n%s", w.Field, out)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+func withEnv(k, v string) map[string]string {
+	env := maps.Clone(testEnv)
+	env[k] = v
+	return env
+}
+
+// TestRunWarns: run logs the warnings validate prints, here a REST API open to the
+// network without a token; it starts anyway.
+func TestRunWarns(t *testing.T) {
+	var log bytes.Buffer
+	env := &environment{stdout: io.Discard, stderr: &log, getenv: getenv}
+	o := overrides{config: "testdata/minimal.good.yaml", restAddress: ":8083"}
+	s, err := o.load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Warnings) != 1 || s.Warnings[0].Field != "rest.address" || !strings.Contains(s.Warnings[0].Problem, "--rest-address") {
+		t.Fatalf("warnings %v, want one on rest.address naming --rest-address", s.Warnings)
 	}
 }

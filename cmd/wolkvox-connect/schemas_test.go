@@ -57,10 +57,10 @@ func TestSchemasCommand(t *testing.T) {
 		{name: "check missing dir", args: []string{"schemas", "check", "--dir", "/nonexistent"}, code: 2, stderr: []string{"--dir", "/nonexistent"}},
 		{name: "no action", args: []string{"schemas"}, code: 2, stderr: []string{"missing action"}},
 		{name: "unknown action", args: []string{"schemas", "drop"}, code: 2, stderr: []string{`unknown action "drop"`}},
-		{name: "help", args: []string{"schemas", "--help"}, stderr: []string{"list|show|check", "Example:", "wolkvox-connect schemas show diagram_13"}},
-		{name: "list help", args: []string{"schemas", "list", "--help"}, stderr: []string{"--json", "Example:", "schemas list --json"}},
-		{name: "show help", args: []string{"schemas", "show", "--help"}, stderr: []string{"--canonical", "--version", "Example:"}},
-		{name: "check help", args: []string{"schemas", "check", "--help"}, stderr: []string{"--dir", "BACKWARD", "Example:"}},
+		{name: "help", args: []string{"schemas", "--help"}, stdout: []string{"list|show|check", "Example:", "wolkvox-connect schemas show diagram_13"}},
+		{name: "list help", args: []string{"schemas", "list", "--help"}, stdout: []string{"--json", "Example:", "schemas list --json"}},
+		{name: "show help", args: []string{"schemas", "show", "--help"}, stdout: []string{"--canonical", "--version", "Example:"}},
+		{name: "check help", args: []string{"schemas", "check", "--help"}, stdout: []string{"--dir", "BACKWARD", "Example:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,7 +62,7 @@ type tailFlags struct {
 
 func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
 	var f tailFlags
-	fs.StringVarP(&f.config, "config", "c", "", "configuration file (YAML): Kafka, schema registry, topics and connectors")
+	configFlag(fs, &f.config, "", "configuration file (YAML): Kafka, schema registry, topics and connectors")
 	fs.StringVar(&f.connector, "connector", "", "connector whose report to read (optional when the file has one connector)")
 	fs.StringVar(&f.report, "report", "", "report to read: api name or report key")
 	fs.StringVar(&f.topic, "topic", "", "read this topic instead of a report's (with --brokers, or with --config for its Kafka settings)")
@@ -77,7 +77,10 @@ func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	if err := f.check(fs); err != nil {
 		return err
 	}
-	log := quietLogger(env.stderr)
+	// The Kafka client's goroutines log while tail reports a skipped data loss: one
+	// serialized writer keeps their lines whole and the writer safe to share.
+	stderr := newConsole(env.stderr, false)
+	log := quietLogger(stderr)
 	topic, kopts, decOpts, err := f.resolve(env)
 	if err != nil {
 		return err
@@ -87,7 +90,7 @@ func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 		return err
 	}
 	t := &tailer{
-		out: env.stdout, stderr: env.stderr, log: log, kopts: kopts, topic: topic, dec: dec,
+		out: env.stdout, stderr: stderr, log: log, kopts: kopts, topic: topic, dec: dec,
 		fromBeginning: f.fromBeginning, follow: f.follow || !f.fromBeginning, max: f.max,
 		dates: map[string]map[string]bool{},
 	}

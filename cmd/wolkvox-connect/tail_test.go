@@ -461,6 +461,7 @@ func TestTailUsage(t *testing.T) {
 		args   []string
 		code   int
 		stderr []string
+		stdout []string // help is output
 	}{
 		{name: "nothing", args: nil, code: 2, stderr: []string{"give --config FILE (and --report), or --brokers HOST:PORT and --topic"}},
 		{name: "brokers and config", args: []string{"--config", "x.yaml", "--brokers", "h:9092", "--report", "diagram_13"}, code: 2, stderr: []string{"give one or the other"}},
@@ -472,7 +473,7 @@ func TestTailUsage(t *testing.T) {
 		{name: "negative max", args: []string{"--brokers", "h:9092", "--topic", "t", "--max", "-1"}, code: 2, stderr: []string{"--max -1"}},
 		{name: "argument", args: []string{"--brokers", "h:9092", "--topic", "t", "extra"}, code: 2, stderr: []string{`unexpected argument "extra"`}},
 		{name: "missing file", args: []string{"--config", "/nonexistent/worker.yaml", "--report", "diagram_13"}, code: 1, stderr: []string{"/nonexistent/worker.yaml"}},
-		{name: "help", args: []string{"--help"}, stderr: []string{"Example:", "wolkvox-connect tail --config worker.yaml --connector bogota --report diagram_13", "--from-beginning", "--follow", "read_committed", "dates as YYYY-MM-DD"}},
+		{name: "help", args: []string{"--help"}, stdout: []string{"Example:", "wolkvox-connect tail --config worker.yaml --connector bogota --report diagram_13", "--from-beginning", "--follow", "read_committed", "dates as YYYY-MM-DD"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -484,6 +485,11 @@ func TestTailUsage(t *testing.T) {
 			for _, s := range tt.stderr {
 				if !strings.Contains(errOut.String(), s) {
 					t.Errorf("stderr lacks %q:\n%s", s, errOut.String())
+				}
+			}
+			for _, s := range tt.stdout {
+				if !strings.Contains(out.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, out.String())
 				}
 			}
 		})

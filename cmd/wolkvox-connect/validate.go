@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -26,33 +28,38 @@ func init() {
 	})
 }
 
-// errProblems is returned by validate when the configuration, its quota plan or a probe
-// has problems; they are printed before it, one per line.
+// errProblems is returned by validate when the configuration or its quota plan has
+// problems; they are printed before it, one per line.
 var errProblems = errors.New("configuration has problems")
+
+// errProbeFailed is returned by validate --probe when the file is valid but a probe
+// failed: the API could not be reached, refused the token, or showed a smaller quota.
+var errProbeFailed = errors.New("probe failed")
 
 // runValidate prints every problem of the file, one per line with its line number,
 // field, problem and fix, and fails; or prints "config OK" and each token's quota plan.
 // With --probe it then makes one token_info call per connector (one call of each
 // token's budget) and prints the token's limit and use, or the classified error.
 func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
-	path := fs.StringP("config", "c", env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML; env WOLKVOX_CONNECT_CONFIG); see deploy/examples")
+	var path string
+	configFlag(fs, &path, env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML; env WOLKVOX_CONNECT_CONFIG); see deploy/examples")
 	probe := fs.Bool("probe", false, "also call token_info once per connector (costs one call each) to check server and token")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case *path == "":
+	case path == "":
 		return fmt.Errorf("%w: --config FILE is required (or WOLKVOX_CONNECT_CONFIG)", errUsage)
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	s, err := LoadSettings(*path, env.getenv)
+	s, err := LoadSettings(path, env.getenv)
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		for _, p := range ce.Problems {
-			fmt.Fprintf(env.stdout, "%s:%s\n", *path, problemLine(p))
+			fmt.Fprintf(env.stdout, "%s:%s\n", path, problemLine(p))
 		}
-		return fmt.Errorf("%s: %d problem(s): %w", *path, len(ce.Problems), errProblems)
+		return fmt.Errorf("%s: %d problem(s): %w", path, len(ce.Problems), errProblems)
 	}
 	if err != nil {
 		return err
@@ -61,13 +68,16 @@ func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	for _, c := range s.Connectors {
 		reports += len(c.Config.Reports)
 	}
-	fmt.Fprintf(env.stdout, "config OK: %s (%d connector(s), %d report(s))\n", *path, len(s.Connectors), reports)
+	for _, w := range s.Warnings {
+		fmt.Fprintf(env.stdout, "%s:%s\n", path, strings.Replace(problemLine(w), w.Field+":", "warning: "+w.Field+":", 1))
+	}
+	fmt.Fprintf(env.stdout, "config OK: %s (%d connector(s), %d report(s))\n", path, len(s.Connectors), reports)
 	printPlans(env.stdout, s)
 	if !*probe {
 		return nil
 	}
-	if n := probeTokens(ctx, env.stdout, s); n > 0 {
-		return fmt.Errorf("%s: %d probe(s) failed: %w", *path, n, errProblems)
+	if failed := probeTokens(ctx, env.stdout, s); len(failed) > 0 {
+		return fmt.Errorf("%s: the configuration is valid, but %d %w: %s", path, len(failed), errProbeFailed, strings.Join(failed, "; "))
 	}
 	return nil
 }
@@ -92,22 +102,23 @@ func printPlans(w io.Writer, s *Settings) {
 }
 
 // probeTokens calls token_info once per connector and prints the outcome; it returns
-// how many probes failed or showed a quota the token does not have.
-func probeTokens(ctx context.Context, w io.Writer, s *Settings) int {
-	failed := 0
+// one line per probe that failed or showed a quota the token does not have: the
+// connector and why.
+func probeTokens(ctx context.Context, w io.Writer, s *Settings) []string {
+	var failed []string
 	fmt.Fprintln(w)
 	for i := range s.Connectors {
 		c := &s.Connectors[i]
 		name := c.Config.Name
 		info, err := probeOne(ctx, c)
 		if err != nil {
-			failed++
+			failed = append(failed, fmt.Sprintf("connector %s (%s): %s", name, probeClass(err), probeReason(err)))
 			fmt.Fprintf(w, "probe %s: FAILED (%s): %s\n  fix: %s\n", name, probeClass(err), err, probeFix(err))
 			continue
 		}
 		fmt.Fprintf(w, "probe %s: token_limit %d, token_use_today %d (%d left today)\n", name, info.Limit, info.UsedToday, info.Remaining())
 		if info.Limit > 0 && c.Config.DailyQuota > info.Limit {
-			failed++
+			failed = append(failed, fmt.Sprintf("connector %s: daily_quota %d is above the token's limit of %d", name, c.Config.DailyQuota, info.Limit))
 			fmt.Fprintf(w, "connectors[%d].daily_quota: %d is above the token's limit of %d calls a day (fix: set daily_quota: %d)\n", i, c.Config.DailyQuota, info.Limit, info.Limit)
 		}
 	}
@@ -121,6 +132,23 @@ func probeOne(ctx context.Context, c *ConnectorSettings) (source.TokenInfo, erro
 	}
 	defer cl.CloseIdleConnections()
 	return cl.TokenInfo(ctx)
+}
+
+// probeReason is the part of a failed probe's error a user acts on: the network error
+// ("dial tcp 127.0.0.1:1: connect: connection refused") or the API's answer, without
+// the chain of wrappers the full error, printed above it, carries.
+func probeReason(err error) string {
+	var re *source.ResponseError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &re) && re.StatusCode != 0:
+		return re.Error()
+	case errors.As(err, &op):
+		return op.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s", probeTimeout)
+	}
+	return err.Error()
 }
 
 // probeClass is the source.Class of a failed probe; a failure before any call (a bad

@@ -98,7 +98,7 @@ func TestValidateCommand(t *testing.T) {
 		{name: "no config", args: nil, code: 2, stderr: []string{"--config FILE is required", "--help"}, noneOutput: true},
 		{name: "extra argument", args: []string{"--config", "testdata/minimal.good.yaml", "more"}, code: 2, stderr: []string{`unexpected argument "more"`}, noneOutput: true},
 		{name: "unknown flag", args: []string{"--conf", "x"}, code: 2, stderr: []string{"unknown flag: --conf"}, noneOutput: true},
-		{name: "help", args: []string{"--help"}, code: 0, stderr: []string{"Usage: wolkvox-connect validate --config FILE [--probe]", "--probe", "Example:\n  WOLKVOX_TOKEN=... wolkvox-connect validate --config deploy/examples/one-operation.yaml --probe"}, noneOutput: true},
+		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Usage: wolkvox-connect validate --config FILE [--probe]", "-c, --config", "--probe", "Example:\n  WOLKVOX_TOKEN=... wolkvox-connect validate --config deploy/examples/one-operation.yaml --probe"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,8 +178,11 @@ connectors:
 			if strings.Contains(out+errOut, token) {
 				t.Errorf("output shows the token")
 			}
-			if tt.code != 0 && !strings.Contains(errOut, "1 probe(s) failed") {
-				t.Errorf("stderr lacks the failure count")
+			if tt.code != 0 && !strings.Contains(errOut, "the configuration is valid, but 1 probe failed: connector bogota") {
+				t.Errorf("stderr does not say which probe failed")
+			}
+			if strings.Contains(errOut, "configuration has problems") {
+				t.Errorf("stderr blames the configuration for a probe")
 			}
 			if t.Failed() {
 				t.Logf("stdout:\n%s\nstderr:\n%s", out, errOut)
@@ -195,4 +198,49 @@ func TestValidateConfigFromEnvironment(t *testing.T) {
 	env["WOLKVOX_CONNECT_CONFIG"] = "testdata/minimal.good.yaml"
 	code, out, errOut := runCLI(t, env, "validate")
 	checkCLI(t, code, out, errOut, 0, []string{"config OK: testdata/minimal.good.yaml"}, nil)
+}
+
+// TestValidateProbeOffline: with the API out of reach, validate --probe says the file
+// is valid and the probe failed, naming the connector and the network error; it does
+// not blame the configuration.
+func TestValidateProbeOffline(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	cfg := filepath.Join(t.TempDir(), "offline.yaml")
+	yaml := fmt.Sprintf(`kafka: {brokers: ["127.0.0.1:9092"]}
+connectors:
+  - {name: bogota, server: "0040", token: "${WOLKVOX_TOKEN}", daily_quota: 3000, base_url: %s, reports: [{api: diagram_13}]}
+`, url)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, testEnv, "validate", "--config", cfg, "--probe")
+	checkCLI(t, code, out, errOut, 1, []string{"config OK", "probe bogota: FAILED (transient)"},
+		[]string{"the configuration is valid, but 1 probe failed: connector bogota (transient): dial tcp", "connection refused"})
+	if strings.Contains(errOut, "configuration has problems") {
+		t.Errorf("stderr blames the configuration:\n%s", errOut)
+	}
+}
+
+// TestUnsetSecretFix: the fix for a secret whose variable is unset never says to write
+// it in the file (the README: a token is never written in the file); other values may be.
+func TestUnsetSecretFix(t *testing.T) {
+	tests := []struct {
+		file, want, not string
+	}{
+		{"testdata/minimal.good.yaml", "export WOLKVOX_TOKEN before starting, or use token_file", "write the value in the file"},
+		{"../../deploy/examples/several-operations.yaml", "export SR_PASSWORD before starting, or use password_file", "write the value in the file"},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.file), func(t *testing.T) {
+			code, out, errOut := runCLI(t, nil, "validate", "--config", tt.file)
+			checkCLI(t, code, out, errOut, 1, []string{tt.want}, nil)
+			if strings.Contains(out, tt.not) {
+				t.Errorf("stdout says %q:\n%s", tt.not, out)
+			}
+		})
+	}
+	code, out, errOut := runCLI(t, nil, "validate", "--config", "testdata/unset-env.bad.yaml")
+	checkCLI(t, code, out, errOut, 1, []string{"export SR_NOT_SET before starting, or use password_file"}, nil)
 }
