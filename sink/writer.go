@@ -236,7 +236,12 @@ func (w *Writer) Commit(ctx context.Context, b Batch) error {
 			r.Context = callerCtxs[i]
 		}
 	}()
-	res := w.cl.ProduceSync(ctx, recs...)
+	// A transaction that outlives its timeout is aborted by the broker anyway; bounding
+	// the produce by it turns a broker that stopped answering into an ErrAborted the
+	// caller retries and reports, rather than a commit that waits for ever.
+	produceCtx, produceCancel := context.WithTimeout(ctx, w.cfg.txnTimeout)
+	defer produceCancel()
+	res := w.cl.ProduceSync(produceCtx, recs...)
 	if err := res.FirstErr(); err != nil {
 		kind := classifyProduce(err)
 		if kind == ErrFenced {

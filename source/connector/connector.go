@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
@@ -49,9 +50,10 @@ type Connector struct {
 	client *source.Client
 	quota  *Quota
 
-	mu      sync.Mutex
-	state   State
-	lastErr string
+	mu        sync.Mutex
+	state     State
+	lastErr   string
+	nextRetry time.Time // when a failed start is tried again
 	reports []*reportState
 	paused  bool
 	wake    chan struct{} // closed and replaced on Resume
@@ -95,7 +97,11 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 		}
 		o.encoder = enc
 	}
-	log := o.logger.With("connector", cfg.Name)
+	if o.redactor == nil {
+		o.redactor = NewRedactor()
+	}
+	o.redactor.Add(cfg.Token)
+	log := slog.New(o.redactor.Handler(o.logger.Handler())).With("connector", cfg.Name)
 	c := &Connector{cfg: cfg, opts: o, log: log, state: StateStopped, wake: make(chan struct{})}
 
 	c.quota = o.quota
@@ -164,18 +170,45 @@ func (c *Connector) Topics() map[string]string {
 	return out
 }
 
-// Status returns a snapshot of the connector and its reports.
+// Status returns a snapshot of the connector and its reports (see [Status] for how the
+// connector's state sums up its reports').
 func (c *Connector) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	used, limit := c.quota.Usage(c.opts.clock.Now())
-	st := Status{Name: c.cfg.Name, State: c.state, LastError: c.lastErr, QuotaUsed: used, QuotaLimit: limit}
+	st := Status{Name: c.cfg.Name, State: c.state, LastError: c.lastErr, NextRetry: c.nextRetry, QuotaUsed: used, QuotaLimit: limit}
+	wall := time.Now()
+	live, backingOff, waitingQuota := 0, 0, 0
 	for _, rs := range c.reports {
 		r := rs.status
 		if c.paused && r.State != StateFailed {
 			r.State = StatePaused
 		}
+		r.Stalled = (r.Activity != "" && wall.Sub(r.ActivitySince) > c.opts.stallTimeout) ||
+			(!r.FailingSince.IsZero() && wall.Sub(r.FailingSince) > c.opts.stallTimeout)
+		switch r.State {
+		case StateFailed:
+		case StateBackingOff:
+			live++
+			backingOff++
+		case StateQuotaExhausted:
+			live++
+			waitingQuota++
+		default:
+			live++
+		}
+		if st.LastError == "" && r.LastError != "" {
+			st.LastError = "report " + r.Key + ": " + r.LastError
+		}
 		st.Reports = append(st.Reports, r)
+	}
+	if st.State == StateRunning {
+		switch {
+		case waitingQuota > 0:
+			st.State = StateQuotaExhausted
+		case live > 0 && backingOff == live:
+			st.State = StateBackingOff
+		}
 	}
 	return st
 }
@@ -210,7 +243,7 @@ func (c *Connector) setState(s State, err error) {
 	defer c.mu.Unlock()
 	c.state = s
 	if err != nil {
-		c.lastErr = err.Error()
+		c.lastErr = c.redact(err.Error())
 	}
 }
 
@@ -225,9 +258,19 @@ func (c *Connector) onCall(call source.Call) {
 	report := call.Report
 	if rs != nil {
 		report = rs.rc.Key()
-		rs.status.Calls++
+		st := &rs.status
+		st.Calls++
+		st.ActivitySince = time.Now() // an answer, even a failed one, is progress
 		if call.Err != nil {
-			rs.status.UpstreamErrs++
+			// The client retries on its own; say so while it does, rather than
+			// RUNNING with no error for the minutes its backoff may last.
+			st.UpstreamErrs++
+			st.State, st.LastError = StateBackingOff, "retrying a failed call: "+c.redact(call.Err.Error())
+			if st.FailingSince.IsZero() {
+				st.FailingSince = time.Now()
+			}
+		} else if st.State == StateBackingOff {
+			st.State = StateRunning
 		}
 	}
 	c.mu.Unlock()
@@ -254,7 +297,124 @@ func (c *Connector) Run(ctx context.Context) error {
 		return nil
 	default:
 		c.setState(StateFailed, err)
+		c.mu.Lock()
+		// Nothing of a failed connector runs: its reports say so, not RUNNING.
+		for _, rs := range c.reports {
+			if rs.status.State != StateFailed {
+				rs.status.State = StateFailed
+				if rs.status.LastError == "" {
+					rs.status.LastError = "the connector failed: " + c.redact(err.Error())
+				}
+			}
+			rs.status.Activity = ""
+		}
+		c.mu.Unlock()
 		return err
+	}
+}
+
+// startWithRetry starts the connector (start), retrying with backoff what can pass by
+// itself, such as a broker that is not up yet or a network that is down: the connector
+// reads BACKING_OFF meanwhile, with the error and the next attempt. What cannot pass
+// (fencing, an offsets topic that is not compacted or holds what it cannot read,
+// refused authorisation, a bad topic name) fails at once.
+func (c *Connector) startWithRetry(ctx context.Context) (*sink.Writer, map[string]offsets.Position, error) {
+	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(time.Second),
+		backoff.WithMaxInterval(min(time.Minute, c.opts.maxBackoff)), backoff.WithMaxElapsedTime(0))
+	for attempt := 1; ; attempt++ {
+		writer, positions, err := c.start(ctx)
+		if err == nil {
+			c.mu.Lock()
+			c.nextRetry = time.Time{}
+			if c.state == StateBackingOff {
+				c.state, c.lastErr = StateRunning, ""
+				if c.paused {
+					c.state = StatePaused
+				}
+			}
+			c.mu.Unlock()
+			return writer, positions, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		if permanentStart(err) {
+			return nil, nil, err
+		}
+		wait := b.NextBackOff()
+		c.mu.Lock()
+		c.state, c.lastErr = StateBackingOff, "starting: "+c.redact(err.Error())
+		c.nextRetry = c.opts.clock.Now().Add(wait)
+		c.mu.Unlock()
+		c.log.Warn("connector could not start; retrying", "attempt", attempt, "retry_in", wait, "err", err)
+		if err := c.opts.clock.Sleep(ctx, wait); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// permanentStart reports start failures that no retry can cure.
+func permanentStart(err error) bool {
+	var notCompacted *offsets.NotCompactedError
+	return errors.Is(err, ErrFenced) || errors.Is(err, sink.ErrFenced) || errors.As(err, &notCompacted) ||
+		errors.Is(err, offsets.ErrCorrupt) || errors.Is(err, sink.ErrInvalidTopic) || errors.Is(err, errPermanent) ||
+		errors.Is(err, kerr.TopicAuthorizationFailed) || errors.Is(err, kerr.ClusterAuthorizationFailed) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || errors.Is(err, kerr.SaslAuthenticationFailed) ||
+		errors.Is(err, kerr.PolicyViolation) || errors.Is(err, kerr.InvalidConfig)
+}
+
+// start opens the writer (fencing any previous instance), makes sure the topics exist
+// and loads the committed offsets. On failure nothing stays open.
+func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]offsets.Position, err error) {
+	o := c.opts
+	writer, err := sink.NewWriter(
+		sink.Seeds(o.seeds...),
+		sink.TransactionalID(o.transactionalIDPrefix+c.cfg.Name),
+		sink.KafkaOpts(o.kafkaOpts...),
+		sink.Logger(c.log),
+		sink.Topics(o.topicSettings),
+		sink.OffsetsTopic(o.offsetsTopic),
+		sink.DeadLetterTopic(o.deadLetterTopic),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	defer func() {
+		if err != nil {
+			c.closeWriter(ctx, writer)
+		}
+	}()
+	// Fence first: a crashed predecessor's open transaction would hold the offsets
+	// topic's last stable offset back, and its zombie must not commit after we start.
+	if err := writer.Open(ctx); err != nil {
+		return nil, nil, c.kafkaErr(err)
+	}
+	if err := offsets.EnsureTopic(ctx, writer.Admin(), o.offsetsTopic, 1, o.topicSettings.ReplicationFactor); err != nil {
+		return nil, nil, fmt.Errorf("connector %s: %w", c.cfg.Name, err)
+	}
+	store, err := offsets.NewStore(o.offsetsTopic, offsets.Seeds(o.seeds...), offsets.KafkaOpts(o.kafkaOpts...), offsets.Logger(c.log))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	positions, err := store.Load(ctx, c.cfg.Name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connector %s: loading offsets: %w", c.cfg.Name, err)
+	}
+	topics := []string{o.deadLetterTopic}
+	for _, rs := range c.reports {
+		topics = append(topics, rs.topic)
+	}
+	if err := writer.EnsureTopics(ctx, topics...); err != nil {
+		return nil, nil, c.kafkaErr(err)
+	}
+	return writer, positions, nil
+}
+
+func (c *Connector) closeWriter(ctx context.Context, writer *sink.Writer) {
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := writer.Close(closeCtx); err != nil {
+		c.log.Warn("closing the Kafka writer", "err", err)
 	}
 }
 
@@ -275,48 +435,11 @@ func (c *Connector) starting() {
 func (c *Connector) run(ctx context.Context) error {
 	o := c.opts
 	c.starting()
-	writer, err := sink.NewWriter(
-		sink.Seeds(o.seeds...),
-		sink.TransactionalID(o.transactionalIDPrefix+c.cfg.Name),
-		sink.KafkaOpts(o.kafkaOpts...),
-		sink.Logger(c.log),
-		sink.Topics(o.topicSettings),
-		sink.OffsetsTopic(o.offsetsTopic),
-		sink.DeadLetterTopic(o.deadLetterTopic),
-	)
+	writer, positions, err := c.startWithRetry(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := writer.Close(closeCtx); err != nil {
-			c.log.Warn("closing the Kafka writer", "err", err)
-		}
-	}()
-	// Fence first: a crashed predecessor's open transaction would hold the offsets
-	// topic's last stable offset back, and its zombie must not commit after we start.
-	if err := writer.Open(ctx); err != nil {
-		return c.kafkaErr(err)
-	}
-	if err := offsets.EnsureTopic(ctx, writer.Admin(), o.offsetsTopic, 1, o.topicSettings.ReplicationFactor); err != nil {
-		return fmt.Errorf("connector %s: %w", c.cfg.Name, err)
-	}
-	store, err := offsets.NewStore(o.offsetsTopic, offsets.Seeds(o.seeds...), offsets.KafkaOpts(o.kafkaOpts...), offsets.Logger(c.log))
-	if err != nil {
-		return err
-	}
-	positions, err := store.Load(ctx, c.cfg.Name)
-	if err != nil {
-		return fmt.Errorf("connector %s: loading offsets: %w", c.cfg.Name, err)
-	}
-	topics := []string{o.deadLetterTopic}
-	for _, rs := range c.reports {
-		topics = append(topics, rs.topic)
-	}
-	if err := writer.EnsureTopics(ctx, topics...); err != nil {
-		return c.kafkaErr(err)
-	}
+	defer c.closeWriter(ctx, writer)
 
 	now := o.clock.Now()
 	c.mu.Lock()
@@ -520,17 +643,17 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 		return fmt.Errorf("%w: %w", ErrFenced, err)
 	case errors.Is(err, source.ErrInvalidToken):
 		for _, r := range c.reports {
-			r.status.State, r.status.LastError = StateFailed, err.Error()
+			r.status.State, r.status.LastError = StateFailed, c.redact(err.Error())
 		}
 		return fmt.Errorf("%w: check the connector's token and server: %w", ErrInvalidToken, err)
 	case errors.Is(err, source.ErrQuotaExhausted):
 		resetAt := c.quota.Exhausted(now)
 		rs.retryAt = resetAt
-		rs.status.State, rs.status.LastError = StateQuotaExhausted, err.Error()
+		rs.status.State, rs.status.LastError = StateQuotaExhausted, c.redact(err.Error())
 		c.log.Warn("Wolkvox says the daily quota is spent", "report", rs.rc.Key(), "reset_at", resetAt)
 		return nil
 	case errors.Is(err, source.ErrBadRequest), errors.As(err, new(*errWindowTooDense)), errors.Is(err, errPermanent):
-		rs.status.State, rs.status.LastError = StateFailed, err.Error()
+		rs.status.State, rs.status.LastError = StateFailed, c.redact(err.Error())
 		c.log.Error("report failed and is stopped", "report", rs.rc.Key(), "class", classOf(err), "err", err)
 		return nil
 	default:
@@ -539,7 +662,10 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 			d = c.opts.maxBackoff
 		}
 		rs.retryAt = now.Add(d)
-		rs.status.State, rs.status.LastError = StateBackingOff, err.Error()
+		rs.status.State, rs.status.LastError = StateBackingOff, c.redact(err.Error())
+		if rs.status.FailingSince.IsZero() {
+			rs.status.FailingSince = time.Now()
+		}
 		c.log.Warn("window failed; backing off", "report", rs.rc.Key(), "class", classOf(err), "retry_in", d, "err", err)
 		return nil
 	}
@@ -565,6 +691,9 @@ func classOf(err error) string {
 // errPermanent marks a failure that retrying cannot fix (a schema the catalog cannot
 // build, for example): the report stops with it.
 var errPermanent = errors.New("permanent")
+
+// redact hides the process's secrets in text bound for the status.
+func (c *Connector) redact(s string) string { return c.opts.redactor.Redact(s) }
 
 func (c *Connector) kafkaErr(err error) error {
 	if errors.Is(err, sink.ErrFenced) {

@@ -45,6 +45,9 @@ type options struct {
 	maxBackoff            time.Duration
 	rowCap                int
 	futureTolerance       time.Duration
+	stallTimeout          time.Duration
+	redactor              *Redactor
+	exitWhenAllFailed     bool
 	backfill              *backfillSpec
 	newBackoff            func() backoff.BackOff
 }
@@ -61,6 +64,7 @@ func defaultOptions() options {
 		maxBackoff:            5 * time.Minute,
 		rowCap:                source.MaxRows,
 		futureTolerance:       DefaultFutureTolerance,
+		stallTimeout:          DefaultStallTimeout,
 		topicSettings:         sink.TopicSettings{Partitions: -1, ReplicationFactor: -1},
 	}
 	o.newBackoff = func() backoff.BackOff {
@@ -140,6 +144,29 @@ const DefaultFutureTolerance = time.Hour
 // still move last_seen (and so the lag). Later rows are delivered all the same and
 // counted in ReportStatus.FutureRows. Default DefaultFutureTolerance.
 func FutureTolerance(d time.Duration) Opt { return optFunc(func(o *options) { o.futureTolerance = d }) }
+
+// DefaultStallTimeout is how long a report may read or commit without progress before
+// its status says Stalled: longer than one call may take (the API allows 60 s, the
+// client waits 90 s) plus the client's longest wait between retries (2 min).
+const DefaultStallTimeout = 5 * time.Minute
+
+// StallTimeout sets how long a report may go on reading (with no answer at all) or
+// committing before ReportStatus.Stalled is set and the worker reads not ready.
+// Default DefaultStallTimeout.
+func StallTimeout(d time.Duration) Opt { return optFunc(func(o *options) { o.stallTimeout = d }) }
+
+// WithRedactor sets the Redactor that hides secrets in the connector's logs and in the
+// errors its status shows; the connector adds its own token to it. Pass one Redactor
+// holding every secret of the process (SASL and registry passwords, the REST token).
+// Default: a Redactor of the connector's token alone.
+func WithRedactor(r *Redactor) Opt { return optFunc(func(o *options) { o.redactor = r }) }
+
+// ExitWhenAllFailed makes Worker.Run return ErrAllConnectorsFailed once every connector
+// has FAILED (a refused token, fencing, every report failed), so that a supervisor
+// (systemd, Kubernetes) sees the process end instead of a healthy-looking worker that
+// does nothing. Connectors stopped on purpose do not count as failed. Default: the
+// worker runs on, its status and /readyz saying what failed.
+func ExitWhenAllFailed() Opt { return optFunc(func(o *options) { o.exitWhenAllFailed = true }) }
 
 // WindowStats describes one committed window.
 type WindowStats struct {

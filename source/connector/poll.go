@@ -98,6 +98,8 @@ var errBudgetSpent = errors.New("connector: daily call budget spent")
 // poll reads window w of one report and commits what is new in it, with the report's
 // new offset, in one transaction. The in-memory state moves only after the commit.
 func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportState, w Window) error {
+	c.activity(rs, "reading")
+	defer c.activity(rs, "")
 	pieces, err := c.read(ctx, rs, w, true)
 	if errors.Is(err, errBudgetSpent) {
 		return fmt.Errorf("%w: %w", source.ErrQuotaExhausted, err)
@@ -210,6 +212,7 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	}
 	batch.Offset = offsetRec
 
+	c.activity(rs, "committing")
 	if err := c.commit(ctx, writer, rs, batch); err != nil {
 		return err
 	}
@@ -223,7 +226,10 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	st.Duplicates += stats.Duplicates
 	st.FutureRows += stats.FutureRows
 	st.Windows++
-	st.LastError = ""
+	st.LastError, st.FailingSince = "", time.Time{}
+	if st.State == StateBackingOff {
+		st.State = StateRunning
+	}
 	c.mu.Unlock()
 	stats.LastSeen, stats.Cursor = lastSeen, cursor
 	if c.opts.observer != nil {
@@ -255,10 +261,26 @@ func (c *Connector) commit(ctx context.Context, writer *sink.Writer, rs *reportS
 			return backoff.Permanent(err)
 		}
 		if err != nil {
+			c.mu.Lock()
+			rs.status.State, rs.status.LastError = StateBackingOff, "Kafka transaction aborted, retrying: "+c.redact(err.Error())
+			if rs.status.FailingSince.IsZero() {
+				rs.status.FailingSince = time.Now()
+			}
+			c.mu.Unlock()
 			c.log.Warn("transaction aborted; retrying", "report", rs.rc.Key(), "err", err)
 		}
 		return err
 	}, b)
+}
+
+// activity records what rs is doing now (see ReportStatus.Activity).
+func (c *Connector) activity(rs *reportState, what string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rs.status.Activity, rs.status.ActivitySince = what, time.Time{}
+	if what != "" {
+		rs.status.ActivitySince = time.Now()
+	}
 }
 
 // rowTimeOf reads a detail row's time from its time field, in the operation's zone.

@@ -37,13 +37,33 @@ type ReportStatus struct {
 	Commits      int64     `json:"commits"`       // transactions committed
 	Aborts       int64     `json:"aborts"`        // transactions aborted
 	UpstreamErrs int64     `json:"upstream_errs"` // failed calls
+	// Activity is what the report is doing: "" between windows, "reading" (calling
+	// Wolkvox, retries included) or "committing" (the Kafka transaction). ActivitySince
+	// is when it began or last made progress (an answer arrived), on the wall clock.
+	// Stalled is set when an activity made no progress, or the report kept failing,
+	// for longer than StallTimeout; it makes the worker not ready.
+	Activity      string    `json:"activity,omitempty"`
+	ActivitySince time.Time `json:"activity_since,omitzero"`
+	Stalled       bool      `json:"stalled,omitempty"`
+	// FailingSince is when the report's current run of failures (failed calls,
+	// aborted transactions, failed windows) began, on the wall clock; zero once a
+	// window commits.
+	FailingSince time.Time `json:"failing_since,omitzero"`
 }
 
 // Status is a snapshot of a connector.
+//
+// State is the connector's own state, except that a running connector reads
+// QUOTA_EXHAUSTED while any of its reports waits for the quota (the quota is the
+// token's: every report waits), and BACKING_OFF while every report that has not failed
+// is backing off, or while the connector itself is retrying its start (Kafka
+// unreachable, say; NextRetry says when). LastError is the connector's own error or,
+// when it has none, that of the first report that has one.
 type Status struct {
 	Name       string         `json:"name"`
 	State      State          `json:"state"`
 	LastError  string         `json:"last_error,omitempty"`
+	NextRetry  time.Time      `json:"next_retry,omitzero"`
 	QuotaUsed  int64          `json:"quota_used"`
 	QuotaLimit int64          `json:"quota_limit"`
 	Reports    []ReportStatus `json:"reports"`

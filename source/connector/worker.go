@@ -25,6 +25,7 @@ type Worker struct {
 	entries []*entry
 	runCtx  context.Context // set by Run; connectors started later run under it
 	wg      sync.WaitGroup
+	ended   chan struct{} // a connector's Run returned with an error (capacity 1)
 }
 
 type entry struct {
@@ -52,6 +53,9 @@ var ErrUnknownConnector = errors.New("connector: no such connector")
 // cannot be restarted.
 var ErrNotRunning = errors.New("connector: the worker is not running")
 
+// ErrAllConnectorsFailed: with ExitWhenAllFailed, every connector failed.
+var ErrAllConnectorsFailed = errors.New("connector: every connector failed")
+
 // ErrNotStopped: offsets change only while the connector is stopped, as in Kafka Connect.
 var ErrNotStopped = errors.New("connector: stop the connector before changing its offsets")
 
@@ -62,7 +66,14 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	w := &Worker{opts: opts, o: o, log: o.logger}
+	if o.redactor == nil {
+		o.redactor = NewRedactor()
+		opts = append(slices.Clone(opts), WithRedactor(o.redactor))
+	}
+	for _, cfg := range configs {
+		o.redactor.Add(cfg.Token)
+	}
+	w := &Worker{opts: opts, o: o, log: slog.New(o.redactor.Handler(o.logger.Handler())), ended: make(chan struct{}, 1)}
 	store, err := w.storeFor("")
 	if err != nil {
 		return nil, err
@@ -123,8 +134,12 @@ func (w *Worker) build(cfg Config, q *Quota, l *source.Limiter) (*Connector, err
 }
 
 // Run starts every connector and returns when ctx is done and all have stopped. A
-// connector that fails stays FAILED (see Status) without stopping the others.
+// connector that fails stays FAILED (see Status) without stopping the others; with
+// ExitWhenAllFailed, Run stops and returns ErrAllConnectorsFailed (wrapping each
+// connector's error) once every connector has failed.
 func (w *Worker) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	w.mu.Lock()
 	w.runCtx = ctx
 	entries := slices.Clone(w.entries)
@@ -138,9 +153,40 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.mu.Unlock()
 		e.life.Unlock()
 	}
-	<-ctx.Done()
-	w.wg.Wait()
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			w.wg.Wait()
+			return nil
+		case <-w.ended:
+			if err := w.allFailed(); err != nil && w.o.exitWhenAllFailed {
+				w.log.Error("every connector failed: stopping the worker", "err", err)
+				cancel()
+				w.wg.Wait()
+				return err
+			}
+		}
+	}
+}
+
+// allFailed returns ErrAllConnectorsFailed with every connector's error when each one's
+// last Run ended with an error, and nil otherwise.
+func (w *Worker) allFailed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	errs := []error{ErrAllConnectorsFailed}
+	for _, e := range w.entries {
+		if e.err == nil || e.stopped {
+			return nil
+		}
+		select {
+		case <-e.done:
+		default:
+			return nil // restarted meanwhile
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", e.cfg.Name, e.err))
+	}
+	return errors.Join(errs...)
 }
 
 func (w *Worker) startLocked(e *entry) {
@@ -151,7 +197,6 @@ func (w *Worker) startLocked(e *entry) {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		defer close(done)
 		err := conn.Run(ctx)
 		if err != nil {
 			w.log.Error("connector stopped with an error", "connector", conn.Name(), "err", err)
@@ -161,6 +206,13 @@ func (w *Worker) startLocked(e *entry) {
 			e.err = err
 		}
 		w.mu.Unlock()
+		close(done)
+		if err != nil {
+			select {
+			case w.ended <- struct{}{}:
+			default: // a check is already due
+			}
+		}
 	}()
 }
 
@@ -212,7 +264,7 @@ func (w *Worker) Status(name string) (Status, error) {
 		}
 	}
 	if runErr != nil && st.LastError == "" {
-		st.LastError = runErr.Error()
+		st.LastError = w.o.redactor.Redact(runErr.Error())
 	}
 	return st, nil
 }

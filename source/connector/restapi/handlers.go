@@ -1,6 +1,7 @@
 package restapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -336,9 +337,18 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
 		if st.State == connector.StateStopped {
 			continue // stopped on purpose: its reports' states are no longer live
 		}
+		if st.State == connector.StateBackingOff && !st.NextRetry.IsZero() {
+			reasons = append(reasons, fmt.Sprintf("%s: not started yet (next attempt %s): %s", name, st.NextRetry.Format(time.RFC3339), st.LastError))
+			continue
+		}
 		for _, rs := range st.Reports {
-			if rs.State == connector.StateFailed {
+			switch {
+			case rs.State == connector.StateFailed:
 				reasons = append(reasons, fmt.Sprintf("%s: report %s FAILED: %s", name, rs.Key, rs.LastError))
+			case rs.Stalled && rs.Activity != "":
+				reasons = append(reasons, fmt.Sprintf("%s: report %s stalled %s since %s: %s", name, rs.Key, rs.Activity, rs.ActivitySince.Format(time.RFC3339), cmp.Or(rs.LastError, "no answer")))
+			case rs.Stalled:
+				reasons = append(reasons, fmt.Sprintf("%s: report %s failing since %s: %s", name, rs.Key, rs.FailingSince.Format(time.RFC3339), rs.LastError))
 			}
 		}
 	}
@@ -356,6 +366,7 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
 type connectorState struct {
 	State     connector.State `json:"state"`
 	LastError *string         `json:"last_error"`
+	NextRetry *string         `json:"next_retry"`
 }
 
 type quotaView struct {
@@ -383,6 +394,11 @@ type reportView struct {
 	Splits         int64           `json:"splits"`
 	Commits        int64           `json:"commits"`
 	Aborts         int64           `json:"aborts"`
+	FutureRows     int64           `json:"future_rows"`
+	Activity       *string         `json:"activity"`
+	ActivitySince  *string         `json:"activity_since"`
+	Stalled        bool            `json:"stalled"`
+	FailingSince   *string         `json:"failing_since"`
 }
 
 type statusView struct {
@@ -400,7 +416,7 @@ func viewStatus(st connector.Status, loc *time.Location, now time.Time) statusVi
 	}
 	v := statusView{
 		Name:      st.Name,
-		Connector: connectorState{State: st.State, LastError: optString(st.LastError)},
+		Connector: connectorState{State: st.State, LastError: optString(st.LastError), NextRetry: optTime(st.NextRetry, loc)},
 		Quota:     quotaView{Used: st.QuotaUsed, Limit: st.QuotaLimit, Remaining: max(st.QuotaLimit-st.QuotaUsed, 0)},
 		Reports:   make([]reportView, 0, len(st.Reports)),
 	}
@@ -412,6 +428,8 @@ func viewStatus(st connector.Status, loc *time.Location, now time.Time) statusVi
 			LagSeconds: lagSeconds(r.LastSeen, now),
 			Rows:       r.Rows, DeadLetters: r.DeadLetters, Duplicates: r.Duplicates, Windows: r.Windows,
 			Calls: r.Calls, UpstreamErrors: r.UpstreamErrs, Splits: r.Splits, Commits: r.Commits, Aborts: r.Aborts,
+			FutureRows: r.FutureRows, Activity: optString(r.Activity), ActivitySince: optTime(r.ActivitySince, loc),
+			Stalled: r.Stalled, FailingSince: optTime(r.FailingSince, loc),
 		})
 	}
 	return v

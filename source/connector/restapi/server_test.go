@@ -83,14 +83,16 @@ func apiError(t *testing.T, a answer) Error {
 }
 
 const (
-	alphaStatus = `{"name":"alpha","connector":{"state":"RUNNING","last_error":null},"quota":{"used":10,"limit":1000,"remaining":990},
+	alphaStatus = `{"name":"alpha","connector":{"state":"RUNNING","last_error":null,"next_retry":null},"quota":{"used":10,"limit":1000,"remaining":990},
 "reports":[
  {"report":"act_3","key":"act_3,cod_act=X","topic":"wolkvox.alpha.act_3","state":"RUNNING","last_error":null,
   "next_poll":"2026-11-20T12:04:00-05:00","cursor":"2026-11-20T11:59:00-05:00","last_seen":"2026-11-20T11:58:30-05:00","lag_seconds":90,
-  "rows":120,"dead_letters":1,"duplicates":7,"windows":3,"calls":4,"upstream_errors":1,"splits":1,"commits":3,"aborts":1},
+  "rows":120,"dead_letters":1,"duplicates":7,"windows":3,"calls":4,"upstream_errors":1,"splits":1,"commits":3,"aborts":1,
+  "future_rows":0,"activity":null,"activity_since":null,"stalled":false,"failing_since":null},
  {"report":"diagram_13","key":"diagram_13","topic":"wolkvox.alpha.diagram_13","state":"BACKING_OFF","last_error":"wolkvox: 500",
   "next_poll":"2026-11-20T12:00:30-05:00","cursor":null,"last_seen":null,"lag_seconds":null,
-  "rows":0,"dead_letters":0,"duplicates":0,"windows":0,"calls":0,"upstream_errors":0,"splits":0,"commits":0,"aborts":0}]}`
+  "rows":0,"dead_letters":0,"duplicates":0,"windows":0,"calls":0,"upstream_errors":0,"splits":0,"commits":0,"aborts":0,
+  "future_rows":0,"activity":null,"activity_since":null,"stalled":false,"failing_since":null}]}`
 	alphaInfo = `{"name":"alpha",
 "config":{"name":"alpha","server":"0040","token":"[redacted]","time_zone":"COT","daily_quota":1000,"quota_reset_hour":0,
  "base_url":"https://user:xxxxx@proxy.example:8443/wolkvox","max_in_flight":1,

@@ -1,0 +1,271 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+)
+
+// lateBootstrap is a Kafka bootstrap address that refuses connections until up is
+// called, then forwards them to the broker: a broker that is not up yet when the
+// worker starts. (The broker's metadata names its own address, so only the bootstrap
+// goes through here.)
+type lateBootstrap struct {
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+}
+
+func newLateBootstrap(t *testing.T, target string) *lateBootstrap {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &lateBootstrap{addr: ln.Addr().String(), target: target}
+	ln.Close() // refused until up
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.ln != nil {
+			b.ln.Close()
+		}
+	})
+	return b
+}
+
+func (b *lateBootstrap) up(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", b.addr)
+	if err != nil {
+		t.Fatalf("listening on the bootstrap address again: %v", err)
+	}
+	b.mu.Lock()
+	b.ln = ln
+	b.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				k, err := net.Dial("tcp", b.target)
+				if err != nil {
+					return
+				}
+				defer k.Close()
+				go func() { _, _ = io.Copy(k, c) }()
+				_, _ = io.Copy(c, k)
+			}()
+		}
+	}()
+}
+
+// waitStatus polls c's status until ok holds or 60 s pass.
+func waitStatus(t *testing.T, what string, status func() connector.Status, ok func(connector.Status) bool) connector.Status {
+	t.Helper()
+	var st connector.Status
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if st = status(); ok(st) {
+			return st
+		}
+	}
+	t.Fatalf("never %s: %+v", what, st)
+	return st
+}
+
+// TestStartWaitsForKafka: a connector whose broker is not up yet does not fail: it
+// reads BACKING_OFF with the error and its next attempt, and starts delivering once
+// the broker answers.
+func TestStartWaitsForKafka(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		start := time.Now().In(bogota).Truncate(time.Second)
+		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
+			return http.StatusOK, okBody(d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+		}}
+		srv := httptest.NewServer(up)
+		defer srv.Close()
+		boot := newLateBootstrap(t, kc.Seeds[0])
+		prefix := kafkatest.Topic(t)
+		c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
+			BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start.Add(-time.Hour)}}},
+			connector.Kafka([]string{boot.addr}), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
+			connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"), connector.Logger(testLogger(t)),
+			connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start, Speed: 60}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		runErr := make(chan error, 1)
+		go func() { runErr <- c.Run(ctx) }()
+
+		st := waitStatus(t, "BACKING_OFF while Kafka is down", c.Status, func(st connector.Status) bool {
+			return st.State == connector.StateBackingOff && !st.NextRetry.IsZero()
+		})
+		if !strings.HasPrefix(st.LastError, "starting: ") {
+			t.Errorf("last_error %q, want the start failure", st.LastError)
+		}
+		select {
+		case err := <-runErr:
+			t.Fatalf("Run gave up while Kafka was down: %v", err)
+		default:
+		}
+		boot.up(t)
+		st = waitStatus(t, "RUNNING and delivering once Kafka is up", c.Status, func(st connector.Status) bool {
+			return st.State == connector.StateRunning && st.Reports[0].Windows > 0
+		})
+		if st.LastError != "" || !st.NextRetry.IsZero() {
+			t.Errorf("after the start: last_error %q, next_retry %v; want both cleared", st.LastError, st.NextRetry)
+		}
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestStatusTellsRetriesStallsAndQuota drives one report through failing calls the
+// client retries, a call that hangs, and a spent quota, and checks that every status
+// snapshot says so: BACKING_OFF with the error during retries (the connector too, its
+// only report backing off), Stalled while reading without an answer, and the connector
+// QUOTA_EXHAUSTED whenever a report is.
+func TestStatusTellsRetriesStallsAndQuota(t *testing.T) {
+	seeds := kafkatest.Fake(t)
+	start := time.Now().In(bogota).Truncate(time.Second)
+	release := make(chan struct{})
+	up := &scripted{loc: bogota, answer: func(w connector.Window, call int) (int, string) {
+		switch {
+		case call <= 5:
+			return http.StatusInternalServerError, `{"code":500,"error":"INTERNAL","msg":"boom"}`
+		case call == 7:
+			<-release // hangs until the test has seen the stall
+		case call >= 9:
+			return http.StatusForbidden, `{"code":403,"error":"FORBIDDEN","msg":"TOKEN LIMIT EXCEEDED"}`
+		}
+		return http.StatusOK, okBody(d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+	}}
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	defer close(release)
+	prefix := kafkatest.Topic(t)
+	c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
+		BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start.Add(-time.Hour)}}},
+		connector.Kafka(seeds), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
+		connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"), connector.Logger(testLogger(t)),
+		connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start, Speed: 300}),
+		connector.SourceOpts(source.Backoff(100*time.Millisecond, 100*time.Millisecond, time.Minute)),
+		connector.StallTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(ctx) }()
+
+	var sawRetry, sawStall, sawQuota bool
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && !sawQuota; time.Sleep(5 * time.Millisecond) {
+		st := c.Status()
+		r := st.Reports[0]
+		if r.State == connector.StateQuotaExhausted || st.State == connector.StateQuotaExhausted {
+			sawQuota = true
+			if st.State != connector.StateQuotaExhausted || r.State != connector.StateQuotaExhausted {
+				t.Errorf("connector %s with its report %s: both must say QUOTA_EXHAUSTED", st.State, r.State)
+			}
+		}
+		if up.calls.Load() <= 5 && up.calls.Load() >= 2 && r.State == connector.StateBackingOff && strings.Contains(r.LastError, "500") {
+			sawRetry = true
+			if st.State != connector.StateBackingOff {
+				t.Errorf("the connector reads %s while its only report retries failing calls", st.State)
+			}
+		}
+		if up.calls.Load() == 7 && r.Stalled {
+			sawStall = true
+			if r.Activity != "reading" {
+				t.Errorf("stalled report's activity %q, want reading", r.Activity)
+			}
+			release <- struct{}{}
+		}
+	}
+	if !sawRetry || !sawStall || !sawQuota {
+		t.Errorf("saw retrying %v, stalled %v, quota %v; want all three (calls %d)", sawRetry, sawStall, sawQuota, up.calls.Load())
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWorkerExitsWhenAllFailed: with ExitWhenAllFailed, a worker whose every connector
+// failed returns ErrAllConnectorsFailed naming them; one that still has a working
+// connector runs on.
+func TestWorkerExitsWhenAllFailed(t *testing.T) {
+	seeds := kafkatest.Fake(t)
+	up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
+		return http.StatusOK, okBody(d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+	}}
+	refusing := &scripted{loc: bogota, answer: func(connector.Window, int) (int, string) {
+		return http.StatusForbidden, `{"code":403,"error":"FORBIDDEN","msg":"PLEASE VALIDATE TOKEN"}`
+	}}
+	good, bad := httptest.NewServer(up), httptest.NewServer(refusing)
+	defer good.Close()
+	defer bad.Close()
+	prefix := kafkatest.Topic(t)
+	start := time.Now().Add(-time.Hour)
+	mk := func(name, url string) connector.Config {
+		return connector.Config{Name: prefix + "-" + name, Server: "0040", Token: "tok-" + name, Location: bogota, DailyQuota: 1000,
+			BaseURL: url, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start}}}
+	}
+	worker := func(cfgs ...connector.Config) *connector.Worker {
+		w, err := connector.NewWorker(cfgs, connector.Kafka(seeds), connector.TopicTemplate("{connector}.{report}"),
+			connector.OffsetsTopic(prefix+".offsets"), connector.DeadLetterTopic(prefix+".dlq"), connector.Logger(testLogger(t)),
+			connector.ExitWhenAllFailed())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := worker(mk("bad1", bad.URL), mk("bad2", bad.URL)).Run(ctx)
+	if !errors.Is(err, connector.ErrAllConnectorsFailed) || !strings.Contains(err.Error(), prefix+"-bad1") || !strings.Contains(err.Error(), prefix+"-bad2") {
+		t.Errorf("Run = %v, want ErrAllConnectorsFailed naming both connectors", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Run did not return before the deadline")
+	}
+
+	w := worker(mk("bad3", bad.URL), mk("good", good.URL))
+	runCtx, runCancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	status := func(name string) func() connector.Status {
+		return func() connector.Status { st, _ := w.Status(prefix + "-" + name); return st }
+	}
+	waitStatus(t, "bad3 FAILED", status("bad3"), func(st connector.Status) bool { return st.State == connector.StateFailed })
+	waitStatus(t, "good delivering", status("good"), func(st connector.Status) bool { return st.Reports[0].Windows > 0 })
+	select {
+	case err := <-done:
+		t.Fatalf("the worker ended with a connector still working: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	runCancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
