@@ -54,9 +54,9 @@ type Connector struct {
 	state     State
 	lastErr   string
 	nextRetry time.Time // when a failed start is tried again
-	reports []*reportState
-	paused  bool
-	wake    chan struct{} // closed and replaced on Resume
+	reports   []*reportState
+	paused    bool
+	wake      chan struct{} // closed and replaced on Resume
 	// reading is the report whose window is being read: reads are serial, so every
 	// call the client reports belongs to it.
 	reading *reportState
