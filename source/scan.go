@@ -388,13 +388,20 @@ func (s *scanner) skipRow() (OversizeRow, error) {
 		for ; i < s.end; i++ {
 			c := s.buf[i]
 			switch {
+			case escaped:
+				escaped = false
 			case inString:
-				switch {
-				case escaped:
-					escaped = false
-				case c == '\\':
+				// Jump to the next quote or backslash: a long string is what makes a
+				// row oversize, and IndexByte is much faster than this loop.
+				j := quoteOrBackslash(s.buf[i:s.end])
+				if j < 0 {
+					i = s.end - 1
+					continue
+				}
+				i += j
+				if s.buf[i] == '\\' {
 					escaped = true
-				case c == '"':
+				} else {
 					inString = false
 				}
 			case c == '"':
@@ -419,6 +426,18 @@ func (s *scanner) skipRow() (OversizeRow, error) {
 		}
 		i = s.pos
 	}
+}
+
+// quoteOrBackslash returns the index of the first '"' or '\\' in b, or -1.
+func quoteOrBackslash(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	if q >= 0 {
+		b = b[:q]
+	}
+	if k := bytes.IndexByte(b, '\\'); k >= 0 {
+		return k
+	}
+	return q
 }
 
 func (s *scanner) afterValue() {
