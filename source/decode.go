@@ -233,6 +233,9 @@ func (d *decoder) rowObject(prefix []Cell, firstKey, firstVal token) error {
 // rowFailed handles an error of a row being read: an oversize row is skipped and handed
 // to lim.oversize; any other error is returned.
 func (d *decoder) rowFailed(err error) error {
+	if err == nil {
+		return nil // before errors.As, whose target would otherwise escape for every row
+	}
 	var tl *tooLargeError
 	if !errors.As(err, &tl) || !tl.inRow {
 		return err

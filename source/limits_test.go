@@ -162,7 +162,7 @@ func TestReadEndlessBodyStopsAtCap(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(50 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("Read did not stop on an endless body")
 	}
 	if err != nil {
@@ -458,4 +458,54 @@ func groupThousands(n uint64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// TestLimitErrorsRedactToken: the failures added with the limits (a count mismatch, a
+// body too large, a row too large) keep the token out of errors, logs and calls when
+// the server echoes it in msg and in the body.
+func TestLimitErrorsRedactToken(t *testing.T) {
+	echo := func(rows int, pad int) response {
+		return response{handler: func(w http.ResponseWriter, r *http.Request) {
+			tok := r.Header.Get("wolkvox-token")
+			fmt.Fprintf(w, `{"code":"200","error":"%s","msg":"4017 records were found for %s","data":[`, tok, tok)
+			for i := range rows {
+				if i > 0 {
+					fmt.Fprint(w, ",")
+				}
+				fmt.Fprintf(w, `{"token":"%s","pad":"%s"}`, tok, strings.Repeat("p", pad))
+			}
+			fmt.Fprint(w, "]}")
+		}}
+	}
+	tests := []struct {
+		name    string
+		resp    response
+		opts    []Opt
+		wantErr error
+	}{
+		{name: "count mismatch", resp: echo(2, 0), wantErr: ErrCountMismatch},
+		{name: "body too large", resp: echo(100, 100), opts: []Opt{MaxBodyBytes(2000)}, wantErr: ErrBodyTooLarge},
+		{name: "row too large", resp: echo(3, 5000), opts: []Opt{MaxRowBytes(1000)}, wantErr: ErrRowTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, []response{tt.resp}, append([]Opt{Backoff(time.Millisecond, time.Millisecond, time.Nanosecond)}, tt.opts...)...)
+			_, _, err := h.read(t, act3)
+			var re *ResponseError
+			if !errors.Is(err, tt.wantErr) || !errors.As(err, &re) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			texts := []string{fmt.Sprintf("%v|%+v|%#v", err, err, err), fmt.Sprintf("%+v %s", *re, re.Body), h.logs.String()}
+			for _, c := range h.calls {
+				texts = append(texts, fmt.Sprintf("%+v %v", c, c.Err))
+			}
+			all := strings.Join(texts, "\n")
+			if strings.Contains(all, testToken) {
+				t.Fatalf("token leaked: %s", all)
+			}
+			if !strings.Contains(all, "[REDACTED]") {
+				t.Error("the echoed token was neither found nor redacted")
+			}
+		})
+	}
 }
