@@ -49,8 +49,10 @@ func TestRegistryAuthRefused(t *testing.T) {
 		},
 	}
 	bodies := map[string]func(auth string) string{
-		"plain":        func(auth string) string { return "Unauthorized: " + auth },
-		"json message": func(auth string) string { return fmt.Sprintf(`{"error_code":40101,"message":"bad credentials in %s"}`, auth) },
+		"plain": func(auth string) string { return "Unauthorized: " + auth },
+		"json message": func(auth string) string {
+			return fmt.Sprintf(`{"error_code":40101,"message":"bad credentials in %s"}`, auth)
+		},
 	}
 	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
 		for bodyName, body := range bodies {

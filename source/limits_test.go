@@ -225,7 +225,7 @@ func TestReadOversizeRow(t *testing.T) {
 	const maxRow = 1 << 10
 	huge := fmt.Sprintf(`{"conn_id":"c.big","comments":"%s","agent_id":"1"}`, strings.Repeat("y", 200<<10))
 	slightly := fmt.Sprintf(`{"conn_id":"c.big","comments":"%s"}`, strings.Repeat("z", maxRow)) // detected when it closes
-	manyCells := "{" + strings.Repeat(`"k":"v",`, 300) + `"last":"1"}`                             // no long token
+	manyCells := "{" + strings.Repeat(`"k":"v",`, 300) + `"last":"1"}`                          // no long token
 	nested := fmt.Sprintf(`{"agent_name":"A","status_x_hour":[{"hour":"08:00","x":"%s"},{"hour":"09:00"}]}`, strings.Repeat("n", 4<<10))
 	rows := func(mid string) []string { return []string{flatRows(2)[0], mid, flatRows(2)[1]} }
 	tests := []struct {
