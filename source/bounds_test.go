@@ -83,6 +83,7 @@ func TestScannerBuffersBounded(t *testing.T) {
 // the rows handed on under limits are the unlimited decode's rows in order with some
 // left out (the oversize ones) and the tail cut (the cap); oversize rows are longer than
 // the limit and their prefix is the start of a JSON object no longer than 64 KiB.
+// testdata/fuzz/FuzzDecodeLimits keeps the inputs that once failed it.
 func FuzzDecodeLimits(f *testing.F) {
 	for _, s := range []string{
 		`{"code":"200","data":[{"a":"1"},{"a":"` + strings.Repeat("x", 100) + `"},{"b":"2"}]}`,
@@ -143,7 +144,10 @@ func FuzzDecodeLimits(f *testing.F) {
 			}
 			j++
 		}
-		if err == nil && len(over) == 0 && !reflect.DeepEqual(got, all) && !(len(got) == 0 && len(all) == 0) {
+		// Past the cap with no code seen yet, the body is read to its end without handing
+		// rows on: no error, but not every row.
+		capped := lim.rowCap > 0 && env.rows > lim.rowCap
+		if err == nil && !capped && len(over) == 0 && !reflect.DeepEqual(got, all) && !(len(got) == 0 && len(all) == 0) {
 			t.Fatalf("without oversize rows nor cap the rows differ:\n%v\n%v", got, all)
 		}
 		if err == nil && len(over) == 0 && !json.Valid(body) {
