@@ -88,7 +88,7 @@ func NewDecoder(opts ...Opt) (*Decoder, error) {
 
 // Decode decodes one event. Bytes in neither format, or whose body does not match its
 // schema, give ErrWireFormat; an unknown fingerprint ErrUnknownReport; a registry
-// failure ErrRegistry.
+// failure ErrRegistry (and ErrRegistryAuth when the registry refuses the credentials).
 func (d *Decoder) Decode(ctx context.Context, b []byte) (*Event, error) {
 	switch {
 	case len(b) >= 10 && b[0] == 0xC3 && b[1] == 0x01:
@@ -149,7 +149,7 @@ func (d *Decoder) schemaByID(ctx context.Context, id int) (*registered, error) {
 	}
 	s, err := d.cfg.client.SchemaByID(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: fetching schema ID %d: %w", ErrRegistry, id, err)
+		return nil, registryError(err, fmt.Sprintf("fetching schema ID %d", id))
 	}
 	codec, err := goavro.NewCodec(s.Schema)
 	if err != nil {

@@ -144,19 +144,19 @@ func (e *Encoder) register(ctx context.Context, topic string, s *Schema) (int, e
 		ss, err := e.cfg.client.LookupSchema(ctx, subject, schema)
 		if err != nil {
 			var re *sr.ResponseError
-			if errors.As(err, &re) && (re.ErrorCode == sr.ErrSubjectNotFound.Code || re.ErrorCode == sr.ErrSchemaNotFound.Code) {
+			if errors.As(err, &re) && !authStatus(re.StatusCode) && (re.ErrorCode == sr.ErrSubjectNotFound.Code || re.ErrorCode == sr.ErrSchemaNotFound.Code) {
 				return 0, fmt.Errorf("%w: subject %q does not hold the schema of %s (%s, fingerprint %016x): register it "+
 					"(wolkvox-connect schemas show %s prints it; POST it to /subjects/%s/versions) or let the connector register it by turning off RequirePreRegistered: %w",
 					ErrNotRegistered, subject, s.Report, s.Name, s.Fingerprint, s.Report, subject, err)
 			}
-			return 0, fmt.Errorf("%w: looking up subject %q: %w", ErrRegistry, subject, err)
+			return 0, registryError(err, fmt.Sprintf("looking up subject %q", subject))
 		}
 		e.cfg.logger.Debug("found pre-registered schema", "subject", subject, "report", s.Report, "id", ss.ID, "version", ss.Version)
 		return ss.ID, nil
 	}
 	id, err := e.cfg.client.RegisterSchema(ctx, subject, schema, -1, -1)
 	if err != nil {
-		return 0, fmt.Errorf("%w: registering %s under subject %q: %w", ErrRegistry, s.Name, subject, err)
+		return 0, registryError(err, fmt.Sprintf("registering %s under subject %q", s.Name, subject))
 	}
 	e.cfg.logger.Info("registered schema", "subject", subject, "report", s.Report, "id", id)
 	return id, nil

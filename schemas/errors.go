@@ -3,6 +3,10 @@ package schemas
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
@@ -23,8 +27,17 @@ var (
 	ErrNotRegistered = errors.New("schemas: schema not registered")
 
 	// ErrRegistry is returned by the Encoder and Decoder when the schema registry could not
-	// be reached or refused a request; the registry's own error is wrapped too.
+	// be reached or refused a request; the registry's own error is wrapped too. Refused
+	// credentials are ErrRegistryAuth as well.
 	ErrRegistry = errors.New("schemas: schema registry")
+
+	// ErrRegistryAuth is returned by the Encoder and Decoder, together with ErrRegistry,
+	// when the schema registry answers 401 or 403: it refused the configured
+	// credentials. It is permanent: retrying with the same credentials cannot succeed.
+	// Its text gives the status, method and URL (without user info) but never the
+	// registry's answer, which may echo the credentials; the *sr.ResponseError is still
+	// reachable with errors.As.
+	ErrRegistryAuth = errors.New("schemas: the schema registry refused the credentials (HTTP 401/403): check registry username/password")
 
 	// ErrTopicReport is returned by the Encoder when one topic is used for two reports: a
 	// subject holds one record type, so that would mix schemas on a topic.
@@ -98,3 +111,46 @@ func (e *IncompatibleError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrIncompatible) true.
 func (e *IncompatibleError) Unwrap() error { return ErrIncompatible }
+
+// registryAuthError is a 401 or 403 from the registry. Its text leaves out the
+// registry's answer (sr.ResponseError's text is the body, which may echo the
+// Authorization header), and it unwraps to ErrRegistryAuth, ErrRegistry and the cause.
+type registryAuthError struct {
+	what   string // what was being done, e.g. `registering X under subject "t-value"`
+	method string
+	url    string // without user info nor query
+	status int
+	cause  error
+}
+
+func (e *registryAuthError) Error() string {
+	return fmt.Sprintf("%v: %s: %s %s answered HTTP %d", ErrRegistryAuth, e.what, e.method, e.url, e.status)
+}
+
+// Unwrap returns ErrRegistryAuth, ErrRegistry and the *sr.ResponseError.
+func (e *registryAuthError) Unwrap() []error { return []error{ErrRegistryAuth, ErrRegistry, e.cause} }
+
+// registryError wraps a failed registry call in ErrRegistry; a 401 or 403 becomes a
+// *registryAuthError. what says what was being done.
+func registryError(err error, what string) error {
+	var re *sr.ResponseError
+	if errors.As(err, &re) && authStatus(re.StatusCode) {
+		return &registryAuthError{what: what, method: re.Method, url: urlWithoutSecrets(re.URL), status: re.StatusCode, cause: err}
+	}
+	return fmt.Errorf("%w: %s: %w", ErrRegistry, what, err)
+}
+
+// authStatus reports the statuses of refused credentials.
+func authStatus(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+// urlWithoutSecrets drops user info, query and fragment from a URL.
+func urlWithoutSecrets(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -69,9 +71,28 @@ type Request struct {
 
 // Result is what Read did.
 type Result struct {
-	Rows   int  // rows handed to the Handler by the successful call
-	Calls  int  // HTTP calls made, retries included: each one cost the token a call
-	NoData bool // the API said the window holds no rows (HTTP 404 or "Validate dates entered")
+	// Rows counts the rows handed on by the successful call: to Handler.Row, and to
+	// OversizeHandler.Oversize (those are counted in Oversize too).
+	Rows  int
+	Calls int // HTTP calls made, retries included: each one cost the token a call
+	// NoData: the API said the window holds no rows (HTTP 404 or "Validate dates
+	// entered").
+	NoData bool
+	// Capped means the window must be split: the rows handed on are genuine rows of
+	// the window, but maybe not all of them. It is set when the body held more than
+	// RowCap rows (Read then stops reading after handing on RowCap+1 rows, so Rows is
+	// RowCap+1), when it held exactly RowCap rows (the API cuts silently at its cap), and
+	// when msg states a count above RowCap (see Stated), whatever data holds.
+	Capped bool
+	// Stated is the count of records msg states ("1172 records were found"), -1 when
+	// msg states none (see StatedCount for what is read as a count). A 200 answer with
+	// fewer rows than Stated, not Capped, is never a Result: it fails with
+	// ErrCountMismatch and is retried. More rows than Stated are accepted (nested reports
+	// count their parents): compare and log as needed.
+	Stated int
+	// Oversize counts, of Rows, the rows longer than MaxRowBytes handed to
+	// OversizeHandler.Oversize.
+	Oversize int
 }
 
 // Handler receives a window's rows. If an attempt fails after some rows were handed on,
@@ -84,6 +105,25 @@ type Handler interface {
 	Reset()
 }
 
+// OversizeHandler is a Handler that also takes rows longer than MaxRowBytes. Such a
+// row is never decoded nor held in memory: Read skips its text and calls Oversize with
+// its start and size, then goes on with the next row. An oversize row counts as a row
+// (for Result.Rows, RowCap and Reset). An error from Oversize stops the read as one from
+// Row does. Without Oversize, an oversize row fails the attempt with ErrRowTooLarge.
+type OversizeHandler interface {
+	Handler
+	Oversize(OversizeRow) error
+}
+
+// OversizeRow is a row longer than MaxRowBytes.
+type OversizeRow struct {
+	// Prefix is the start of the row's JSON text, at most its first 64 KiB, as sent
+	// (the row's opening brace first). It belongs to the handler.
+	Prefix []byte
+	// Bytes is the length of the row's whole JSON text.
+	Bytes int64
+}
+
 // Call describes one HTTP call; OnCall receives one after every call.
 type Call struct {
 	Report     string // api name, "token_info" for TokenInfo
@@ -92,6 +132,7 @@ type Call struct {
 	Status     int // HTTP status, 0 when no response arrived
 	Class      Class
 	Rows       int // rows handed on during the call (discarded again unless Class is ClassOK)
+	Stated     int // the count of records a 200 body's msg states, -1 for none (see Result.Stated)
 	Duration   time.Duration
 	Err        error // nil for ClassOK and ClassNoData
 }
@@ -102,15 +143,32 @@ type outcome struct {
 	class      Class
 	status     int
 	rows       int
+	oversize   int  // of rows, oversize ones
+	capped     bool // see Result.Capped
+	hasStated  bool // stated is msg's count
+	stated     int
 	retryAfter time.Duration
 	err        error // *ResponseError, *handlerError or a context error
+}
+
+// statedCount is Call.Stated of an outcome.
+func (o outcome) statedCount() int {
+	if !o.hasStated {
+		return -1
+	}
+	return o.stated
 }
 
 // Read reads one window: it calls the API through the Limiter, streams the body's rows
 // into h, and classifies the outcome.
 //
-//   - Success: Result.Rows rows were handed on, nil error.
+//   - Success: Result.Rows rows were handed on, nil error. Result.Capped says the
+//     window holds more rows than one call returns: split it.
 //   - No rows (HTTP 404, or msg "Validate dates entered" without rows): Result.NoData, nil.
+//   - A 200 body that contradicts itself (msg states more rows than data holds, see
+//     Result.Stated), runs past MaxBodyBytes, or holds a row over MaxRowBytes that the
+//     handler does not take (see OversizeHandler): transient, with the causes
+//     ErrCountMismatch, ErrBodyTooLarge and ErrRowTooLarge.
 //   - ErrTransient and ErrTooManyRequests: retried with exponential backoff with jitter
 //     (see Backoff), waiting at least the server's Retry-After up to RetryAfterCap;
 //     returned, wrapped, when the backoff gives up.
@@ -125,7 +183,7 @@ type outcome struct {
 // a code nothing recognises is transient. Rows the body carried before such a code are
 // Reset: an error is never taken for data.
 func (c *Client) Read(ctx context.Context, req Request, h Handler) (Result, error) {
-	var res Result
+	res := Result{Stated: -1}
 	u, err := c.reportURL(req)
 	if err != nil {
 		return res, err
@@ -150,7 +208,7 @@ func (c *Client) Read(ctx context.Context, req Request, h Handler) (Result, erro
 		}
 		switch out.class {
 		case ClassOK:
-			res.Rows = out.rows
+			res.Rows, res.Oversize, res.Capped, res.Stated = out.rows, out.oversize, out.capped, out.statedCount()
 			return res, nil
 		case ClassNoData:
 			res.NoData = true
@@ -179,7 +237,7 @@ func (c *Client) Read(ctx context.Context, req Request, h Handler) (Result, erro
 // report tells OnCall and the debug log about one call.
 func (c *Client) report(req Request, attempt int, out outcome, d time.Duration) {
 	call := Call{Report: req.Report, Start: req.Start, End: req.End, Attempt: attempt, Status: out.status,
-		Class: out.class, Rows: out.rows, Duration: d}
+		Class: out.class, Rows: out.rows, Stated: out.statedCount(), Duration: d}
 	if out.class != ClassOK && out.class != ClassNoData {
 		call.Err = out.err
 	}
@@ -202,8 +260,9 @@ func (c *Client) reportURL(req Request) (string, error) {
 		return bad("report name %q: want letters, digits and underscores", req.Report)
 	case req.Start.IsZero() || req.End.IsZero():
 		return bad("%s: the window needs a start and an end", req.Report)
-	case !req.End.After(req.Start):
-		return bad("%s: window end %v is not after its start %v", req.Report, req.End, req.Start)
+	case req.End.Before(req.Start):
+		// Both ends are inclusive, whole seconds: Start == End is one second.
+		return bad("%s: window end %v is before its start %v", req.Report, req.End, req.Start)
 	}
 	q := url.Values{}
 	for k, v := range req.Params {
@@ -275,8 +334,17 @@ func (c *Client) readReport(report, u string, resp *http.Response, h Handler) ou
 		return out
 	}
 	head := &prefix{max: maxErrorBody}
-	env, err := decode(io.TeeReader(resp.Body, head), h.Row)
-	out := outcome{rows: env.rows, retryAfter: retryAfter}
+	lim := limits{rowCap: c.cfg.rowCap, maxRowBytes: c.cfg.maxRowBytes}
+	if oh, ok := h.(OversizeHandler); ok {
+		lim.oversize = oh.Oversize
+	}
+	body := &bodyLimit{r: resp.Body, left: c.cfg.maxBodyBytes}
+	env, err := decodeLimits(io.TeeReader(body, head), lim, h.Row)
+	capped := errors.Is(err, errCapped) // the code was seen; it decides below
+	if capped {
+		err = nil
+	}
+	out := outcome{rows: env.rows, oversize: env.oversize, retryAfter: retryAfter}
 	var herr *handlerError
 	switch {
 	case errors.As(err, &herr):
@@ -288,10 +356,16 @@ func (c *Client) readReport(report, u string, resp *http.Response, h Handler) ou
 		out.class, err = ClassTransient, fmt.Errorf("%w: no code", errMalformed)
 	case env.code == "200":
 		out.class = ClassOK
-		if env.rows == 0 && isNoDataMsg(env.msg) {
+		out.stated, out.hasStated = StatedCount(env.msg)
+		out.capped = capped || env.rows >= c.cfg.rowCap || out.hasStated && out.stated > c.cfg.rowCap
+		switch {
+		case env.rows == 0 && isNoDataMsg(env.msg):
 			out.class = ClassNoData
+			return out
+		case out.capped || !out.hasStated || env.rows >= out.stated:
+			return out
 		}
-		return out
+		out.class, err = ClassTransient, fmt.Errorf("%w: msg states %d records, data holds %d rows", ErrCountMismatch, out.stated, env.rows)
 	default:
 		status, convErr := strconv.Atoi(env.code)
 		if convErr != nil || status == http.StatusOK {
@@ -330,6 +404,29 @@ func classify(status int, env envelope) Class {
 		return ClassInvalidToken
 	}
 	return ClassTransient
+}
+
+// statedRE is what StatedCount reads as a count.
+var statedRE = regexp.MustCompile(`(?i)^\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\s+records?\b`)
+
+// StatedCount reads the count of records a 200 answer's msg states, and whether it
+// states one. The live API's msg varies ("1172 records were found", "x records were are
+// found", leading spaces, "Information found for the current month"), so a count is
+// read only when msg clearly states one: optional leading white space, then a whole
+// number, either plain digits ("1172") or digits grouped by commas in threes ("1,172"),
+// then white space and the word "record" or "records" (any case) ending there or
+// followed by a non-word character. Anything else states no count. A number too large
+// for an int reads as math.MaxInt: it clearly states more than any cap.
+func StatedCount(msg string) (int, bool) {
+	m := statedRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+	if err != nil { // only ErrRange can happen: the digits matched
+		return math.MaxInt, true
+	}
+	return n, true
 }
 
 // isNoDataMsg reports the msg the API sends for a window without rows.
@@ -399,6 +496,33 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// bodyLimit reads at most left bytes of r; past them it fails with ErrBodyTooLarge
+// unless r ends exactly there.
+type bodyLimit struct {
+	r    io.Reader
+	left int64
+	n    int64 // bytes read
+}
+
+func (b *bodyLimit) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.left <= 0 {
+		var probe [1]byte
+		n, err := io.ReadAtLeast(b.r, probe[:], 1)
+		if n > 0 {
+			return 0, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, b.n)
+		}
+		return 0, err
+	}
+	p = p[:min(int64(len(p)), b.left)]
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	b.n += int64(n)
+	return n, err
 }
 
 // prefix keeps the first max bytes written to it.

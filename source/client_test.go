@@ -301,8 +301,8 @@ func TestReadRejectsBadRequests(t *testing.T) {
 	}{
 		{"no report", Request{Start: winStart, End: winEnd}},
 		{"report with a query in it", Request{Report: "act_3&x=1", Start: winStart, End: winEnd}},
-		{"empty window", Request{Report: "act_3", Start: winStart, End: winStart}},
 		{"reversed window", Request{Report: "act_3", Start: winEnd, End: winStart}},
+		{"end a nanosecond before start", Request{Report: "act_3", Start: winStart, End: winStart.Add(-time.Nanosecond)}},
 		{"no start", Request{Report: "act_3", End: winEnd}},
 		{"params override date_ini", Request{Report: "act_3", Start: winStart, End: winEnd, Params: map[string]string{"date_ini": "x"}}},
 	}

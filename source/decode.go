@@ -1,6 +1,7 @@
 package source
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,7 +16,8 @@ type envelope struct {
 	errorText string // "error" as text; empty for null
 	msg       string // "msg" as text; a non-string msg is kept as its JSON text
 	hasData   bool
-	rows      int // rows handed on
+	rows      int // rows handed on, oversize rows included
+	oversize  int // of rows, those handed to the oversize function
 }
 
 // decode streams one response body into emit, one row at a time, and returns the
@@ -52,16 +54,46 @@ type envelope struct {
 // one well-formed JSON object (including one cut short), and wraps the reader's error
 // when reading failed.
 func decode(r io.Reader, emit func(Row) error) (envelope, error) {
-	d := &decoder{lex: newScanner(r), emit: emit, hint: 16}
+	return decodeLimits(r, limits{maxRowBytes: DefaultMaxRowBytes}, emit)
+}
+
+// limits bound what decodeLimits reads.
+type limits struct {
+	// rowCap, when positive, stops the body once rowCap+1 rows were handed on:
+	// decodeLimits returns errCapped. If "code" has not been seen by then, the body is
+	// read on without handing rows on, so that the code still decides what the rows were.
+	rowCap int
+	// maxRowBytes bounds the JSON text of one row (a top-level element of data), and of
+	// any single value outside the rows.
+	maxRowBytes int
+	// oversize receives each row longer than maxRowBytes, instead of it failing the body
+	// with ErrRowTooLarge. Such a row counts as a row.
+	oversize func(OversizeRow) error
+}
+
+// errCapped stops decodeLimits at its row cap.
+var errCapped = errors.New("row cap reached")
+
+// maxHint bounds the capacity reserved for a row, so that one wide row does not make
+// every later row allocate as much.
+const maxHint = 256
+
+// decodeLimits is decode within lim. Beyond decode's errors, it returns errCapped at
+// the cap, and an error wrapping ErrRowTooLarge for a row (without lim.oversize) or a
+// value too long.
+func decodeLimits(r io.Reader, lim limits, emit func(Row) error) (envelope, error) {
+	d := &decoder{lex: newScannerMax(r, lim.maxRowBytes), emit: emit, hint: 16, lim: lim}
 	err := d.body()
 	return d.env, err
 }
 
 type decoder struct {
-	lex  *scanner
-	emit func(Row) error
-	env  envelope
-	hint int // capacity for the next row: the last row's length
+	lex     *scanner
+	emit    func(Row) error
+	env     envelope
+	hint    int // capacity for the next row: the last row's length
+	lim     limits
+	discard bool // past the cap with no code seen: rows are read, not handed on
 }
 
 // errShape is a well-formed body that is not shaped like an API response.
@@ -136,7 +168,8 @@ func (d *decoder) data() error {
 			if t.kind != '{' {
 				return errShape("an element of data is not an object")
 			}
-			if err := d.object(nil, token{}, token{}); err != nil {
+			d.lex.beginRow()
+			if err := d.rowObject(nil, token{}, token{}); err != nil {
 				return err
 			}
 		}
@@ -154,21 +187,24 @@ func (d *decoder) objectData() error {
 		_, err := d.token()
 		return err
 	}
+	d.lex.beginRow() // the data object may be the row itself
 	k, err := d.token()
 	if err != nil {
-		return err
+		return d.rowFailed(err)
 	}
 	v, err := d.token()
 	if err != nil {
-		return err
+		return d.rowFailed(err)
 	}
 	if v.kind != '{' {
 		// A single record sent as an object: its first member is already read.
-		return d.object(nil, k, v)
+		return d.rowObject(nil, k, v)
 	}
+	d.lex.cancelRow()
 	for {
+		d.lex.beginRow()
 		bucket := []Cell{{Key: catalog.BucketKeyField, Value: k.text}}
-		if err := d.object(bucket, token{}, token{}); err != nil {
+		if err := d.rowObject(bucket, token{}, token{}); err != nil {
 			return err
 		}
 		if !d.lex.more() {
@@ -186,6 +222,51 @@ func (d *decoder) objectData() error {
 	}
 	_, err = d.token()
 	return err
+}
+
+// rowObject is object for a row, begun with beginRow: a row over maxRowBytes goes to
+// lim.oversize or fails the body.
+func (d *decoder) rowObject(prefix []Cell, firstKey, firstVal token) error {
+	return d.rowFailed(d.object(prefix, firstKey, firstVal))
+}
+
+// rowFailed handles an error of a row being read: an oversize row is skipped and handed
+// to lim.oversize; any other error is returned.
+func (d *decoder) rowFailed(err error) error {
+	if err == nil {
+		return nil // before errors.As, whose target would otherwise escape for every row
+	}
+	var tl *tooLargeError
+	if !errors.As(err, &tl) || !tl.inRow {
+		return err
+	}
+	o, err := d.lex.skipRow()
+	if err != nil {
+		return err
+	}
+	if d.discard {
+		return nil
+	}
+	if d.lim.oversize == nil {
+		return fmt.Errorf("%w: row %d is %d bytes long, over MaxRowBytes %d", ErrRowTooLarge, d.env.rows+1, o.Bytes, d.lim.maxRowBytes)
+	}
+	if err := d.lim.oversize(o); err != nil {
+		return &handlerError{err: err}
+	}
+	d.env.oversize++
+	return d.counted()
+}
+
+// counted counts one more row handed on and applies the cap.
+func (d *decoder) counted() error {
+	d.env.rows++
+	if d.lim.rowCap > 0 && d.env.rows > d.lim.rowCap {
+		if d.env.hasCode {
+			return errCapped
+		}
+		d.discard = true
+	}
+	return nil
 }
 
 // object reads one row object whose opening brace is consumed, through its closing
@@ -245,6 +326,9 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token) error {
 	if _, err := d.token(); err != nil {
 		return err
 	}
+	if d.lex.done != nil { // the row closed, longer than allowed: it is not handed on
+		return &tooLargeError{inRow: true, max: d.lex.maxValue}
+	}
 	if len(nested) == 0 {
 		return d.row(cells)
 	}
@@ -259,12 +343,14 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token) error {
 }
 
 func (d *decoder) row(r Row) error {
-	d.hint = len(r)
+	if d.discard {
+		return nil
+	}
+	d.hint = min(len(r), maxHint)
 	if err := d.emit(r); err != nil {
 		return &handlerError{err: err}
 	}
-	d.env.rows++
-	return nil
+	return d.counted()
 }
 
 // nestedElements reads an array of objects whose '[' and first '{' are consumed.
@@ -380,6 +466,9 @@ func (d *decoder) appendValue(b []byte, t token) ([]byte, error) {
 				}
 			}
 			if b, err = d.appendValue(b, v); err != nil {
+				return nil, err
+			}
+			if err := d.lex.tooLong(len(b)); err != nil { // a row bounds it in a row
 				return nil, err
 			}
 		}

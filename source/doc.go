@@ -12,6 +12,10 @@
 //     returns a [Result]; [Client.TokenInfo] reads the token's daily quota.
 //   - [Handler] receives rows one at a time while the body streams in, and is Reset when
 //     an attempt that handed rows on fails: a 256 MB response is never held in memory.
+//     What one answer may cost is bounded: [RowCap] rows (past it, [Result].Capped says
+//     to split the window), [MaxBodyBytes] bytes, [MaxRowBytes] per row (a longer row
+//     goes to an [OversizeHandler], unread). An answer whose msg states more records
+//     than it holds fails with [ErrCountMismatch] and is retried.
 //   - [ResponseError] describes a failed call; it unwraps to one of the sentinels
 //     [ErrQuotaExhausted], [ErrTooManyRequests], [ErrInvalidToken], [ErrBadRequest] and
 //     [ErrTransient], so callers branch with errors.Is and inspect with errors.As.

@@ -75,10 +75,30 @@ var (
 
 	// ErrTransient is the class of every failure a retry may cure: an unrecognised 403
 	// (maintenance), 5xx and other unexpected statuses, timeouts, connection errors,
-	// bodies that end early or are not JSON, a code other than 200 in a 200 body.
-	// Client.Read retries these and returns one, wrapped, only when the backoff's
-	// elapsed-time budget is spent.
+	// bodies that end early or are not JSON, a code other than 200 in a 200 body, and
+	// the causes ErrBodyTooLarge, ErrRowTooLarge and ErrCountMismatch. Client.Read
+	// retries these and returns one, wrapped, only when the backoff's elapsed-time
+	// budget is spent.
 	ErrTransient = errors.New("transient failure")
+
+	// ErrBodyTooLarge is the cause of a transient *ResponseError from Client.Read when a
+	// 200 body runs past MaxBodyBytes: the client stops reading it, Resets the handler
+	// and retries with backoff. The API documents 256 MB as its largest answer, so it
+	// means a broken or endless answer.
+	ErrBodyTooLarge = errors.New("response body larger than MaxBodyBytes")
+
+	// ErrRowTooLarge is the cause of a transient *ResponseError from Client.Read when one
+	// row's JSON text (or a single value outside the rows, such as msg) is longer than
+	// MaxRowBytes and the Handler is no OversizeHandler. The rest of such a row is
+	// skipped, never held in memory.
+	ErrRowTooLarge = errors.New("row larger than MaxRowBytes")
+
+	// ErrCountMismatch is the cause of a transient *ResponseError from Client.Read when a
+	// 200 answer's msg states a count of records (see Result.Stated) and data holds fewer
+	// rows, none of them past the RowCap: the answer contradicts itself ("4017 records
+	// were found" with "data": []), so its rows are Reset and it is retried with backoff.
+	// When the backoff gives up, the error Read returns still wraps it.
+	ErrCountMismatch = errors.New("fewer rows than the answer's msg states")
 
 	// ErrInvalidOption is returned by NewClient and NewLimiter when an option's value is
 	// unusable; the message names the option.

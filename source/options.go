@@ -37,6 +37,9 @@ type cfg struct {
 	retryAfterCap time.Duration
 	logger        *slog.Logger
 	onCall        func(Call)
+	rowCap        int
+	maxBodyBytes  int64
+	maxRowBytes   int
 
 	// sleep waits between attempts; tests replace it to observe the waits.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -49,6 +52,9 @@ const (
 	DefaultBackoffMax     = 2 * time.Minute
 	DefaultBackoffTotal   = 10 * time.Minute
 	DefaultRetryAfterCap  = 5 * time.Minute
+	// DefaultMaxBodyBytes is twice the 256 MB the API documents as its largest answer.
+	DefaultMaxBodyBytes int64 = 512 << 20
+	DefaultMaxRowBytes        = 16 << 20
 )
 
 func defaultCfg() cfg {
@@ -58,6 +64,9 @@ func defaultCfg() cfg {
 		backoffMax:    DefaultBackoffMax,
 		backoffTotal:  DefaultBackoffTotal,
 		retryAfterCap: DefaultRetryAfterCap,
+		rowCap:        MaxRows,
+		maxBodyBytes:  DefaultMaxBodyBytes,
+		maxRowBytes:   DefaultMaxRowBytes,
 		sleep:         sleepCtx,
 	}
 }
@@ -115,6 +124,28 @@ func Logger(l *slog.Logger) Opt { return clientOpt{func(c *cfg) { c.logger = l }
 // goroutine that called Read or TokenInfo: it feeds metrics. It must not block. The
 // default does nothing.
 func OnCall(fn func(Call)) Opt { return clientOpt{func(c *cfg) { c.onCall = fn }} }
+
+// RowCap sets the most rows the API returns for one call, overriding the default of
+// MaxRows (60,000), and so when Read reports Result.Capped: Read stops reading a body
+// once it has handed on n+1 rows, and calls a result of n rows, or one whose msg states
+// more than n, capped too (the API cuts silently at its cap). Set it only to match a
+// server whose cap differs.
+func RowCap(n int) Opt { return clientOpt{func(c *cfg) { c.rowCap = n }} }
+
+// MaxBodyBytes bounds a 200 response body, overriding the default of 512 MiB
+// (DefaultMaxBodyBytes), twice the 256 MB the API documents as its largest answer. A
+// longer body is not read further: the attempt fails as transient with ErrBodyTooLarge
+// (its rows Reset) and is retried with backoff.
+func MaxBodyBytes(n int64) Opt { return clientOpt{func(c *cfg) { c.maxBodyBytes = n }} }
+
+// MaxRowBytes bounds the JSON text of one row, a top-level element of data (for nested
+// reports the parent with its nested elements), overriding the default of 16 MiB
+// (DefaultMaxRowBytes). The decoder's memory stays a small multiple of it whatever the
+// body holds. A longer row is skipped without being held and goes to the Handler's
+// Oversize method when it is an OversizeHandler; otherwise the attempt fails as
+// transient with ErrRowTooLarge. A single value outside the rows (msg, say) longer than
+// n fails the attempt the same way.
+func MaxRowBytes(n int) Opt { return clientOpt{func(c *cfg) { c.maxRowBytes = n }} }
 
 // validate checks the configuration and fills in the defaults that need the others.
 func (c *cfg) validate() error {
@@ -188,6 +219,15 @@ func (c *cfg) validate() error {
 	}
 	if c.retryAfterCap < 0 {
 		bad("RetryAfterCap", "%v: must not be negative", c.retryAfterCap)
+	}
+	if c.rowCap <= 0 {
+		bad("RowCap", "%d: must be positive", c.rowCap)
+	}
+	if c.maxBodyBytes <= 0 {
+		bad("MaxBodyBytes", "%d: must be positive", c.maxBodyBytes)
+	}
+	if c.maxRowBytes <= 0 {
+		bad("MaxRowBytes", "%d: must be positive", c.maxRowBytes)
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,11 +33,18 @@ const maxDepth = 10000
 // scanner is a streaming JSON tokenizer with the semantics of encoding/json's
 // Decoder.Token and More, syntax checks included, written for speed: it returns tokens
 // by value, allocates only the strings it returns, and reads through a buffer that
-// grows only to hold the longest single token.
+// grows only to hold the longest single token, or, while a row is open (beginRow), the
+// row's whole text.
+//
+// Every buffer is bounded, whatever the input: buf holds at most maxValue+1 bytes (a
+// longer token, or a longer row, fails with a *tooLargeError, and skipRow then skips the
+// rest of the row without holding it); scratch never exceeds one string; stack holds at
+// most maxDepth bytes; keys at most maxInterned keys of at most maxInternedLen bytes.
 type scanner struct {
 	r        io.Reader
 	buf      []byte
 	pos, end int
+	base     int64  // the body offset of buf[0]
 	readErr  error  // sticky: the reader's error, io.EOF included
 	stack    []byte // open containers, '{' or '['
 	state    scanState
@@ -44,10 +52,45 @@ type scanner struct {
 	// keys interns object keys: a report repeats the same few dozen in every row, so
 	// each is allocated once per body rather than once per row.
 	keys map[string]string
+
+	// maxValue bounds the text of one row, or of one token outside rows.
+	maxValue int
+	// rowStart is the index in buf of the open row's '{', -1 when no row is open; buf
+	// keeps the row's text from there. rowDepth is len(stack) inside the row.
+	rowStart, rowDepth int
+	// done is the last row closed that turned out longer than maxValue, if any; the
+	// decoder reads it through skipRow.
+	done *OversizeRow
 }
 
-// maxInterned bounds keys, so that a body of ever-new keys cannot grow it without end.
-const maxInterned = 4096
+// maxInterned bounds keys, so that a body of ever-new keys cannot grow it without end;
+// keys longer than maxInternedLen are not interned at all.
+const (
+	maxInterned    = 4096
+	maxInternedLen = 256
+)
+
+// oversizePrefix is how much of an oversize row's text OversizeRow.Prefix keeps.
+const oversizePrefix = 64 << 10
+
+// initialBuf is the scanner's first buffer size.
+const initialBuf = 32 << 10
+
+// tooLargeError is a row, or a token outside rows, longer than the scanner's maxValue.
+// It wraps ErrRowTooLarge.
+type tooLargeError struct {
+	inRow bool
+	max   int
+}
+
+func (e *tooLargeError) Error() string {
+	if e.inRow {
+		return fmt.Sprintf("%v: a row is longer than %d bytes (MaxRowBytes)", ErrRowTooLarge, e.max)
+	}
+	return fmt.Sprintf("%v: a value outside data's rows is longer than %d bytes (MaxRowBytes)", ErrRowTooLarge, e.max)
+}
+
+func (e *tooLargeError) Unwrap() error { return ErrRowTooLarge }
 
 type scanState uint8
 
@@ -63,8 +106,12 @@ const (
 	stObjectNext                   // after a member: ',' or '}'
 )
 
-func newScanner(r io.Reader) *scanner {
-	return &scanner{r: r, buf: make([]byte, 32<<10)}
+// newScanner returns a scanner of r whose rows and tokens may be DefaultMaxRowBytes long.
+func newScanner(r io.Reader) *scanner { return newScannerMax(r, DefaultMaxRowBytes) }
+
+// newScannerMax returns a scanner of r whose rows and tokens may be maxValue bytes long.
+func newScannerMax(r io.Reader, maxValue int) *scanner {
+	return &scanner{r: r, buf: make([]byte, initialBuf), maxValue: max(maxValue, 1), rowStart: -1}
 }
 
 // syntaxError reports malformed JSON; it wraps errMalformed.
@@ -72,10 +119,19 @@ func (s *scanner) syntaxError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errMalformed, fmt.Sprintf(format, args...))
 }
 
-// fill reads more input, keeping buf[keep:end]; it returns how far that part moved
-// towards the start. At the end of input it returns io.EOF; a read failure is returned
-// wrapped.
+// fill reads more input, keeping buf[keep:end] (and the open row's text); it returns
+// how far that part moved towards the start. At the end of input it returns io.EOF; a
+// read failure is returned wrapped. When what it must keep is already longer than
+// maxValue it reads nothing and returns a *tooLargeError, again at every call until
+// skipRow or the end of the row's token: the condition is the scanner's state.
 func (s *scanner) fill(keep int) (shift int, err error) {
+	inRow := s.rowStart >= 0
+	if inRow {
+		keep = min(keep, s.rowStart)
+	}
+	if s.end-keep > s.maxValue {
+		return 0, &tooLargeError{inRow: inRow, max: s.maxValue}
+	}
 	if s.readErr != nil {
 		return 0, s.readErrWrapped()
 	}
@@ -83,10 +139,17 @@ func (s *scanner) fill(keep int) (shift int, err error) {
 		copy(s.buf, s.buf[keep:s.end])
 		s.end -= keep
 		s.pos -= keep
+		s.base += int64(keep)
 		shift = keep
+		if inRow {
+			s.rowStart -= keep
+		}
 	}
 	if s.end == len(s.buf) {
-		s.buf = append(s.buf, make([]byte, len(s.buf))...)
+		// Never beyond what one value may need: end <= maxValue here, so there is room.
+		grown := make([]byte, min(2*len(s.buf), max(s.maxValue+1, initialBuf)))
+		copy(grown, s.buf[:s.end])
+		s.buf = grown
 	}
 	for {
 		n, err := s.r.Read(s.buf[s.end:])
@@ -260,7 +323,121 @@ func (s *scanner) value(c byte) (token, error) {
 
 func (s *scanner) pop() {
 	s.stack = s.stack[:len(s.stack)-1]
+	if s.rowStart >= 0 && len(s.stack) < s.rowDepth {
+		s.endRow()
+	}
 	s.afterValue()
+}
+
+// tooLong checks the length of a value's text outside rows, where no row bounds it.
+func (s *scanner) tooLong(n int) error {
+	if s.rowStart < 0 && n > s.maxValue {
+		return &tooLargeError{max: s.maxValue}
+	}
+	return nil
+}
+
+// beginRow marks the '{' just returned by next as the start of a row: until the row's
+// closing brace, buf keeps the row's text, and a row longer than maxValue fails with a
+// *tooLargeError (at once if it outgrows the buffer, or when it closes).
+func (s *scanner) beginRow() {
+	s.rowStart, s.rowDepth = s.pos-1, len(s.stack)
+	s.done = nil
+}
+
+// endRow closes the open row, at its closing brace (consumed), recording it when it was
+// longer than maxValue.
+func (s *scanner) endRow() {
+	if n := s.pos - s.rowStart; n > s.maxValue {
+		s.done = &OversizeRow{Prefix: bytes.Clone(s.buf[s.rowStart : s.rowStart+min(n, oversizePrefix)]), Bytes: int64(n)}
+	}
+	s.rowStart = -1
+}
+
+// cancelRow forgets the open row without closing it (a data object that turned out to
+// hold rows rather than be one).
+func (s *scanner) cancelRow() { s.rowStart = -1 }
+
+// skipRow is called after a *tooLargeError of a row: it returns the row's size and the
+// start of its text, and leaves the scanner after the row's closing brace, as if the row
+// had been read. The rest of a row still open is skipped without being held: only its
+// strings and brackets are followed, its syntax is not checked. The body ending first
+// is an early end (errMalformed).
+func (s *scanner) skipRow() (OversizeRow, error) {
+	if s.done != nil {
+		o := *s.done
+		s.done = nil
+		return o, nil
+	}
+	if s.rowStart < 0 {
+		return OversizeRow{}, errors.New("skipRow without an open row") // a decoder bug
+	}
+	start := s.base + int64(s.rowStart)
+	var o OversizeRow
+	// keep adds buf[from:to] to the prefix, up to its size.
+	keep := func(from, to int) {
+		if room := oversizePrefix - len(o.Prefix); room > 0 {
+			o.Prefix = append(o.Prefix, s.buf[from:min(to, from+room)]...)
+		}
+	}
+	i := s.rowStart
+	s.rowStart = -1
+	depth, inString, escaped := 0, false, false
+	for {
+		from := i
+		for ; i < s.end; i++ {
+			c := s.buf[i]
+			switch {
+			case escaped:
+				escaped = false
+			case inString:
+				// Jump to the next quote or backslash: a long string is what makes a
+				// row oversize, and IndexByte is much faster than this loop.
+				j := quoteOrBackslash(s.buf[i:s.end])
+				if j < 0 {
+					i = s.end - 1
+					continue
+				}
+				i += j
+				if s.buf[i] == '\\' {
+					escaped = true
+				} else {
+					inString = false
+				}
+			case c == '"':
+				inString = true
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				if depth--; depth == 0 {
+					keep(from, i+1)
+					s.pos = i + 1
+					o.Bytes = s.base + int64(s.pos) - start
+					s.stack = s.stack[:s.rowDepth-1]
+					s.afterValue()
+					return o, nil
+				}
+			}
+		}
+		keep(from, s.end)
+		s.pos = s.end
+		if _, err := s.fill(s.end); err != nil {
+			return OversizeRow{}, s.eofErr(err)
+		}
+		i = s.pos
+	}
+}
+
+// quoteOrBackslash returns the index of the first '"' or '\\' in b, or -1.
+func quoteOrBackslash(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	if q >= 0 {
+		b = b[:q]
+	}
+	if k := bytes.IndexByte(b, '\\'); k >= 0 {
+		return k
+	}
+	return q
 }
 
 func (s *scanner) afterValue() {
@@ -389,6 +566,9 @@ func (s *scanner) number() (token, error) {
 			return token{}, s.numberEnd(at)
 		}
 	}
+	if err := s.tooLong(i - s.pos); err != nil {
+		return token{}, err
+	}
 	text := string(s.buf[s.pos:i])
 	s.pos = i
 	s.afterValue()
@@ -424,6 +604,9 @@ func (s *scanner) readString(intern bool) (string, error) {
 		for ; i < s.end; i++ {
 			switch c := s.buf[i]; {
 			case c == '"':
+				if err := s.tooLong(i + 1 - s.pos); err != nil {
+					return "", err
+				}
 				raw := s.buf[s.pos+1 : i]
 				s.pos = i + 1
 				if !escaped && (ascii || utf8.Valid(raw)) {
@@ -434,7 +617,7 @@ func (s *scanner) readString(intern bool) (string, error) {
 						return k, nil
 					}
 					k := string(raw)
-					if len(s.keys) < maxInterned {
+					if len(s.keys) < maxInterned && len(k) <= maxInternedLen {
 						if s.keys == nil {
 							s.keys = make(map[string]string)
 						}
