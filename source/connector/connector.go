@@ -114,7 +114,7 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 	}
 	srcOpts := []source.Opt{
 		source.Server(cfg.Server), source.Token(cfg.Token), source.Location(cfg.Location),
-		source.Logger(log), source.OnCall(c.onCall),
+		source.Logger(log), source.OnCall(c.onCall), source.RowCap(o.rowCap),
 	}
 	if cfg.BaseURL != "" {
 		srcOpts = append(srcOpts, source.BaseURL(cfg.BaseURL))
@@ -652,7 +652,8 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 		rs.status.State, rs.status.LastError = StateQuotaExhausted, c.redact(err.Error())
 		c.log.Warn("Wolkvox says the daily quota is spent", "report", rs.rc.Key(), "reset_at", resetAt)
 		return nil
-	case errors.Is(err, source.ErrBadRequest), errors.As(err, new(*errWindowTooDense)), errors.Is(err, errPermanent):
+	case errors.Is(err, source.ErrBadRequest), errors.As(err, new(*errWindowTooDense)), errors.Is(err, errPermanent),
+		errors.Is(err, schemas.ErrRegistryAuth):
 		rs.status.State, rs.status.LastError = StateFailed, c.redact(err.Error())
 		c.log.Error("report failed and is stopped", "report", rs.rc.Key(), "class", classOf(err), "err", err)
 		return nil
@@ -662,11 +663,20 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 			d = c.opts.maxBackoff
 		}
 		rs.retryAt = now.Add(d)
-		rs.status.State, rs.status.LastError = StateBackingOff, c.redact(err.Error())
+		text := c.redact(err.Error())
+		if errors.Is(err, source.ErrCountMismatch) {
+			// The window is held, not committed: an answer that contradicts itself is
+			// never taken as data. It is read again until the count and the rows agree;
+			// an operator who knows better can move the cursor (offsets set).
+			text = "window held, answers contradict their own count: " + text
+			c.log.Error("window held: Wolkvox keeps answering fewer rows than its msg states", "report", rs.rc.Key(), "window_retry_in", d, "err", err)
+		} else {
+			c.log.Warn("window failed; backing off", "report", rs.rc.Key(), "class", classOf(err), "retry_in", d, "err", err)
+		}
+		rs.status.State, rs.status.LastError = StateBackingOff, text
 		if rs.status.FailingSince.IsZero() {
 			rs.status.FailingSince = time.Now()
 		}
-		c.log.Warn("window failed; backing off", "report", rs.rc.Key(), "class", classOf(err), "retry_in", d, "err", err)
 		return nil
 	}
 }

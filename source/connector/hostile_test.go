@@ -3,9 +3,12 @@ package connector_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -256,6 +259,229 @@ func TestOversizedRowIsADeadLetter(t *testing.T) {
 		}
 		if st.Rows < 3 {
 			t.Errorf("%d rows delivered: the other rows must go on", st.Rows)
+		}
+	})
+}
+
+// TestBisectsDownToOneSecond: the last step of bisection sends one-second windows
+// (date_ini == date_end). A second holding fewer rows than the cap is delivered whole;
+// one holding the cap itself stops the report as "window too dense", not as a bad
+// request.
+func TestBisectsDownToOneSecond(t *testing.T) {
+	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogota)
+	dense := start.Add(7 * time.Minute)
+	rowsIn := func(perDense int) func(w connector.Window, _ int) (int, string) {
+		return func(w connector.Window, _ int) (int, string) {
+			var rows []map[string]any
+			for s := w.Start; !s.After(w.End); s = s.Add(time.Second) {
+				n := 0
+				switch {
+				case s.Equal(dense):
+					n = perDense
+				case s.Equal(dense.Add(-time.Second)), s.Equal(dense.Add(time.Second)):
+					n = 5
+				}
+				for i := range n {
+					rows = append(rows, d13(fmt.Sprintf("%s.%d", s.Format("150405"), i), s.Format("2006-01-02 15:04:05")))
+				}
+			}
+			return http.StatusOK, okBody(rows...)
+		}
+	}
+	oneSecond := func(up *scripted) bool {
+		for _, w := range up.windows() {
+			if w.Start.Equal(dense) && w.End.Equal(dense) {
+				return true
+			}
+		}
+		return false
+	}
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		up := &scripted{loc: bogota, answer: rowsIn(9)}
+		c, prefix := hostileRun(t, kc, up, start, start.Add(20*time.Minute), connector.RowCap(10))
+		if !oneSecond(up) {
+			t.Errorf("the one-second window %s was never asked for; windows: %v", dense, up.windows())
+		}
+		events := readTopic(t, kc.Seeds, prefix+".diagram_13")
+		if len(events) != 19 {
+			t.Errorf("%d events, want the 19 rows around %s once each", len(events), dense)
+		}
+		if st := c.Status().Reports[0]; st.Splits == 0 || st.State == connector.StateFailed {
+			t.Errorf("splits %d, state %s (%s)", st.Splits, st.State, st.LastError)
+		}
+	})
+	t.Run("too dense", func(t *testing.T) {
+		up := &scripted{loc: bogota, answer: rowsIn(10)}
+		srv := httptest.NewServer(up)
+		defer srv.Close()
+		prefix := kafkatest.Topic(t)
+		c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
+			BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start}}},
+			connector.Kafka(kafkatest.Fake(t)), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
+			connector.DeadLetterTopic(prefix+".dlq"), connector.RowCap(10), connector.Logger(testLogger(t)),
+			connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Run(context.Background()) // its only report fails: Run ends
+		if !errors.Is(err, connector.ErrAllFailed) {
+			t.Fatalf("Run = %v, want ErrAllFailed", err)
+		}
+		st := c.Status().Reports[0]
+		if !strings.Contains(st.LastError, "one-second window") || strings.Contains(st.LastError, "bad request") {
+			t.Errorf("last_error %q, want the too-dense error", st.LastError)
+		}
+		if !oneSecond(up) {
+			t.Error("the one-second window was never asked for")
+		}
+	})
+}
+
+// TestCountMismatchHoldsTheWindow: an answer whose msg states more records than it
+// carries is never committed (as an empty window, say): the window is held, the status
+// says why, and once Wolkvox answers consistently the rows are delivered.
+func TestCountMismatchHoldsTheWindow(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogota)
+		var honest atomic.Bool
+		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
+			row := d13("row."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05"))
+			if !honest.Load() {
+				return http.StatusOK, `{"code":"200","error":null,"msg":"4017 records were found","data":[]}`
+			}
+			return http.StatusOK, okBody(row)
+		}}
+		srv := httptest.NewServer(up)
+		defer srv.Close()
+		prefix := kafkatest.Topic(t)
+		c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
+			BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start}}},
+			connector.Kafka(kc.Seeds), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
+			connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"), connector.Logger(testLogger(t)),
+			connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}),
+			connector.SourceOpts(source.Backoff(5*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond)), connector.MaxBackoff(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		runErr := make(chan error, 1)
+		go func() { runErr <- c.Run(ctx) }()
+		st := waitStatus(t, "holding the window", c.Status, func(st connector.Status) bool {
+			return up.calls.Load() >= 6 && strings.Contains(st.Reports[0].LastError, "held")
+		})
+		if r := st.Reports[0]; r.Windows != 0 || r.Commits != 0 || !r.Cursor.Equal(start) {
+			t.Errorf("a contradicting answer was committed: %d windows, cursor %v", r.Windows, r.Cursor)
+		}
+		honest.Store(true)
+		waitStatus(t, "delivering once answers agree", c.Status, func(st connector.Status) bool {
+			return st.Reports[0].Windows > 0 && st.Reports[0].LastError == ""
+		})
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Fatal(err)
+		}
+		if n := len(readTopic(t, kc.Seeds, prefix+".diagram_13")); n == 0 {
+			t.Error("nothing delivered after the answers agreed")
+		}
+	})
+}
+
+// endlessBody answers every call with a 200 whose data never ends.
+type endlessBody struct{ calls atomic.Int64 }
+
+func (e *endlessBody) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.calls.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"code":"200","error":null,"msg":"","data":[`)
+	row := []byte(`{"conn_id":"12462.0277.1782402643.44005","second_event":"3","cod_opc_menu":"1","date":"2026-11-20 06:00:01","channel":"voice"},`)
+	for r.Context().Err() == nil {
+		if _, err := w.Write(row); err != nil {
+			return
+		}
+	}
+}
+
+// TestEndlessBodyMemoryBounded: a worker fed 200 answers that never end reads each
+// only up to the row cap, bisects, and stops the report as too dense at one second,
+// committing nothing, while its heap stays far below 128 MiB.
+func TestEndlessBodyMemoryBounded(t *testing.T) {
+	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogota)
+	up := &endlessBody{}
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	prefix := kafkatest.Topic(t)
+	c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
+		BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start}}},
+		connector.Kafka(kafkatest.Fake(t)), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
+		connector.DeadLetterTopic(prefix+".dlq"), connector.Logger(testLogger(t)),
+		connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start.Add(2 * time.Hour), Speed: 60}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err = c.Run(ctx)
+	close(stop)
+	<-sampled
+	if !errors.Is(err, connector.ErrAllFailed) {
+		t.Fatalf("Run = %v, want the report stopped (ErrAllFailed)", err)
+	}
+	st := c.Status().Reports[0]
+	t.Logf("%d calls, %d splits, heap peak %d MiB, last error: %s", up.calls.Load(), st.Splits, peak.Load()>>20, st.LastError)
+	if st.Windows != 0 || st.Rows != 0 {
+		t.Errorf("an endless answer was taken as data: %d windows, %d rows", st.Windows, st.Rows)
+	}
+	if !strings.Contains(st.LastError, "one-second window") {
+		t.Errorf("last_error %q, want the too-dense stop", st.LastError)
+	}
+	if peak.Load() > 128<<20 {
+		t.Errorf("heap peaked at %d MiB, want under 128 MiB", peak.Load()>>20)
+	}
+}
+
+// TestRowTooLongToDecode: a row longer than the client's MaxRowBytes is never decoded:
+// it becomes one dead letter holding its start (row_too_large), however often the
+// lookback reads it again, and the report goes on.
+func TestRowTooLongToDecode(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogota)
+		long := d13("long", "2026-11-20 06:00:10")
+		long["telephone"] = strings.Repeat("9", 300<<10)
+		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
+			return http.StatusOK, okBody(long, d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+		}}
+		c, prefix := hostileRun(t, kc, up, start, start.Add(30*time.Minute), connector.SourceOpts(source.MaxRowBytes(64<<10)))
+		dlq := readTopic(t, kc.Seeds, prefix+".dlq")
+		if len(dlq) != 1 {
+			t.Fatalf("%d dead letters, want the long row once", len(dlq))
+		}
+		if cl := header(dlq[0], sink.HeaderErrorClass); cl != "row_too_large" {
+			t.Errorf("class %q (%s), want row_too_large", cl, header(dlq[0], sink.HeaderError))
+		}
+		if header(dlq[0], sink.HeaderTruncated) == "" || len(dlq[0].Value) == 0 || len(dlq[0].Value) > 64<<10 {
+			t.Errorf("dead letter of %d bytes, truncated header %q", len(dlq[0].Value), header(dlq[0], sink.HeaderTruncated))
+		}
+		if st := c.Status().Reports[0]; st.Rows < 3 || st.State == connector.StateFailed {
+			t.Errorf("%d rows, state %s: the report must go on", st.Rows, st.State)
 		}
 	})
 }

@@ -84,6 +84,16 @@ func (e *MissingKeyError) Error() string {
 // Class names the dead-letter cause (sink.ErrorClass).
 func (e *MissingKeyError) Class() string { return "missing_key" }
 
+// oversizeIdentity names a row too long to decode by its first bytes and its length,
+// so that re-reading it (the lookback) does not dead-letter it again.
+func oversizeIdentity(r source.OversizeRow) identity {
+	h := fnv.New64a()
+	h.Write(r.Prefix)
+	h.Write([]byte(strconv.FormatInt(r.Bytes, 10)))
+	v := h.Sum64()
+	return identity{Key: hex.EncodeToString(fnvBytes(v)), ID: v, Version: v}
+}
+
 func contentHash(row source.Row) uint64 {
 	cells := slices.Clone(row)
 	slices.SortFunc(cells, func(a, b source.Cell) int { return strings.Compare(a.Key, b.Key) })

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -23,18 +22,41 @@ import (
 // nothing was repeated.
 const HeaderRowVersion = "wolkvox.row.version"
 
-// rowBuffer collects one read's rows; the client resets it when it retries.
-type rowBuffer struct{ rows []source.Row }
+// rowBuffer collects one read's rows, and the rows too long to decode (see
+// source.MaxRowBytes); the client resets it when it retries.
+type rowBuffer struct {
+	rows     []source.Row
+	oversize []source.OversizeRow
+}
 
 func (b *rowBuffer) Row(r source.Row) error { b.rows = append(b.rows, r); return nil }
-func (b *rowBuffer) Reset()                 { b.rows = b.rows[:0] }
+func (b *rowBuffer) Oversize(r source.OversizeRow) error {
+	b.oversize = append(b.oversize, r)
+	return nil
+}
+func (b *rowBuffer) Reset() { b.rows, b.oversize = b.rows[:0], b.oversize[:0] }
 
 // piece is the rows of one (sub)window.
 type piece struct {
-	w    Window
-	rows []source.Row
-	at   time.Time // when the answer arrived
+	w        Window
+	rows     []source.Row
+	oversize []source.OversizeRow
+	at       time.Time // when the answer arrived
 }
+
+// OversizeRowError: a row longer than the client's MaxRowBytes, which is never decoded;
+// its dead letter holds the row's first bytes.
+type OversizeRowError struct {
+	Report string
+	Bytes  int64
+}
+
+func (e *OversizeRowError) Error() string {
+	return fmt.Sprintf("%s row of %d bytes is longer than the largest row read (max_row_bytes): kept undecoded, its start only", e.Report, e.Bytes)
+}
+
+// Class names the dead-letter cause (sink.ErrorClass).
+func (e *OversizeRowError) Class() string { return "row_too_large" }
 
 // read reads w, bisecting it while an answer holds the API's row cap: the API cuts such
 // answers silently, so a full answer is never taken as the whole window.
@@ -66,8 +88,8 @@ func (c *Connector) read(ctx context.Context, rs *reportState, w Window, first b
 	if err != nil {
 		return nil, err
 	}
-	if res.Rows < c.opts.rowCap {
-		return []piece{{w: w, rows: buf.rows, at: c.opts.clock.Now()}}, nil
+	if !res.Capped {
+		return []piece{{w: w, rows: buf.rows, oversize: buf.oversize, at: c.opts.clock.Now()}}, nil
 	}
 	a, b, ok := halves(w)
 	if !ok {
@@ -126,15 +148,29 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	// until the present catches up with it.
 	futureAfter := c.opts.clock.Now().Add(c.opts.futureTolerance)
 	for _, p := range pieces {
-		deadLetter := func(row source.Row, reason error) error {
-			raw, _ := json.Marshal(row)
+		deadLetter := func(raw []byte, reason error, headers ...kgo.RecordHeader) error {
 			dl := sink.DeadLetter(c.opts.deadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End)
+			dl.Headers = append(dl.Headers, headers...)
 			if err := writer.FitDeadLetter(ctx, dl); err != nil {
 				return err
 			}
 			batch.DeadLetters = append(batch.DeadLetters, dl)
 			stats.DeadLetters++
 			return nil
+		}
+		for _, big := range p.oversize {
+			id := oversizeIdentity(big)
+			if seen.has(id) {
+				seen.add(id, p.w.End)
+				stats.Duplicates++
+				continue
+			}
+			seen.add(id, p.w.End)
+			reason := &OversizeRowError{Report: rs.rep.API, Bytes: big.Bytes}
+			truncated := kgo.RecordHeader{Key: sink.HeaderTruncated, Value: []byte(strconv.FormatInt(big.Bytes, 10))}
+			if err := deadLetter(big.Prefix, reason, truncated); err != nil {
+				return err
+			}
 		}
 		for _, row := range p.rows {
 			id, idErr := identify(rs.rep, p.w, row, c.cfg.Location)
@@ -145,7 +181,7 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 			}
 			seen.add(id, p.w.End)
 			if idErr != nil {
-				if err := deadLetter(row, idErr); err != nil {
+				if err := deadLetter(rowJSON(row), idErr); err != nil {
 					return err
 				}
 				continue
@@ -156,7 +192,7 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 			})
 			var conv *schemas.ConversionError
 			if errors.As(err, &conv) {
-				if err := deadLetter(row, err); err != nil {
+				if err := deadLetter(rowJSON(row), err); err != nil {
 					return err
 				}
 				continue
@@ -176,7 +212,7 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 				if !errors.Is(err, sink.ErrRecordTooLarge) {
 					return err
 				}
-				if err := deadLetter(row, err); err != nil {
+				if err := deadLetter(rowJSON(row), err); err != nil {
 					return err
 				}
 				continue
@@ -271,6 +307,12 @@ func (c *Connector) commit(ctx context.Context, writer *sink.Writer, rs *reportS
 		}
 		return err
 	}, b)
+}
+
+// rowJSON is a row as dead letters carry it: its JSON, keys in the order the API sent them.
+func rowJSON(row source.Row) []byte {
+	raw, _ := row.MarshalJSON() // cannot fail: keys and values are strings
+	return raw
 }
 
 // activity records what rs is doing now (see ReportStatus.Activity).

@@ -34,6 +34,7 @@ type Metrics struct {
 
 	calls          *prometheus.CounterVec
 	upstreamErrors *prometheus.CounterVec
+	rejected       *prometheus.CounterVec
 	callDuration   *prometheus.HistogramVec
 	rows           *prometheus.CounterVec
 	deadLetters    *prometheus.CounterVec
@@ -99,6 +100,8 @@ func NewMetrics(reg *prometheus.Registry, opts ...MetricsOpt) (*Metrics, error) 
 			"connector", "report", "class"),
 		upstreamErrors: counter("upstream_errors_total", "Failed calls to the Wolkvox API, by class (quota_exhausted, too_many_requests, invalid_token, bad_request, transient).",
 			"connector", "report", "class"),
+		rejected: counter("rejected_answers_total", "200 answers refused as data and retried, by reason: count_mismatch (fewer rows than msg states), body_too_large, row_too_large.",
+			"connector", "report", "reason"),
 		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "call_duration_seconds", Help: "Duration of calls to the Wolkvox API (the API allows 60 s).",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60},
@@ -115,7 +118,7 @@ func NewMetrics(reg *prometheus.Registry, opts ...MetricsOpt) (*Metrics, error) 
 		Help: "Always 1; the labels say which build runs."}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(c.version, runtime.Version()).Set(1)
 	err := errors.Join(
-		reg.Register(buildInfo), reg.Register(m.futureRows),
+		reg.Register(buildInfo), reg.Register(m.futureRows), reg.Register(m.rejected),
 		reg.Register(m.calls), reg.Register(m.upstreamErrors), reg.Register(m.callDuration),
 		reg.Register(m.rows), reg.Register(m.deadLetters), reg.Register(m.duplicates),
 		reg.Register(m.windows), reg.Register(m.splits), reg.Register(m.transactions),
@@ -164,6 +167,18 @@ func (m *Metrics) Call(conn, report string, call source.Call) {
 	default:
 		m.upstreamErrors.WithLabelValues(conn, report, class).Inc()
 	}
+	for reason, sentinel := range rejectReasons {
+		if errors.Is(call.Err, sentinel) {
+			m.rejected.WithLabelValues(conn, report, reason).Inc()
+		}
+	}
+}
+
+// rejectReasons are the causes of a 200 answer that is not taken as data.
+var rejectReasons = map[string]error{
+	"count_mismatch": source.ErrCountMismatch,
+	"body_too_large": source.ErrBodyTooLarge,
+	"row_too_large":  source.ErrRowTooLarge,
 }
 
 // Window counts one committed window and its rows.

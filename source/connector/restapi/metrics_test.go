@@ -84,6 +84,8 @@ func TestMetricsScrape(t *testing.T) {
 	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 1, Status: 200, Class: source.ClassOK, Rows: 5, Duration: 300 * time.Millisecond})
 	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 2, Status: 500, Class: source.ClassTransient, Duration: time.Second, Err: transient})
 	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 1, Class: source.ClassCanceled, Err: context.Canceled})
+	mismatch := &source.ResponseError{StatusCode: 200, Class: source.ClassTransient, Cause: source.ErrCountMismatch}
+	m.Call("alpha", "chat_1", source.Call{Report: "chat_1", Attempt: 1, Status: 200, Class: source.ClassTransient, Err: mismatch})
 	m.Call("alpha", "diagram_13", source.Call{Report: "diagram_13", Attempt: 1, Status: 404, Class: source.ClassNoData})
 	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 5, DeadLetters: 1, Duplicates: 2})
 	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 3, FutureRows: 2})
@@ -103,6 +105,7 @@ func TestMetricsScrape(t *testing.T) {
 		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "report", "act_3", "class", "canceled"}, 1},
 		{"wolkvox_connect_calls_total", []string{"connector", "alpha", "report", "diagram_13", "class", "no_data"}, 1},
 		{"wolkvox_connect_upstream_errors_total", []string{"connector", "alpha", "report", "act_3", "class", "transient"}, 1},
+		{"wolkvox_connect_rejected_answers_total", []string{"connector", "alpha", "report", "chat_1", "reason", "count_mismatch"}, 1},
 		{"wolkvox_connect_call_duration_seconds", []string{"connector", "alpha", "report", "act_3"}, 3},
 		{"wolkvox_connect_rows_total", []string{"connector", "alpha", "report", "act_3,cod_act=X"}, 8},
 		{"wolkvox_connect_rows_total", []string{"connector", "beta", "report", "chat_3"}, 0}, // created by Watch
