@@ -112,6 +112,38 @@ func TestReadyz(t *testing.T) {
 	if !slices.Equal(got.Reasons, want) || got.Code != 503 || got.Message == "" {
 		t.Errorf("got %+v, want reasons %q", got, want)
 	}
+
+	// Stalls and a start that keeps failing are not ready either; a plain wait is.
+	since := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	fw = newFake()
+	alpha := &fw.conns["alpha"].st
+	alpha.Reports[0].Activity, alpha.Reports[0].ActivitySince, alpha.Reports[0].Stalled = "committing", since, true
+	alpha.Reports[1].FailingSince, alpha.Reports[1].Stalled = since, true
+	beta := &fw.conns["beta"].st
+	beta.State, beta.NextRetry, beta.LastError = connector.StateBackingOff, since, "starting: dial tcp: connection refused"
+	if srv, err = New(fw); err != nil {
+		t.Fatal(err)
+	}
+	a = do(t, srv.Handler(), "GET", "/readyz", "", "")
+	got = notReady{}
+	if err := json.Unmarshal(a.body, &got); err != nil || a.status != http.StatusServiceUnavailable {
+		t.Fatalf("HTTP %d, %v", a.status, err)
+	}
+	want = []string{
+		"alpha: report act_3,cod_act=X stalled committing since 2026-11-20T12:00:00Z: no answer",
+		"alpha: report diagram_13 failing since 2026-11-20T12:00:00Z: wolkvox: 500",
+		"beta: not started yet (next attempt 2026-11-20T12:00:00Z): starting: dial tcp: connection refused",
+	}
+	if !slices.Equal(got.Reasons, want) {
+		t.Errorf("reasons\n%q\nwant\n%q", got.Reasons, want)
+	}
+	fw = newFake() // diagram_13 backing off, not for long: ready
+	if srv, err = New(fw); err != nil {
+		t.Fatal(err)
+	}
+	if a = do(t, srv.Handler(), "GET", "/readyz", "", ""); a.status != http.StatusOK {
+		t.Errorf("a short backoff: HTTP %d, want 200: %s", a.status, a.body)
+	}
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {

@@ -45,8 +45,13 @@
 //     (no row delivered, no poll planned). lag_seconds is now minus last_seen.
 //   - Metrics of calls are labelled by api rather than report: a call carries the
 //     report's API name but not its parameters (see [Metrics]).
-//   - /readyz is not ready while a connector or any of its reports is FAILED: a failed
-//     report stays failed until someone acts, which is what readiness should surface.
-//     BACKING_OFF and QUOTA_EXHAUSTED are waits the worker recovers from on its own, and
-//     count as ready.
+//   - /readyz is not ready while a connector or any of its reports is FAILED (a failed
+//     report stays failed until someone acts), while a connector has not started yet
+//     (Kafka unreachable: it retries with backoff), and while a report is stalled: a
+//     read or commit without progress, or failures without a commit, for longer than
+//     the connector's StallTimeout (5 minutes by default). A short BACKING_OFF and
+//     QUOTA_EXHAUSTED are waits the worker recovers from on its own, and count as ready.
+//   - Every action (any method but GET and HEAD) is logged at info with the remote
+//     address, whether the bearer token was required, what was asked and the result;
+//     reads are logged at debug.
 package restapi

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 )
 
 // Defaults of the options of [New].
@@ -43,6 +45,7 @@ type cfg struct {
 	requestTimeout  time.Duration
 	shutdownTimeout time.Duration
 	maxBodyBytes    int64
+	redactor        *connector.Redactor
 }
 
 func defaultCfg() cfg {
@@ -58,6 +61,10 @@ func defaultCfg() cfg {
 		maxBodyBytes:    DefaultMaxBodyBytes,
 	}
 }
+
+// Redact hides r's secrets in error answers, which may quote upstream text (a Kafka or
+// registry error). Default: none; pass the worker's Redactor.
+func Redact(r *connector.Redactor) Opt { return optFunc(func(c *cfg) { c.redactor = r }) }
 
 // Address is the host:port Serve listens on, overriding DefaultAddress (loopback
 // only: exposing the API is a deliberate choice, best made together with BearerToken).

@@ -244,8 +244,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		apiErr = errorf(http.StatusInternalServerError, err, err.Error())
 	}
+	apiErr.Message = s.cfg.redactor.Redact(apiErr.Message)
 	if apiErr.Code >= 500 {
-		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "status", apiErr.Code, "err", err)
+		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "status", apiErr.Code, "err", s.cfg.redactor.Redact(err.Error()))
+	}
+	answerError(w, apiErr)
+}
+
+// answerError writes apiErr, and tells the request log what was refused.
+func answerError(w http.ResponseWriter, apiErr *Error) {
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.message = apiErr.Message
 	}
 	writeJSON(w, apiErr.Code, apiErr)
 }
@@ -278,7 +287,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="wolkvox-connect"`)
-			writeJSON(w, http.StatusUnauthorized, errorf(http.StatusUnauthorized, nil, "missing or invalid bearer token"))
+			answerError(w, errorf(http.StatusUnauthorized, nil, "missing or invalid bearer token"))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -287,8 +296,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int
+	status  int
+	bytes   int
+	message string // the error answered, if any
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -310,8 +320,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// logRequests logs one line per request at debug level; never a header, so never the
-// token.
+// logRequests logs one line per request: reads at debug level, actions (every method
+// but GET and HEAD: pause, resume, stop, restart, offset changes) at info, saying who
+// (the remote address, and whether the bearer token was required), what, and the
+// result. Never a header, so never the token.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -320,11 +332,39 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
+			slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr)}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			s.log.LogAttrs(r.Context(), slog.LevelDebug, "request", attrs...)
+			return
+		}
+		result := "ok"
+		if rec.status >= 400 {
+			result = "refused: " + rec.message
+		}
+		attrs = append(attrs, slog.String("action", action(r.Method, r.URL.Path)),
+			slog.Bool("authenticated", s.cfg.token != "" && rec.status != http.StatusUnauthorized), slog.String("result", result))
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "REST action", attrs...)
 	})
+}
+
+// action names what a request asks of the worker: "restart alpha", "reset offsets of
+// alpha", or the method and path when it is none of the known ones.
+func action(method, path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) == 3 && parts[0] == "connectors" {
+		name, verb := parts[1], parts[2]
+		switch {
+		case verb == "offsets" && method == http.MethodDelete:
+			return "reset offsets of " + name
+		case verb == "offsets" && method == http.MethodPatch:
+			return "alter offsets of " + name
+		case verb == "pause" || verb == "resume" || verb == "stop" || verb == "restart":
+			return verb + " " + name
+		}
+	}
+	return method + " " + path
 }
 
 // buildCommit is the VCS revision stamped into the binary, "-dirty" when the tree had
