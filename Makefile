@@ -41,6 +41,8 @@ STATICCHECK := $(CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 FUZZ_TARGETS ?= \
 	./source:FuzzDecode \
 	./source:FuzzScannerMatchesEncodingJSON \
+	./source:FuzzDecodeLimits \
+	./source:FuzzStatedCount \
 	./source/simulator:FuzzReportQuery \
 	./cmd/wolkvox-connect:FuzzParseSettings \
 	./offsets:FuzzPositionUnmarshal \
