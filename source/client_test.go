@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -492,10 +493,16 @@ func TestNewClientOptions(t *testing.T) {
 			if !errors.Is(err, ErrInvalidOption) {
 				t.Fatalf("err = %v, want ErrInvalidOption", err)
 			}
-			for _, name := range tt.wantOpt {
-				if !strings.Contains(err.Error(), " "+name+":") {
-					t.Errorf("error %q does not name option %s", err, name)
+			var got []string
+			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+				var oe *OptionError
+				if !errors.As(e, &oe) {
+					t.Fatalf("%v is not an *OptionError", e)
 				}
+				got = append(got, oe.Option)
+			}
+			if !slices.Equal(got, tt.wantOpt) {
+				t.Errorf("options refused %q, want %q (%v)", got, tt.wantOpt, err)
 			}
 		})
 	}

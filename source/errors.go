@@ -180,3 +180,16 @@ type handlerError struct{ err error }
 
 func (e *handlerError) Error() string { return "handler: " + e.err.Error() }
 func (e *handlerError) Unwrap() error { return e.err }
+
+// OptionError is one option NewClient refuses: which option (the Opt's name, "Token",
+// "Server", "BaseURL"...) and what is wrong with its value, so that a configuration
+// loader can name its own field. errors.Is(err, ErrInvalidOption) holds.
+type OptionError struct {
+	Option, Problem string
+}
+
+func (e *OptionError) Error() string {
+	return "source: " + ErrInvalidOption.Error() + " " + e.Option + ": " + e.Problem
+}
+
+func (e *OptionError) Is(target error) bool { return target == ErrInvalidOption }

@@ -151,7 +151,7 @@ func MaxRowBytes(n int) Opt { return clientOpt{func(c *cfg) { c.maxRowBytes = n 
 func (c *cfg) validate() error {
 	var errs []error
 	bad := func(opt, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("source: %w %s: %s", ErrInvalidOption, opt, fmt.Sprintf(format, args...)))
+		errs = append(errs, &OptionError{Option: opt, Problem: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case c.server == "":
