@@ -94,21 +94,11 @@ func waitStatus(t *testing.T, what string, status func() connector.Status, ok fu
 func TestStartWaitsForKafka(t *testing.T) {
 	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
 		start := time.Now().In(bogota).Truncate(time.Second)
-		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
-			return http.StatusOK, okBody(d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
-		}}
+		up := liveUpstream()
 		srv := httptest.NewServer(up)
 		defer srv.Close()
 		boot := newLateBootstrap(t, kc.Seeds[0])
-		prefix := kafkatest.Topic(t)
-		c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
-			BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start.Add(-time.Hour)}}},
-			connector.Kafka([]string{boot.addr}), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
-			connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"), connector.Logger(testLogger(t)),
-			connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start, Speed: 60}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, _ := testConnector(t, []string{boot.addr}, srv.URL, start.Add(-time.Hour), fastClock(start, 60))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		runErr := make(chan error, 1)
@@ -157,22 +147,14 @@ func TestStatusTellsRetriesStallsAndQuota(t *testing.T) {
 		case call >= 9:
 			return http.StatusForbidden, `{"code":403,"error":"FORBIDDEN","msg":"TOKEN LIMIT EXCEEDED"}`
 		}
-		return http.StatusOK, okBody(d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+		return http.StatusOK, okBody(liveRow(w))
 	}}
 	srv := httptest.NewServer(up)
 	defer srv.Close()
 	defer close(release)
-	prefix := kafkatest.Topic(t)
-	c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
-		BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start.Add(-time.Hour)}}},
-		connector.Kafka(seeds), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
-		connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"), connector.Logger(testLogger(t)),
-		connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start, Speed: 300}),
+	c, _ := testConnector(t, seeds, srv.URL, start.Add(-time.Hour), fastClock(start, 300),
 		connector.SourceOpts(source.Backoff(100*time.Millisecond, 100*time.Millisecond, time.Minute)),
 		connector.StallTimeout(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runErr := make(chan error, 1)
@@ -216,9 +198,7 @@ func TestStatusTellsRetriesStallsAndQuota(t *testing.T) {
 // connector runs on.
 func TestWorkerExitsWhenAllFailed(t *testing.T) {
 	seeds := kafkatest.Fake(t)
-	up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
-		return http.StatusOK, okBody(d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
-	}}
+	up := liveUpstream()
 	refusing := &scripted{loc: bogota, answer: func(connector.Window, int) (int, string) {
 		return http.StatusForbidden, `{"code":403,"error":"FORBIDDEN","msg":"PLEASE VALIDATE TOKEN"}`
 	}}

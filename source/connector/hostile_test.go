@@ -74,24 +74,49 @@ func d13(connID, date string) map[string]any {
 		"customer_id": "1", "channel": "voice", "attempt": "1", "telephone": "3001234567"}
 }
 
-// hostileRun runs one diagram_13 connector against up until the report's cursor passes
-// until (virtual time) and returns the connector, the topics' prefix and the clock.
+// testConnector is a diagram_13 connector with topics of its own, reading the fake API
+// at url from start (virtual time) with a 10-minute lookback, on clock.
+func testConnector(t *testing.T, seeds []string, url string, start time.Time, clock connector.Clock, opts ...connector.Opt) (*connector.Connector, string) {
+	t.Helper()
+	prefix := kafkatest.Topic(t)
+	cfg := connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000, BaseURL: url,
+		Reports: []connector.ReportConfig{{API: "diagram_13", Start: start, Lookback: 10 * time.Minute, Settle: time.Minute}}}
+	c, err := connector.New(cfg, append([]connector.Opt{connector.Kafka(seeds), connector.WithClock(clock),
+		connector.TopicTemplate(prefix + ".{report}"), connector.OffsetsTopic(prefix + ".offsets"),
+		connector.DeadLetterTopic(prefix + ".dlq"), connector.TransactionalIDPrefix(prefix + "-"),
+		connector.Logger(testLogger(t))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, prefix
+}
+
+// fastClock runs from start at speed virtual seconds per real second.
+func fastClock(start time.Time, speed float64) connector.FastClock {
+	return connector.FastClock{Origin: time.Now(), Start: start, Speed: speed}
+}
+
+// liveRow is the one ordinary row of window w: stamped at its end.
+func liveRow(w connector.Window) map[string]any {
+	return d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05"))
+}
+
+// liveUpstream answers every window with its liveRow.
+func liveUpstream() *scripted {
+	return &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
+		return http.StatusOK, okBody(liveRow(w))
+	}}
+}
+
+// hostileRun runs a testConnector against up until the report's cursor passes until
+// (virtual time) and returns the connector and its topics' prefix.
 func hostileRun(t *testing.T, kc kafkatest.Cluster, up *scripted, start, until time.Time, opts ...connector.Opt) (*connector.Connector, string) {
 	t.Helper()
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
-	clock := connector.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}
-	prefix := kafkatest.Topic(t)
-	cfg := connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000, BaseURL: srv.URL,
-		Reports: []connector.ReportConfig{{API: "diagram_13", Start: start, Lookback: 10 * time.Minute, Settle: time.Minute}}}
-	c, err := connector.New(cfg, append([]connector.Opt{connector.Kafka(kc.Seeds), connector.WithClock(clock),
-		connector.TopicTemplate(prefix + ".{report}"), connector.OffsetsTopic(prefix + ".offsets"),
-		connector.DeadLetterTopic(prefix + ".dlq"), connector.TransactionalIDPrefix(prefix + "-"),
+	c, prefix := testConnector(t, kc.Seeds, srv.URL, start, fastClock(start.Add(10*time.Minute), 600), append([]connector.Opt{
 		connector.SourceOpts(source.Backoff(5*time.Millisecond, 20*time.Millisecond, 200*time.Millisecond)),
-		connector.MaxBackoff(time.Minute), connector.Logger(testLogger(t))}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+		connector.MaxBackoff(time.Minute)}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
@@ -146,7 +171,7 @@ func TestHostileRows(t *testing.T) {
 				d13("future.2030", "2030-01-01 00:00:00"),
 				d13("millis", "2026-11-20 06:00:05.250"),
 				noKey, nullKey,
-				d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")),
+				liveRow(w),
 			)
 		}}
 		until := start.Add(70 * time.Minute) // several lookbacks of 10 minutes
@@ -231,7 +256,7 @@ func TestOversizedRowIsADeadLetter(t *testing.T) {
 		huge := d13("huge", "2026-11-20 06:00:10")
 		huge["telephone"] = strings.Repeat("0123456789", 150_000) // 1.5 MB; topics take about 1 MB
 		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
-			return http.StatusOK, okBody(huge, d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+			return http.StatusOK, okBody(huge, liveRow(w))
 		}}
 		c, prefix := hostileRun(t, kc, up, start, start.Add(30*time.Minute))
 
@@ -315,16 +340,8 @@ func TestBisectsDownToOneSecond(t *testing.T) {
 		up := &scripted{loc: bogota, answer: rowsIn(10)}
 		srv := httptest.NewServer(up)
 		defer srv.Close()
-		prefix := kafkatest.Topic(t)
-		c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
-			BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start}}},
-			connector.Kafka(kafkatest.Fake(t)), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
-			connector.DeadLetterTopic(prefix+".dlq"), connector.RowCap(10), connector.Logger(testLogger(t)),
-			connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = c.Run(context.Background()) // its only report fails: Run ends
+		c, _ := testConnector(t, kafkatest.Fake(t), srv.URL, start, fastClock(start.Add(10*time.Minute), 600), connector.RowCap(10))
+		err := c.Run(context.Background()) // its only report fails: Run ends
 		if !errors.Is(err, connector.ErrAllFailed) {
 			t.Fatalf("Run = %v, want ErrAllFailed", err)
 		}
@@ -354,16 +371,8 @@ func TestCountMismatchHoldsTheWindow(t *testing.T) {
 		}}
 		srv := httptest.NewServer(up)
 		defer srv.Close()
-		prefix := kafkatest.Topic(t)
-		c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
-			BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start}}},
-			connector.Kafka(kc.Seeds), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
-			connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"), connector.Logger(testLogger(t)),
-			connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}),
+		c, prefix := testConnector(t, kc.Seeds, srv.URL, start, fastClock(start.Add(10*time.Minute), 600),
 			connector.SourceOpts(source.Backoff(5*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond)), connector.MaxBackoff(time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		runErr := make(chan error, 1)
@@ -411,15 +420,7 @@ func TestEndlessBodyMemoryBounded(t *testing.T) {
 	up := &endlessBody{}
 	srv := httptest.NewServer(up)
 	defer srv.Close()
-	prefix := kafkatest.Topic(t)
-	c, err := connector.New(connector.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000,
-		BaseURL: srv.URL, Reports: []connector.ReportConfig{{API: "diagram_13", Start: start}}},
-		connector.Kafka(kafkatest.Fake(t)), connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
-		connector.DeadLetterTopic(prefix+".dlq"), connector.Logger(testLogger(t)),
-		connector.WithClock(connector.FastClock{Origin: time.Now(), Start: start.Add(2 * time.Hour), Speed: 60}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := testConnector(t, kafkatest.Fake(t), srv.URL, start, fastClock(start.Add(2*time.Hour), 60))
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -440,7 +441,7 @@ func TestEndlessBodyMemoryBounded(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err = c.Run(ctx)
+	err := c.Run(ctx)
 	close(stop)
 	<-sampled
 	if !errors.Is(err, connector.ErrAllFailed) {
@@ -468,7 +469,7 @@ func TestRowTooLongToDecode(t *testing.T) {
 		long := d13("long", "2026-11-20 06:00:10")
 		long["telephone"] = strings.Repeat("9", 300<<10)
 		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
-			return http.StatusOK, okBody(long, d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
+			return http.StatusOK, okBody(long, liveRow(w))
 		}}
 		c, prefix := hostileRun(t, kc, up, start, start.Add(30*time.Minute), connector.SourceOpts(source.MaxRowBytes(64<<10)))
 		dlq := readTopic(t, kc.Seeds, prefix+".dlq")

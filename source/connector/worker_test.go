@@ -3,7 +3,6 @@ package connector_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -77,9 +76,7 @@ func TestWrongTokenStopsOnlyItsConnector(t *testing.T) {
 func TestLifecycleStorm(t *testing.T) {
 	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
 		start := time.Now().In(bogota).Truncate(time.Second)
-		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
-			return http.StatusOK, okBody(d13("live."+w.End.Format("150405"), w.End.Format("2006-01-02 15:04:05")))
-		}}
+		up := liveUpstream()
 		srv := httptest.NewServer(up)
 		defer srv.Close()
 		prefix := kafkatest.Topic(t)
