@@ -9,8 +9,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
@@ -246,6 +250,52 @@ func TestWorkerExitsWhenAllFailed(t *testing.T) {
 	}
 	runCancel()
 	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStatusShowsAFrozenBroker: a broker that stops answering produce requests leaves
+// the report committing; after StallTimeout the status says it is stalled, and once the
+// broker answers again the report goes on by itself.
+func TestStatusShowsAFrozenBroker(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	var frozen atomic.Bool
+	thaw := make(chan struct{})
+	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if frozen.Load() {
+			cluster.SleepControl(func() { <-thaw })
+		}
+		return nil, nil, false
+	})
+	srv := httptest.NewServer(liveUpstream())
+	defer srv.Close()
+	start := time.Now().In(bogota).Truncate(time.Second)
+	c, _ := testConnector(t, cluster.ListenAddrs(), srv.URL, start.Add(-time.Hour), fastClock(start, 300),
+		connector.StallTimeout(300*time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(ctx) }()
+
+	waitStatus(t, "delivering", c.Status, func(st connector.Status) bool { return st.Reports[0].Windows > 0 })
+	frozen.Store(true)
+	st := waitStatus(t, "stalled while committing", c.Status, func(st connector.Status) bool { return st.Reports[0].Stalled })
+	if r := st.Reports[0]; r.Activity != "committing" {
+		t.Errorf("stalled report's activity %q, want committing", r.Activity)
+	}
+	windows := st.Reports[0].Windows
+	frozen.Store(false)
+	close(thaw)
+	waitStatus(t, "delivering again", c.Status, func(st connector.Status) bool {
+		return st.Reports[0].Windows > windows && !st.Reports[0].Stalled
+	})
+	cancel()
+	if err := <-runErr; err != nil {
 		t.Fatal(err)
 	}
 }
