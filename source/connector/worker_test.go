@@ -94,6 +94,9 @@ func TestLifecycleStorm(t *testing.T) {
 		defer cancel()
 		done := make(chan error, 1)
 		go func() { done <- w.Run(ctx) }()
+		// Restart before Run has started is ErrNotRunning: let the worker run first.
+		waitStatus(t, "running", func() connector.Status { st, _ := w.Status(name); return st },
+			func(st connector.Status) bool { return st.State == connector.StateRunning })
 
 		keys := func() []offsets.Key {
 			var out []offsets.Key
