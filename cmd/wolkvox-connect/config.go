@@ -356,6 +356,31 @@ func (l LogSettings) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, ho))
 }
 
+// Redactor returns one Redactor holding every secret of the settings: each
+// connector's Wolkvox token, the Kafka SASL password, the schema registry's password
+// and its Basic credentials, and the REST bearer token. Upstream servers echo what they
+// were sent (a registry's error page quoting the Authorization header, a SASL failure
+// quoting its input); everything built from these settings logs through
+// [Settings.Logger] and hands this Redactor to the connectors (connector.WithRedactor),
+// so such text is hidden in logs, status errors and the REST API. TLS keys are read
+// from unencrypted PEM files: there is no passphrase to hide.
+func (s *Settings) Redactor() *connector.Redactor {
+	r := connector.NewRedactor()
+	for i := range s.Connectors {
+		r.Add(s.Connectors[i].Token.Reveal())
+	}
+	r.Add(s.Kafka.SASL.Password.Reveal(), s.REST.Token.Reveal())
+	r.AddBasicAuth(s.SchemaRegistry.Username, s.SchemaRegistry.Password.Reveal())
+	return r
+}
+
+// Logger returns the process logger of these settings, writing to w, and the
+// Redactor it hides secrets with: pass the same Redactor to the connectors.
+func (s *Settings) Logger(w io.Writer) (*slog.Logger, *connector.Redactor) {
+	r := s.Redactor()
+	return slog.New(r.Handler(s.Log.Logger(w).Handler())), r
+}
+
 // Clock returns the virtual clock.
 func (c *ClockSettings) Clock() connector.FastClock {
 	return connector.FastClock{Origin: c.Origin, Start: c.Start, Speed: c.Speed}

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -620,5 +621,41 @@ func TestReadLimited(t *testing.T) {
 			!tt.invalid && !tt.notExist && (err != nil || string(got) != tt.want):
 			t.Errorf("readLimited(%s) = %q, %v", filepath.Base(tt.path), got, err)
 		}
+	}
+}
+
+// TestSettingsRedactor: the Redactor and the logger of the settings hide every secret
+// of full.good.yaml, the registry's Basic credentials included, in text that came from
+// elsewhere (an upstream's answer quoting them).
+func TestSettingsRedactor(t *testing.T) {
+	s, err := LoadSettings("testdata/full.good.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, secret string
+	}{
+		{"wolkvox token", "tok-from-file-777"},
+		{"kafka sasl password", "sasl-pass-from-file"},
+		{"registry password", "sr-pass-secret-4"},
+		{"registry basic credentials", base64.StdEncoding.EncodeToString([]byte("sr-user:sr-pass-secret-4"))},
+		{"rest token", "static-${literal}-suffix-secret-6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			upstream := "upstream said: bad credentials " + tt.secret + " (try again)"
+			if got := s.Redactor().Redact(upstream); strings.Contains(got, tt.secret) || !strings.Contains(got, connector.Redacted) {
+				t.Errorf("Redact = %q", got)
+			}
+			for _, format := range []string{"text", "json"} {
+				var buf bytes.Buffer
+				s.Log.Format = format
+				log, _ := s.Logger(&buf)
+				log.Error(upstream, "err", errors.New(upstream), "body", upstream)
+				if strings.Contains(buf.String(), tt.secret) || strings.Count(buf.String(), connector.Redacted) != 3 {
+					t.Errorf("%s log: %s", format, buf.String())
+				}
+			}
+		})
 	}
 }

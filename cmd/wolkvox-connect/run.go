@@ -73,16 +73,18 @@ func (o *overrides) load(env *environment) (*Settings, error) {
 
 // runParts is what run builds from its settings before any I/O.
 type runParts struct {
-	log    *slog.Logger
-	worker *connector.Worker
-	api    *restapi.Server
+	log *slog.Logger
+	// redactor hides every secret of the settings; log already goes through it.
+	redactor *connector.Redactor
+	worker   *connector.Worker
+	api      *restapi.Server
 }
 
 // prepareRun builds the worker and its REST API from s, logging to w, without any I/O:
 // everything run refuses before it touches Kafka or Wolkvox is refused here, and
 // LoadSettings (what validate runs) refuses the same (TestValidateAndRunAgree).
 func prepareRun(s *Settings, w io.Writer) (*runParts, error) {
-	log := s.Log.Logger(w)
+	log, red := s.Logger(w)
 	now := time.Now
 	if s.Clock != nil {
 		now = s.Clock.Clock().Now
@@ -93,7 +95,7 @@ func prepareRun(s *Settings, w io.Writer) (*runParts, error) {
 	if err != nil {
 		return nil, err
 	}
-	wk, err := newWorker(s, log, connector.WithObserver(metrics), connector.KafkaOpts(metrics.KafkaHooks()))
+	wk, err := newWorker(s, log, red, connector.WithObserver(metrics), connector.KafkaOpts(metrics.KafkaHooks()))
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +106,7 @@ func prepareRun(s *Settings, w io.Writer) (*runParts, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runParts{log: log, worker: wk, api: api}, nil
+	return &runParts{log: log, redactor: red, worker: wk, api: api}, nil
 }
 
 func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
@@ -146,13 +148,35 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	cancel()
 	err = errors.Join(err, <-served)
 	log.Info("worker stopped")
+	return redactError(parts.redactor, err)
+}
+
+// redactedError is an error whose text had secrets in it: Error is the redacted text,
+// and errors.Is and errors.As still see the chain.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactError returns err with every secret red knows hidden from its text: the error a
+// command ends with is printed outside the logger, and may quote an upstream's answer.
+func redactError(red *connector.Redactor, err error) error {
+	if err == nil {
+		return nil
+	}
+	if text := red.Redact(err.Error()); text != err.Error() {
+		return &redactedError{err: err, text: text}
+	}
 	return err
 }
 
-// newWorker builds the worker the settings describe; extra options come last (the
-// demo's clock, metrics observers).
-func newWorker(s *Settings, log *slog.Logger, extra ...connector.Opt) (*connector.Worker, error) {
-	opts, configs, err := connectorOpts(s, log)
+// newWorker builds the worker the settings describe, hiding secrets with red; extra
+// options come last (the demo's clock, metrics observers).
+func newWorker(s *Settings, log *slog.Logger, red *connector.Redactor, extra ...connector.Opt) (*connector.Worker, error) {
+	opts, configs, err := connectorOpts(s, log, red)
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +184,9 @@ func newWorker(s *Settings, log *slog.Logger, extra ...connector.Opt) (*connecto
 }
 
 // connectorOpts are the options and configurations of every connector the settings
-// describe.
-func connectorOpts(s *Settings, log *slog.Logger) ([]connector.Opt, []connector.Config, error) {
+// describe. red (from [Settings.Logger]) hides every secret of s in the connectors'
+// logs and status errors.
+func connectorOpts(s *Settings, log *slog.Logger, red *connector.Redactor) ([]connector.Opt, []connector.Config, error) {
 	kopts, err := s.Kafka.Opts()
 	if err != nil {
 		return nil, nil, err
@@ -174,6 +199,7 @@ func connectorOpts(s *Settings, log *slog.Logger) ([]connector.Opt, []connector.
 		connector.Kafka(s.Kafka.Brokers, kopts...),
 		connector.Encoder(encoder),
 		connector.Logger(log),
+		connector.WithRedactor(red),
 	}
 	if s.Topics.Template != "" {
 		opts = append(opts, connector.TopicTemplate(s.Topics.Template))
