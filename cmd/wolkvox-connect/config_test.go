@@ -184,6 +184,7 @@ func TestFullSettings(t *testing.T) {
 		{"rest address", s.REST.Address, ":9000"},
 		{"rest token: $${ escapes, ${} expands", s.REST.Token.Reveal(), "static-${literal}-suffix-secret-6"},
 		{"log", s.Log, LogSettings{Level: slog.LevelDebug, Format: "json"}},
+		{"limits, with units and in bytes", s.Limits, LimitSettings{MaxBodyBytes: 256 << 20, MaxRowBytes: 1 << 20, StallTimeout: 10 * time.Minute, FutureTolerance: 2 * time.Hour}},
 		{"clock", *s.Clock, ClockSettings{Start: clockStart, Origin: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Speed: 60}},
 		{"name", c.Config.Name, "bogota"},
 		{"server", c.Config.Server, "0040"},
@@ -229,6 +230,7 @@ func TestDefaults(t *testing.T) {
 		{"rest", s.REST.Address, DefaultRESTAddress},
 		{"rest token unset", s.REST.Token.IsSet(), false},
 		{"log", s.Log, LogSettings{Level: slog.LevelInfo, Format: "text"}},
+		{"limits", s.Limits, LimitSettings{MaxBodyBytes: 512 << 20, MaxRowBytes: 16 << 20, StallTimeout: 5 * time.Minute, FutureTolerance: time.Hour}},
 		{"clock", s.Clock, (*ClockSettings)(nil)},
 		{"registry", s.SchemaRegistry.URL, ""},
 		{"zone", c.Config.Location.String(), DefaultTimeZone},
@@ -657,5 +659,56 @@ func TestSettingsRedactor(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64 // -1: refused
+	}{
+		{"0", 0},
+		{"1048576", 1 << 20},
+		{"512MiB", 512 << 20},
+		{"16 MiB", 16 << 20},
+		{"64KiB", 64 << 10},
+		{"1GiB", 1 << 30},
+		{"100B", 100},
+		{" 2MiB ", 2 << 20},
+		{"16MB", -1},
+		{"16mib", -1},
+		{"1.5MiB", -1},
+		{"-1", -1},
+		{"MiB", -1},
+		{"", -1},
+		{"99999999999999999999", -1},
+		{"8589934592GiB", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseSize(tt.in)
+			switch {
+			case tt.want < 0 && err == nil:
+				t.Errorf("parseSize(%q) = %d, want an error", tt.in, got)
+			case tt.want >= 0 && (err != nil || got != tt.want):
+				t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestLimitsFollowTheBody: a body limit below the default row limit lowers the row
+// limit with it, rather than refusing a file that never set max_row_bytes.
+func TestLimitsFollowTheBody(t *testing.T) {
+	s, err := ParseSettings([]byte(`kafka: {brokers: ["127.0.0.1:9092"]}
+limits: {max_body_bytes: 4MiB}
+connectors:
+  - {name: a, server: "0040", token: x, daily_quota: 1000, reports: [{api: diagram_13}]}
+`), nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Limits.MaxBodyBytes != 4<<20 || s.Limits.MaxRowBytes != 4<<20 {
+		t.Errorf("limits %+v, want both 4 MiB", s.Limits)
 	}
 }

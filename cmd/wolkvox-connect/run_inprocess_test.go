@@ -39,7 +39,8 @@ type runOptions struct {
 	token     string
 	args      []string
 	env       map[string]string
-	noWaitAPI bool // do not wait for the REST API (the run may end first)
+	noWaitAPI bool   // do not wait for the REST API (the run may end first)
+	baseURL   string // a fake Wolkvox instead of the simulator
 }
 
 // startRun writes a configuration reading diagram_13 from a simulator, three hours
@@ -47,16 +48,19 @@ type runOptions struct {
 func startRun(t *testing.T, o runOptions) *inProcess {
 	t.Helper()
 	seeds := kafkatest.Fake(t)
-	sim, err := simulator.New(simulator.Seed(3), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13"))
-	if err != nil {
-		t.Fatal(err)
+	if o.baseURL == "" {
+		sim, err := simulator.New(simulator.Seed(3), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		simCtx, simCancel := context.WithCancel(context.Background())
+		t.Cleanup(simCancel)
+		if err := sim.Start(simCtx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sim.Close() })
+		o.baseURL = sim.URL()
 	}
-	simCtx, simCancel := context.WithCancel(context.Background())
-	t.Cleanup(simCancel)
-	if err := sim.Start(simCtx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
 	name := kafkatest.Topic(t)
 	cfg := fmt.Sprintf(`kafka: {brokers: [%s]}
 topics: {template: "%s.{report}", offsets: %s.offsets, dead_letter: %s.dlq}
@@ -72,7 +76,7 @@ connectors:
     defaults: {start: %q}
     reports: [{api: diagram_13}]
 `, strings.Join(seeds, ", "), name, name, name, cmpOr(o.logFormat, "text"), o.yaml,
-		name, simulator.DefaultServer, sim.URL(), time.Now().Add(-3*time.Hour).Format(time.RFC3339))
+		name, simulator.DefaultServer, o.baseURL, time.Now().Add(-3*time.Hour).Format(time.RFC3339))
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -191,6 +195,151 @@ func TestRegistrySecretsRedacted(t *testing.T) {
 			}
 			if !strings.Contains(logs, "[REDACTED]") && tt.status == http.StatusInternalServerError {
 				t.Errorf("the logs never quote the registry's answer: the test proves nothing")
+			}
+		})
+	}
+}
+
+// fakeWolkvox answers every diagram_13 call with body(window end) until the test ends;
+// a nil body holds the call open without answering.
+func fakeWolkvox(t *testing.T, body func(end time.Time) string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		end, err := time.ParseInLocation("20060102150405", r.URL.Query().Get("date_end"), bogotaLoc())
+		if err != nil || r.URL.Query().Get("api") != "diagram_13" {
+			http.Error(w, `{"code":400,"error":"BAD REQUEST","msg":"SOME PARAMETERS ARE REQUIRED"}`, http.StatusBadRequest)
+			return
+		}
+		if body == nil {
+			<-r.Context().Done()
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body(end))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// d13Body is a diagram_13 answer of n rows dated date, each with a field of pad bytes.
+func d13Body(n int, date time.Time, pad int) string {
+	rows := make([]map[string]string, n)
+	for i := range rows {
+		rows[i] = map[string]string{"conn_id": fmt.Sprintf("c%d.%d", date.Unix(), i), "second_event": "3", "cod_opc_menu": "1",
+			"date": date.In(bogotaLoc()).Format(time.DateTime), "customer_id": "1", "channel": "voice", "attempt": "1",
+			"telephone": "3001234567", "note": strings.Repeat("x", pad)}
+	}
+	b, err := json.Marshal(map[string]any{"code": "200", "error": nil, "msg": fmt.Sprintf("%d records were found", n), "data": rows})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// TestLimitsReachTheWorker runs `run` with each limits key set below what the fake
+// Wolkvox sends, and finds in the REST status that the worker applied it: with the
+// defaults none of these answers would trip anything.
+func TestLimitsReachTheWorker(t *testing.T) {
+	tests := []struct {
+		name   string
+		limits string
+		body   func(end time.Time) string
+		holds  func(report map[string]any) bool
+	}{
+		{"max_body_bytes", "limits: {max_body_bytes: 1MiB}",
+			func(end time.Time) string { return d13Body(2, end.Add(-time.Minute), 600<<10) },
+			func(r map[string]any) bool {
+				s, _ := r["last_error"].(string)
+				return strings.Contains(s, "MaxBodyBytes")
+			}},
+		{"max_row_bytes", "limits: {max_row_bytes: 64KiB}",
+			func(end time.Time) string { return d13Body(1, end.Add(-time.Minute), 100<<10) },
+			func(r map[string]any) bool { n, _ := r["dead_letters"].(float64); return n >= 1 }},
+		{"future_tolerance", "limits: {future_tolerance: 1m}",
+			func(end time.Time) string { return d13Body(1, time.Now().Add(20*time.Minute), 0) },
+			func(r map[string]any) bool { n, _ := r["future_rows"].(float64); return n >= 1 }},
+		{"stall_timeout", "limits: {stall_timeout: 30s}", nil,
+			func(r map[string]any) bool { b, _ := r["stalled"].(bool); return b }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := startRun(t, runOptions{yaml: tt.limits, baseURL: fakeWolkvox(t, tt.body)})
+			var last string
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("last status: %s", last)
+				}
+			})
+			waitFor(t, tt.name+" to show in the status", 60*time.Second, func() bool {
+				body := p.api.do("GET", "/connectors/"+p.name+"/status", 200)
+				last = string(body)
+				var st struct {
+					Reports []map[string]any `json:"reports"`
+				}
+				if err := json.Unmarshal(body, &st); err != nil {
+					t.Fatal(err)
+				}
+				return len(st.Reports) == 1 && tt.holds(st.Reports[0])
+			})
+		})
+	}
+}
+
+// TestExitOnFailure: with --exit-on-failure (or WOLKVOX_EXIT_ON_FAILURE=true) run ends
+// with exit code 3 and the reason once its only connector FAILED on a token Wolkvox
+// refuses; without it the worker runs on, the connector FAILED in its status.
+func TestExitOnFailure(t *testing.T) {
+	const wrong = "Wrong-Token-0123456789"
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int // -1: still running
+	}{
+		{"flag", []string{"--exit-on-failure"}, nil, exitAllFailed},
+		{"environment", nil, map[string]string{envExitOnFailure: "true"}, exitAllFailed},
+		{"flag false over the environment", []string{"--exit-on-failure=false"}, map[string]string{envExitOnFailure: "true"}, -1},
+		{"neither", nil, nil, -1},
+		{"environment not a boolean", nil, map[string]string{envExitOnFailure: "sometimes"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startRun(t, runOptions{token: wrong, args: tt.args, env: tt.env, noWaitAPI: tt.code >= 0})
+			if tt.code < 0 {
+				waitFor(t, "the REST API to listen", 30*time.Second, func() bool { return listenRE.MatchString(p.logs.String()) })
+				p.api = restClient{t: t, base: "http://" + listenRE.FindStringSubmatch(p.logs.String())[1]}
+				waitFor(t, "the connector to fail", 30*time.Second, func() bool { return p.api.status(p.name).Connector.State == "FAILED" })
+				time.Sleep(time.Second) // an exiting worker ends at once
+				if p.exited() {
+					t.Fatalf("run ended (exit %d) without --exit-on-failure", p.exit)
+				}
+				return
+			}
+			select {
+			case <-p.done:
+			case <-time.After(45 * time.Second):
+				t.Fatal("run did not end")
+			}
+			out := p.logs.String()
+			if p.exit != tt.code {
+				t.Errorf("exit %d, want %d", p.exit, tt.code)
+			}
+			wantText := "wolkvox-connect run: connector: every connector failed"
+			if tt.code == 2 {
+				wantText = envExitOnFailure + `="sometimes": use true or false`
+			}
+			if !strings.Contains(out, wantText) {
+				t.Errorf("output lacks %q", wantText)
+			}
+			if tt.code == exitAllFailed && !strings.Contains(out, p.name+": ") {
+				t.Errorf("the error does not name the connector")
+			}
+			if strings.Contains(out, wrong) {
+				t.Errorf("the output shows the token")
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", tail(out, 4<<10))
 			}
 		})
 	}
