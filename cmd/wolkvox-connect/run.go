@@ -96,7 +96,7 @@ func prepareRun(s *Settings, w io.Writer, extra ...connector.Opt) (*runParts, er
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics, err := restapi.NewMetrics(reg, restapi.MetricsClock(now))
+	metrics, err := restapi.NewMetrics(reg, restapi.MetricsClock(now), restapi.BuildVersion(version))
 	if err != nil {
 		return nil, err
 	}

@@ -344,3 +344,15 @@ func TestExitOnFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsBuildInfo: /metrics of a running worker carries the build's version.
+func TestMetricsBuildInfo(t *testing.T) {
+	saved := version
+	t.Cleanup(func() { version = saved }) // registered first, so run after run has stopped
+	version = "v9.8.7-test"
+	p := startRun(t, runOptions{})
+	metrics := string(p.api.do("GET", "/metrics", 200))
+	if !regexp.MustCompile(`(?m)^wolkvox_connect_build_info\{[^}]*version="v9\.8\.7-test"[^}]*\} 1$`).MatchString(metrics) {
+		t.Errorf("/metrics has no build_info with the version:\n%s", grepLines(metrics, "build_info"))
+	}
+}
