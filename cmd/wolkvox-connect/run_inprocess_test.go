@@ -138,6 +138,22 @@ func cmpOr(s, def string) string {
 	return s
 }
 
+// echoingRegistry starts a schema registry answering every request with status and a
+// body quoting the request's Authorization header and the password ($SR_PASSWORD, which
+// it expects to be password), and returns the schema_registry block that points at it.
+func echoingRegistry(t *testing.T, status int, user string) string {
+	t.Helper()
+	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, pass, _ := r.BasicAuth()
+		fmt.Fprintf(w, `{"error_code":%d,"message":"refused %s (Authorization: %s), password %s"}`,
+			status*100+1, r.URL.Path, r.Header.Get("Authorization"), pass)
+	}))
+	t.Cleanup(registry.Close)
+	return fmt.Sprintf("schema_registry: {url: %q, username: %s, password: \"${SR_PASSWORD}\"}", registry.URL, user)
+}
+
 // TestRegistrySecretsRedacted: a schema registry that refuses the credentials (401) or
 // fails (500) and echoes the request's Authorization header and the password in its
 // answer; neither the password nor its Basic credentials appear in the logs (text or
@@ -159,16 +175,9 @@ func TestRegistrySecretsRedacted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tt.status)
-				fmt.Fprintf(w, `{"error_code":%d,"message":"refused %s (Authorization: %s), password %s"}`,
-					tt.status*100+1, r.URL.Path, r.Header.Get("Authorization"), password)
-			}))
-			defer registry.Close()
 			p := startRun(t, runOptions{
 				logFormat: tt.format,
-				yaml:      fmt.Sprintf("schema_registry: {url: %q, username: %s, password: \"${SR_PASSWORD}\"}", registry.URL, user),
+				yaml:      echoingRegistry(t, tt.status, user),
 				env:       map[string]string{"SR_PASSWORD": password},
 			})
 			var status string
@@ -354,5 +363,44 @@ func TestMetricsBuildInfo(t *testing.T) {
 	metrics := string(p.api.do("GET", "/metrics", 200))
 	if !regexp.MustCompile(`(?m)^wolkvox_connect_build_info\{[^}]*version="v9\.8\.7-test"[^}]*\} 1$`).MatchString(metrics) {
 		t.Errorf("/metrics has no build_info with the version:\n%s", grepLines(metrics, "build_info"))
+	}
+}
+
+// TestBackfillRedacts: backfill logs through the same Redactor as run: a registry
+// failing with an answer that quotes the password and the Basic credentials shows
+// neither on backfill's stderr.
+func TestBackfillRedacts(t *testing.T) {
+	const user, password = "connect", "Backfill9Secret7word"
+	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	seeds := kafkatest.Fake(t)
+	srv := fakeWolkvox(t, func(end time.Time) string { return d13Body(1, end.Add(-time.Minute), 0) })
+	name := kafkatest.Topic(t)
+	cfg := fmt.Sprintf(`kafka: {brokers: [%s]}
+topics: {template: "%s.{report}", offsets: %s.offsets, dead_letter: %s.dlq}
+%s
+connectors:
+  - {name: %s, server: "0040", token: tok-backfill, daily_quota: 1000, base_url: %q, reports: [{api: diagram_13}]}
+`, strings.Join(seeds, ","), name, name, name, echoingRegistry(t, http.StatusInternalServerError, user), name, srv)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now().Add(-48 * time.Hour).Truncate(time.Hour)
+	logs := &syncBuffer{}
+	env := &environment{stdout: logs, stderr: logs, getenv: func(k string) string { return map[string]string{"SR_PASSWORD": password}[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, env, []string{"backfill", "--config", path, "--report", "diagram_13",
+			"--from", from.Format(time.RFC3339), "--to", from.Add(time.Hour).Format(time.RFC3339)})
+	}()
+	waitFor(t, "backfill to log the registry's answer", 30*time.Second, func() bool { return strings.Contains(logs.String(), "refused") })
+	cancel()
+	<-done
+	out := logs.String()
+	for _, secret := range []string{password, basic} {
+		if strings.Contains(out, secret) {
+			t.Errorf("backfill's output shows %q:\n%s", secret, tail(out, 4<<10))
+		}
 	}
 }
