@@ -76,8 +76,8 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	// The progress bar and the log share stderr through one console, so that they never
 	// write at once nor cut into each other's lines.
 	term := newConsole(env.stderr, isTTY(env.stderr))
-	log := s.Log.Logger(term)
-	opts, _, err := connectorOpts(s, log)
+	log, red := s.Logger(term)
+	opts, _, err := connectorOpts(s, log, red)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	go func() { done <- redactError(red, c.Run(ctx)) }()
 	bar := progress{term: term, from: from, to: to, loc: cfg.Location}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()

@@ -55,6 +55,19 @@ const (
 // Bounds of the values the file may hold, beyond their types. Each refusal names its
 // bound, so the numbers are here once.
 const (
+	// minBodyBytes and minRowBytes are the smallest limits.max_body_bytes and
+	// max_row_bytes: a token_info answer or an ordinary row is a few hundred bytes, but
+	// under these a busy window's answer, or a survey row with long comments, would be
+	// refused every time and the report would never advance.
+	minBodyBytes = 1 << 20
+	minRowBytes  = 64 << 10
+	// minStallTimeout is the shortest limits.stall_timeout: one call may take 60 s at
+	// the API and a commit some seconds, so under 30 s healthy reports would read
+	// stalled (and /readyz not ready) on every slow answer.
+	minStallTimeout = 30 * time.Second
+	// minFutureTolerance is the shortest limits.future_tolerance: under a minute, a
+	// server clock a few seconds ahead would count ordinary rows as future ones.
+	minFutureTolerance = time.Minute
 	// minInterval is the shortest steady-state interval: Wolkvox suggests a call every
 	// 5 minutes, and under a minute a report spends its daily budget on nearly empty
 	// windows (package connector refuses it too).
@@ -109,6 +122,7 @@ type Settings struct {
 	Topics         TopicSettings
 	REST           RESTSettings
 	Log            LogSettings
+	Limits         LimitSettings
 	// Clock, when set, replaces the wall clock by a fast virtual one (demos, tests).
 	Clock      *ClockSettings
 	Connectors []ConnectorSettings
@@ -166,6 +180,27 @@ type TopicSettings struct {
 type RESTSettings struct {
 	Address string // host:port to listen on
 	Token   secret // when set, requests must carry "Authorization: Bearer <token>"
+}
+
+// LimitSettings bound what the worker accepts from Wolkvox and how long a report may go
+// without progress. They apply to every connector of the worker: connector.NewWorker
+// gives all its connectors one set of options, and the limits guard the process's
+// memory and health, which the connectors share, not one operation's data. The loader
+// fills every field (the defaults below when the file leaves it out); a zero field
+// (Settings built in code, as the demo's) means the engine's default.
+type LimitSettings struct {
+	// MaxBodyBytes bounds one answer's body (source.MaxBodyBytes); default
+	// source.DefaultMaxBodyBytes, 512 MiB.
+	MaxBodyBytes int64
+	// MaxRowBytes bounds one row's JSON text (source.MaxRowBytes); a longer row goes to
+	// the dead-letter topic. Default source.DefaultMaxRowBytes, 16 MiB.
+	MaxRowBytes int
+	// StallTimeout is how long a report may read or commit without progress before its
+	// status says stalled (connector.StallTimeout); default 5m.
+	StallTimeout time.Duration
+	// FutureTolerance is how far past now a row's time may lie and still move the
+	// report's last_seen (connector.FutureTolerance); default 1h.
+	FutureTolerance time.Duration
 }
 
 // LogSettings is the worker's log output.
@@ -356,6 +391,31 @@ func (l LogSettings) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, ho))
 }
 
+// Redactor returns one Redactor holding every secret of the settings: each
+// connector's Wolkvox token, the Kafka SASL password, the schema registry's password
+// and its Basic credentials, and the REST bearer token. Upstream servers echo what they
+// were sent (a registry's error page quoting the Authorization header, a SASL failure
+// quoting its input); everything built from these settings logs through
+// [Settings.Logger] and hands this Redactor to the connectors (connector.WithRedactor),
+// so such text is hidden in logs, status errors and the REST API. TLS keys are read
+// from unencrypted PEM files: there is no passphrase to hide.
+func (s *Settings) Redactor() *connector.Redactor {
+	r := connector.NewRedactor()
+	for i := range s.Connectors {
+		r.Add(s.Connectors[i].Token.Reveal())
+	}
+	r.Add(s.Kafka.SASL.Password.Reveal(), s.REST.Token.Reveal())
+	r.AddBasicAuth(s.SchemaRegistry.Username, s.SchemaRegistry.Password.Reveal())
+	return r
+}
+
+// Logger returns the process logger of these settings, writing to w, and the
+// Redactor it hides secrets with: pass the same Redactor to the connectors.
+func (s *Settings) Logger(w io.Writer) (*slog.Logger, *connector.Redactor) {
+	r := s.Redactor()
+	return slog.New(r.Handler(s.Log.Logger(w).Handler())), r
+}
+
 // Clock returns the virtual clock.
 func (c *ClockSettings) Clock() connector.FastClock {
 	return connector.FastClock{Origin: c.Origin, Start: c.Start, Speed: c.Speed}
@@ -496,6 +556,11 @@ func (e *ConfigError) Unwrap() []error {
 //	  dead_letter: wolkvox-connect-dlq
 //	rest: {address: 127.0.0.1:8083, token: ${WOLKVOX_REST_TOKEN}}  # token optional; or token_file
 //	log: {level: info, format: text}             # debug|info|warn|error; text|json
+//	limits:                                      # for every connector; the defaults shown
+//	  max_body_bytes: 512MiB                     # bytes, or B|KiB|MiB|GiB; at least 1MiB
+//	  max_row_bytes: 16MiB                       # at least 64KiB, at most max_body_bytes
+//	  stall_timeout: 5m                          # at least 30s
+//	  future_tolerance: 1h                       # at least 1m
 //	clock: {start: "2026-11-01T08:00:00-05:00", speed: 60, origin: "..."}  # demos and tests only
 //	connectors:                                  # required, at least one
 //	  - name: bogota                             # required, [a-zA-Z0-9._-]{1,100}, unique
@@ -542,6 +607,11 @@ func (e *ConfigError) Unwrap() []error {
 //     is a problem.
 //   - Two connectors writing the same report to the same topic is a problem: the
 //     template must then include {connector} or {server}.
+//   - limits is one top-level block, not a per-connector key: connector.NewWorker gives
+//     every connector one set of options, and the limits guard the process's memory and
+//     health, which its connectors share. Sizes are whole bytes or binary units (KiB,
+//     MiB, GiB); decimal units (MB) are refused rather than guessed at. A max_body_bytes
+//     below the default row limit lowers max_row_bytes with it unless that is set.
 func LoadSettings(path string, getenv func(string) string) (*Settings, error) {
 	data, err := readLimited(path, 4<<20)
 	if err != nil {
@@ -596,6 +666,7 @@ type fileConfig struct {
 	Topics         fileTopics         `yaml:"topics"`
 	REST           fileREST           `yaml:"rest"`
 	Log            fileLog            `yaml:"log"`
+	Limits         fileLimits         `yaml:"limits"`
 	Clock          *fileClock         `yaml:"clock"`
 	Connectors     []fileConnector    `yaml:"connectors"`
 }
@@ -648,6 +719,14 @@ type fileREST struct {
 type fileLog struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`
+}
+
+// fileLimits holds sizes as text: a whole number of bytes or one with a unit ("16MiB").
+type fileLimits struct {
+	MaxBodyBytes    string `yaml:"max_body_bytes"`
+	MaxRowBytes     string `yaml:"max_row_bytes"`
+	StallTimeout    string `yaml:"stall_timeout"`
+	FutureTolerance string `yaml:"future_tolerance"`
 }
 
 type fileClock struct {
@@ -1209,6 +1288,7 @@ func (l *loader) build(fc *fileConfig) *Settings {
 	l.buildRegistry(&fc.SchemaRegistry, &s.SchemaRegistry)
 	l.buildREST(&fc.REST, &s.REST)
 	l.buildLog(&fc.Log, &s.Log)
+	s.Limits = l.buildLimits(&fc.Limits)
 	s.Clock = l.buildClock(fc.Clock)
 	now := time.Now()
 	if s.Clock != nil {
@@ -1422,6 +1502,106 @@ func (l *loader) buildLog(fl *fileLog, s *LogSettings) {
 	if s.Format != "text" && s.Format != "json" {
 		l.bad("log.format", fmt.Sprintf("%q is not a log format", fl.Format), "use text or json")
 	}
+}
+
+// DefaultLimits are the limits a file without a limits block runs with.
+func DefaultLimits() LimitSettings {
+	return LimitSettings{MaxBodyBytes: source.DefaultMaxBodyBytes, MaxRowBytes: source.DefaultMaxRowBytes,
+		StallTimeout: connector.DefaultStallTimeout, FutureTolerance: connector.DefaultFutureTolerance}
+}
+
+func (l *loader) buildLimits(fl *fileLimits) LimitSettings {
+	const path = "limits"
+	lim := DefaultLimits()
+	size := func(key, text string, minimum int64) (int64, bool) {
+		if text == "" {
+			return 0, false
+		}
+		n, err := parseSize(text)
+		switch {
+		case err != nil:
+			l.bad(join(path, key), fmt.Sprintf("%q is not a size", text), `write a whole number of bytes, or one with a unit: "16MiB", "512MiB", "1GiB" (units B, KiB, MiB, GiB)`)
+		case n < minimum:
+			l.bad(join(path, key), fmt.Sprintf("%s is below the minimum of %s", text, formatSize(minimum)), fmt.Sprintf("use at least %s, or leave it out for the default", formatSize(minimum)))
+		default:
+			return n, true
+		}
+		return 0, false
+	}
+	bodySet := false
+	if n, ok := size("max_body_bytes", fl.MaxBodyBytes, minBodyBytes); ok {
+		lim.MaxBodyBytes, bodySet = n, true
+	}
+	if n, ok := size("max_row_bytes", fl.MaxRowBytes, minRowBytes); ok {
+		if n > lim.MaxBodyBytes {
+			fix := fmt.Sprintf("use at most max_body_bytes (%s), or raise max_body_bytes", formatSize(lim.MaxBodyBytes))
+			if !bodySet {
+				fix = fmt.Sprintf("use at most the default max_body_bytes (%s), or set a larger max_body_bytes", formatSize(lim.MaxBodyBytes))
+			}
+			l.bad(join(path, "max_row_bytes"), fmt.Sprintf("%s is above max_body_bytes: no answer could hold such a row", fl.MaxRowBytes), fix)
+		} else {
+			lim.MaxRowBytes = int(n)
+		}
+	}
+	if lim.MaxRowBytes > int(lim.MaxBodyBytes) && !l.has(join(path, "max_row_bytes")) {
+		// A smaller body with the default row limit: the row limit follows the body's.
+		lim.MaxRowBytes = int(lim.MaxBodyBytes)
+	}
+	dur := func(key, text string, minimum time.Duration, into *time.Duration) {
+		if text == "" {
+			return
+		}
+		d, err := time.ParseDuration(text)
+		switch {
+		case err != nil:
+			l.bad(join(path, key), fmt.Sprintf("%q is not a duration", text), `write a Go duration such as "30s", "5m" or "1h"`)
+		case d < minimum:
+			l.bad(join(path, key), fmt.Sprintf("%s is shorter than the minimum of %s", text, shortDuration(minimum)), fmt.Sprintf("use at least %s, or leave it out for the default", shortDuration(minimum)))
+		default:
+			*into = d
+		}
+	}
+	dur("stall_timeout", fl.StallTimeout, minStallTimeout, &lim.StallTimeout)
+	dur("future_tolerance", fl.FutureTolerance, minFutureTolerance, &lim.FutureTolerance)
+	return lim
+}
+
+// has reports whether a problem was recorded on field.
+func (l *loader) has(field string) bool {
+	return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Field == field })
+}
+
+// sizeUnits are the units a size may carry, binary multiples all.
+var sizeUnits = map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+var sizeRE = regexp.MustCompile(`^([0-9]+) ?([A-Za-z]*)$`)
+
+// parseSize reads a size: a whole number of bytes, or one followed by B, KiB, MiB or
+// GiB ("16MiB", "16 MiB"). Decimal units (MB) are refused rather than guessed at.
+func parseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("size %q: %w", s, errInvalidSettings)
+	}
+	unit, ok := sizeUnits[m[2]]
+	if !ok {
+		return 0, fmt.Errorf("size %q: unknown unit %q: %w", s, m[2], errInvalidSettings)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n > (1<<62)/unit {
+		return 0, fmt.Errorf("size %q: too large: %w", s, errInvalidSettings)
+	}
+	return n * unit, nil
+}
+
+// formatSize writes n with the largest unit that divides it: 1MiB, 65KiB, 1000B.
+func formatSize(n int64) string {
+	for _, u := range []string{"GiB", "MiB", "KiB"} {
+		if f := sizeUnits[u]; n >= f && n%f == 0 {
+			return strconv.FormatInt(n/f, 10) + u
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B"
 }
 
 func (l *loader) buildClock(fc *fileClock) *ClockSettings {

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -183,6 +184,7 @@ func TestFullSettings(t *testing.T) {
 		{"rest address", s.REST.Address, ":9000"},
 		{"rest token: $${ escapes, ${} expands", s.REST.Token.Reveal(), "static-${literal}-suffix-secret-6"},
 		{"log", s.Log, LogSettings{Level: slog.LevelDebug, Format: "json"}},
+		{"limits, with units and in bytes", s.Limits, LimitSettings{MaxBodyBytes: 256 << 20, MaxRowBytes: 1 << 20, StallTimeout: 10 * time.Minute, FutureTolerance: 2 * time.Hour}},
 		{"clock", *s.Clock, ClockSettings{Start: clockStart, Origin: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Speed: 60}},
 		{"name", c.Config.Name, "bogota"},
 		{"server", c.Config.Server, "0040"},
@@ -228,6 +230,7 @@ func TestDefaults(t *testing.T) {
 		{"rest", s.REST.Address, DefaultRESTAddress},
 		{"rest token unset", s.REST.Token.IsSet(), false},
 		{"log", s.Log, LogSettings{Level: slog.LevelInfo, Format: "text"}},
+		{"limits", s.Limits, LimitSettings{MaxBodyBytes: 512 << 20, MaxRowBytes: 16 << 20, StallTimeout: 5 * time.Minute, FutureTolerance: time.Hour}},
 		{"clock", s.Clock, (*ClockSettings)(nil)},
 		{"registry", s.SchemaRegistry.URL, ""},
 		{"zone", c.Config.Location.String(), DefaultTimeZone},
@@ -620,5 +623,92 @@ func TestReadLimited(t *testing.T) {
 			!tt.invalid && !tt.notExist && (err != nil || string(got) != tt.want):
 			t.Errorf("readLimited(%s) = %q, %v", filepath.Base(tt.path), got, err)
 		}
+	}
+}
+
+// TestSettingsRedactor: the Redactor and the logger of the settings hide every secret
+// of full.good.yaml, the registry's Basic credentials included, in text that came from
+// elsewhere (an upstream's answer quoting them).
+func TestSettingsRedactor(t *testing.T) {
+	s, err := LoadSettings("testdata/full.good.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, secret string
+	}{
+		{"wolkvox token", "tok-from-file-777"},
+		{"kafka sasl password", "sasl-pass-from-file"},
+		{"registry password", "sr-pass-secret-4"},
+		{"registry basic credentials", base64.StdEncoding.EncodeToString([]byte("sr-user:sr-pass-secret-4"))},
+		{"rest token", "static-${literal}-suffix-secret-6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			upstream := "upstream said: bad credentials " + tt.secret + " (try again)"
+			if got := s.Redactor().Redact(upstream); strings.Contains(got, tt.secret) || !strings.Contains(got, connector.Redacted) {
+				t.Errorf("Redact = %q", got)
+			}
+			for _, format := range []string{"text", "json"} {
+				var buf bytes.Buffer
+				s.Log.Format = format
+				log, _ := s.Logger(&buf)
+				log.Error(upstream, "err", errors.New(upstream), "body", upstream)
+				if strings.Contains(buf.String(), tt.secret) || strings.Count(buf.String(), connector.Redacted) != 3 {
+					t.Errorf("%s log: %s", format, buf.String())
+				}
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64 // -1: refused
+	}{
+		{"0", 0},
+		{"1048576", 1 << 20},
+		{"512MiB", 512 << 20},
+		{"16 MiB", 16 << 20},
+		{"64KiB", 64 << 10},
+		{"1GiB", 1 << 30},
+		{"100B", 100},
+		{" 2MiB ", 2 << 20},
+		{"16MB", -1},
+		{"16mib", -1},
+		{"1.5MiB", -1},
+		{"-1", -1},
+		{"MiB", -1},
+		{"", -1},
+		{"99999999999999999999", -1},
+		{"8589934592GiB", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseSize(tt.in)
+			switch {
+			case tt.want < 0 && err == nil:
+				t.Errorf("parseSize(%q) = %d, want an error", tt.in, got)
+			case tt.want >= 0 && (err != nil || got != tt.want):
+				t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestLimitsFollowTheBody: a body limit below the default row limit lowers the row
+// limit with it, rather than refusing a file that never set max_row_bytes.
+func TestLimitsFollowTheBody(t *testing.T) {
+	s, err := ParseSettings([]byte(`kafka: {brokers: ["127.0.0.1:9092"]}
+limits: {max_body_bytes: 4MiB}
+connectors:
+  - {name: a, server: "0040", token: x, daily_quota: 1000, reports: [{api: diagram_13}]}
+`), nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Limits.MaxBodyBytes != 4<<20 || s.Limits.MaxRowBytes != 4<<20 {
+		t.Errorf("limits %+v, want both 4 MiB", s.Limits)
 	}
 }

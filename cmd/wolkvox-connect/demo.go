@@ -214,9 +214,9 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 		return err
 	}
 	view := newDemoView(env.stdout, demoIsTerminal(env.stdout, env.getenv))
-	log := slog.New(slog.NewTextHandler(view.logWriter(env.stderr), &slog.HandlerOptions{Level: level}))
-
 	s := demoSettings(reports)
+	red := s.Redactor()
+	log := slog.New(red.Handler(slog.NewTextHandler(view.logWriter(env.stderr), &slog.HandlerOptions{Level: level})))
 	broker := "external " + strings.Join(f.brokers, ",")
 	if len(f.brokers) > 0 {
 		s.Kafka.Brokers = f.brokers
@@ -277,7 +277,7 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	}()
 	s.Connectors[0].BaseURL = sim.URL()
 
-	w, err := newWorker(s, log)
+	w, err := newWorker(s, log, red)
 	if err != nil {
 		return err
 	}

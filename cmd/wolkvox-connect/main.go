@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -88,6 +90,9 @@ func runCommand(ctx context.Context, env *environment, c command, args []string)
 	switch {
 	case err == nil, errors.Is(err, pflag.ErrHelp):
 		return 0
+	case errors.Is(err, connector.ErrAllConnectorsFailed):
+		fmt.Fprintf(env.stderr, "wolkvox-connect %s: %v\n", c.name, err)
+		return exitAllFailed
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(env.stderr, "wolkvox-connect %s: %v\nrun 'wolkvox-connect %s --help' for usage\n", c.name, err, c.name)
 		return 2

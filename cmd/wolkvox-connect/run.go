@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector/restapi"
 )
@@ -25,7 +28,8 @@ func init() {
 	register(command{
 		name:    "run",
 		summary: "Run the worker: stream the configured reports into Kafka, exactly once",
-		usage:   "--config FILE [--brokers HOST:PORT,...] [--rest-address HOST:PORT] [--log-level LEVEL]",
+		usage: "--config FILE [--brokers HOST:PORT,...] [--rest-address HOST:PORT] [--log-level LEVEL] [--exit-on-failure]\n\n" +
+			"Exit codes: 0 stopped by a signal, 1 an error, 2 a usage error, 3 every connector FAILED (with --exit-on-failure).",
 		example: "WOLKVOX_TOKEN=... wolkvox-connect run --config deploy/examples/one-operation.yaml",
 		run:     runWorker,
 	})
@@ -73,27 +77,30 @@ func (o *overrides) load(env *environment) (*Settings, error) {
 
 // runParts is what run builds from its settings before any I/O.
 type runParts struct {
-	log    *slog.Logger
-	worker *connector.Worker
-	api    *restapi.Server
+	log *slog.Logger
+	// redactor hides every secret of the settings; log already goes through it.
+	redactor *connector.Redactor
+	worker   *connector.Worker
+	api      *restapi.Server
 }
 
-// prepareRun builds the worker and its REST API from s, logging to w, without any I/O:
+// prepareRun builds the worker (with extra options last) and its REST API from s,
+// logging to w, without any I/O:
 // everything run refuses before it touches Kafka or Wolkvox is refused here, and
 // LoadSettings (what validate runs) refuses the same (TestValidateAndRunAgree).
-func prepareRun(s *Settings, w io.Writer) (*runParts, error) {
-	log := s.Log.Logger(w)
+func prepareRun(s *Settings, w io.Writer, extra ...connector.Opt) (*runParts, error) {
+	log, red := s.Logger(w)
 	now := time.Now
 	if s.Clock != nil {
 		now = s.Clock.Clock().Now
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics, err := restapi.NewMetrics(reg, restapi.MetricsClock(now))
+	metrics, err := restapi.NewMetrics(reg, restapi.MetricsClock(now), restapi.BuildVersion(version))
 	if err != nil {
 		return nil, err
 	}
-	wk, err := newWorker(s, log, connector.WithObserver(metrics), connector.KafkaOpts(metrics.KafkaHooks()))
+	wk, err := newWorker(s, log, red, append([]connector.Opt{connector.WithObserver(metrics), connector.KafkaOpts(metrics.KafkaHooks())}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,20 +111,38 @@ func prepareRun(s *Settings, w io.Writer) (*runParts, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runParts{log: log, worker: wk, api: api}, nil
+	return &runParts{log: log, redactor: red, worker: wk, api: api}, nil
 }
+
+// envExitOnFailure, when true, stands for run --exit-on-failure.
+const envExitOnFailure = "WOLKVOX_EXIT_ON_FAILURE"
+
+// exitAllFailed is the exit code of run --exit-on-failure once every connector FAILED:
+// distinct from 1 (an error before or while starting), so a supervisor can tell a
+// worker that gave up on its connectors from one that could not start.
+const exitAllFailed = 3
 
 func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
 	var o overrides
 	o.register(fs, env, true)
+	exitDefault, envErr := strconv.ParseBool(cmp.Or(strings.TrimSpace(env.getenv(envExitOnFailure)), "false"))
+	exitOnFailure := fs.Bool("exit-on-failure", exitDefault, fmt.Sprintf(
+		"exit with code %d once every connector is FAILED (a refused token, fencing, every report failed), for a supervisor to restart or alert, instead of running on (env %s=true)", exitAllFailed, envExitOnFailure))
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if envErr != nil && !fs.Changed("exit-on-failure") {
+		return fmt.Errorf("%w: %s=%q: use true or false", errUsage, envExitOnFailure, env.getenv(envExitOnFailure))
 	}
 	s, err := o.load(env)
 	if err != nil {
 		return err
 	}
-	parts, err := prepareRun(s, env.stderr)
+	var extra []connector.Opt
+	if *exitOnFailure {
+		extra = append(extra, connector.ExitWhenAllFailed())
+	}
+	parts, err := prepareRun(s, env.stderr, extra...)
 	if err != nil {
 		return err
 	}
@@ -146,13 +171,35 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	cancel()
 	err = errors.Join(err, <-served)
 	log.Info("worker stopped")
+	return redactError(parts.redactor, err)
+}
+
+// redactedError is an error whose text had secrets in it: Error is the redacted text,
+// and errors.Is and errors.As still see the chain.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactError returns err with every secret red knows hidden from its text: the error a
+// command ends with is printed outside the logger, and may quote an upstream's answer.
+func redactError(red *connector.Redactor, err error) error {
+	if err == nil {
+		return nil
+	}
+	if text := red.Redact(err.Error()); text != err.Error() {
+		return &redactedError{err: err, text: text}
+	}
 	return err
 }
 
-// newWorker builds the worker the settings describe; extra options come last (the
-// demo's clock, metrics observers).
-func newWorker(s *Settings, log *slog.Logger, extra ...connector.Opt) (*connector.Worker, error) {
-	opts, configs, err := connectorOpts(s, log)
+// newWorker builds the worker the settings describe, hiding secrets with red; extra
+// options come last (the demo's clock, metrics observers).
+func newWorker(s *Settings, log *slog.Logger, red *connector.Redactor, extra ...connector.Opt) (*connector.Worker, error) {
+	opts, configs, err := connectorOpts(s, log, red)
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +207,9 @@ func newWorker(s *Settings, log *slog.Logger, extra ...connector.Opt) (*connecto
 }
 
 // connectorOpts are the options and configurations of every connector the settings
-// describe.
-func connectorOpts(s *Settings, log *slog.Logger) ([]connector.Opt, []connector.Config, error) {
+// describe. red (from [Settings.Logger]) hides every secret of s in the connectors'
+// logs and status errors.
+func connectorOpts(s *Settings, log *slog.Logger, red *connector.Redactor) ([]connector.Opt, []connector.Config, error) {
 	kopts, err := s.Kafka.Opts()
 	if err != nil {
 		return nil, nil, err
@@ -174,6 +222,7 @@ func connectorOpts(s *Settings, log *slog.Logger) ([]connector.Opt, []connector.
 		connector.Kafka(s.Kafka.Brokers, kopts...),
 		connector.Encoder(encoder),
 		connector.Logger(log),
+		connector.WithRedactor(red),
 	}
 	if s.Topics.Template != "" {
 		opts = append(opts, connector.TopicTemplate(s.Topics.Template))
@@ -185,6 +234,7 @@ func connectorOpts(s *Settings, log *slog.Logger) ([]connector.Opt, []connector.
 		opts = append(opts, connector.DeadLetterTopic(s.Topics.DeadLetter))
 	}
 	opts = append(opts, connector.TopicSettings(topicSettings(s)))
+	opts = append(opts, limitOpts(s.Limits)...)
 	if s.Clock != nil {
 		opts = append(opts, connector.WithClock(s.Clock.Clock()))
 	}
@@ -193,6 +243,29 @@ func connectorOpts(s *Settings, log *slog.Logger) ([]connector.Opt, []connector.
 		configs = append(configs, connectorConfig(&s.Connectors[i]))
 	}
 	return opts, configs, nil
+}
+
+// limitOpts are the connector options of the limits block; a zero limit is left to
+// the engine's default.
+func limitOpts(l LimitSettings) []connector.Opt {
+	var opts []connector.Opt
+	var src []source.Opt
+	if l.MaxBodyBytes > 0 {
+		src = append(src, source.MaxBodyBytes(l.MaxBodyBytes))
+	}
+	if l.MaxRowBytes > 0 {
+		src = append(src, source.MaxRowBytes(l.MaxRowBytes))
+	}
+	if len(src) > 0 {
+		opts = append(opts, connector.SourceOpts(src...))
+	}
+	if l.StallTimeout > 0 {
+		opts = append(opts, connector.StallTimeout(l.StallTimeout))
+	}
+	if l.FutureTolerance > 0 {
+		opts = append(opts, connector.FutureTolerance(l.FutureTolerance))
+	}
+	return opts
 }
 
 // connectorConfig is the configuration a connector runs with: token, base URL and

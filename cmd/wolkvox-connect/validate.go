@@ -103,17 +103,18 @@ func printPlans(w io.Writer, s *Settings) {
 
 // probeTokens calls token_info once per connector and prints the outcome; it returns
 // one line per probe that failed or showed a quota the token does not have: the
-// connector and why.
+// connector and why. Every secret of s is hidden from the errors it prints.
 func probeTokens(ctx context.Context, w io.Writer, s *Settings) []string {
 	var failed []string
+	red := s.Redactor()
 	fmt.Fprintln(w)
 	for i := range s.Connectors {
 		c := &s.Connectors[i]
 		name := c.Config.Name
 		info, err := probeOne(ctx, c)
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("connector %s (%s): %s", name, probeClass(err), probeReason(err)))
-			fmt.Fprintf(w, "probe %s: FAILED (%s): %s\n  fix: %s\n", name, probeClass(err), err, probeFix(err))
+			failed = append(failed, fmt.Sprintf("connector %s (%s): %s", name, probeClass(err), red.Redact(probeReason(err))))
+			fmt.Fprintf(w, "probe %s: FAILED (%s): %s\n  fix: %s\n", name, probeClass(err), red.Redact(err.Error()), probeFix(err))
 			continue
 		}
 		fmt.Fprintf(w, "probe %s: token_limit %d, token_use_today %d (%d left today)\n", name, info.Limit, info.UsedToday, info.Remaining())

@@ -244,3 +244,33 @@ func TestUnsetSecretFix(t *testing.T) {
 	code, out, errOut := runCLI(t, nil, "validate", "--config", "testdata/unset-env.bad.yaml")
 	checkCLI(t, code, out, errOut, 1, []string{"export SR_NOT_SET before starting, or use password_file"}, nil)
 }
+
+// TestValidateProbeRedacts: a probe's failure is printed with every secret of the file
+// hidden, here an answer (from a proxy in front of Wolkvox) quoting the registry
+// password and the REST token.
+func TestValidateProbeRedacts(t *testing.T) {
+	const srPass, restToken = "probe-sr-Secret-42", "probe-rest-Secret-43"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"code":403,"error":"FORBIDDEN","msg":"PLEASE VALIDATE TOKEN (proxy saw sr=%s rest=%s)"}`, srPass, restToken)
+	}))
+	defer srv.Close()
+	cfg := filepath.Join(t.TempDir(), "probe.yaml")
+	yaml := fmt.Sprintf(`kafka: {brokers: ["127.0.0.1:9092"]}
+schema_registry: {url: "https://registry:8081", username: u, password: "${SR_PASSWORD}"}
+rest: {token: "${WOLKVOX_REST_TOKEN}"}
+connectors:
+  - {name: bogota, server: "0040", token: tok-probe-1, daily_quota: 3000, base_url: %q, reports: [{api: diagram_13}]}
+`, srv.URL)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, map[string]string{"SR_PASSWORD": srPass, "WOLKVOX_REST_TOKEN": restToken}, "validate", "--config", cfg, "--probe")
+	checkCLI(t, code, out, errOut, 1, []string{"probe bogota: FAILED", "proxy saw sr=[REDACTED] rest=[REDACTED]"}, []string{"1 probe failed"})
+	for _, s := range []string{srPass, restToken} {
+		if strings.Contains(out+errOut, s) {
+			t.Errorf("output shows %q:\n%s\n%s", s, out, errOut)
+		}
+	}
+}
