@@ -401,12 +401,17 @@ func (l LogSettings) Logger(w io.Writer) *slog.Logger {
 // from unencrypted PEM files: there is no passphrase to hide.
 func (s *Settings) Redactor() *connector.Redactor {
 	r := connector.NewRedactor()
+	s.hideSecrets(r)
+	return r
+}
+
+// hideSecrets adds the settings' secrets to r (see Redactor).
+func (s *Settings) hideSecrets(r *connector.Redactor) {
 	for i := range s.Connectors {
 		r.Add(s.Connectors[i].Token.Reveal())
 	}
 	r.Add(s.Kafka.SASL.Password.Reveal(), s.REST.Token.Reveal())
 	r.AddBasicAuth(s.SchemaRegistry.Username, s.SchemaRegistry.Password.Reveal())
-	return r
 }
 
 // Logger returns the process logger of these settings, writing to w, and the

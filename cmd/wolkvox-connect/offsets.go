@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -164,7 +165,7 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 	if err != nil {
 		return nil, err
 	}
-	log := quietLogger(env.stderr)
+	log := slog.New(s.Redactor().Handler(quietLogger(env.stderr).Handler()))
 	store := func(txnID string) (*offsets.Store, error) {
 		opts := []offsets.Opt{offsets.KafkaOpts(kopts...), offsets.Logger(log)}
 		if txnID != "" {

@@ -107,7 +107,7 @@ func prepareRun(s *Settings, w io.Writer, extra ...connector.Opt) (*runParts, er
 	metrics.Watch(wk)
 	api, err := restapi.New(wk, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token.Reveal()),
 		restapi.Logger(log), restapi.WithMetrics(metrics), restapi.Registry(reg),
-		restapi.Version(version), restapi.Clock(now))
+		restapi.Version(version), restapi.Clock(now), restapi.Redact(red))
 	if err != nil {
 		return nil, err
 	}

@@ -80,8 +80,10 @@ func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	// The Kafka client's goroutines log while tail reports a skipped data loss: one
 	// serialized writer keeps their lines whole and the writer safe to share.
 	stderr := newConsole(env.stderr, false)
-	log := quietLogger(stderr)
-	topic, kopts, decOpts, err := f.resolve(env)
+	// The logger exists before the file is read; the file's secrets join it then.
+	red := connector.NewRedactor()
+	log := slog.New(red.Handler(quietLogger(stderr).Handler()))
+	topic, kopts, decOpts, err := f.resolve(env, red)
 	if err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func (f *tailFlags) check(fs *pflag.FlagSet) error {
 
 // resolve turns the flags into the topic to read, the client options to reach it and
 // the decoder's options.
-func (f *tailFlags) resolve(env *environment) (string, []kgo.Opt, []schemas.Opt, error) {
+func (f *tailFlags) resolve(env *environment, red *connector.Redactor) (string, []kgo.Opt, []schemas.Opt, error) {
 	if f.config == "" {
 		var dopts []schemas.Opt
 		if f.registry != "" {
@@ -136,6 +138,7 @@ func (f *tailFlags) resolve(env *environment) (string, []kgo.Opt, []schemas.Opt,
 	if err != nil {
 		return "", nil, nil, err
 	}
+	s.hideSecrets(red)
 	kopts, err := s.Kafka.Opts()
 	if err != nil {
 		return "", nil, nil, err
