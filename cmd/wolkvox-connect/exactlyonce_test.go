@@ -320,44 +320,69 @@ func TestKillNineExactlyOnce(t *testing.T) {
 }
 
 // privateBroker starts a broker of the test's own with deploy/local/kafka.sh (so it can
-// be restarted without disturbing the shared one) and returns its address and a
-// function that restarts it. It is gated like every real-Kafka test.
-func privateBroker(t *testing.T) (string, func()) {
+// be restarted or frozen without disturbing the shared one). It is gated like every
+// real-Kafka test.
+func privateBroker(t *testing.T) *testBroker {
 	t.Helper()
 	kafkatest.Real(t) // skip or fail exactly as the other real-broker tests do
 	script, err := filepath.Abs("../../deploy/local/kafka.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
-	instance := fmt.Sprintf("restart-%d", os.Getpid())
-	run := func(arg string) string {
-		cmd := exec.Command(script, arg)
-		cmd.Env = append(os.Environ(), "KAFKA_INSTANCE="+instance)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("kafka.sh %s: %v\n%s", arg, err, errb.String())
-		}
-		t.Logf("kafka.sh %s: %s", arg, strings.TrimSpace(errb.String()))
-		return strings.TrimSpace(out.String())
+	b := &testBroker{t: t, script: script, instance: fmt.Sprintf("private-%d", os.Getpid())}
+	b.addr = b.run("start")
+	t.Cleanup(func() { b.run("stop") })
+	return b
+}
+
+// testBroker is a broker of one test's own.
+type testBroker struct {
+	t                *testing.T
+	script, instance string
+	addr             string
+}
+
+func (b *testBroker) run(arg string) string {
+	b.t.Helper()
+	cmd := exec.Command(b.script, arg)
+	cmd.Env = append(os.Environ(), "KAFKA_INSTANCE="+b.instance)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		b.t.Fatalf("kafka.sh %s: %v\n%s", arg, err, errb.String())
 	}
-	addr := run("start")
-	t.Cleanup(func() { run("stop") })
-	return addr, func() { run("restart") }
+	b.t.Logf("kafka.sh %s: %s", arg, strings.TrimSpace(errb.String()))
+	return strings.TrimSpace(out.String())
+}
+
+// restart stops the broker (TERM) and starts it again on the same ports and data.
+func (b *testBroker) restart() { b.run("restart") }
+
+// signal sends sig to the broker's JVM: SIGSTOP freezes it (it keeps its connections
+// open but answers nothing), SIGCONT thaws it.
+func (b *testBroker) signal(sig syscall.Signal) {
+	b.t.Helper()
+	var pid int
+	if _, err := fmt.Sscanf(b.run("status"), "running: pid %d,", &pid); err != nil {
+		b.t.Fatalf("reading the broker's pid: %v", err)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		b.t.Fatalf("signalling the broker: %v", err)
+	}
 }
 
 // TestBrokerRestart stops and starts the (real) broker in the middle of a run: the
 // worker rides it out by itself, and every topic still equals the ground truth.
 func TestBrokerRestart(t *testing.T) {
-	addr, restart := privateBroker(t)
-	e := newE2E(t, []string{addr}, e2eOptions{speed: 300, quota: 100000, simOpts: []simulator.Opt{
+	b := privateBroker(t)
+	e := newE2E(t, []string{b.addr}, e2eOptions{speed: 300, quota: 100000, simOpts: []simulator.Opt{
 		simulator.DefaultRowsPerMinute(3), simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.1, 20*time.Minute),
 		simulator.DailyQuota(100000),
 	}})
 	e.launch()
 	time.Sleep(4 * time.Second)
 	before := e.positions()
-	restart()
+	b.restart()
 	time.Sleep(4 * time.Second)
 	frozen := e.clock.Freeze()
 	e.drain(5, frozen.Add(20*time.Minute), 2*time.Minute)
@@ -374,6 +399,41 @@ func TestBrokerRestart(t *testing.T) {
 	}
 	if moved != 5 {
 		t.Errorf("only %d of 5 reports progressed after the broker restart", moved)
+	}
+	e.compare(frozen, e.clock.Start, 30*time.Minute)
+}
+
+// TestFrozenBroker freezes the (real) broker with SIGSTOP in the middle of a run, long
+// enough for the worker's transaction to be caught with its records half produced,
+// then thaws it: the worker rides it out by itself, and every topic still equals the
+// ground truth, nothing lost or repeated.
+func TestFrozenBroker(t *testing.T) {
+	b := privateBroker(t)
+	e := newE2E(t, []string{b.addr}, e2eOptions{speed: 300, quota: 100000, simOpts: []simulator.Opt{
+		simulator.DefaultRowsPerMinute(3), simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.1, 20*time.Minute),
+		simulator.DailyQuota(100000),
+	}})
+	e.launch()
+	time.Sleep(4 * time.Second)
+	before := e.positions()
+	b.signal(syscall.SIGSTOP)
+	time.Sleep(6 * time.Second) // half an hour of virtual traffic piles up meanwhile
+	b.signal(syscall.SIGCONT)
+	time.Sleep(4 * time.Second)
+	frozen := e.clock.Freeze()
+	e.drain(5, frozen.Add(20*time.Minute), 2*time.Minute)
+	if e.proc.ProcessState != nil {
+		t.Fatalf("the worker exited while the broker was frozen")
+	}
+	e.stop()
+	moved := 0
+	for k, p := range e.positions() {
+		if p.WindowEnd.After(before[k].WindowEnd) {
+			moved++
+		}
+	}
+	if moved != 5 {
+		t.Errorf("only %d of 5 reports progressed after the freeze", moved)
 	}
 	e.compare(frozen, e.clock.Start, 30*time.Minute)
 }
