@@ -36,13 +36,20 @@ func EnsureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions
 	case !errors.Is(err, kerr.TopicAlreadyExists):
 		return fmt.Errorf("offsets: create topic %q: %w", topic, err)
 	}
-	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
-	if err != nil {
-		return fmt.Errorf("offsets: describe topic %q: %w", topic, err)
-	}
-	rc, err := rcs.On(topic, nil)
-	if err == nil {
-		err = rc.Err
+	// The topic exists, but when someone else created it a moment ago (another connector
+	// of the worker sharing this offsets topic, another worker, a test) the broker that
+	// answers may not know it yet: a KRaft broker learns a new topic from the metadata log
+	// shortly after the controller has created it, and says UNKNOWN_TOPIC_OR_PARTITION
+	// until then. Ask again for a while.
+	var rc kadm.ResourceConfig
+	for wait, deadline := 10*time.Millisecond, time.Now().Add(topicVisibleTimeout); ; wait = min(2*wait, time.Second) {
+		rc, err = describeTopicConfigs(ctx, adm, topic)
+		if err == nil || !errors.Is(err, kerr.UnknownTopicOrPartition) || time.Now().Add(wait).After(deadline) {
+			break
+		}
+		if sleepErr := sleepCtx(ctx, wait); sleepErr != nil {
+			break
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("offsets: describe topic %q: %w", topic, err)
@@ -57,6 +64,34 @@ func EnsureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions
 		return &NotCompactedError{Topic: topic, Policy: policy}
 	}
 	return nil
+}
+
+// topicVisibleTimeout bounds how long EnsureTopic waits for a topic that the controller
+// says exists to be known to the broker it asks.
+const topicVisibleTimeout = 30 * time.Second
+
+func describeTopicConfigs(ctx context.Context, adm *kadm.Client, topic string) (kadm.ResourceConfig, error) {
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		return kadm.ResourceConfig{}, err
+	}
+	rc, err := rcs.On(topic, nil)
+	if err == nil {
+		err = rc.Err
+	}
+	return rc, err
+}
+
+// sleepCtx waits d or until ctx ends, returning ctx.Err() then.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Store reads and writes the positions in one offsets topic. It holds no connection:

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
@@ -72,6 +75,50 @@ func TestEnsureTopic(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEnsureTopicNotYetVisible: a topic another client has just created exists for the
+// controller (TopicAlreadyExists) before the broker that answers DescribeConfigs knows
+// it (UNKNOWN_TOPIC_OR_PARTITION), as happened on the real broker under load. EnsureTopic
+// asks again instead of failing.
+func TestEnsureTopicNotYetVisible(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	seeds := c.ListenAddrs()
+	adm := admin(t, seeds)
+	for _, policy := range []string{"compact", "delete"} {
+		topic := kafkatest.Topic(t, policy)
+		kafkatest.CreateTopic(t, seeds, topic, 1, map[string]string{"cleanup.policy": policy})
+		unknown := 3 // the broker does not know the topic for its first three answers
+		c.ControlKey(int16(kmsg.DescribeConfigs), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			if unknown == 0 {
+				return nil, nil, false
+			}
+			unknown--
+			c.KeepControl()
+			resp := req.(*kmsg.DescribeConfigsRequest).ResponseKind().(*kmsg.DescribeConfigsResponse)
+			for _, r := range req.(*kmsg.DescribeConfigsRequest).Resources {
+				rr := kmsg.NewDescribeConfigsResponseResource()
+				rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+				rr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				resp.Resources = append(resp.Resources, rr)
+			}
+			return resp, nil, true
+		})
+		err := EnsureTopic(testCtx(t), adm, topic, 1, -1)
+		var nc *NotCompactedError
+		switch {
+		case unknown != 0:
+			t.Errorf("%s: EnsureTopic = %v before the broker knew the topic", policy, err)
+		case policy == "compact" && err != nil:
+			t.Errorf("EnsureTopic on a compacted topic the broker learnt late = %v, want nil", err)
+		case policy == "delete" && !errors.As(err, &nc):
+			t.Errorf("EnsureTopic on a %q topic the broker learnt late = %v, want a NotCompactedError", policy, err)
+		}
+	}
 }
 
 // txnClient is a bare transactional producer, standing in for a writer (or a crashed

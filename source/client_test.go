@@ -363,11 +363,12 @@ func TestReadRetryAfter(t *testing.T) {
 	tests := []struct {
 		name       string
 		retryAfter string
+		dateIn     time.Duration // instead of retryAfter: an HTTP date this far ahead
 		opts       []Opt
 		want       time.Duration
 	}{
 		{name: "seconds honoured", retryAfter: "7", want: 7 * time.Second},
-		{name: "HTTP date honoured", retryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), opts: []Opt{RetryAfterCap(2 * time.Hour)}, want: time.Hour},
+		{name: "HTTP date honoured", dateIn: time.Hour, opts: []Opt{RetryAfterCap(2 * time.Hour)}},
 		{name: "capped", retryAfter: "3600", want: DefaultRetryAfterCap},
 		{name: "capped by option", retryAfter: "3600", opts: []Opt{RetryAfterCap(30 * time.Second)}, want: 30 * time.Second},
 		{name: "ignored when the cap is 0", retryAfter: "7", opts: []Opt{RetryAfterCap(0)}, want: 2 * time.Millisecond},
@@ -375,16 +376,34 @@ func TestReadRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			busy := response{status: 403, file: "403_simultaneous.json", header: map[string]string{"Retry-After": tt.retryAfter}}
+			retryAfter := tt.retryAfter
+			var date time.Time
+			if tt.dateIn != 0 {
+				// An HTTP date has one-second resolution: the header says exactly this instant.
+				date = time.Now().Add(tt.dateIn).Truncate(time.Second)
+				retryAfter = date.UTC().Format(http.TimeFormat)
+			}
+			busy := response{status: 403, file: "403_simultaneous.json", header: map[string]string{"Retry-After": retryAfter}}
 			h := newHarness(t, []response{busy, {status: 200, file: "diagram_13_code_string.json"}}, tt.opts...)
+			before := time.Now()
 			if _, _, err := h.read(t, act3); err != nil {
 				t.Fatal(err)
 			}
+			after := time.Now()
 			if len(h.waits) != 1 {
 				t.Fatalf("waited %v, want one wait", h.waits)
 			}
-			// An HTTP date has one-second resolution; the backoff alone stays under its max.
-			if got := h.waits[0]; got > tt.want || got < tt.want-time.Second {
+			got := h.waits[0]
+			if !date.IsZero() {
+				// The client measures the date from when the answer arrived, during the read:
+				// however slow the machine, the wait lies between these two bounds.
+				if lo, hi := date.Sub(after), date.Sub(before); got < lo || got > hi {
+					t.Errorf("waited %v, want %v..%v (until %s)", got, lo, hi, retryAfter)
+				}
+				return
+			}
+			// The backoff alone stays under its max.
+			if got > tt.want || got < tt.want-time.Second {
 				t.Errorf("waited %v, want %v", got, tt.want)
 			}
 		})
