@@ -4,7 +4,11 @@
 #                   test with -race against it (WOLKVOX_TEST_KAFKA), stop the broker (always,
 #                   even when tests fail or make is interrupted), then a short fuzz smoke.
 #                   Stops at the first step that fails (make then exits 2, its convention).
-# make lint         only the static checks
+# make lint         only the static checks, and check-generated
+# make generate     regenerate the catalog (from source/catalog/postman) and the Avro schemas
+# make check-generated
+#                   fail when a generated file differs from what go generate makes, or
+#                   when anything built or tested refers to a folder outside the repository
 # make fuzz         only the fuzz smoke (FUZZ_TARGETS, FUZZTIME each)
 # make build        bin/wolkvox-connect with the version from git describe
 # make kafka-start  start (or reuse) the local broker and print how to point tests at it
@@ -53,7 +57,7 @@ FUZZTIME ?= 8s
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: test lint fuzz build kafka-start kafka-stop help
+.PHONY: test lint fuzz build generate check-generated kafka-start kafka-stop help
 
 help:
 	@sed -n 's/^# \(make .*\)/\1/p' $(firstword $(MAKEFILE_LIST))
@@ -81,7 +85,7 @@ test: lint
 	$(GO) test -race -count=1 -v $(PKGS) >$(CACHE)/test.log 2>&1 || status=$$?
 	grep -E '^(ok |FAIL|panic:|\s*--- (FAIL|SKIP))|_test\.go:[0-9]+: ' $(CACHE)/test.log || true
 	echo "$$(date +%T) == tests that ran against Apache Kafka at $$WOLKVOX_TEST_KAFKA:"
-	grep -E -- '--- PASS: (Test[A-Za-z0-9]+/kafka|TestKillNineExactlyOnce|TestBrokerRestart|TestRESTEndToEnd)[ /]' $(CACHE)/test.log | sed 's/^ */  /' || true
+	grep -E -- '--- PASS: (Test[A-Za-z0-9]+/kafka|TestKillNineExactlyOnce|TestBrokerRestart|TestFrozenBroker|TestRESTEndToEnd)[ /]' $(CACHE)/test.log | sed 's/^ */  /' || true
 	passed=$$(grep -cE -- '^\s*--- PASS' $(CACHE)/test.log || true)
 	failed=$$(grep -cE -- '^\s*--- FAIL' $(CACHE)/test.log || true)
 	skipped=$$(grep -cE -- '^\s*--- SKIP' $(CACHE)/test.log || true)
@@ -97,7 +101,27 @@ test: lint
 	$(MAKE) fuzz
 	echo "$$(date +%T) == make test passed in $$(( $$(date +%s) - started ))s"
 
-lint: $(STATICCHECK)
+generate:
+	@$(GO) generate ./...
+
+# The repository stands alone: everything go generate and go test read is inside it.
+# Local edits are allowed: what counts is that go generate changes nothing more.
+check-generated:
+	@echo "$$(date +%T) == go generate ./... changes nothing"
+	before=$$(git diff; git status --porcelain)
+	$(GO) generate ./... >/dev/null
+	after=$$(git diff; git status --porcelain)
+	if [[ "$$before" != "$$after" ]]; then
+		git status --short >&2
+		echo "generated files are out of date: run make generate and commit the result" >&2
+		exit 1
+	fi
+	if git grep -nE '\.\./shared|/work/' -- '*.go' '*.sh' '*.yaml' '*.tmpl' '*.properties'; then
+		echo "the lines above read outside the repository: copy what they need into it" >&2
+		exit 1
+	fi
+
+lint: $(STATICCHECK) check-generated
 	@echo "$$(date +%T) == go vet"
 	$(GO) vet $(PKGS)
 	echo "$$(date +%T) == staticcheck $(STATICCHECK_VERSION)"

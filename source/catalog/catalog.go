@@ -6,13 +6,15 @@
 // [Report] (one entry) and [Field] (one column); [All] and [Lookup] read the catalog.
 //
 // catalog.json is generated, never edited: internal/gencatalog derives it from the
-// Postman extract in ../shared/wolkvox-api (reports.json, table.md) and the decisions
-// kept in overrides.json (titles, buckets, keys, time fields, types, docs, quirks).
+// extract of Wolkvox's public Postman collection kept in postman/ (reports.json, the 104
+// requests with their field tables and example bodies; table.md, one line per report
+// with its kind) and the decisions kept in overrides.json (titles, buckets, keys, time
+// fields, types, docs, quirks).
 // Run "go generate ./source/catalog" after changing either; a test fails while the
 // checked-in file is out of date.
 package catalog
 
-//go:generate go run ./internal/gencatalog -reports ../../../shared/wolkvox-api/reports.json -table ../../../shared/wolkvox-api/table.md -overrides overrides.json -out catalog.json
+//go:generate go run ./internal/gencatalog -reports postman/reports.json -table postman/table.md -overrides overrides.json -out catalog.json
 
 import (
 	_ "embed"

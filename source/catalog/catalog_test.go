@@ -18,30 +18,8 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source/catalog/internal/gen"
 )
 
-// apiDir is ../shared/wolkvox-api next to the repository root (found by walking up to
-// go.mod). CI always has it, so its absence fails rather than skips.
-func apiDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "wolkvox-api")
-	if _, err := os.Stat(filepath.Join(d, "reports.json")); err != nil {
-		t.Fatalf("the Postman extract is missing: %v", err)
-	}
-	return d
-}
+// postmanDir holds the Postman extract the catalog is generated from.
+const postmanDir = "postman"
 
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
@@ -62,7 +40,7 @@ type postman struct {
 func loadPostman(t *testing.T) []postman {
 	t.Helper()
 	var ps []postman
-	if err := json.Unmarshal(readFile(t, filepath.Join(apiDir(t), "reports.json")), &ps); err != nil {
+	if err := json.Unmarshal(readFile(t, filepath.Join(postmanDir, "reports.json")), &ps); err != nil {
 		t.Fatal(err)
 	}
 	return ps
@@ -78,7 +56,7 @@ func mustLookup(t *testing.T, api string) *catalog.Report {
 }
 
 func TestCatalogIsUpToDate(t *testing.T) {
-	dir := apiDir(t)
+	dir := postmanDir
 	reports, err := gen.Generate(gen.Inputs{
 		Reports:   readFile(t, filepath.Join(dir, "reports.json")),
 		Table:     readFile(t, filepath.Join(dir, "table.md")),
@@ -336,7 +314,7 @@ func TestKeyFields(t *testing.T) {
 
 func TestKindsMatchTable(t *testing.T) {
 	kinds := map[string]catalog.Kind{"D": catalog.Detail, "T": catalog.Bucketed, "A": catalog.RangeAggregate}
-	sc := bufio.NewScanner(bytes.NewReader(readFile(t, filepath.Join(apiDir(t), "table.md"))))
+	sc := bufio.NewScanner(bytes.NewReader(readFile(t, filepath.Join(postmanDir, "table.md"))))
 	n := 0
 	for sc.Scan() {
 		cols := strings.Split(sc.Text(), "|")
@@ -454,7 +432,7 @@ func parses(ft catalog.FieldType, layout, value string) bool {
 	return false
 }
 
-// The five seed reports, checked by hand against /work/shared/seeds and the API notes.
+// The five seed reports, checked by hand against the user's documents on them and the API notes.
 func TestSeedReports(t *testing.T) {
 	tests := []struct {
 		api       string
