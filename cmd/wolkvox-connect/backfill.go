@@ -14,14 +14,15 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 )
 
-func init() {
-	register(command{
+// backfillCommand is "wolkvox-connect backfill".
+func backfillCommand() command {
+	return command{
 		name:    "backfill",
 		summary: "Re-read a past range of one report into its topic, without moving the live offset or repeating what is there",
 		usage:   "--config FILE --connector NAME --report KEY --from TIME --to TIME [--topic TOPIC]",
 		example: "wolkvox-connect backfill --config deploy/examples/one-operation.yaml --connector bogota --report diagram_13 --from 2026-11-01 --to 2026-11-08",
 		run:     runBackfill,
-	})
+	}
 }
 
 func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {

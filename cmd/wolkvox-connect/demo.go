@@ -63,8 +63,9 @@ var (
 	errDemoFailed = errors.New("the demo connector failed")
 )
 
-func init() {
-	register(command{
+// demoCommand is "wolkvox-connect demo".
+func demoCommand() command {
+	return command{
 		name:    "demo",
 		summary: "Run everything in one process: a simulated Wolkvox, a Kafka broker and the worker",
 		usage: "[--duration D] [--speed N] [--brokers HOST:PORT,...] [--reports a,b,c] [--events N]\n\n" +
@@ -87,7 +88,7 @@ func init() {
 			"campaign_id) may be left out. 'wolkvox-connect reports' lists the 104 reports.",
 		example: "wolkvox-connect demo --duration 30s",
 		run:     runDemo,
-	})
+	}
 }
 
 // demoFlags are the demo command's flags.

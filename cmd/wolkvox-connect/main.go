@@ -1,8 +1,8 @@
 // Command wolkvox-connect streams every report of a Wolkvox contact-center operation into
 // Kafka, exactly once. Run "wolkvox-connect help" for the subcommands.
 //
-// This package only wires: each subcommand lives in its own file and registers itself
-// with [register]; the work is done by the source, schemas, sink and offsets packages.
+// This package only wires: each subcommand lives in its own file, listed in [commands];
+// the work is done by the source, schemas, sink and offsets packages.
 package main
 
 import (
@@ -42,9 +42,13 @@ type environment struct {
 	getenv         func(string) string
 }
 
-var commands []command
-
-func register(c command) { commands = append(commands, c) }
+// commands are the subcommands (help lists them by name).
+func commands() []command {
+	return []command{
+		runCommand(), validateCommand(), demoCommand(), backfillCommand(), offsetsCommand(),
+		tailCommand(), reportsCommand(), schemasCommand(), versionCommand(),
+	}
+}
 
 // errUsage marks an error that is the user's to fix on the command line: it is printed
 // with the subcommand's usage and exits 2.
@@ -68,7 +72,7 @@ func runMain(ctx context.Context, env *environment, args []string) int {
 				printHelp(env.stderr)
 				return 2
 			}
-			return runCommand(ctx, env, c, []string{"--help"})
+			return execute(ctx, env, c, []string{"--help"})
 		}
 		printHelp(env.stdout)
 		return 0
@@ -82,10 +86,10 @@ func runMain(ctx context.Context, env *environment, args []string) int {
 		printHelp(env.stderr)
 		return 2
 	}
-	return runCommand(ctx, env, c, args[1:])
+	return execute(ctx, env, c, args[1:])
 }
 
-func runCommand(ctx context.Context, env *environment, c command, args []string) int {
+func execute(ctx context.Context, env *environment, c command, args []string) int {
 	err := c.run(ctx, env, newFlagSet(env, c), args)
 	switch {
 	case err == nil, errors.Is(err, pflag.ErrHelp):
@@ -103,18 +107,19 @@ func runCommand(ctx context.Context, env *environment, c command, args []string)
 }
 
 func lookupCommand(name string) (command, bool) {
-	i := slices.IndexFunc(commands, func(c command) bool { return c.name == name })
+	all := commands()
+	i := slices.IndexFunc(all, func(c command) bool { return c.name == name })
 	if i < 0 {
 		return command{}, false
 	}
-	return commands[i], true
+	return all[i], true
 }
 
 func printHelp(w io.Writer) {
 	fmt.Fprintf(w, "wolkvox-connect %s streams Wolkvox contact-center reports into Kafka, exactly once.\n\n", version)
 	fmt.Fprintln(w, "Usage: wolkvox-connect <command> [flags]")
 	fmt.Fprintln(w, "\nCommands:")
-	sorted := slices.Clone(commands)
+	sorted := commands()
 	slices.SortFunc(sorted, func(a, b command) int { return strings.Compare(a.name, b.name) })
 	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
@@ -124,7 +129,7 @@ func printHelp(w io.Writer) {
 
 // newFlagSet returns a flag set whose --help prints the command's usage and example to
 // stdout: help asked for is the output, so "run --help | less" shows it. Parse errors
-// go to stderr (runCommand prints them); with ContinueOnError pflag calls Usage only
+// go to stderr (execute prints them); with ContinueOnError pflag calls Usage only
 // for --help.
 //
 // Short flags are the same in every command: -c is --config wherever there is one (see

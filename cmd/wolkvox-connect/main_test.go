@@ -42,7 +42,7 @@ func checkCLI(t *testing.T, code int, out, errOut string, wantCode int, wantOut,
 // helpArgs are the argument lists that ask every command and action for its help.
 func helpArgs() [][]string {
 	var all [][]string
-	for _, c := range commands {
+	for _, c := range commands() {
 		all = append(all, []string{c.name, "--help"})
 	}
 	for _, a := range append(offsetsActions(), schemasActions()...) {

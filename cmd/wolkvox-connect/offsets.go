@@ -27,8 +27,9 @@ const offsetsStopped = "Change positions only while the worker is stopped, or th
 	"instance still running: its next commit fails and it stops instead of overwriting\n" +
 	"the new position. Restart it to continue from there."
 
-func init() {
-	register(command{
+// offsetsCommand is "wolkvox-connect offsets".
+func offsetsCommand() command {
+	return command{
 		name:    "offsets",
 		summary: "List, set or reset the stored positions (offsets) of the reports",
 		usage: "list|set|reset --config FILE [flags]\n\n" +
@@ -39,7 +40,7 @@ func init() {
 			"Run 'wolkvox-connect offsets ACTION --help' for an action's flags.",
 		example: "wolkvox-connect offsets list --config worker.yaml --connector bogota",
 		run:     runOffsets,
-	})
+	}
 }
 
 // errNotConfirmed is returned by offsets set and reset without --yes, after printing

@@ -14,8 +14,9 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
 )
 
-func init() {
-	register(command{
+// reportsCommand is "wolkvox-connect reports".
+func reportsCommand() command {
+	return command{
 		name:    "reports",
 		summary: "List the Wolkvox reports the connector knows, or show one in full",
 		usage: "[REPORT] [--kind detail|bucketed|range] [--json]\n\n" +
@@ -25,7 +26,7 @@ func init() {
 			"With REPORT, shows its fields with their types and docs, and its quirks.",
 		example: "wolkvox-connect reports --kind bucketed\n  wolkvox-connect reports diagram_13",
 		run:     runReports,
-	})
+	}
 }
 
 func runReports(_ context.Context, env *environment, fs *pflag.FlagSet, args []string) error {

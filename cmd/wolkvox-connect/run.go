@@ -24,15 +24,16 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector/restapi"
 )
 
-func init() {
-	register(command{
+// runCommand is "wolkvox-connect run".
+func runCommand() command {
+	return command{
 		name:    "run",
 		summary: "Run the worker: stream the configured reports into Kafka, exactly once",
 		usage: "--config FILE [--brokers HOST:PORT,...] [--rest-address HOST:PORT] [--log-level LEVEL] [--exit-on-failure]\n\n" +
 			"Exit codes: 0 stopped by a signal, 1 an error, 2 a usage error, 3 every connector FAILED (with --exit-on-failure).",
 		example: "WOLKVOX_TOKEN=... wolkvox-connect run --config deploy/examples/one-operation.yaml",
 		run:     runWorker,
-	})
+	}
 }
 
 // overrides are the flags that take precedence over the file and the environment.

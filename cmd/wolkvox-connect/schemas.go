@@ -15,8 +15,9 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 )
 
-func init() {
-	register(command{
+// schemasCommand is "wolkvox-connect schemas".
+func schemasCommand() command {
+	return command{
 		name:    "schemas",
 		summary: "List, show and check the Avro schemas of the reports",
 		usage: "list|show|check [flags]\n\n" +
@@ -26,7 +27,7 @@ func init() {
 			"Run 'wolkvox-connect schemas ACTION --help' for an action's flags.",
 		example: "wolkvox-connect schemas show diagram_13",
 		run:     runSchemas,
-	})
+	}
 }
 
 func runSchemas(_ context.Context, env *environment, fs *pflag.FlagSet, args []string) error {

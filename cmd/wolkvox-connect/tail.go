@@ -28,8 +28,9 @@ import (
 // broker should fail the command, not leave it waiting silently.
 const tailListTimeout = 30 * time.Second
 
-func init() {
-	register(command{
+// tailCommand is "wolkvox-connect tail".
+func tailCommand() command {
+	return command{
 		name:    "tail",
 		summary: "Print a report's events from Kafka as JSON lines, decoded from Avro",
 		usage: "--config FILE [--connector NAME] --report REPORT [flags]\n" +
@@ -48,7 +49,7 @@ func init() {
 			"the built-in schemas, and the Confluent format with the configured schema registry.",
 		example: "wolkvox-connect tail --config worker.yaml --connector bogota --report diagram_13 --from-beginning --max 5",
 		run:     runTail,
-	})
+	}
 }
 
 // tailFlags are the tail command's flags once parsed.

@@ -18,14 +18,15 @@ import (
 // and a user waiting at a prompt would rather see a timeout than the API's 60 s.
 const probeTimeout = 30 * time.Second
 
-func init() {
-	register(command{
+// validateCommand is "wolkvox-connect validate".
+func validateCommand() command {
+	return command{
 		name:    "validate",
 		summary: "Check a configuration file and print its daily call plan per token",
 		usage:   "--config FILE [--probe]",
 		example: "WOLKVOX_TOKEN=... wolkvox-connect validate --config deploy/examples/one-operation.yaml --probe",
 		run:     runValidate,
-	})
+	}
 }
 
 // errProblems is returned by validate when the configuration or its quota plan has

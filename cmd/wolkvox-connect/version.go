@@ -8,8 +8,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func init() {
-	register(command{
+// versionCommand is "wolkvox-connect version".
+func versionCommand() command {
+	return command{
 		name:    "version",
 		summary: "Print the version of this build",
 		example: "wolkvox-connect version",
@@ -20,5 +21,5 @@ func init() {
 			fmt.Fprintf(env.stdout, "wolkvox-connect %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
-	})
+	}
 }
