@@ -24,12 +24,14 @@ import (
 // lateBootstrap is a Kafka bootstrap address that refuses connections until up is
 // called, then forwards them to the broker: a broker that is not up yet when the
 // worker starts. (The broker's metadata names its own address, so only the bootstrap
-// goes through here.)
+// goes through here.) Its goroutines and connections end with the test.
 type lateBootstrap struct {
 	addr   string
 	target string
 	mu     sync.Mutex
 	ln     net.Listener
+	conns  []net.Conn
+	wg     sync.WaitGroup
 }
 
 func newLateBootstrap(t *testing.T, target string) *lateBootstrap {
@@ -42,12 +44,23 @@ func newLateBootstrap(t *testing.T, target string) *lateBootstrap {
 	ln.Close() // refused until up
 	t.Cleanup(func() {
 		b.mu.Lock()
-		defer b.mu.Unlock()
 		if b.ln != nil {
 			b.ln.Close()
 		}
+		for _, c := range b.conns {
+			c.Close()
+		}
+		b.mu.Unlock()
+		b.wg.Wait()
 	})
 	return b
+}
+
+// track keeps c to be closed with the test.
+func (b *lateBootstrap) track(c net.Conn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.conns = append(b.conns, c)
 }
 
 func (b *lateBootstrap) up(t *testing.T) {
@@ -59,22 +72,24 @@ func (b *lateBootstrap) up(t *testing.T) {
 	b.mu.Lock()
 	b.ln = ln
 	b.mu.Unlock()
+	b.wg.Add(1)
 	go func() {
+		defer b.wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				k, err := net.Dial("tcp", b.target)
-				if err != nil {
-					return
-				}
-				defer k.Close()
-				go func() { _, _ = io.Copy(k, c) }()
-				_, _ = io.Copy(c, k)
-			}()
+			k, err := net.Dial("tcp", b.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			b.track(c)
+			b.track(k)
+			b.wg.Add(2)
+			go func() { defer b.wg.Done(); _, _ = io.Copy(k, c); k.Close() }()
+			go func() { defer b.wg.Done(); _, _ = io.Copy(c, k); c.Close() }()
 		}
 	}()
 }
