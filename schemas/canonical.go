@@ -157,3 +157,13 @@ func fingerprint(canonical string) uint64 {
 	}
 	return fp
 }
+
+var primitives = []string{"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
+
+// fullName qualifies a name with a namespace, unless it is already a full name.
+func fullName(name, namespace string) string {
+	if strings.Contains(name, ".") || namespace == "" {
+		return name
+	}
+	return namespace + "." + name
+}

@@ -1,11 +1,11 @@
 package schemas
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
+
+	"github.com/hamba/avro/v2"
 )
 
 // Compatible reports whether data written with the writer schema can be read with the
@@ -13,23 +13,150 @@ import (
 // writer. It returns nil, an *IncompatibleError naming the first problem found, or an
 // error wrapping ErrCatalog when a schema does not parse.
 //
-// The rules are the Avro specification's: same primitive or a promotion (int → long,
-// float, double; long → float, double; float → double; string ↔ bytes); records, enums
-// and fixed matched by name or alias; every reader field either present in the writer
-// (by name or alias) with a readable type, or given a default; enums keep the writer's
-// symbols or have a default; every writer union branch readable by the reader. Logical
-// types are ignored, as the specification says for resolution.
+// The verdict is hamba/avro's SchemaCompatibility. TestCompatibleSpecTable holds it to
+// the Avro specification's resolution rules on the cases these schemas can meet; the one
+// known difference (compatDivergences: a reader union holding two records of one short
+// name) cannot occur in generated schemas. Compatible only adds a Path and a Reason.
 func Compatible(reader, writer string) error {
-	r, err := parseAvro(reader)
+	r, err := parseHamba(reader)
 	if err != nil {
 		return fmt.Errorf("%w: reader schema: %w", ErrCatalog, err)
 	}
-	w, err := parseAvro(writer)
+	w, err := parseHamba(writer)
 	if err != nil {
 		return fmt.Errorf("%w: writer schema: %w", ErrCatalog, err)
 	}
-	c := checker{seen: map[[2]*avroNode]bool{}}
-	return c.compat(r, w, r.label())
+	// One SchemaCompatibility per call, never shared: it caches verdicts by Parsing
+	// Canonical Form, which leaves out defaults and aliases, so a reused one would give a
+	// schema the verdict of another that differs only there (see
+	// TestCompatibleCallsIndependent). Within one pair of schemas every named type is
+	// defined once, so the cache is sound.
+	sc := avro.NewSchemaCompatibility()
+	err = sc.Compatible(r, w)
+	if err == nil {
+		return nil
+	}
+	return locate(sc, r, w, label(r), err, map[string]bool{})
+}
+
+// parseHamba parses a schema with a cache of its own: hamba's default cache is global,
+// where versions of one record would meet and a name could resolve to another schema's.
+func parseHamba(text string) (avro.Schema, error) {
+	return avro.ParseWithCache(text, "", &avro.SchemaCache{})
+}
+
+// locate words a failed check: it follows the reader's fields (by name or alias, as
+// hamba matches them), map values, array items and writer union branches down to the
+// first pair that fails on its own, so that Path names the field. The verdict is
+// already made; when nothing narrower fails, hamba's own message is the Reason.
+// onPath holds the records being walked, which stops recursive types.
+func locate(sc *avro.SchemaCompatibility, r, w avro.Schema, path string, cause error, onPath map[string]bool) *IncompatibleError {
+	r, w = deref(r), deref(w)
+	if wu, ok := w.(*avro.UnionSchema); ok {
+		for _, wb := range wu.Types() {
+			if err := sc.Compatible(r, wb); err != nil {
+				return locate(sc, r, wb, path, err, onPath)
+			}
+		}
+	}
+	fail := func(format string, args ...any) *IncompatibleError {
+		return &IncompatibleError{Path: path, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch rt := r.(type) {
+	case *avro.UnionSchema:
+		// The branch of the writer's type (and short name) is the one meant to read it.
+		for _, rb := range rt.Types() {
+			if sameKind(rb, w) {
+				if err := sc.Compatible(rb, w); err != nil {
+					return locate(sc, rb, w, path, err, onPath)
+				}
+			}
+		}
+		names := make([]string, len(rt.Types()))
+		for i, rb := range rt.Types() {
+			names[i] = describe(rb)
+		}
+		return fail("the writer's %s cannot be read as any of the reader's %s", describe(w), strings.Join(names, " | "))
+	case *avro.RecordSchema:
+		wt, ok := w.(*avro.RecordSchema)
+		if !ok || onPath[rt.FullName()] {
+			break
+		}
+		onPath[rt.FullName()] = true
+		defer delete(onPath, rt.FullName())
+		for _, rf := range rt.Fields() {
+			fieldPath := path + "." + rf.Name()
+			wf := writerField(wt, rf)
+			if wf == nil {
+				if !rf.HasDefault() {
+					return &IncompatibleError{Path: fieldPath, Reason: "field added without a default"}
+				}
+				continue
+			}
+			if err := sc.Compatible(rf.Type(), wf.Type()); err != nil {
+				return locate(sc, rf.Type(), wf.Type(), fieldPath, err, onPath)
+			}
+		}
+	case *avro.MapSchema:
+		if wt, ok := w.(*avro.MapSchema); ok {
+			return locate(sc, rt.Values(), wt.Values(), path+"{}", cause, onPath)
+		}
+	case *avro.ArraySchema:
+		if wt, ok := w.(*avro.ArraySchema); ok {
+			return locate(sc, rt.Items(), wt.Items(), path+"[]", cause, onPath)
+		}
+	}
+	if r.Type() != w.Type() {
+		return fail("type changed from %s to %s", describe(w), describe(r))
+	}
+	return fail("%s", strings.Join(strings.Fields(cause.Error()), " "))
+}
+
+// writerField finds the writer's field a reader field reads: same name, or a reader alias.
+func writerField(w *avro.RecordSchema, rf *avro.Field) *avro.Field {
+	for _, wf := range w.Fields() {
+		if wf.Name() == rf.Name() {
+			return wf
+		}
+		for _, a := range rf.Aliases() {
+			if wf.Name() == a {
+				return wf
+			}
+		}
+	}
+	return nil
+}
+
+// sameKind reports whether two schemas have one type and, when named, one short name.
+func sameKind(a, b avro.Schema) bool {
+	a, b = deref(a), deref(b)
+	an, aNamed := a.(avro.NamedSchema)
+	bn, bNamed := b.(avro.NamedSchema)
+	return a.Type() == b.Type() && (!aNamed || !bNamed || an.Name() == bn.Name())
+}
+
+func deref(s avro.Schema) avro.Schema {
+	if ref, ok := s.(*avro.RefSchema); ok {
+		return ref.Schema()
+	}
+	return s
+}
+
+// label is the short name of a named schema, or its type: the start of every Path.
+func label(s avro.Schema) string {
+	if n, ok := deref(s).(avro.NamedSchema); ok {
+		return n.Name()
+	}
+	return string(s.Type())
+}
+
+// describe is a schema's type, with the full name of a named one.
+func describe(s avro.Schema) string {
+	s = deref(s)
+	if n, ok := s.(avro.NamedSchema); ok {
+		return string(s.Type()) + " " + n.FullName()
+	}
+	return string(s.Type())
 }
 
 // Check verifies that every report's current schema can read data written with each of
@@ -54,283 +181,4 @@ func (s *Set) Check() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// avroNode is a parsed schema, reduced to what resolution looks at.
-type avroNode struct {
-	kind     string // a primitive, "record", "enum", "array", "map", "fixed" or "union"
-	name     string // full name of a named type
-	aliases  []string
-	fields   []avroNodeField
-	symbols  []string
-	enumDef  bool
-	items    *avroNode // array
-	values   *avroNode // map
-	size     int       // fixed
-	branches []*avroNode
-}
-
-type avroNodeField struct {
-	name       string
-	aliases    []string
-	typ        *avroNode
-	hasDefault bool
-}
-
-func (n *avroNode) label() string {
-	if n.name != "" {
-		return n.name[strings.LastIndex(n.name, ".")+1:]
-	}
-	return n.kind
-}
-
-var primitives = []string{"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
-
-func parseAvro(text string) (*avroNode, error) {
-	var raw any
-	if err := json.Unmarshal([]byte(text), &raw); err != nil {
-		return nil, err
-	}
-	p := parser{named: map[string]*avroNode{}}
-	return p.parse(raw, "")
-}
-
-type parser struct{ named map[string]*avroNode }
-
-func fullName(name, namespace string) string {
-	if strings.Contains(name, ".") || namespace == "" {
-		return name
-	}
-	return namespace + "." + name
-}
-
-func (p *parser) parse(raw any, ns string) (*avroNode, error) {
-	switch v := raw.(type) {
-	case string:
-		if slices.Contains(primitives, v) {
-			return &avroNode{kind: v}, nil
-		}
-		if n, ok := p.named[fullName(v, ns)]; ok {
-			return n, nil
-		}
-		if n, ok := p.named[v]; ok {
-			return n, nil
-		}
-		return nil, fmt.Errorf("unknown type %q", v)
-	case []any:
-		u := &avroNode{kind: "union"}
-		for _, b := range v {
-			bn, err := p.parse(b, ns)
-			if err != nil {
-				return nil, err
-			}
-			u.branches = append(u.branches, bn)
-		}
-		return u, nil
-	case map[string]any:
-		return p.parseObject(v, ns)
-	}
-	return nil, fmt.Errorf("unexpected schema element %T", raw)
-}
-
-func (p *parser) parseObject(m map[string]any, ns string) (*avroNode, error) {
-	t, ok := m["type"].(string)
-	if !ok {
-		return p.parse(m["type"], ns) // {"type": {...}} or {"type": [...]}
-	}
-	named := func(kind string) (*avroNode, string, error) {
-		name, _ := m["name"].(string)
-		if name == "" {
-			return nil, "", fmt.Errorf("%s without a name", kind)
-		}
-		space := ns
-		if s, ok := m["namespace"].(string); ok {
-			space = s
-		}
-		full := fullName(name, space)
-		n := &avroNode{kind: kind, name: full, aliases: aliasList(m["aliases"], space)}
-		p.named[full] = n
-		if i := strings.LastIndex(full, "."); i >= 0 {
-			space = full[:i]
-		}
-		return n, space, nil
-	}
-	switch t {
-	case "record", "error":
-		n, space, err := named("record")
-		if err != nil {
-			return nil, err
-		}
-		fields, _ := m["fields"].([]any)
-		for _, f := range fields {
-			fm, ok := f.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("record %s: field is not an object", n.name)
-			}
-			fname, _ := fm["name"].(string)
-			ft, err := p.parse(fm["type"], space)
-			if err != nil {
-				return nil, fmt.Errorf("record %s field %s: %w", n.name, fname, err)
-			}
-			_, hasDefault := fm["default"]
-			n.fields = append(n.fields, avroNodeField{name: fname, aliases: aliasList(fm["aliases"], ""), typ: ft, hasDefault: hasDefault})
-		}
-		return n, nil
-	case "enum":
-		n, _, err := named("enum")
-		if err != nil {
-			return nil, err
-		}
-		syms, _ := m["symbols"].([]any)
-		for _, s := range syms {
-			if str, ok := s.(string); ok {
-				n.symbols = append(n.symbols, str)
-			}
-		}
-		_, n.enumDef = m["default"]
-		return n, nil
-	case "fixed":
-		n, _, err := named("fixed")
-		if err != nil {
-			return nil, err
-		}
-		size, _ := m["size"].(float64)
-		n.size = int(size)
-		return n, nil
-	case "array":
-		items, err := p.parse(m["items"], ns)
-		if err != nil {
-			return nil, err
-		}
-		return &avroNode{kind: "array", items: items}, nil
-	case "map":
-		values, err := p.parse(m["values"], ns)
-		if err != nil {
-			return nil, err
-		}
-		return &avroNode{kind: "map", values: values}, nil
-	}
-	return p.parse(t, ns) // a primitive with a logicalType, or a named reference
-}
-
-func aliasList(raw any, ns string) []string {
-	list, _ := raw.([]any)
-	var out []string
-	for _, a := range list {
-		if s, ok := a.(string); ok {
-			out = append(out, fullName(s, ns))
-		}
-	}
-	return out
-}
-
-type checker struct{ seen map[[2]*avroNode]bool }
-
-// promotions lists, per writer primitive, the reader primitives that can read it.
-var promotions = map[string][]string{
-	"int":    {"long", "float", "double"},
-	"long":   {"float", "double"},
-	"float":  {"double"},
-	"string": {"bytes"},
-	"bytes":  {"string"},
-}
-
-func (c *checker) compat(r, w *avroNode, path string) error {
-	pair := [2]*avroNode{r, w}
-	if c.seen[pair] {
-		return nil // recursive type: already being checked further up
-	}
-	c.seen[pair] = true
-	defer delete(c.seen, pair)
-
-	fail := func(format string, args ...any) error {
-		return &IncompatibleError{Path: path, Reason: fmt.Sprintf(format, args...)}
-	}
-	if w.kind == "union" {
-		for _, wb := range w.branches {
-			if err := c.compat(r, wb, path); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if r.kind == "union" {
-		for _, rb := range r.branches {
-			if c.compat(rb, w, path) == nil {
-				return nil
-			}
-		}
-		names := make([]string, len(r.branches))
-		for i, rb := range r.branches {
-			names[i] = describe(rb)
-		}
-		return fail("the writer's %s cannot be read as any of the reader's %s", describe(w), strings.Join(names, " | "))
-	}
-	if r.kind != w.kind {
-		if slices.Contains(promotions[w.kind], r.kind) {
-			return nil
-		}
-		return fail("type changed from %s to %s", describe(w), describe(r))
-	}
-	switch r.kind {
-	case "record":
-		if !sameName(r, w) {
-			return fail("record name changed from %s to %s", w.name, r.name)
-		}
-		for _, rf := range r.fields {
-			wf, ok := findField(w, rf)
-			if !ok {
-				if !rf.hasDefault {
-					return &IncompatibleError{Path: path + "." + rf.name, Reason: "field added without a default"}
-				}
-				continue
-			}
-			if err := c.compat(rf.typ, wf.typ, path+"."+rf.name); err != nil {
-				return err
-			}
-		}
-	case "enum":
-		if !sameName(r, w) {
-			return fail("enum name changed from %s to %s", w.name, r.name)
-		}
-		if !r.enumDef {
-			for _, s := range w.symbols {
-				if !slices.Contains(r.symbols, s) {
-					return fail("enum symbol %s removed and no default given", s)
-				}
-			}
-		}
-	case "fixed":
-		if !sameName(r, w) || r.size != w.size {
-			return fail("fixed %s(%d) changed to %s(%d)", w.name, w.size, r.name, r.size)
-		}
-	case "array":
-		return c.compat(r.items, w.items, path+"[]")
-	case "map":
-		return c.compat(r.values, w.values, path+"{}")
-	}
-	return nil
-}
-
-func describe(n *avroNode) string {
-	if n.name != "" {
-		return n.kind + " " + n.name
-	}
-	return n.kind
-}
-
-// sameName matches named types by full name, unqualified name (as the specification
-// allows) or a reader alias.
-func sameName(r, w *avroNode) bool {
-	short := func(s string) string { return s[strings.LastIndex(s, ".")+1:] }
-	return r.name == w.name || short(r.name) == short(w.name) || slices.Contains(r.aliases, w.name)
-}
-
-func findField(w *avroNode, rf avroNodeField) (avroNodeField, bool) {
-	for _, wf := range w.fields {
-		if wf.name == rf.name || slices.Contains(rf.aliases, wf.name) {
-			return wf, true
-		}
-	}
-	return avroNodeField{}, false
 }

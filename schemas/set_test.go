@@ -201,7 +201,8 @@ func TestCheckFixtures(t *testing.T) {
 }
 
 // TestCompatibleAgreesWithHamba runs the checker on hand-made pairs and on the fixture
-// pairs, and compares each verdict with hamba/avro's.
+// pairs, and compares each verdict with hamba/avro's: Compatible wraps hamba's
+// SchemaCompatibility, and its parsing and wording must not change a verdict.
 func TestCompatibleAgreesWithHamba(t *testing.T) {
 	rec := func(fields string) string {
 		return `{"type":"record","name":"R","namespace":"n","fields":[` + fields + `]}`
