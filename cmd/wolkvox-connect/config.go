@@ -123,7 +123,8 @@ type Settings struct {
 	REST           RESTSettings
 	Log            LogSettings
 	Limits         LimitSettings
-	// Clock, when set, replaces the wall clock by a fast virtual one (demos, tests).
+	// Clock, when set, replaces the wall clock by a fast virtual one: the demo sets it,
+	// and test builds read it from the file (see virtualClockAllowed).
 	Clock      *ClockSettings
 	Connectors []ConnectorSettings
 	// Warnings are what the file allows but is probably a mistake (a REST API open to
@@ -1609,8 +1610,18 @@ func formatSize(n int64) string {
 	return strconv.FormatInt(n, 10) + "B"
 }
 
+// virtualClockAllowed lets a configuration file carry a clock block. Production builds
+// refuse it: a virtual clock is for the demo (which sets Settings.Clock itself) and for
+// tests, which build the binary with the testclock tag (clock_testclock.go) or run the
+// commands in-process (main_test.go).
+var virtualClockAllowed = false
+
 func (l *loader) buildClock(fc *fileClock) *ClockSettings {
 	if fc == nil {
+		return nil
+	}
+	if !virtualClockAllowed {
+		l.bad("clock", "is a test setting: a virtual clock is not available in production builds", "remove the clock block; the demo runs on a virtual clock of its own")
 		return nil
 	}
 	c := &ClockSettings{Origin: processStart, Speed: 1}

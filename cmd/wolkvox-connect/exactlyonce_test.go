@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -23,11 +24,12 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 
-// buildBinary compiles wolkvox-connect once per test binary.
-func buildBinary(t *testing.T) string {
+// buildBinary compiles wolkvox-connect for a test, with the given build tags (testclock:
+// the configuration may set a virtual clock shared with the test's simulator).
+func buildBinary(t *testing.T, tags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "wolkvox-connect")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-o", bin, ".")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("building the binary: %v", err)
@@ -100,7 +102,7 @@ connectors:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &e2e{t: t, bin: buildBinary(t), seeds: seeds, sim: sim, clock: clock, config: path, name: name, start: start, logs: &syncBuffer{}}
+	e := &e2e{t: t, bin: buildBinary(t, "testclock"), seeds: seeds, sim: sim, clock: clock, config: path, name: name, start: start, logs: &syncBuffer{}}
 	t.Cleanup(func() {
 		e.kill()
 		if t.Failed() {
@@ -436,4 +438,29 @@ func TestFrozenBroker(t *testing.T) {
 		t.Errorf("only %d of 5 reports progressed after the freeze", moved)
 	}
 	e.compare(frozen, e.clock.Start, 30*time.Minute)
+}
+
+// TestProductionRefusesClock: a production build (no testclock tag) refuses a
+// configuration that sets a virtual clock, for validate and run alike, naming the field.
+func TestProductionRefusesClock(t *testing.T) {
+	bin := buildBinary(t)
+	path := filepath.Join(t.TempDir(), "clock.yaml")
+	cfg := `kafka: {brokers: ["127.0.0.1:9"]}
+clock: {start: "2026-11-01T08:00:00-05:00", speed: 60}
+connectors:
+  - {name: bogota, server: "0040", token: tok-12345, daily_quota: 3000, reports: [{api: diagram_13}]}
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, command := range []string{"validate", "run"} {
+		out, err := exec.Command(bin, command, "--config", path).CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Errorf("%s: %v, want exit 1\n%s", command, err, out)
+		}
+		if !strings.Contains(string(out), "clock") || !strings.Contains(string(out), "test setting") {
+			t.Errorf("%s does not name the clock as a test setting:\n%s", command, out)
+		}
+	}
 }

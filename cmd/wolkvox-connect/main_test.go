@@ -7,6 +7,10 @@ import (
 	"testing"
 )
 
+// The in-process tests read configuration files with a virtual clock, as the testclock
+// build of the binary does; TestProductionRefusesClock runs a build without it.
+func init() { virtualClockAllowed = true }
+
 // runCLI runs the CLI as main does, seeing only the environment variables in env, and
 // returns its exit code and outputs.
 func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {

@@ -1,0 +1,7 @@
+//go:build testclock
+
+package main
+
+// Test builds of the binary (go build -tags testclock) read a virtual clock from the
+// configuration file, so that a worker process and a test's simulator share one time.
+func init() { virtualClockAllowed = true }
