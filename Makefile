@@ -5,7 +5,7 @@
 #                   even when tests fail or make is interrupted), then a short fuzz smoke.
 #                   Stops at the first step that fails (make then exits 2, its convention).
 # make lint         only the static checks, and check-generated
-# make generate     regenerate the catalog (from source/catalog/postman) and the Avro schemas
+# make generate     regenerate the catalog (from schemas/catalog/postman) and the Avro schemas
 # make check-generated
 #                   fail when a generated file differs from what go generate makes, or
 #                   when anything built or tested refers to a folder outside the repository

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // Meta is what an event carries besides the row: where and when it was read.

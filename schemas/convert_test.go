@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 func lookup(t testing.TB, api string) *catalog.Report {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // Namespace is the Avro namespace of every report record.

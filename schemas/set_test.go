@@ -13,7 +13,7 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/linkedin/goavro/v2"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // seedReports are the user's five reference reports; the catalog must hold them.

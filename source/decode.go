@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // envelope is what a body says besides its rows.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // lineOf returns the list line that starts with the report's name.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // Defaults for a report's schedule. Wolkvox suggests a call every 5 minutes; the

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // Window is the range one call asks for: date_ini..date_end, both inclusive, in whole

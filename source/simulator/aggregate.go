@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // Aggregates are computed the way the API's SQL would: the events whose time lies in

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // paramsFor gives every report the parameters it needs.

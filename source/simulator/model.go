@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // role is what a column means to the generator. Roles are derived from the catalog (type,

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // TruthQuery asks for the ground truth of one report over a span of time.

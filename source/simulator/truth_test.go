@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // TestTruthMatchesAPI: for detail reports, a read of a settled window returns exactly

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // Word lists give values the look of a real operation. They are data, not behaviour:

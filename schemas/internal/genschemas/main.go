@@ -16,7 +16,7 @@ import (
 	"github.com/linkedin/goavro/v2"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // TestRunKeepsHistory runs the generator into a fresh directory and again over its own

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 func TestParseBody(t *testing.T) {

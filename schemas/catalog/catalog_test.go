@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog/internal/gen"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog/internal/gen"
 )
 
 // postmanDir holds the Postman extract the catalog is generated from.
@@ -70,7 +70,7 @@ func TestCatalogIsUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := readFile(t, "catalog.json"); !bytes.Equal(got, want) {
-		t.Fatal("catalog.json is out of date: run go generate ./source/catalog")
+		t.Fatal("catalog.json is out of date: run go generate ./schemas/catalog")
 	}
 }
 

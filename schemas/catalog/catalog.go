@@ -10,7 +10,7 @@
 // requests with their field tables and example bodies; table.md, one line per report
 // with its kind) and the decisions kept in overrides.json (titles, buckets, keys, time
 // fields, types, docs, quirks).
-// Run "go generate ./source/catalog" after changing either; a test fails while the
+// Run "go generate ./schemas/catalog" after changing either; a test fails while the
 // checked-in file is out of date.
 package catalog
 

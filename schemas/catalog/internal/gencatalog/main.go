@@ -1,7 +1,7 @@
 // Command gencatalog writes catalog.json from the Postman extract, table.md and the
-// hand-curated overrides. It is run by go generate in source/catalog:
+// hand-curated overrides. It is run by go generate in schemas/catalog:
 //
-//	go generate ./source/catalog
+//	go generate ./schemas/catalog
 //
 // The work is done by package gen, which the catalog's tests also run to check that
 // the checked-in catalog.json is up to date.
@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog/internal/gen"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog/internal/gen"
 )
 
 func main() {

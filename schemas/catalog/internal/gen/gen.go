@@ -31,7 +31,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // Defaults the overrides may change per report.
