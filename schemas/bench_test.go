@@ -7,7 +7,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
@@ -16,7 +15,7 @@ import (
 func BenchmarkConvertEncode(b *testing.B) {
 	type input struct {
 		rep  *catalog.Report
-		row  source.Row
+		row  Row
 		meta Meta
 	}
 	var inputs []input

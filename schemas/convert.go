@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
@@ -127,7 +126,7 @@ func newPlan(rep *catalog.Report) *plan {
 // A value that does not fit its type, or a key that appears twice in the row, gives a
 // *ConversionError carrying the whole row for the dead-letter topic. A bad meta gives
 // ErrInvalidMeta and an unusable catalog entry ErrCatalog: both are bugs, not data.
-func (c *Converter) Convert(rep *catalog.Report, row source.Row, meta Meta) (map[string]any, error) {
+func (c *Converter) Convert(rep *catalog.Report, row Row, meta Meta) (map[string]any, error) {
 	p := c.plan(rep)
 	if p.err != nil {
 		return nil, p.err
@@ -206,7 +205,7 @@ func (c *Converter) Convert(rep *catalog.Report, row source.Row, meta Meta) (map
 
 var errDuplicate = errors.New("duplicate key")
 
-func duplicateKey(rep *catalog.Report, row source.Row, cell source.Cell) error {
+func duplicateKey(rep *catalog.Report, row Row, cell Cell) error {
 	return &ConversionError{Report: rep.API, Field: cell.Key, Value: cell.Value, Reason: "the key appears twice in the row; keeping one value would lose the other", Row: row, Err: errDuplicate}
 }
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
@@ -67,7 +66,7 @@ func TestConvertSeedEdges(t *testing.T) {
 			if name == "" {
 				t.Fatalf("%s has no field %q", tt.api, tt.key)
 			}
-			got, err := c.Convert(rep, source.Row{{Key: tt.key, Value: tt.raw}}, testMeta(rep, "id"))
+			got, err := c.Convert(rep, Row{{Key: tt.key, Value: tt.raw}}, testMeta(rep, "id"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,18 +97,18 @@ func sameNative(got, want any) bool {
 func TestConvertRejects(t *testing.T) {
 	tests := []struct {
 		name, api string
-		row       source.Row
+		row       Row
 		field     string
 	}{
-		{"count of abc", "chat_3", source.Row{{Key: "interactions", Value: "abc"}}, "interactions"},
-		{"fractional count", "chat_3", source.Row{{Key: "interactions", Value: "12.5"}}, "interactions"},
-		{"minutes out of range", "act_3", source.Row{{Key: "time", Value: "1:75:00"}}, "time"},
-		{"MM:SS duration", "chat_3", source.Row{{Key: "closing_time", Value: "02:03"}}, "closing_time"},
-		{"impossible date", "act_3", source.Row{{Key: "date", Value: "2024-02-30 10:00:00"}}, "date"},
-		{"impossible calendar date", "agent_7", source.Row{{Key: "date", Value: "2023-02-29"}}, "date"},
-		{"decimal comma percent", "agent_15", source.Row{{Key: "preview_percent", Value: "34,64 %"}}, "preview_percent"},
-		{"duplicate known key", "chat_3", source.Row{{Key: "channel", Value: "a"}, {Key: "channel", Value: "b"}}, "channel"},
-		{"duplicate unknown key", "chat_3", source.Row{{Key: "q01", Value: "a"}, {Key: "q01", Null: true}}, "q01"},
+		{"count of abc", "chat_3", Row{{Key: "interactions", Value: "abc"}}, "interactions"},
+		{"fractional count", "chat_3", Row{{Key: "interactions", Value: "12.5"}}, "interactions"},
+		{"minutes out of range", "act_3", Row{{Key: "time", Value: "1:75:00"}}, "time"},
+		{"MM:SS duration", "chat_3", Row{{Key: "closing_time", Value: "02:03"}}, "closing_time"},
+		{"impossible date", "act_3", Row{{Key: "date", Value: "2024-02-30 10:00:00"}}, "date"},
+		{"impossible calendar date", "agent_7", Row{{Key: "date", Value: "2023-02-29"}}, "date"},
+		{"decimal comma percent", "agent_15", Row{{Key: "preview_percent", Value: "34,64 %"}}, "preview_percent"},
+		{"duplicate known key", "chat_3", Row{{Key: "channel", Value: "a"}, {Key: "channel", Value: "b"}}, "channel"},
+		{"duplicate unknown key", "chat_3", Row{{Key: "q01", Value: "a"}, {Key: "q01", Null: true}}, "q01"},
 	}
 	var c Converter
 	for _, tt := range tests {
@@ -139,7 +138,7 @@ func TestConvertEventTime(t *testing.T) {
 		{raw: "-", want: nil},
 		{null: true, want: nil},
 	} {
-		got, err := c.Convert(rep, source.Row{{Key: "date", Value: tt.raw, Null: tt.null}}, testMeta(rep, "id"))
+		got, err := c.Convert(rep, Row{{Key: "date", Value: tt.raw, Null: tt.null}}, testMeta(rep, "id"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +148,7 @@ func TestConvertEventTime(t *testing.T) {
 	}
 	// A range report has no time of its own.
 	agg := lookup(t, "chat_3")
-	got, err := c.Convert(agg, source.Row{{Key: "channel", Value: "Email"}}, testMeta(agg, "id"))
+	got, err := c.Convert(agg, Row{{Key: "channel", Value: "Email"}}, testMeta(agg, "id"))
 	if err != nil || got[FieldEventTime] != nil {
 		t.Errorf("chat_3 event time = %#v, %v; want nil", got[FieldEventTime], err)
 	}
@@ -168,7 +167,7 @@ func TestConvertInvalidMeta(t *testing.T) {
 	}
 	var c Converter
 	// Every problem is named at once, readably.
-	_, err := c.Convert(rep, source.Row{}, Meta{Report: rep.API})
+	_, err := c.Convert(rep, Row{}, Meta{Report: rep.API})
 	if want := "Server is empty; the window is unset or ends before it starts; ReadAt is unset; RowID is empty; Location is nil"; err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("Convert(empty Meta) = %v, want it to end %q", err, want)
 	}
@@ -176,7 +175,7 @@ func TestConvertInvalidMeta(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := good
 			mutate(&m)
-			_, err := c.Convert(rep, source.Row{}, m)
+			_, err := c.Convert(rep, Row{}, m)
 			var ce *ConversionError
 			if !errors.Is(err, ErrInvalidMeta) || errors.As(err, &ce) {
 				t.Errorf("Convert = %v, want ErrInvalidMeta and no *ConversionError", err)
@@ -191,7 +190,7 @@ func TestConvertBadCatalogEntry(t *testing.T) {
 		{API: "x_1", Fields: []catalog.Field{{Name: "a", Type: "colour"}}},
 		{API: "x_2", Fields: []catalog.Field{{Name: "a", Type: catalog.String}, {Name: "a", Type: catalog.String}}},
 	} {
-		if _, err := c.Convert(rep, source.Row{}, testMeta(rep, "id")); !errors.Is(err, ErrCatalog) {
+		if _, err := c.Convert(rep, Row{}, testMeta(rep, "id")); !errors.Is(err, ErrCatalog) {
 			t.Errorf("%s: Convert = %v, want ErrCatalog", rep.API, err)
 		}
 	}
@@ -213,13 +212,13 @@ func FuzzConvert(f *testing.F) {
 	var c Converter
 	f.Fuzz(func(t *testing.T, pick uint8, value string, null bool) {
 		rep := reports[int(pick)%len(reports)]
-		row := make(source.Row, 0, len(rep.Fields))
+		row := make(Row, 0, len(rep.Fields))
 		for i, fd := range rep.Fields {
 			v := value
 			if i%2 == 1 && len(value) > 1 {
 				v = value[len(value)/2:] // vary the text between fields
 			}
-			row = append(row, source.Cell{Key: fd.Name, Value: v, Null: null && i%3 == 0})
+			row = append(row, Cell{Key: fd.Name, Value: v, Null: null && i%3 == 0})
 		}
 		_, err := c.Convert(rep, row, testMeta(rep, "id"))
 		if err == nil {

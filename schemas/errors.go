@@ -8,7 +8,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // Sentinel errors. Each is returned wrapped, so test for them with errors.Is.
@@ -76,7 +75,7 @@ type ConversionError struct {
 	// Reason says what was expected.
 	Reason string
 	// Row is the whole row as received.
-	Row source.Row
+	Row Row
 	// Err is the underlying parse error, when there is one.
 	Err error
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
@@ -60,7 +59,7 @@ func testMeta(rep *catalog.Report, rowID string) Meta {
 // variants turn some typed values into placeholders and some cells into JSON null. It
 // returns the row and what an Avro reader must find, by raw key, plus the extra map and
 // the event time.
-func testRow(rep *catalog.Report, variant int) (row source.Row, want map[string]any, extra map[string]any, eventTime any) {
+func testRow(rep *catalog.Report, variant int) (row Row, want map[string]any, extra map[string]any, eventTime any) {
 	want = map[string]any{}
 	for i, f := range rep.Fields {
 		ss := samples[f.Type]
@@ -87,25 +86,25 @@ func testRow(rep *catalog.Report, variant int) (row source.Row, want map[string]
 		}
 		switch {
 		case variant%2 == 1 && i%3 == 0:
-			row = append(row, source.Cell{Key: f.Name, Null: true})
+			row = append(row, Cell{Key: f.Name, Null: true})
 			want[f.Name] = nil
 			if f.Name == rep.TimeField {
 				eventTime = nil
 			}
 		case variant%2 == 1 && i%3 == 1 && f.Type != catalog.String && f.Name != rep.TimeField:
-			row = append(row, source.Cell{Key: f.Name, Value: placeholders[i%len(placeholders)]})
+			row = append(row, Cell{Key: f.Name, Value: placeholders[i%len(placeholders)]})
 			want[f.Name] = nil
 		default:
-			row = append(row, source.Cell{Key: f.Name, Value: s.raw})
+			row = append(row, Cell{Key: f.Name, Value: s.raw})
 			want[f.Name] = s.want
 		}
 	}
 	extra = map[string]any{"q01": "5", "new column": "x y", "opt1": nil, "service_level_45seg": "91.20 %"}
 	row = append(row,
-		source.Cell{Key: "q01", Value: "5"},
-		source.Cell{Key: "new column", Value: "x y"},
-		source.Cell{Key: "opt1", Null: true},
-		source.Cell{Key: "service_level_45seg", Value: "91.20 %"},
+		Cell{Key: "q01", Value: "5"},
+		Cell{Key: "new column", Value: "x y"},
+		Cell{Key: "opt1", Null: true},
+		Cell{Key: "service_level_45seg", Value: "91.20 %"},
 	)
 	if variant%2 == 1 && len(rep.Fields) > 2 {
 		// A known key the row lacks is null too.
@@ -119,7 +118,7 @@ func testRow(rep *catalog.Report, variant int) (row source.Row, want map[string]
 	return row, want, extra, eventTime
 }
 
-func deleteKey(row source.Row, key string) source.Row {
+func deleteKey(row Row, key string) Row {
 	out := row[:0:0]
 	for _, c := range row {
 		if c.Key != key {

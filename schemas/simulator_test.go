@@ -1,4 +1,4 @@
-package schemas
+package schemas_test
 
 import (
 	"context"
@@ -11,8 +11,9 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 
@@ -31,8 +32,8 @@ func (h *rowsOf) Reset()                 { h.rows = nil }
 // package's parsers.
 func TestSimulatorRowsEveryReport(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 3, 10, 15, 0, 0, 0, bogota)
-	sim, err := simulator.New(simulator.Seed(5), simulator.Location(bogota), simulator.WithClock(simulator.NewVirtualClock(now)),
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, schemas.Bogota)
+	sim, err := simulator.New(simulator.Seed(5), simulator.Location(schemas.Bogota), simulator.WithClock(simulator.NewVirtualClock(now)),
 		simulator.FlatRate(), simulator.DefaultRowsPerMinute(1), simulator.Lenient(0.3), simulator.DailyQuota(1_000_000))
 	if err != nil {
 		t.Fatal(err)
@@ -40,23 +41,23 @@ func TestSimulatorRowsEveryReport(t *testing.T) {
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
 	cl, err := source.NewClient(source.Server(simulator.DefaultServer), source.Token(simulator.DefaultToken),
-		source.BaseURL(srv.URL), source.Location(bogota))
+		source.BaseURL(srv.URL), source.Location(schemas.Bogota))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.CloseIdleConnections()
-	enc, err := NewEncoder()
+	enc, err := schemas.NewEncoder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := NewDecoder()
+	dec, err := schemas.NewDecoder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := embeddedSet(t)
-	var conv Converter
+	set := schemas.EmbeddedSet(t)
+	var conv schemas.Converter
 	// A closed, settled day: detail rows, every hourly and daily bucket, the range.
-	start := time.Date(2026, 3, 9, 0, 0, 0, 0, bogota)
+	start := time.Date(2026, 3, 9, 0, 0, 0, 0, schemas.Bogota)
 	end := start.Add(24*time.Hour - time.Second)
 	reports := catalog.All()
 	total, typed := 0, 0
@@ -78,9 +79,9 @@ func TestSimulatorRowsEveryReport(t *testing.T) {
 			continue
 		}
 		sc, _ := set.Lookup(rep.API)
-		hschema := hambaParse(t, sc.Text)
+		hschema := schemas.HambaParse(t, sc.Text)
 		for n, row := range h.rows[:min(len(h.rows), 20)] {
-			meta := testMeta(rep, fmt.Sprintf("%s/%d", rep.API, n))
+			meta := schemas.TestMeta(rep, fmt.Sprintf("%s/%d", rep.API, n))
 			native, err := conv.Convert(rep, row, meta)
 			if err != nil {
 				t.Errorf("%s: a simulator row is refused: %v", rep.API, err)
@@ -100,7 +101,7 @@ func TestSimulatorRowsEveryReport(t *testing.T) {
 			}
 			ours := ev.Values()
 			for name, v := range got {
-				if !sameValue(ours[name], v) {
+				if !schemas.SameValue(ours[name], v) {
 					t.Errorf("%s: field %s: hamba %#v, our Decoder %#v", rep.API, name, v, ours[name])
 				}
 			}
@@ -120,12 +121,12 @@ func checkAgainstRaw(t *testing.T, rep *catalog.Report, schema avro.Schema, got 
 	t.Helper()
 	known := map[string]bool{}
 	for _, f := range schema.(*avro.RecordSchema).Fields() {
-		key, ok := f.Prop(attrKey).(string)
+		key, ok := f.Prop(schemas.AttrKey).(string)
 		if !ok {
 			continue
 		}
 		known[key] = true
-		ft := catalog.FieldType(f.Prop(attrType).(string))
+		ft := catalog.FieldType(f.Prop(schemas.AttrType).(string))
 		raw, present := row.Get(key)
 		var want any
 		switch {
@@ -144,7 +145,7 @@ func checkAgainstRaw(t *testing.T, rep *catalog.Report, schema avro.Schema, got 
 			}
 			typed++
 		}
-		if !sameValue(got[f.Name()], want) {
+		if !schemas.SameValue(got[f.Name()], want) {
 			t.Errorf("%s: field %s (%s) from %q = %#v, want %#v", rep.API, f.Name(), ft, raw, got[f.Name()], want)
 		}
 	}
@@ -157,8 +158,8 @@ func checkAgainstRaw(t *testing.T, rep *catalog.Report, schema avro.Schema, got 
 			}
 		}
 	}
-	if !sameValue(got[FieldExtra], extra) {
-		t.Errorf("%s: wv_extra = %#v, want %#v", rep.API, got[FieldExtra], extra)
+	if !schemas.SameValue(got[schemas.FieldExtra], extra) {
+		t.Errorf("%s: wv_extra = %#v, want %#v", rep.API, got[schemas.FieldExtra], extra)
 	}
 	var wantTime any
 	if raw, ok := row.Get(rep.TimeField); ok && rep.TimeField != "" {
@@ -167,14 +168,14 @@ func checkAgainstRaw(t *testing.T, rep *catalog.Report, schema avro.Schema, got 
 		if f.Type == catalog.Date {
 			layout = cmpOr(rep.TimeLayout, time.DateOnly)
 		}
-		tm, err := time.ParseInLocation(layout, strings.TrimSpace(raw), bogota)
+		tm, err := time.ParseInLocation(layout, strings.TrimSpace(raw), schemas.Bogota)
 		if err != nil {
 			t.Errorf("%s: time field %q = %q: %v", rep.API, rep.TimeField, raw, err)
 		}
 		wantTime = tm
 	}
-	if !sameValue(got[FieldEventTime], wantTime) {
-		t.Errorf("%s: wv_event_time = %#v, want %#v", rep.API, got[FieldEventTime], wantTime)
+	if !schemas.SameValue(got[schemas.FieldEventTime], wantTime) {
+		t.Errorf("%s: wv_event_time = %#v, want %#v", rep.API, got[schemas.FieldEventTime], wantTime)
 	}
 	return typed
 }
@@ -222,7 +223,7 @@ func stdlibValue(ft catalog.FieldType, raw, layout string) (any, error) {
 	case catalog.Number, catalog.Percent:
 		return strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
 	case catalog.Timestamp:
-		return time.ParseInLocation(layout, strings.TrimSpace(raw), bogota)
+		return time.ParseInLocation(layout, strings.TrimSpace(raw), schemas.Bogota)
 	case catalog.Date:
 		d, err := time.Parse(layout, strings.TrimSpace(raw))
 		return d, err
