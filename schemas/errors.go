@@ -7,7 +7,6 @@ import (
 	"net/url"
 
 	"github.com/twmb/franz-go/pkg/sr"
-
 )
 
 // Sentinel errors. Each is returned wrapped, so test for them with errors.Is.

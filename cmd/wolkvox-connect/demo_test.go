@@ -18,8 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
-	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 )
 

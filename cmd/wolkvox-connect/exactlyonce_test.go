@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
-	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"

@@ -19,10 +19,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
-	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // tailTestConfig writes a configuration for seeds (and a schema registry when

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog/internal/gen"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // postmanDir holds the Postman extract the catalog is generated from.

@@ -26,9 +26,9 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
-	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
 // Errors that end Run.

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // identity is who a row is and which version of it this is.
