@@ -43,10 +43,10 @@ STATICCHECK := $(CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # configuration file, what the offsets topic holds, REST bodies, row values. The other
 # fuzz targets run their seed corpora in every go test.
 FUZZ_TARGETS ?= \
-	./source:FuzzDecode \
-	./source:FuzzScannerMatchesEncodingJSON \
-	./source:FuzzDecodeLimits \
-	./source:FuzzStatedCount \
+	./source/wolkvox:FuzzDecode \
+	./source/wolkvox:FuzzScannerMatchesEncodingJSON \
+	./source/wolkvox:FuzzDecodeLimits \
+	./source/wolkvox:FuzzStatedCount \
 	./source/simulator:FuzzReportQuery \
 	./cmd/wolkvox-connect:FuzzParseSettings \
 	./offsets:FuzzPositionUnmarshal \

@@ -13,18 +13,18 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
-// rowsOf collects the rows a source.Client hands on.
-type rowsOf struct{ rows []source.Row }
+// rowsOf collects the rows a wolkvox.Client hands on.
+type rowsOf struct{ rows []wolkvox.Row }
 
-func (h *rowsOf) Row(r source.Row) error { h.rows = append(h.rows, r); return nil }
-func (h *rowsOf) Reset()                 { h.rows = nil }
+func (h *rowsOf) Row(r wolkvox.Row) error { h.rows = append(h.rows, r); return nil }
+func (h *rowsOf) Reset()                  { h.rows = nil }
 
 // TestSimulatorRowsEveryReport is the proof with the rows the connector really
-// gets: every report's rows are read from the simulator through source.Client (nested
+// gets: every report's rows are read from the simulator through wolkvox.Client (nested
 // arrays flattened, cdr_4's object, numbers sent as JSON numbers), converted, encoded
 // and decoded by hamba/avro and by our Decoder. Not one row may be refused (a good row
 // in the dead-letter topic is a schema bug), and every decoded field must equal what
@@ -40,8 +40,8 @@ func TestSimulatorRowsEveryReport(t *testing.T) {
 	}
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
-	cl, err := source.NewClient(source.Server(simulator.DefaultServer), source.Token(simulator.DefaultToken),
-		source.BaseURL(srv.URL), source.Location(schemas.Bogota))
+	cl, err := wolkvox.NewClient(wolkvox.Server(simulator.DefaultServer), wolkvox.Token(simulator.DefaultToken),
+		wolkvox.BaseURL(srv.URL), wolkvox.Location(schemas.Bogota))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestSimulatorRowsEveryReport(t *testing.T) {
 			}
 		}
 		var h rowsOf
-		if _, err := cl.Read(ctx, source.Request{Report: rep.API, Start: start, End: end, Params: params}, &h); err != nil {
+		if _, err := cl.Read(ctx, wolkvox.Request{Report: rep.API, Start: start, End: end, Params: params}, &h); err != nil {
 			t.Errorf("%s: reading the simulator: %v", rep.API, err)
 			continue
 		}
@@ -117,7 +117,7 @@ func TestSimulatorRowsEveryReport(t *testing.T) {
 
 // checkAgainstRaw compares every decoded field with the raw row, reading the raw text
 // with the standard library only; it returns how many typed values it compared.
-func checkAgainstRaw(t *testing.T, rep *catalog.Report, schema avro.Schema, got map[string]any, row source.Row) (typed int) {
+func checkAgainstRaw(t *testing.T, rep *catalog.Report, schema avro.Schema, got map[string]any, row wolkvox.Row) (typed int) {
 	t.Helper()
 	known := map[string]bool{}
 	for _, f := range schema.(*avro.RecordSchema).Fields() {

@@ -32,8 +32,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // Defaults of the worker-level settings; the connector-level ones are in package
@@ -190,11 +190,11 @@ type RESTSettings struct {
 // fills every field (the defaults below when the file leaves it out); a zero field
 // (Settings built in code, as the demo's) means the engine's default.
 type LimitSettings struct {
-	// MaxBodyBytes bounds one answer's body (source.MaxBodyBytes); default
-	// source.DefaultMaxBodyBytes, 512 MiB.
+	// MaxBodyBytes bounds one answer's body (wolkvox.MaxBodyBytes); default
+	// wolkvox.DefaultMaxBodyBytes, 512 MiB.
 	MaxBodyBytes int64
-	// MaxRowBytes bounds one row's JSON text (source.MaxRowBytes); a longer row goes to
-	// the dead-letter topic. Default source.DefaultMaxRowBytes, 16 MiB.
+	// MaxRowBytes bounds one row's JSON text (wolkvox.MaxRowBytes); a longer row goes to
+	// the dead-letter topic. Default wolkvox.DefaultMaxRowBytes, 16 MiB.
 	MaxRowBytes int
 	// StallTimeout is how long a report may read or commit without progress before its
 	// status says stalled (connector.StallTimeout); default 5m.
@@ -279,13 +279,13 @@ func (c *ConnectorSettings) Connector() connector.Config {
 	return cfg
 }
 
-// SourceOpts returns the source.Client options of this operation: server, token, time
+// SourceOpts returns the wolkvox.Client options of this operation: server, token, time
 // zone and, when set, the base URL. The caller adds what it shares across connectors
 // (a Limiter per token group) and its logger.
-func (c *ConnectorSettings) SourceOpts() []source.Opt {
-	opts := []source.Opt{source.Server(c.Config.Server), source.Token(c.Token.Reveal()), source.Location(c.Config.Location)}
+func (c *ConnectorSettings) SourceOpts() []wolkvox.Opt {
+	opts := []wolkvox.Opt{wolkvox.Server(c.Config.Server), wolkvox.Token(c.Token.Reveal()), wolkvox.Location(c.Config.Location)}
 	if c.BaseURL != "" {
-		opts = append(opts, source.BaseURL(c.BaseURL))
+		opts = append(opts, wolkvox.BaseURL(c.BaseURL))
 	}
 	return opts
 }
@@ -429,7 +429,7 @@ func (c *ClockSettings) Clock() connector.FastClock {
 
 // TokenGroup is the connectors that share one Wolkvox token, and with it one daily
 // budget and one limit of calls in flight: build one connector.Quota and one
-// source.Limiter per group. The loader has checked that they agree on all three values.
+// wolkvox.Limiter per group. The loader has checked that they agree on all three values.
 type TokenGroup struct {
 	Connectors     []int // indexes into Settings.Connectors, in file order
 	DailyQuota     int64
@@ -1512,7 +1512,7 @@ func (l *loader) buildLog(fl *fileLog, s *LogSettings) {
 
 // DefaultLimits are the limits a file without a limits block runs with.
 func DefaultLimits() LimitSettings {
-	return LimitSettings{MaxBodyBytes: source.DefaultMaxBodyBytes, MaxRowBytes: source.DefaultMaxRowBytes,
+	return LimitSettings{MaxBodyBytes: wolkvox.DefaultMaxBodyBytes, MaxRowBytes: wolkvox.DefaultMaxRowBytes,
 		StallTimeout: connector.DefaultStallTimeout, FutureTolerance: connector.DefaultFutureTolerance}
 }
 
@@ -1698,16 +1698,16 @@ func (l *loader) buildConnector(fc *fileConnector, path string, now time.Time) C
 	return cs
 }
 
-// sourceOptionRE splits a source.ErrInvalidOption message into the option and the
+// sourceOptionRE splits a wolkvox.ErrInvalidOption message into the option and the
 // problem: "source: invalid option Token: contains whitespace ...".
-var sourceOptionRE = regexp.MustCompile(`^source: ` + regexp.QuoteMeta(source.ErrInvalidOption.Error()) + ` (\w+): (.*)$`)
+var sourceOptionRE = regexp.MustCompile(`^source: ` + regexp.QuoteMeta(wolkvox.ErrInvalidOption.Error()) + ` (\w+): (.*)$`)
 
 // clientProblems builds the connector's source client as run does (no I/O) and
-// records what it refuses on the field at fault: whatever source.NewClient refuses,
+// records what it refuses on the field at fault: whatever wolkvox.NewClient refuses,
 // validate reports, with the field, its line and the fix. A field already reported (an
 // empty token, a server that is not digits) is not reported twice.
 func (l *loader) clientProblems(cs *ConnectorSettings, fc *fileConnector, path string) {
-	_, err := source.NewClient(cs.SourceOpts()...)
+	_, err := wolkvox.NewClient(cs.SourceOpts()...)
 	if err == nil {
 		return
 	}

@@ -19,9 +19,9 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector/restapi"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // runCommand is "wolkvox-connect run".
@@ -250,12 +250,12 @@ func connectorOpts(s *Settings, log *slog.Logger, red *connector.Redactor) ([]co
 // the engine's default.
 func limitOpts(l LimitSettings) []connector.Opt {
 	var opts []connector.Opt
-	var src []source.Opt
+	var src []wolkvox.Opt
 	if l.MaxBodyBytes > 0 {
-		src = append(src, source.MaxBodyBytes(l.MaxBodyBytes))
+		src = append(src, wolkvox.MaxBodyBytes(l.MaxBodyBytes))
 	}
 	if l.MaxRowBytes > 0 {
-		src = append(src, source.MaxRowBytes(l.MaxRowBytes))
+		src = append(src, wolkvox.MaxRowBytes(l.MaxRowBytes))
 	}
 	if len(src) > 0 {
 		opts = append(opts, connector.SourceOpts(src...))

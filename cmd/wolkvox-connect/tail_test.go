@@ -22,7 +22,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // tailTestConfig writes a configuration for seeds (and a schema registry when
@@ -121,7 +121,7 @@ func newTailProducer(t *testing.T, seeds []string, opts ...schemas.Opt) *tailPro
 }
 
 // record converts and encodes one row of api for topic.
-func (p *tailProducer) record(topic, api string, row source.Row) *kgo.Record {
+func (p *tailProducer) record(topic, api string, row wolkvox.Row) *kgo.Record {
 	p.t.Helper()
 	ctx := context.Background()
 	rep, ok := catalog.Lookup(api)
@@ -191,8 +191,8 @@ func (p *tailProducer) commit(commit bool, recs ...*kgo.Record) {
 	}
 }
 
-func tailDiagram13Row(connID, date string) source.Row {
-	return source.Row{
+func tailDiagram13Row(connID, date string) wolkvox.Row {
+	return wolkvox.Row{
 		{Key: "rp_id", Value: "7"}, {Key: "conn_id", Value: connID}, {Key: "customer_id", Value: "-"},
 		{Key: "channel", Value: "voice"}, {Key: "attempt", Value: "1,002"}, {Key: "telephone", Value: "573001112233"},
 		{Key: "date", Value: date}, {Key: "second_event", Value: "12"}, {Key: "cod_opc_menu", Value: "3"},
@@ -241,14 +241,14 @@ func TestTail(t *testing.T) {
 		p.record(d13, "diagram_13", tailDiagram13Row("12462.0277.1782402643.44006", "2026-11-01 08:16:00")))
 	p.commit(false, p.record(d13, "diagram_13", tailDiagram13Row("aborted", "2026-11-01 08:17:00")))
 	p.commit(true, p.record(d13, "diagram_13", tailDiagram13Row("12462.0277.1782402643.44007", "2026-11-01 08:18:00")))
-	p.commit(true, p.record(a7, "agent_7", source.Row{{Key: "agent_name", Value: "Ana"}, {Key: "agent_id", Value: "1001"},
+	p.commit(true, p.record(a7, "agent_7", wolkvox.Row{{Key: "agent_name", Value: "Ana"}, {Key: "agent_id", Value: "1001"},
 		{Key: "date", Value: "2026-11-01"}, {Key: "login", Value: "08:00:00"}}))
 	kafkatest.CreateTopic(t, seeds, "wolkvox.bogota.empty", 2, nil)
 	// act_3 has two partitions, each ending in its own commit marker.
 	kafkatest.CreateTopic(t, seeds, "wolkvox.bogota.act_3", 2, nil)
 	var act3 []*kgo.Record
 	for i, agent := range []string{"A1", "A2", "A3", "A4"} {
-		r := p.record("wolkvox.bogota.act_3", "act_3", source.Row{{Key: "conn_id", Value: "c" + agent}, {Key: "agent_id", Value: agent}, {Key: "date", Value: "2026-11-01 08:00:00"}})
+		r := p.record("wolkvox.bogota.act_3", "act_3", wolkvox.Row{{Key: "conn_id", Value: "c" + agent}, {Key: "agent_id", Value: agent}, {Key: "date", Value: "2026-11-01 08:00:00"}})
 		r.Partition = int32(i % 2)
 		act3 = append(act3, r)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // probeTimeout bounds one token_info call of validate --probe: the endpoint is small,
@@ -127,10 +127,10 @@ func probeTokens(ctx context.Context, w io.Writer, s *Settings) []string {
 	return failed
 }
 
-func probeOne(ctx context.Context, c *ConnectorSettings) (source.TokenInfo, error) {
-	cl, err := source.NewClient(append(c.SourceOpts(), source.CallTimeout(probeTimeout))...)
+func probeOne(ctx context.Context, c *ConnectorSettings) (wolkvox.TokenInfo, error) {
+	cl, err := wolkvox.NewClient(append(c.SourceOpts(), wolkvox.CallTimeout(probeTimeout))...)
 	if err != nil {
-		return source.TokenInfo{}, fmt.Errorf("building the client: %w", err)
+		return wolkvox.TokenInfo{}, fmt.Errorf("building the client: %w", err)
 	}
 	defer cl.CloseIdleConnections()
 	return cl.TokenInfo(ctx)
@@ -140,7 +140,7 @@ func probeOne(ctx context.Context, c *ConnectorSettings) (source.TokenInfo, erro
 // ("dial tcp 127.0.0.1:1: connect: connection refused") or the API's answer, without
 // the chain of wrappers the full error, printed above it, carries.
 func probeReason(err error) string {
-	var re *source.ResponseError
+	var re *wolkvox.ResponseError
 	var op *net.OpError
 	switch {
 	case errors.As(err, &re) && re.StatusCode != 0:
@@ -153,34 +153,34 @@ func probeReason(err error) string {
 	return err.Error()
 }
 
-// probeClass is the source.Class of a failed probe; a failure before any call (a bad
+// probeClass is the wolkvox.Class of a failed probe; a failure before any call (a bad
 // option) is "config".
-func probeClass(err error) source.Class {
-	var re *source.ResponseError
+func probeClass(err error) wolkvox.Class {
+	var re *wolkvox.ResponseError
 	switch {
 	case errors.As(err, &re):
 		return re.Class
-	case errors.Is(err, source.ErrInvalidOption):
+	case errors.Is(err, wolkvox.ErrInvalidOption):
 		return "config"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return source.ClassCanceled
+		return wolkvox.ClassCanceled
 	}
-	return source.ClassTransient
+	return wolkvox.ClassTransient
 }
 
 // probeFix says what to do about a failed probe, by the class of its error.
 func probeFix(err error) string {
 	class := probeClass(err)
 	switch {
-	case errors.Is(err, source.ErrInvalidOption):
+	case errors.Is(err, wolkvox.ErrInvalidOption):
 		return "correct the connector's server, token or base_url"
-	case class == source.ClassInvalidToken:
+	case class == wolkvox.ClassInvalidToken:
 		return "check the token (a new one from the Wolkvox manager?) and that server is the operation's wv number"
-	case class == source.ClassQuotaExhausted:
+	case class == wolkvox.ClassQuotaExhausted:
 		return "the token's calls for today are spent; wait for the daily reset, or raise the licenses"
-	case class == source.ClassBadRequest:
+	case class == wolkvox.ClassBadRequest:
 		return "check server (and base_url): this host does not serve information.php?api=token_info"
-	case class == source.ClassTooManyRequests:
+	case class == wolkvox.ClassTooManyRequests:
 		return "another program is calling with this token right now; try again, and keep max_in_flight within the token's limit"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "the API did not answer in time; check the network path to the server and try again"

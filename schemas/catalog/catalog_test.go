@@ -15,7 +15,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog/internal/gen"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // postmanDir holds the Postman extract the catalog is generated from.
@@ -440,7 +440,7 @@ func TestSeedReports(t *testing.T) {
 		keys      []string
 		timeField string
 		types     map[string]catalog.FieldType
-		row       source.Row
+		row       wolkvox.Row
 	}{
 		{
 			api: "diagram_13", kind: catalog.Detail, timeField: "date",
@@ -448,7 +448,7 @@ func TestSeedReports(t *testing.T) {
 			types: map[string]catalog.FieldType{"rp_id": catalog.String, "conn_id": catalog.String, "customer_id": catalog.String,
 				"channel": catalog.String, "attempt": catalog.Count, "telephone": catalog.String, "date": catalog.Timestamp,
 				"second_event": catalog.Seconds, "cod_opc_menu": catalog.String},
-			row: source.Row{{Key: "rp_id", Value: "4521"}, {Key: "conn_id", Value: "12462.0277.1782402643.44005"},
+			row: wolkvox.Row{{Key: "rp_id", Value: "4521"}, {Key: "conn_id", Value: "12462.0277.1782402643.44005"},
 				{Key: "customer_id", Value: "1032456789"}, {Key: "channel", Value: "voice"}, {Key: "attempt", Value: "1"},
 				{Key: "telephone", Value: "3001234567"}, {Key: "date", Value: "2026-03-05 14:22:10"},
 				{Key: "second_event", Value: "17"}, {Key: "cod_opc_menu", Value: "2"}},
@@ -461,7 +461,7 @@ func TestSeedReports(t *testing.T) {
 				"comments": catalog.String, "type_interaction": catalog.String, "telephone": catalog.String,
 				"destiny": catalog.String, "time": catalog.Duration, "hang_up": catalog.String, "customer_id": catalog.String,
 				"campaign_id": catalog.String},
-			row: source.Row{{Key: "conn_id", Value: "12462.0277.1782402643.44005"}, {Key: "agent_id", Value: "12462"},
+			row: wolkvox.Row{{Key: "conn_id", Value: "12462.0277.1782402643.44005"}, {Key: "agent_id", Value: "12462"},
 				{Key: "agent_name", Value: "COM-CAMILO PATINO"}, {Key: "agent_dni", Value: "1020304050"}, {Key: "skill_id", Value: "301"},
 				{Key: "date", Value: "2026-03-05 14:22:10"}, {Key: "cod_act", Value: "15"},
 				{Key: "description_cod_act", Value: "VENTA EFECTIVA"}, {Key: "cod_act_2", Value: "-"},
@@ -477,7 +477,7 @@ func TestSeedReports(t *testing.T) {
 				"ani": catalog.String, "customer_id": catalog.String, "voice_message_duration": catalog.Duration,
 				"type_interaction": catalog.String, "result": catalog.String, "time": catalog.Duration,
 				"voice_message": catalog.String, "feeling": catalog.String},
-			row: source.Row{{Key: "agent_id", Value: "12462"}, {Key: "agent_name", Value: "COM-CAMILO PATINO"},
+			row: wolkvox.Row{{Key: "agent_id", Value: "12462"}, {Key: "agent_name", Value: "COM-CAMILO PATINO"},
 				{Key: "agent_dni", Value: "1020304050"}, {Key: "skill_id", Value: "301"}, {Key: "skill_name", Value: "VENTAS"},
 				{Key: "date", Value: "2026-03-05 14:22:10"}, {Key: "conn_id", Value: "12462.0277.1782402643.44005"},
 				{Key: "ani", Value: "3001234567"}, {Key: "customer_id", Value: "1032456789"},
@@ -490,14 +490,14 @@ func TestSeedReports(t *testing.T) {
 			api: "diagram_1_3", kind: catalog.RangeAggregate, keys: []string{"rp_id", "cod_opc_menu"},
 			types: map[string]catalog.FieldType{"rp_id": catalog.String, "calls": catalog.Count, "time": catalog.Duration,
 				"cod_opc_menu": catalog.String},
-			row: source.Row{{Key: "rp_id", Value: "4521"}, {Key: "calls", Value: "132"}, {Key: "time", Value: "2:14:09"},
+			row: wolkvox.Row{{Key: "rp_id", Value: "4521"}, {Key: "calls", Value: "132"}, {Key: "time", Value: "2:14:09"},
 				{Key: "cod_opc_menu", Value: "PULSE"}},
 		},
 		{
 			api: "chat_3", kind: catalog.RangeAggregate, keys: []string{"channel"},
 			types: map[string]catalog.FieldType{"channel": catalog.String, "interactions": catalog.Count,
 				"closing_time": catalog.Duration},
-			row: source.Row{{Key: "channel", Value: "facebook_page"}, {Key: "interactions", Value: "57"},
+			row: wolkvox.Row{{Key: "channel", Value: "facebook_page"}, {Key: "interactions", Value: "57"},
 				{Key: "closing_time", Value: "12:40:03"}},
 		},
 	}

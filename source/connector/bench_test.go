@@ -30,10 +30,10 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // benchReport is the seed detail report the benchmark reads: nine fields, a three-field
@@ -149,7 +149,7 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 		return connector.New(cfg, connector.Kafka(seeds), connector.WithClock(clock), connector.Encoder(enc),
 			connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
 			connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"),
-			connector.SourceOpts(source.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
+			connector.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
 			connector.WithObserver(obs), connector.Logger(slog.New(slog.DiscardHandler)))
 	}
 	ctx := b.Context()
@@ -350,9 +350,9 @@ func (s commitSignal) Window(string, string, connector.WindowStats) {
 }
 
 // Call, Split and Transaction are counted in the connector's Status, which finish checks.
-func (commitSignal) Call(string, string, source.Call) {}
-func (commitSignal) Split(string, string)             {}
-func (commitSignal) Transaction(string, string, bool) {}
+func (commitSignal) Call(string, string, wolkvox.Call) {}
+func (commitSignal) Split(string, string)              {}
+func (commitSignal) Transaction(string, string, bool)  {}
 
 // checkTruth reads topic back (read_committed) and compares it with the simulator's
 // ground truth: every row once, nothing else.

@@ -28,7 +28,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // Errors that end Run.
@@ -47,7 +47,7 @@ type Connector struct {
 	cfg    Config
 	opts   options
 	log    *slog.Logger
-	client *source.Client
+	client *wolkvox.Client
 	quota  *Quota
 
 	mu        sync.Mutex
@@ -112,22 +112,22 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 		}
 		c.quota = q
 	}
-	srcOpts := []source.Opt{
-		source.Server(cfg.Server), source.Token(cfg.Token), source.Location(cfg.Location),
-		source.Logger(log), source.OnCall(c.onCall), source.RowCap(o.rowCap),
+	srcOpts := []wolkvox.Opt{
+		wolkvox.Server(cfg.Server), wolkvox.Token(cfg.Token), wolkvox.Location(cfg.Location),
+		wolkvox.Logger(log), wolkvox.OnCall(c.onCall), wolkvox.RowCap(o.rowCap),
 	}
 	if cfg.BaseURL != "" {
-		srcOpts = append(srcOpts, source.BaseURL(cfg.BaseURL))
+		srcOpts = append(srcOpts, wolkvox.BaseURL(cfg.BaseURL))
 	}
 	if cfg.MaxInFlight > 0 {
-		l, err := source.NewLimiter(cfg.MaxInFlight)
+		l, err := wolkvox.NewLimiter(cfg.MaxInFlight)
 		if err != nil {
 			return nil, err
 		}
-		srcOpts = append(srcOpts, source.WithLimiter(l))
+		srcOpts = append(srcOpts, wolkvox.WithLimiter(l))
 	}
 	srcOpts = append(srcOpts, o.sourceOpts...)
-	client, err := source.NewClient(srcOpts...)
+	client, err := wolkvox.NewClient(srcOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("connector %s: %w", cfg.Name, err)
 	}
@@ -249,7 +249,7 @@ func (c *Connector) setState(s State, err error) {
 
 // onCall is told of every HTTP call the client makes. Retries inside the client cost
 // quota like any call: the first attempt was taken from the budget before the read.
-func (c *Connector) onCall(call source.Call) {
+func (c *Connector) onCall(call wolkvox.Call) {
 	if call.Attempt > 1 {
 		c.quota.Spent(c.opts.clock.Now())
 	}
@@ -627,7 +627,7 @@ func (c *Connector) waitQuota(ctx context.Context, resetAt time.Time) {
 // settle records the outcome of one poll and decides whether Run must end.
 func (c *Connector) settle(ctx context.Context, rs *reportState, err error) error {
 	now := c.opts.clock.Now()
-	var resp *source.ResponseError
+	var resp *wolkvox.ResponseError
 	errors.As(err, &resp)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -641,18 +641,18 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 		return ctx.Err()
 	case errors.Is(err, sink.ErrFenced):
 		return fmt.Errorf("%w: %w", ErrFenced, err)
-	case errors.Is(err, source.ErrInvalidToken):
+	case errors.Is(err, wolkvox.ErrInvalidToken):
 		for _, r := range c.reports {
 			r.status.State, r.status.LastError = StateFailed, c.redact(err.Error())
 		}
 		return fmt.Errorf("%w: check the connector's token and server: %w", ErrInvalidToken, err)
-	case errors.Is(err, source.ErrQuotaExhausted):
+	case errors.Is(err, wolkvox.ErrQuotaExhausted):
 		resetAt := c.quota.Exhausted(now)
 		rs.retryAt = resetAt
 		rs.status.State, rs.status.LastError = StateQuotaExhausted, c.redact(err.Error())
 		c.log.Warn("Wolkvox says the daily quota is spent", "report", rs.rc.Key(), "reset_at", resetAt)
 		return nil
-	case errors.Is(err, source.ErrBadRequest), errors.As(err, new(*errWindowTooDense)), errors.Is(err, errPermanent),
+	case errors.Is(err, wolkvox.ErrBadRequest), errors.As(err, new(*errWindowTooDense)), errors.Is(err, errPermanent),
 		errors.Is(err, schemas.ErrRegistryAuth):
 		rs.status.State, rs.status.LastError = StateFailed, c.redact(err.Error())
 		c.log.Error("report failed and is stopped", "report", rs.rc.Key(), "class", classOf(err), "err", err)
@@ -664,7 +664,7 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 		}
 		rs.retryAt = now.Add(d)
 		text := c.redact(err.Error())
-		if errors.Is(err, source.ErrCountMismatch) {
+		if errors.Is(err, wolkvox.ErrCountMismatch) {
 			// The window is held, not committed: an answer that contradicts itself is
 			// never taken as data. It is read again until the count and the rows agree;
 			// an operator who knows better can move the cursor (offsets set).
@@ -682,7 +682,7 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 }
 
 func classOf(err error) string {
-	var resp *source.ResponseError
+	var resp *wolkvox.ResponseError
 	if errors.As(err, &resp) {
 		return string(resp.Class)
 	}

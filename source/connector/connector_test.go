@@ -10,10 +10,10 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 var bogota = func() *time.Location {
@@ -85,7 +85,7 @@ func TestDeliversGroundTruth(t *testing.T) {
 			connector.RowCap(400),
 			// Client retries wait in real time; on a 300× clock a real second is five
 			// virtual minutes, so keep them short.
-			connector.SourceOpts(source.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)), connector.MaxBackoff(time.Minute), connector.Logger(testLogger(t)))
+			connector.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)), connector.MaxBackoff(time.Minute), connector.Logger(testLogger(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,8 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // lateBootstrap is a Kafka bootstrap address that refuses connections until up is
@@ -172,7 +172,7 @@ func TestStatusTellsRetriesStallsAndQuota(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	c, _ := testConnector(t, seeds, srv.URL, start.Add(-time.Hour), fastClock(start, 300),
-		connector.SourceOpts(source.Backoff(100*time.Millisecond, 100*time.Millisecond, time.Minute)),
+		connector.SourceOpts(wolkvox.Backoff(100*time.Millisecond, 100*time.Millisecond, time.Minute)),
 		connector.StallTimeout(300*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -20,8 +20,8 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // scripted is a fake Wolkvox API for hostile-input tests: answer decides every
@@ -115,7 +115,7 @@ func hostileRun(t *testing.T, kc kafkatest.Cluster, up *scripted, start, until t
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
 	c, prefix := testConnector(t, kc.Seeds, srv.URL, start, fastClock(start.Add(10*time.Minute), 600), append([]connector.Opt{
-		connector.SourceOpts(source.Backoff(5*time.Millisecond, 20*time.Millisecond, 200*time.Millisecond)),
+		connector.SourceOpts(wolkvox.Backoff(5*time.Millisecond, 20*time.Millisecond, 200*time.Millisecond)),
 		connector.MaxBackoff(time.Minute)}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
@@ -372,7 +372,7 @@ func TestCountMismatchHoldsTheWindow(t *testing.T) {
 		srv := httptest.NewServer(up)
 		defer srv.Close()
 		c, prefix := testConnector(t, kc.Seeds, srv.URL, start, fastClock(start.Add(10*time.Minute), 600),
-			connector.SourceOpts(source.Backoff(5*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond)), connector.MaxBackoff(time.Second))
+			connector.SourceOpts(wolkvox.Backoff(5*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond)), connector.MaxBackoff(time.Second))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		runErr := make(chan error, 1)
@@ -471,7 +471,7 @@ func TestRowTooLongToDecode(t *testing.T) {
 		up := &scripted{loc: bogota, answer: func(w connector.Window, _ int) (int, string) {
 			return http.StatusOK, okBody(long, liveRow(w))
 		}}
-		c, prefix := hostileRun(t, kc, up, start, start.Add(30*time.Minute), connector.SourceOpts(source.MaxRowBytes(64<<10)))
+		c, prefix := hostileRun(t, kc, up, start, start.Add(30*time.Minute), connector.SourceOpts(wolkvox.MaxRowBytes(64<<10)))
 		dlq := readTopic(t, kc.Seeds, prefix+".dlq")
 		if len(dlq) != 1 {
 			t.Fatalf("%d dead letters, want the long row once", len(dlq))

@@ -11,7 +11,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // identity is who a row is and which version of it this is.
@@ -35,7 +35,7 @@ type identity struct {
 // null or blank) gets an identity from its content instead, and a *MissingKeyError: two
 // such rows would share a key such as "||" and overwrite each other in a compacted
 // topic, so the caller dead-letters the row rather than deliver it under that key.
-func identify(rep *catalog.Report, w Window, row source.Row, loc *time.Location) (identity, error) {
+func identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location) (identity, error) {
 	version := contentHash(row)
 	var key string
 	var missing []string
@@ -86,7 +86,7 @@ func (e *MissingKeyError) Class() string { return "missing_key" }
 
 // oversizeIdentity names a row too long to decode by its first bytes and its length,
 // so that re-reading it (the lookback) does not dead-letter it again.
-func oversizeIdentity(r source.OversizeRow) identity {
+func oversizeIdentity(r wolkvox.OversizeRow) identity {
 	h := fnv.New64a()
 	h.Write(r.Prefix)
 	h.Write([]byte(strconv.FormatInt(r.Bytes, 10)))
@@ -94,9 +94,9 @@ func oversizeIdentity(r source.OversizeRow) identity {
 	return identity{Key: hex.EncodeToString(fnvBytes(v)), ID: v, Version: v}
 }
 
-func contentHash(row source.Row) uint64 {
+func contentHash(row wolkvox.Row) uint64 {
 	cells := slices.Clone(row)
-	slices.SortFunc(cells, func(a, b source.Cell) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(cells, func(a, b wolkvox.Cell) int { return strings.Compare(a.Key, b.Key) })
 	h := fnv.New64a()
 	for _, c := range cells {
 		h.Write([]byte(c.Key))
@@ -175,7 +175,7 @@ func (s seenSet) entries() []offsets.Seen {
 
 // Identify returns the Kafka key and the version header value (hex) the connector gives
 // a row of rep read in window w: tests use it to match ground truth with events.
-func Identify(rep *catalog.Report, w Window, row source.Row, loc *time.Location) (key, version string) {
+func Identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location) (key, version string) {
 	id, _ := identify(rep, w, row, loc)
 	return id.Key, strconv.FormatUint(id.Version, 16)
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // Default topic names.
@@ -35,7 +35,7 @@ type options struct {
 	offsetsTopic          string
 	deadLetterTopic       string
 	transactionalIDPrefix string
-	sourceOpts            []source.Opt
+	sourceOpts            []wolkvox.Opt
 	quota                 *Quota
 	encoder               *schemas.Encoder
 	converter             *schemas.Converter
@@ -62,7 +62,7 @@ func defaultOptions() options {
 		clock:                 WallClock{},
 		logger:                slog.New(slog.DiscardHandler),
 		maxBackoff:            5 * time.Minute,
-		rowCap:                source.MaxRows,
+		rowCap:                wolkvox.MaxRows,
 		futureTolerance:       DefaultFutureTolerance,
 		stallTimeout:          DefaultStallTimeout,
 		topicSettings:         sink.TopicSettings{Partitions: -1, ReplicationFactor: -1},
@@ -108,7 +108,7 @@ func TransactionalIDPrefix(p string) Opt {
 
 // SourceOpts are passed to the Wolkvox client after the connector's own (BaseURL for a
 // proxy or the simulator, a Limiter shared with other connectors of the same token).
-func SourceOpts(opts ...source.Opt) Opt {
+func SourceOpts(opts ...wolkvox.Opt) Opt {
 	return optFunc(func(o *options) { o.sourceOpts = append(o.sourceOpts, opts...) })
 }
 
@@ -132,7 +132,7 @@ func WithObserver(obs Observer) Opt { return optFunc(func(o *options) { o.observ
 func MaxBackoff(d time.Duration) Opt { return optFunc(func(o *options) { o.maxBackoff = d }) }
 
 // RowCap is the most rows the API returns for one call; an answer that size is taken
-// as cut and its window bisected. Default source.MaxRows (60,000), Wolkvox's limit; tests
+// as cut and its window bisected. Default wolkvox.MaxRows (60,000), Wolkvox's limit; tests
 // lower it together with the simulator's.
 func RowCap(n int) Opt { return optFunc(func(o *options) { o.rowCap = n }) }
 
@@ -181,7 +181,7 @@ type WindowStats struct {
 // are called from the connector's goroutine and must not block.
 type Observer interface {
 	// Call is told of every HTTP call, retries included, made for report (its key).
-	Call(connector, report string, call source.Call)
+	Call(connector, report string, call wolkvox.Call)
 	Window(connector, report string, s WindowStats)
 	Split(connector, report string)
 	Transaction(connector, report string, committed bool)

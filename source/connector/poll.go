@@ -14,7 +14,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // HeaderRowVersion is the event header holding the hash (hex) of the row's content: two
@@ -23,14 +23,14 @@ import (
 const HeaderRowVersion = "wolkvox.row.version"
 
 // rowBuffer collects one read's rows, and the rows too long to decode (see
-// source.MaxRowBytes); the client resets it when it retries.
+// wolkvox.MaxRowBytes); the client resets it when it retries.
 type rowBuffer struct {
-	rows     []source.Row
-	oversize []source.OversizeRow
+	rows     []wolkvox.Row
+	oversize []wolkvox.OversizeRow
 }
 
-func (b *rowBuffer) Row(r source.Row) error { b.rows = append(b.rows, r); return nil }
-func (b *rowBuffer) Oversize(r source.OversizeRow) error {
+func (b *rowBuffer) Row(r wolkvox.Row) error { b.rows = append(b.rows, r); return nil }
+func (b *rowBuffer) Oversize(r wolkvox.OversizeRow) error {
 	b.oversize = append(b.oversize, r)
 	return nil
 }
@@ -39,8 +39,8 @@ func (b *rowBuffer) Reset() { b.rows, b.oversize = b.rows[:0], b.oversize[:0] }
 // piece is the rows of one (sub)window.
 type piece struct {
 	w        Window
-	rows     []source.Row
-	oversize []source.OversizeRow
+	rows     []wolkvox.Row
+	oversize []wolkvox.OversizeRow
 	at       time.Time // when the answer arrived
 }
 
@@ -84,7 +84,7 @@ func (c *Connector) read(ctx context.Context, rs *reportState, w Window, first b
 		c.reading = nil
 		c.mu.Unlock()
 	}()
-	res, err := c.client.Read(ctx, source.Request{Report: rs.rc.API, Start: w.Start, End: w.End, Params: rs.rc.Params}, &buf)
+	res, err := c.client.Read(ctx, wolkvox.Request{Report: rs.rc.API, Start: w.Start, End: w.End, Params: rs.rc.Params}, &buf)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	defer c.activity(rs, "")
 	pieces, err := c.read(ctx, rs, w, true)
 	if errors.Is(err, errBudgetSpent) {
-		return fmt.Errorf("%w: %w", source.ErrQuotaExhausted, err)
+		return fmt.Errorf("%w: %w", wolkvox.ErrQuotaExhausted, err)
 	}
 	if err != nil {
 		return err
@@ -310,7 +310,7 @@ func (c *Connector) commit(ctx context.Context, writer *sink.Writer, rs *reportS
 }
 
 // rowJSON is a row as dead letters carry it: its JSON, keys in the order the API sent them.
-func rowJSON(row source.Row) []byte {
+func rowJSON(row wolkvox.Row) []byte {
 	raw, _ := row.MarshalJSON() // cannot fail: keys and values are strings
 	return raw
 }
@@ -326,7 +326,7 @@ func (c *Connector) activity(rs *reportState, what string) {
 }
 
 // rowTimeOf reads a detail row's time from its time field, in the operation's zone.
-func rowTimeOf(rs *reportState, row source.Row, loc *time.Location) (time.Time, bool) {
+func rowTimeOf(rs *reportState, row wolkvox.Row, loc *time.Location) (time.Time, bool) {
 	if rs.rep.TimeField == "" || rs.rep.TimeLayout == "" {
 		return time.Time{}, false
 	}

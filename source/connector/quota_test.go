@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // TestQuotaRunsOutMidDay gives the token fewer calls than a day needs: the connector
@@ -47,7 +47,7 @@ func TestQuotaRunsOutMidDay(t *testing.T) {
 		c, err := connector.New(cfg, connector.Kafka(kc.Seeds), connector.WithClock(clock),
 			connector.TopicTemplate(prefix+".{report}"), connector.OffsetsTopic(prefix+".offsets"),
 			connector.DeadLetterTopic(prefix+".dlq"), connector.TransactionalIDPrefix(prefix+"-"),
-			connector.SourceOpts(source.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
+			connector.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
 			connector.Logger(testLogger(t)))
 		if err != nil {
 			t.Fatal(err)

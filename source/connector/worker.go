@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // Worker runs several connectors in one process, the way a Kafka Connect worker does:
@@ -38,7 +38,7 @@ type entry struct {
 
 	cfg     Config
 	quota   *Quota
-	limiter *source.Limiter
+	limiter *wolkvox.Limiter
 	conn    *Connector // current instance; replaced on restart
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the current instance's Run returned
@@ -81,7 +81,7 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 	w.store = store
 	type shared struct {
 		quota   *Quota
-		limiter *source.Limiter
+		limiter *wolkvox.Limiter
 	}
 	byToken := map[string]shared{}
 	var errs []error
@@ -97,7 +97,7 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 				errs = append(errs, err)
 				continue
 			}
-			l, err := source.NewLimiter(max(cfg.MaxInFlight, 1))
+			l, err := wolkvox.NewLimiter(max(cfg.MaxInFlight, 1))
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -120,11 +120,11 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 	return w, nil
 }
 
-func (w *Worker) build(cfg Config, q *Quota, l *source.Limiter) (*Connector, error) {
+func (w *Worker) build(cfg Config, q *Quota, l *wolkvox.Limiter) (*Connector, error) {
 	opts := slices.Clone(w.opts)
-	var src []source.Opt
+	var src []wolkvox.Opt
 	if l != nil {
-		src = append(src, source.WithLimiter(l))
+		src = append(src, wolkvox.WithLimiter(l))
 	}
 	opts = append(opts, SourceOpts(src...))
 	if q != nil {

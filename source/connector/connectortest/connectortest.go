@@ -19,9 +19,9 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // Freezable is a fast virtual clock that can be stopped: the simulator runs on it, so
@@ -128,9 +128,9 @@ type Expected struct {
 func Expect(rep *catalog.Report, truth []simulator.TruthRow, bucket time.Duration, loc *time.Location, observableFrom time.Time, minLife time.Duration) []Expected {
 	var out []Expected
 	for _, tr := range truth {
-		row := make(source.Row, len(tr.Row))
+		row := make(wolkvox.Row, len(tr.Row))
 		for i, c := range tr.Row {
-			row[i] = source.Cell{Key: c.Key, Value: c.Value, Null: c.Null}
+			row[i] = wolkvox.Cell{Key: c.Key, Value: c.Value, Null: c.Null}
 		}
 		w := connector.Window{Start: tr.Time, End: tr.Time.Add(bucket - time.Second)}
 		key, version := connector.Identify(rep, w, row, loc)

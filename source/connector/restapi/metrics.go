@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // Namespace prefixes every metric name.
@@ -157,12 +157,12 @@ func (m *Metrics) Watch(src StatusSource) {
 func (m *Metrics) KafkaHooks() kgo.Opt { return kgo.WithHooks(m.kafka) }
 
 // Call counts one HTTP call and, when the API answered with an error, the error.
-func (m *Metrics) Call(conn, report string, call source.Call) {
+func (m *Metrics) Call(conn, report string, call wolkvox.Call) {
 	class := string(call.Class)
 	m.calls.WithLabelValues(conn, report, class).Inc()
 	m.callDuration.WithLabelValues(conn, report).Observe(call.Duration.Seconds())
 	switch call.Class {
-	case source.ClassOK, source.ClassNoData, source.ClassCanceled, source.ClassHandler:
+	case wolkvox.ClassOK, wolkvox.ClassNoData, wolkvox.ClassCanceled, wolkvox.ClassHandler:
 		// Not the API's failure: an answer, our own cancellation, or our own refusal.
 	default:
 		m.upstreamErrors.WithLabelValues(conn, report, class).Inc()
@@ -176,9 +176,9 @@ func (m *Metrics) Call(conn, report string, call source.Call) {
 
 // rejectReasons are the causes of a 200 answer that is not taken as data.
 var rejectReasons = map[string]error{
-	"count_mismatch": source.ErrCountMismatch,
-	"body_too_large": source.ErrBodyTooLarge,
-	"row_too_large":  source.ErrRowTooLarge,
+	"count_mismatch": wolkvox.ErrCountMismatch,
+	"body_too_large": wolkvox.ErrBodyTooLarge,
+	"row_too_large":  wolkvox.ErrRowTooLarge,
 }
 
 // Window counts one committed window and its rows.

@@ -17,8 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // scrape fetches /metrics through h and parses the text format.
@@ -80,13 +80,13 @@ func TestMetricsScrape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	transient := &source.ResponseError{StatusCode: 500, Class: source.ClassTransient}
-	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 1, Status: 200, Class: source.ClassOK, Rows: 5, Duration: 300 * time.Millisecond})
-	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 2, Status: 500, Class: source.ClassTransient, Duration: time.Second, Err: transient})
-	m.Call("alpha", "act_3", source.Call{Report: "act_3", Attempt: 1, Class: source.ClassCanceled, Err: context.Canceled})
-	mismatch := &source.ResponseError{StatusCode: 200, Class: source.ClassTransient, Cause: source.ErrCountMismatch}
-	m.Call("alpha", "chat_1", source.Call{Report: "chat_1", Attempt: 1, Status: 200, Class: source.ClassTransient, Err: mismatch})
-	m.Call("alpha", "diagram_13", source.Call{Report: "diagram_13", Attempt: 1, Status: 404, Class: source.ClassNoData})
+	transient := &wolkvox.ResponseError{StatusCode: 500, Class: wolkvox.ClassTransient}
+	m.Call("alpha", "act_3", wolkvox.Call{Report: "act_3", Attempt: 1, Status: 200, Class: wolkvox.ClassOK, Rows: 5, Duration: 300 * time.Millisecond})
+	m.Call("alpha", "act_3", wolkvox.Call{Report: "act_3", Attempt: 2, Status: 500, Class: wolkvox.ClassTransient, Duration: time.Second, Err: transient})
+	m.Call("alpha", "act_3", wolkvox.Call{Report: "act_3", Attempt: 1, Class: wolkvox.ClassCanceled, Err: context.Canceled})
+	mismatch := &wolkvox.ResponseError{StatusCode: 200, Class: wolkvox.ClassTransient, Cause: wolkvox.ErrCountMismatch}
+	m.Call("alpha", "chat_1", wolkvox.Call{Report: "chat_1", Attempt: 1, Status: 200, Class: wolkvox.ClassTransient, Err: mismatch})
+	m.Call("alpha", "diagram_13", wolkvox.Call{Report: "diagram_13", Attempt: 1, Status: 404, Class: wolkvox.ClassNoData})
 	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 5, DeadLetters: 1, Duplicates: 2})
 	m.Window("alpha", "act_3,cod_act=X", connector.WindowStats{Rows: 3, FutureRows: 2})
 	m.Split("alpha", "act_3,cod_act=X")

@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // TestRealWorker drives a real *connector.Worker on kfake and the simulator through
@@ -43,7 +43,7 @@ func TestRealWorker(t *testing.T) {
 	}
 	w, err := connector.NewWorker([]connector.Config{cfg},
 		connector.Kafka(seeds, m.KafkaHooks()), connector.WithObserver(m), connector.Logger(testLogger()),
-		connector.SourceOpts(source.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)))
+		connector.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build race
 
-package source
+package wolkvox
 
 // raceEnabled shrinks the tests that are slow under the race detector.
 const raceEnabled = true

@@ -1,5 +1,5 @@
 //go:build !race
 
-package source
+package wolkvox
 
 const raceEnabled = false

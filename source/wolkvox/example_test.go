@@ -1,4 +1,4 @@
-package source_test
+package wolkvox_test
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // printer is a Handler that prints each row.
 type printer struct{}
 
-func (printer) Row(r source.Row) error {
+func (printer) Row(r wolkvox.Row) error {
 	conn, _ := r.Get("conn_id")
 	menu, _ := r.Get("cod_opc_menu")
 	fmt.Println(conn, menu)
@@ -31,19 +31,19 @@ func ExampleClient_Read() {
 	}))
 	defer srv.Close()
 
-	c, err := source.NewClient(source.Server("0040"), source.Token("my-token"), source.BaseURL(srv.URL))
+	c, err := wolkvox.NewClient(wolkvox.Server("0040"), wolkvox.Token("my-token"), wolkvox.BaseURL(srv.URL))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer c.CloseIdleConnections()
 	start := time.Date(2026, 3, 2, 8, 0, 0, 0, c.Location())
-	res, err := c.Read(context.Background(), source.Request{Report: "diagram_13", Start: start, End: start.Add(5 * time.Minute)}, printer{})
+	res, err := c.Read(context.Background(), wolkvox.Request{Report: "diagram_13", Start: start, End: start.Add(5 * time.Minute)}, printer{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("%d rows in %d call(s), truncated: %v\n", res.Rows, res.Calls, res.Rows >= source.MaxRows)
+	fmt.Printf("%d rows in %d call(s), truncated: %v\n", res.Rows, res.Calls, res.Rows >= wolkvox.MaxRows)
 	// Output:
 	// 12462.0277.1782402643.44005 SALDO
 	// 12462.0277.1782402643.44005 ASESOR

@@ -23,4 +23,4 @@
 //     token's daily quota is the scarcest resource, and metrics count what it costs.
 //
 // The token never appears in a log line, an error or a printed Client.
-package source
+package wolkvox

@@ -1,4 +1,4 @@
-package source
+package wolkvox
 
 import "github.com/wolkvox-connect/wolkvox-connect/schemas"
 
