@@ -52,7 +52,7 @@ FUZZ_TARGETS ?= \
 	./offsets:FuzzPositionUnmarshal \
 	./offsets:FuzzDecodeKey \
 	./schemas:FuzzConvert \
-	./source/connector/restapi:FuzzParseOffsets
+	./source/restapi:FuzzParseOffsets
 FUZZTIME ?= 8s
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

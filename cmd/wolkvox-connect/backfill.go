@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // backfillCommand is "wolkvox-connect backfill".
@@ -45,7 +45,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 		return err
 	}
 	cfg := connectorConfig(cs)
-	i := slices.IndexFunc(cfg.Reports, func(r connector.ReportConfig) bool { return r.Key() == *report || r.API == *report })
+	i := slices.IndexFunc(cfg.Reports, func(r source.ReportConfig) bool { return r.Key() == *report || r.API == *report })
 	if *report == "" || i < 0 {
 		var keys []string
 		for _, r := range cfg.Reports {
@@ -82,7 +82,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	if err != nil {
 		return err
 	}
-	c, err := connector.New(cfg, append(opts, connector.Backfill(from, to, *topic))...)
+	c, err := source.New(cfg, append(opts, source.Backfill(from, to, *topic))...)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 					"To read the range again, reset that progress and run this command again:\n"+
 					"  wolkvox-connect offsets reset --config %s --connector %s --report '%s' --transactional-id-prefix %s --yes\n",
 					r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, strings.Join(bp.Keys, ", "),
-					o.config, cfg.Name, bp.Keys[0], connector.DefaultTxnIDPrefix+"backfill-")
+					o.config, cfg.Name, bp.Keys[0], source.DefaultTxnIDPrefix+"backfill-")
 				return err
 			}
 			bar.draw(st, bp, true)
@@ -114,7 +114,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 				return fmt.Errorf("interrupted: run the same command again to resume where it stopped")
 			}
 			r := st.Reports[0]
-			if r.State == connector.StateFailed {
+			if r.State == source.StateFailed {
 				return fmt.Errorf("report %s failed: %s", r.Key, r.LastError)
 			}
 			fmt.Fprintf(env.stdout, "backfilled %s %s..%s into %s: %s written, %s, %s; %s already in the topic before, %s read again and skipped (already written)\n",
@@ -172,7 +172,7 @@ type progress struct {
 // progressTime is how the bar shows an instant: local to the operation, with its offset.
 const progressTime = "2006-01-02 15:04 -07:00"
 
-func (p *progress) draw(st connector.Status, bp connector.BackfillProgress, final bool) {
+func (p *progress) draw(st source.Status, bp source.BackfillProgress, final bool) {
 	if len(st.Reports) == 0 {
 		return
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector/connectortest"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 

@@ -32,7 +32,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
@@ -184,7 +184,7 @@ type RESTSettings struct {
 }
 
 // LimitSettings bound what the worker accepts from Wolkvox and how long a report may go
-// without progress. They apply to every connector of the worker: connector.NewWorker
+// without progress. They apply to every connector of the worker: source.NewWorker
 // gives all its connectors one set of options, and the limits guard the process's
 // memory and health, which the connectors share, not one operation's data. The loader
 // fills every field (the defaults below when the file leaves it out); a zero field
@@ -197,10 +197,10 @@ type LimitSettings struct {
 	// the dead-letter topic. Default wolkvox.DefaultMaxRowBytes, 16 MiB.
 	MaxRowBytes int
 	// StallTimeout is how long a report may read or commit without progress before its
-	// status says stalled (connector.StallTimeout); default 5m.
+	// status says stalled (source.StallTimeout); default 5m.
 	StallTimeout time.Duration
 	// FutureTolerance is how far past now a row's time may lie and still move the
-	// report's last_seen (connector.FutureTolerance); default 1h.
+	// report's last_seen (source.FutureTolerance); default 1h.
 	FutureTolerance time.Duration
 }
 
@@ -223,7 +223,7 @@ type ConnectorSettings struct {
 	// Config is the connector's configuration without its token: Config.Token is always
 	// empty, so that printing Settings can never show it. Connector returns the Config
 	// to run, token included.
-	Config connector.Config
+	Config source.Config
 	Token  secret
 	// BaseURL replaces https://wv{server}.wolkvox.com (a proxy, the simulator); empty
 	// means the default.
@@ -273,7 +273,7 @@ func (s secret) MarshalYAML() (any, error)    { return s.String(), nil }
 func (s secret) LogValue() slog.Value         { return slog.StringValue(s.String()) }
 
 // Connector returns the connector's configuration with its token, to run it.
-func (c *ConnectorSettings) Connector() connector.Config {
+func (c *ConnectorSettings) Connector() source.Config {
 	cfg := c.Config
 	cfg.Token = c.Token.Reveal()
 	return cfg
@@ -397,17 +397,17 @@ func (l LogSettings) Logger(w io.Writer) *slog.Logger {
 // and its Basic credentials, and the REST bearer token. Upstream servers echo what they
 // were sent (a registry's error page quoting the Authorization header, a SASL failure
 // quoting its input); everything built from these settings logs through
-// [Settings.Logger] and hands this Redactor to the connectors (connector.WithRedactor),
+// [Settings.Logger] and hands this Redactor to the connectors (source.WithRedactor),
 // so such text is hidden in logs, status errors and the REST API. TLS keys are read
 // from unencrypted PEM files: there is no passphrase to hide.
-func (s *Settings) Redactor() *connector.Redactor {
-	r := connector.NewRedactor()
+func (s *Settings) Redactor() *source.Redactor {
+	r := source.NewRedactor()
 	s.hideSecrets(r)
 	return r
 }
 
 // hideSecrets adds the settings' secrets to r (see Redactor).
-func (s *Settings) hideSecrets(r *connector.Redactor) {
+func (s *Settings) hideSecrets(r *source.Redactor) {
 	for i := range s.Connectors {
 		r.Add(s.Connectors[i].Token.Reveal())
 	}
@@ -417,18 +417,18 @@ func (s *Settings) hideSecrets(r *connector.Redactor) {
 
 // Logger returns the process logger of these settings, writing to w, and the
 // Redactor it hides secrets with: pass the same Redactor to the connectors.
-func (s *Settings) Logger(w io.Writer) (*slog.Logger, *connector.Redactor) {
+func (s *Settings) Logger(w io.Writer) (*slog.Logger, *source.Redactor) {
 	r := s.Redactor()
 	return slog.New(r.Handler(s.Log.Logger(w).Handler())), r
 }
 
 // Clock returns the virtual clock.
-func (c *ClockSettings) Clock() connector.FastClock {
-	return connector.FastClock{Origin: c.Origin, Start: c.Start, Speed: c.Speed}
+func (c *ClockSettings) Clock() source.FastClock {
+	return source.FastClock{Origin: c.Origin, Start: c.Start, Speed: c.Speed}
 }
 
 // TokenGroup is the connectors that share one Wolkvox token, and with it one daily
-// budget and one limit of calls in flight: build one connector.Quota and one
+// budget and one limit of calls in flight: build one source.Quota and one
 // wolkvox.Limiter per group. The loader has checked that they agree on all three values.
 type TokenGroup struct {
 	Connectors     []int // indexes into Settings.Connectors, in file order
@@ -466,8 +466,8 @@ func (s *Settings) TokenGroups() []TokenGroup {
 
 // QuotaPlan is the steady-state calls a day of a token group against its budget; each
 // report is named "connector/report-key".
-func (s *Settings) QuotaPlan(g TokenGroup) connector.Plan {
-	p := connector.Plan{PerReport: map[string]float64{}, Budget: g.DailyQuota}
+func (s *Settings) QuotaPlan(g TokenGroup) source.Plan {
+	p := source.Plan{PerReport: map[string]float64{}, Budget: g.DailyQuota}
 	for _, i := range g.Connectors {
 		c := &s.Connectors[i]
 		cp := c.Config.QuotaPlan()
@@ -484,7 +484,7 @@ func (s *Settings) QuotaPlan(g TokenGroup) connector.Plan {
 var errInvalidSettings = errors.New("invalid configuration")
 
 // ConfigError is every problem found in a configuration file. It unwraps to
-// errInvalidSettings and to each problem's *connector.FieldError, so errors.As finds
+// errInvalidSettings and to each problem's *source.FieldError, so errors.As finds
 // the first one and errors.Is(err, errInvalidSettings) holds.
 type ConfigError struct {
 	File     string // the file's path; empty for ParseSettings
@@ -495,7 +495,7 @@ type ConfigError struct {
 // of the file it is on (the nearest enclosing key when the field itself is missing; 0
 // when unknown).
 type Problem struct {
-	*connector.FieldError
+	*source.FieldError
 	Line int
 }
 
@@ -613,7 +613,7 @@ func (e *ConfigError) Unwrap() []error {
 //     is a problem.
 //   - Two connectors writing the same report to the same topic is a problem: the
 //     template must then include {connector} or {server}.
-//   - limits is one top-level block, not a per-connector key: connector.NewWorker gives
+//   - limits is one top-level block, not a per-connector key: source.NewWorker gives
 //     every connector one set of options, and the limits guard the process's memory and
 //     health, which its connectors share. Sizes are whole bytes or binary units (KiB,
 //     MiB, GiB); decimal units (MB) are refused rather than guessed at. A max_body_bytes
@@ -805,12 +805,12 @@ type valueAt struct {
 
 // badAt records a problem at a line of the file.
 func (l *loader) badAt(line int, field, problem, fix string) {
-	l.problems = append(l.problems, Problem{FieldError: &connector.FieldError{Field: field, Problem: problem, Fix: fix}, Line: line})
+	l.problems = append(l.problems, Problem{FieldError: &source.FieldError{Field: field, Problem: problem, Fix: fix}, Line: line})
 }
 
 // warn records a warning: allowed, but probably a mistake.
 func (l *loader) warn(field, problem, fix string) {
-	l.warnings = append(l.warnings, Problem{FieldError: &connector.FieldError{Field: field, Problem: problem, Fix: fix}, Line: l.lineOf(field)})
+	l.warnings = append(l.warnings, Problem{FieldError: &source.FieldError{Field: field, Problem: problem, Fix: fix}, Line: l.lineOf(field)})
 }
 
 // bad records a problem unless it is about a field already reported.
@@ -820,7 +820,7 @@ func (l *loader) bad(field, problem, fix string) {
 			return
 		}
 	}
-	l.problems = append(l.problems, Problem{FieldError: &connector.FieldError{Field: field, Problem: problem, Fix: fix}, Line: l.lineOf(field)})
+	l.problems = append(l.problems, Problem{FieldError: &source.FieldError{Field: field, Problem: problem, Fix: fix}, Line: l.lineOf(field)})
 }
 
 // lineOf returns the line of field, or of its nearest enclosing field in the file.
@@ -1513,7 +1513,7 @@ func (l *loader) buildLog(fl *fileLog, s *LogSettings) {
 // DefaultLimits are the limits a file without a limits block runs with.
 func DefaultLimits() LimitSettings {
 	return LimitSettings{MaxBodyBytes: wolkvox.DefaultMaxBodyBytes, MaxRowBytes: wolkvox.DefaultMaxRowBytes,
-		StallTimeout: connector.DefaultStallTimeout, FutureTolerance: connector.DefaultFutureTolerance}
+		StallTimeout: source.DefaultStallTimeout, FutureTolerance: source.DefaultFutureTolerance}
 }
 
 func (l *loader) buildLimits(fl *fileLimits) LimitSettings {
@@ -1647,7 +1647,7 @@ func (l *loader) buildClock(fc *fileClock) *ClockSettings {
 
 func (l *loader) buildConnector(fc *fileConnector, path string, now time.Time) ConnectorSettings {
 	cs := ConnectorSettings{
-		Config: connector.Config{Name: fc.Name, Server: fc.Server, DailyQuota: fc.DailyQuota, QuotaResetHour: fc.QuotaResetHour},
+		Config: source.Config{Name: fc.Name, Server: fc.Server, DailyQuota: fc.DailyQuota, QuotaResetHour: fc.QuotaResetHour},
 		Token:  l.secretValue(path, "token", fc.Token, fc.TokenFile),
 	}
 	zone := cmp.Or(fc.TimeZone, DefaultTimeZone)
@@ -1698,10 +1698,6 @@ func (l *loader) buildConnector(fc *fileConnector, path string, now time.Time) C
 	return cs
 }
 
-// sourceOptionRE splits a wolkvox.ErrInvalidOption message into the option and the
-// problem: "source: invalid option Token: contains whitespace ...".
-var sourceOptionRE = regexp.MustCompile(`^source: ` + regexp.QuoteMeta(wolkvox.ErrInvalidOption.Error()) + ` (\w+): (.*)$`)
-
 // clientProblems builds the connector's source client as run does (no I/O) and
 // records what it refuses on the field at fault: whatever wolkvox.NewClient refuses,
 // validate reports, with the field, its line and the fix. A field already reported (an
@@ -1721,12 +1717,12 @@ func (l *loader) clientProblems(cs *ConnectorSettings, fc *fileConnector, path s
 		list = []error{err}
 	}
 	for _, e := range list {
-		m := sourceOptionRE.FindStringSubmatch(e.Error())
-		if m == nil {
+		var oe *wolkvox.OptionError
+		if !errors.As(e, &oe) {
 			l.bad(path, e.Error(), "")
 			continue
 		}
-		option, problem := m[1], m[2]
+		option, problem := oe.Option, oe.Problem
 		field, fix := path, ""
 		switch option {
 		case "Token":
@@ -1735,7 +1731,7 @@ func (l *loader) clientProblems(cs *ConnectorSettings, fc *fileConnector, path s
 			}
 			field, problem, fix = path+".token", "the token "+problem, "a Wolkvox token is one word: remove spaces, quotes and line breaks from the value (or its variable)"
 			if fc.TokenFile != "" {
-				field, problem, fix = path+".token_file", fmt.Sprintf("%s: the token read from it %s", fc.TokenFile, m[2]), "the file must hold only the token (surrounding whitespace is trimmed): check that the path is the token's file"
+				field, problem, fix = path+".token_file", fmt.Sprintf("%s: the token read from it %s", fc.TokenFile, oe.Problem), "the file must hold only the token (surrounding whitespace is trimmed): check that the path is the token's file"
 			}
 		case "Server":
 			field, fix = path+".server", `give the digits of wv{server}.wolkvox.com, e.g. "0040"`
@@ -1752,7 +1748,7 @@ func (l *loader) clientProblems(cs *ConnectorSettings, fc *fileConnector, path s
 	}
 }
 
-// connectorProblems re-paths connector.Config.Validate's FieldErrors, which name the
+// connectorProblems re-paths source.Config.Validate's FieldErrors, which name the
 // connector (connectors.NAME.field), to the file's connectors[i].field.
 func (l *loader) connectorProblems(err error, name, path string) {
 	var list []error
@@ -1762,7 +1758,7 @@ func (l *loader) connectorProblems(err error, name, path string) {
 		list = []error{err}
 	}
 	for _, e := range list {
-		var fe *connector.FieldError
+		var fe *source.FieldError
 		if !errors.As(e, &fe) {
 			l.bad(path, e.Error(), "")
 			continue
@@ -1780,8 +1776,8 @@ func (l *loader) connectorProblems(err error, name, path string) {
 
 // schedule reads a schedule, inheriting what it leaves out from base (nil: the
 // connector's defaults, left zero so that package connector fills them).
-func (l *loader) schedule(fs *fileSchedule, path string, base *connector.ReportConfig, loc *time.Location, now time.Time) connector.ReportConfig {
-	var rc connector.ReportConfig
+func (l *loader) schedule(fs *fileSchedule, path string, base *source.ReportConfig, loc *time.Location, now time.Time) source.ReportConfig {
+	var rc source.ReportConfig
 	if base != nil {
 		rc = *base
 	}
@@ -1858,8 +1854,8 @@ func (l *loader) checkConnectors(s *Settings) {
 
 func (l *loader) buildTopics(ft *fileTopics, t *TopicSettings, conns []ConnectorSettings) {
 	t.Template = cmp.Or(ft.Template, sink.DefaultTopicTemplate)
-	t.Offsets = cmp.Or(ft.Offsets, connector.DefaultOffsetsTopic)
-	t.DeadLetter = cmp.Or(ft.DeadLetter, connector.DefaultDeadLetterTopic)
+	t.Offsets = cmp.Or(ft.Offsets, source.DefaultOffsetsTopic)
+	t.DeadLetter = cmp.Or(ft.DeadLetter, source.DefaultDeadLetterTopic)
 	t.Partitions, t.ReplicationFactor = -1, -1
 	if ft.Partitions != nil {
 		t.Partitions = *ft.Partitions

@@ -31,7 +31,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // testEnv is the environment the testdata and example files are checked with.
@@ -127,9 +127,9 @@ func TestConfigFiles(t *testing.T) {
 			if !errors.Is(err, errInvalidSettings) || ce.File != file {
 				t.Errorf("errors.Is(err, errInvalidSettings) = %v, File = %q", errors.Is(err, errInvalidSettings), ce.File)
 			}
-			var fe *connector.FieldError
+			var fe *source.FieldError
 			if !errors.As(err, &fe) {
-				t.Errorf("errors.As(err, *connector.FieldError) failed")
+				t.Errorf("errors.As(err, *source.FieldError) failed")
 			}
 			for _, w := range wants {
 				i := slices.IndexFunc(ce.Problems, func(p Problem) bool { return p.Field == w.field && strings.Contains(p.Fix, w.fix) })
@@ -197,7 +197,7 @@ func TestFullSettings(t *testing.T) {
 		{"base url", c.BaseURL, "http://127.0.0.1:8090"},
 		{"max in flight", c.MaxInFlight, 2},
 		{"reports", len(c.Config.Reports), 3},
-		{"act_3 overrides interval", c.Config.Reports[0], connector.ReportConfig{API: "act_3", Params: map[string]string{"cod_act": "cod_act2"},
+		{"act_3 overrides interval", c.Config.Reports[0], source.ReportConfig{API: "act_3", Params: map[string]string{"cod_act": "cod_act2"},
 			Interval: 10 * time.Minute, Lookback: 2 * time.Hour, Settle: 2 * time.Minute, Bucket: 30 * time.Minute, Start: today}},
 		{"date start is midnight in the zone", c.Config.Reports[1].Start, time.Date(2026, 10, 15, 0, 0, 0, 0, bogota)},
 		{"rfc3339 start", c.Config.Reports[2].Start, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)},
@@ -222,11 +222,11 @@ func TestDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"template", s.Topics.Template, connector.DefaultTopicTemplate},
+		{"template", s.Topics.Template, source.DefaultTopicTemplate},
 		{"partitions", s.Topics.Partitions, int32(-1)},
 		{"replication", s.Topics.ReplicationFactor, int16(-1)},
-		{"offsets", s.Topics.Offsets, connector.DefaultOffsetsTopic},
-		{"dead letter", s.Topics.DeadLetter, connector.DefaultDeadLetterTopic},
+		{"offsets", s.Topics.Offsets, source.DefaultOffsetsTopic},
+		{"dead letter", s.Topics.DeadLetter, source.DefaultDeadLetterTopic},
 		{"rest", s.REST.Address, DefaultRESTAddress},
 		{"rest token unset", s.REST.Token.IsSet(), false},
 		{"log", s.Log, LogSettings{Level: slog.LevelInfo, Format: "text"}},
@@ -237,7 +237,7 @@ func TestDefaults(t *testing.T) {
 		{"max in flight", c.MaxInFlight, 1},
 		{"base url", c.BaseURL, ""},
 		// Zero schedule values are the connector's to fill, with its own defaults.
-		{"schedule left to the connector", c.Config.Reports[0], connector.ReportConfig{API: "diagram_13"}},
+		{"schedule left to the connector", c.Config.Reports[0], source.ReportConfig{API: "diagram_13"}},
 		{"token from env", c.Token.Reveal(), "tok-env-secret-1"},
 	}
 	for _, tt := range tests {
@@ -646,7 +646,7 @@ func TestSettingsRedactor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			upstream := "upstream said: bad credentials " + tt.secret + " (try again)"
-			if got := s.Redactor().Redact(upstream); strings.Contains(got, tt.secret) || !strings.Contains(got, connector.Redacted) {
+			if got := s.Redactor().Redact(upstream); strings.Contains(got, tt.secret) || !strings.Contains(got, source.Redacted) {
 				t.Errorf("Redact = %q", got)
 			}
 			for _, format := range []string{"text", "json"} {
@@ -654,7 +654,7 @@ func TestSettingsRedactor(t *testing.T) {
 				s.Log.Format = format
 				log, _ := s.Logger(&buf)
 				log.Error(upstream, "err", errors.New(upstream), "body", upstream)
-				if strings.Contains(buf.String(), tt.secret) || strings.Count(buf.String(), connector.Redacted) != 3 {
+				if strings.Contains(buf.String(), tt.secret) || strings.Count(buf.String(), source.Redacted) != 3 {
 					t.Errorf("%s log: %s", format, buf.String())
 				}
 			}

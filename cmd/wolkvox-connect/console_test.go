@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // TestConsole checks what reaches the terminal: on a terminal a log line lifts the
@@ -101,24 +101,24 @@ func TestProgressLine(t *testing.T) {
 	to := from.Add(10 * time.Hour)
 	tests := []struct {
 		name string
-		r    connector.ReportStatus
-		bp   connector.BackfillProgress
+		r    source.ReportStatus
+		bp   source.BackfillProgress
 		want []string
 	}{
-		{"seeding", connector.ReportStatus{Key: "diagram_13", Topic: "t.diagram_13"}, connector.BackfillProgress{Seeding: true, Seeded: 1},
+		{"seeding", source.ReportStatus{Key: "diagram_13", Topic: "t.diagram_13"}, source.BackfillProgress{Seeding: true, Seeded: 1},
 			[]string{"reading what t.diagram_13 holds first: 1 event so far"}},
-		{"seeding many", connector.ReportStatus{Key: "diagram_13", Topic: "t.diagram_13"}, connector.BackfillProgress{Seeding: true, Seeded: 12000},
+		{"seeding many", source.ReportStatus{Key: "diagram_13", Topic: "t.diagram_13"}, source.BackfillProgress{Seeding: true, Seeded: 12000},
 			[]string{"12000 events so far"}},
-		{"half way, one call", connector.ReportStatus{Key: "diagram_13", Cursor: from.Add(5 * time.Hour).UTC(), Rows: 1, Calls: 1, State: connector.StateRunning},
-			connector.BackfillProgress{}, []string{" 50% diagram_13 up to 2026-11-01 05:00 -05:00, 1 row, 1 call, RUNNING"}},
-		{"done", connector.ReportStatus{Key: "diagram_13", Cursor: to, Rows: 7, Calls: 3, State: connector.StateStopped},
-			connector.BackfillProgress{Seeded: 4}, []string{"100%", "7 rows, 3 calls"}},
+		{"half way, one call", source.ReportStatus{Key: "diagram_13", Cursor: from.Add(5 * time.Hour).UTC(), Rows: 1, Calls: 1, State: source.StateRunning},
+			source.BackfillProgress{}, []string{" 50% diagram_13 up to 2026-11-01 05:00 -05:00, 1 row, 1 call, RUNNING"}},
+		{"done", source.ReportStatus{Key: "diagram_13", Cursor: to, Rows: 7, Calls: 3, State: source.StateStopped},
+			source.BackfillProgress{Seeded: 4}, []string{"100%", "7 rows, 3 calls"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
 			p := progress{term: newConsole(&b, false), from: from, to: to, loc: loc}
-			p.draw(connector.Status{Reports: []connector.ReportStatus{tt.r}}, tt.bp, true)
+			p.draw(source.Status{Reports: []source.ReportStatus{tt.r}}, tt.bp, true)
 			for _, w := range tt.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("bar %q lacks %q", b.String(), w)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 
@@ -113,7 +113,7 @@ func (f *demoFlags) register(fs *pflag.FlagSet) {
 }
 
 // check validates the flags and returns the reports to read and the log level.
-func (f *demoFlags) check(fs *pflag.FlagSet) ([]connector.ReportConfig, slog.Level, error) {
+func (f *demoFlags) check(fs *pflag.FlagSet) ([]source.ReportConfig, slog.Level, error) {
 	var lvl slog.Level
 	switch {
 	case fs.NArg() > 0:
@@ -143,11 +143,11 @@ func (f *demoFlags) check(fs *pflag.FlagSet) ([]connector.ReportConfig, slog.Lev
 // parseDemoReports reads --reports specs, api[:param=value...], into report configs:
 // catalog defaults fill the parameters left out, and range aggregates get a settle of
 // demoLateDelay (see there). Every problem names the spec and the fix.
-func parseDemoReports(specs []string) ([]connector.ReportConfig, error) {
+func parseDemoReports(specs []string) ([]source.ReportConfig, error) {
 	if len(specs) == 0 {
 		return nil, errors.New("no report given")
 	}
-	var out []connector.ReportConfig
+	var out []source.ReportConfig
 	seen := map[string]string{}
 	for _, spec := range specs {
 		api, rest, hasParams := strings.Cut(strings.TrimSpace(spec), ":")
@@ -155,7 +155,7 @@ func parseDemoReports(specs []string) ([]connector.ReportConfig, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown report %q; 'wolkvox-connect reports' lists them", api)
 		}
-		rc := connector.ReportConfig{API: api}
+		rc := source.ReportConfig{API: api}
 		if hasParams {
 			rc.Params = map[string]string{}
 			for _, kv := range strings.Split(rest, ":") {
@@ -308,19 +308,19 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 		st, err := w.Status(demoConnector)
 		if err != nil {
 			// Unreachable (the demo built exactly this connector), but shown, not hidden.
-			st = connector.Status{Name: demoConnector, State: connector.StateFailed, LastError: err.Error()}
+			st = source.Status{Name: demoConnector, State: source.StateFailed, LastError: err.Error()}
 		}
 		return demoFrame{Now: clock.Now(), Speed: f.speed, Elapsed: time.Since(began), Status: st}
 	}
 	view.run(runCtx, snapshot, cancel)
 	werr := <-done
 	final := snapshot()
-	if final.Status.State == connector.StateStopped {
+	if final.Status.State == source.StateStopped {
 		// The connector keeps each report's last running state; once it has stopped,
 		// so have they.
 		for i := range final.Status.Reports {
-			if r := &final.Status.Reports[i]; r.State == connector.StateRunning || r.State == connector.StateBackingOff {
-				r.State = connector.StateStopped
+			if r := &final.Status.Reports[i]; r.State == source.StateRunning || r.State == source.StateBackingOff {
+				r.State = source.StateStopped
 			}
 		}
 	}
@@ -340,7 +340,7 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 		fmt.Fprintf(env.stdout, "\nThe events stay in topics %s; read more with:\n  wolkvox-connect tail --brokers %s --topic %s --from-beginning\n",
 			demoTopicList(final.Status.Reports), strings.Join(f.brokers, ","), final.Status.Reports[0].Topic)
 	}
-	if final.Status.State == connector.StateFailed {
+	if final.Status.State == source.StateFailed {
 		return fmt.Errorf("%w: %s", errDemoFailed, final.Status.LastError)
 	}
 	return nil
@@ -349,7 +349,7 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 // demoSettings is the worker configuration of the demo, brokers, clock and simulator
 // URL aside: one connector, topics prefixed with its name, partitions 1 (sample events
 // then come back in order) and the broker's replication factor.
-func demoSettings(reports []connector.ReportConfig) *Settings {
+func demoSettings(reports []source.ReportConfig) *Settings {
 	return &Settings{
 		Topics: TopicSettings{
 			Template:          demoConnector + ".{report}",
@@ -359,7 +359,7 @@ func demoSettings(reports []connector.ReportConfig) *Settings {
 			DeadLetter:        demoConnector + ".dlq",
 		},
 		Connectors: []ConnectorSettings{{
-			Config: connector.Config{
+			Config: source.Config{
 				Name:       demoConnector,
 				Server:     simulator.DefaultServer,
 				Location:   demoZone,
@@ -412,7 +412,7 @@ func demoResume(ctx context.Context, topic string, kopts []kgo.Opt, log *slog.Lo
 	return newest, nil
 }
 
-func demoTopicList(reports []connector.ReportStatus) string {
+func demoTopicList(reports []source.ReportStatus) string {
 	names := make([]string, len(reports))
 	for i, r := range reports {
 		names[i] = r.Topic

@@ -17,7 +17,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // demoSample is one event read back from Kafka, as the demo prints it: one JSON line,
@@ -33,7 +33,7 @@ type demoSample struct {
 // printDemoSamples reads the first n committed events of each report's topic and
 // prints them as JSON lines, report by report. An event that does not decode is printed
 // as an error line, not skipped: the demo is also a check of the wire format.
-func printDemoSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports []connector.ReportStatus, n int, log *slog.Logger) error {
+func printDemoSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports []source.ReportStatus, n int, log *slog.Logger) error {
 	topics := make([]string, 0, len(reports))
 	byTopic := map[string]string{}
 	for _, r := range reports {

@@ -20,7 +20,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // runDemoCmd runs "wolkvox-connect demo args..." in process, as main would.
@@ -91,7 +91,7 @@ func (o demoOutput) check(t *testing.T, reports map[string]string, perReport int
 			t.Errorf("%s: final table line has %d columns, want 8: %q", key, len(cols), cols)
 			continue
 		}
-		if cols[1] != string(connector.StateStopped) {
+		if cols[1] != string(source.StateStopped) {
 			t.Errorf("%s: final state %s, want STOPPED", key, cols[1])
 		}
 		for i, name := range map[int]string{2: "rows", 3: "windows", 4: "calls"} {
@@ -293,19 +293,19 @@ func TestParseDemoReports(t *testing.T) {
 	tests := []struct {
 		name  string
 		specs []string
-		want  []connector.ReportConfig
+		want  []source.ReportConfig
 	}{
-		{"seeds", demoSeedReports, []connector.ReportConfig{
+		{"seeds", demoSeedReports, []source.ReportConfig{
 			{API: "diagram_13"},
 			{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}},
 			{API: "diagram_4"},
 			{API: "diagram_1_3", Settle: demoLateDelay},
 			{API: "chat_3", Settle: demoLateDelay},
 		}},
-		{"catalog default filled", []string{"act_3"}, []connector.ReportConfig{{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}}}},
-		{"several parameters", []string{" skill_1:skill_id=12:services_time=45"}, []connector.ReportConfig{{API: "skill_1", Params: map[string]string{"skill_id": "12", "services_time": "45"}, Settle: demoLateDelay}}},
-		{"required parameter given", []string{"agent_2:agent_id=1001"}, []connector.ReportConfig{{API: "agent_2", Params: map[string]string{"agent_id": "1001"}}}},
-		{"same report, other parameters", []string{"act_3", "act_3:cod_act=cod_act2"}, []connector.ReportConfig{
+		{"catalog default filled", []string{"act_3"}, []source.ReportConfig{{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}}}},
+		{"several parameters", []string{" skill_1:skill_id=12:services_time=45"}, []source.ReportConfig{{API: "skill_1", Params: map[string]string{"skill_id": "12", "services_time": "45"}, Settle: demoLateDelay}}},
+		{"required parameter given", []string{"agent_2:agent_id=1001"}, []source.ReportConfig{{API: "agent_2", Params: map[string]string{"agent_id": "1001"}}}},
+		{"same report, other parameters", []string{"act_3", "act_3:cod_act=cod_act2"}, []source.ReportConfig{
 			{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}},
 			{API: "act_3", Params: map[string]string{"cod_act": "cod_act2"}},
 		}},
@@ -345,7 +345,7 @@ func FuzzParseDemoReports(f *testing.F) {
 		if err != nil {
 			return
 		}
-		cfg := connector.Config{Name: demoConnector, Server: "0040", Token: "t", DailyQuota: demoDailyQuota, Reports: reports}
+		cfg := source.Config{Name: demoConnector, Server: "0040", Token: "t", DailyQuota: demoDailyQuota, Reports: reports}
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("parseDemoReports(%q) accepted a configuration the connector refuses: %v", value, err)
 		}
@@ -360,12 +360,12 @@ func FuzzParseDemoReports(f *testing.F) {
 
 func TestRenderDemoFrame(t *testing.T) {
 	now := time.Date(2026, 5, 4, 10, 42, 13, 0, demoZone)
-	fr := demoFrame{Now: now, Speed: 60, Elapsed: 42*time.Second + 400*time.Millisecond, Status: connector.Status{
-		Name: demoConnector, State: connector.StateRunning, QuotaUsed: 37, QuotaLimit: 3000,
-		Reports: []connector.ReportStatus{
-			{Key: "diagram_13", State: connector.StateRunning, Rows: 812, Windows: 9, Calls: 10, UpstreamErrs: 1, LastSeen: now.Add(-3*time.Minute - 12*time.Second)},
-			{Key: "act_3,cod_act=cod_act1", State: connector.StateBackingOff, Calls: 2, UpstreamErrs: 2, LastError: "HTTP 500\nINTERNAL " + strings.Repeat("x", 200)},
-			{Key: "chat_3", State: connector.StateRunning, Rows: 12, Windows: 3, Calls: 3, Cursor: now.Add(-time.Hour)},
+	fr := demoFrame{Now: now, Speed: 60, Elapsed: 42*time.Second + 400*time.Millisecond, Status: source.Status{
+		Name: demoConnector, State: source.StateRunning, QuotaUsed: 37, QuotaLimit: 3000,
+		Reports: []source.ReportStatus{
+			{Key: "diagram_13", State: source.StateRunning, Rows: 812, Windows: 9, Calls: 10, UpstreamErrs: 1, LastSeen: now.Add(-3*time.Minute - 12*time.Second)},
+			{Key: "act_3,cod_act=cod_act1", State: source.StateBackingOff, Calls: 2, UpstreamErrs: 2, LastError: "HTTP 500\nINTERNAL " + strings.Repeat("x", 200)},
+			{Key: "chat_3", State: source.StateRunning, Rows: 12, Windows: 3, Calls: 3, Cursor: now.Add(-time.Hour)},
 		},
 	}}
 	want := "virtual 2026-05-04 10:42:13 -05 · 60× · 42s · quota 37/3000 calls today · RUNNING\n" +

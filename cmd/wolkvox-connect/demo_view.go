@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // How often the demo's progress shows: the table is refreshed every demoRefresh on a
@@ -30,7 +30,7 @@ type demoFrame struct {
 	Now     time.Time
 	Speed   float64
 	Elapsed time.Duration
-	Status  connector.Status
+	Status  source.Status
 }
 
 // demoView draws the demo's progress on out. On a terminal it redraws the table in
@@ -77,7 +77,7 @@ func (v *demoView) run(ctx context.Context, snapshot func() demoFrame, stop cont
 		case tick%every == 0:
 			v.block(renderDemoFrame(fr))
 		}
-		if fr.Status.State == connector.StateFailed {
+		if fr.Status.State == source.StateFailed {
 			stop()
 			return
 		}
@@ -166,7 +166,7 @@ func renderDemoFrame(fr demoFrame) string {
 			r.UpstreamErrs, r.DeadLetters, demoLag(fr.Now, r))
 	}
 	for _, r := range st.Reports {
-		if r.State != connector.StateRunning && r.LastError != "" {
+		if r.State != source.StateRunning && r.LastError != "" {
 			b.WriteString(demoTruncate("  "+r.Key+": "+r.LastError, demoLineWidth) + "\n")
 		}
 	}
@@ -179,7 +179,7 @@ func renderDemoFrame(fr demoFrame) string {
 // demoLag is now − last_seen to the second. Range aggregates have no row time, so
 // for them, and for any report with windows but no row yet, it is measured from the
 // cursor, the end of what has been read. "-" before the first window.
-func demoLag(now time.Time, r connector.ReportStatus) string {
+func demoLag(now time.Time, r source.ReportStatus) string {
 	from := r.LastSeen
 	if from.IsZero() && r.Windows > 0 {
 		from = r.Cursor

@@ -19,8 +19,8 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector/connectortest"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 
@@ -63,7 +63,7 @@ type e2eOptions struct {
 func newE2E(t *testing.T, seeds []string, o e2eOptions) *e2e {
 	t.Helper()
 	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogotaLoc())
-	clock := &connectortest.Freezable{FastClock: connector.FastClock{Origin: time.Now(), Start: start.Add(3 * time.Hour), Speed: o.speed}}
+	clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: start.Add(3 * time.Hour), Speed: o.speed}}
 	sim, err := simulator.New(append([]simulator.Opt{simulator.Seed(11), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
 		simulator.Reports("diagram_13", "act_3", "diagram_4", "diagram_1_3", "chat_3")}, o.simOpts...)...)
 	if err != nil {
@@ -255,7 +255,7 @@ func (e *e2e) compare(frozen, polledFrom time.Time, minLife time.Duration) {
 		}
 		bucket := r.Bucket
 		if bucket == 0 {
-			bucket = connector.DefaultBucket
+			bucket = source.DefaultBucket
 		}
 		// Truth ranges end exclusively; a row stamped the very second the simulator froze
 		// is visible, so the range runs one second past it.
@@ -376,40 +376,25 @@ func (b *testBroker) signal(sig syscall.Signal) {
 // TestBrokerRestart stops and starts the (real) broker in the middle of a run: the
 // worker rides it out by itself, and every topic still equals the ground truth.
 func TestBrokerRestart(t *testing.T) {
-	b := privateBroker(t)
-	e := newE2E(t, []string{b.addr}, e2eOptions{speed: 300, quota: 100000, simOpts: []simulator.Opt{
-		simulator.DefaultRowsPerMinute(3), simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.1, 20*time.Minute),
-		simulator.DailyQuota(100000),
-	}})
-	e.launch()
-	time.Sleep(4 * time.Second)
-	before := e.positions()
-	b.restart()
-	time.Sleep(4 * time.Second)
-	frozen := e.clock.Freeze()
-	e.drain(5, frozen.Add(20*time.Minute), 2*time.Minute)
-	if e.proc.ProcessState != nil {
-		t.Fatalf("the worker exited during the broker restart")
-	}
-	e.stop()
-	after := e.positions()
-	moved := 0
-	for k, p := range after {
-		if p.WindowEnd.After(before[k].WindowEnd) {
-			moved++
-		}
-	}
-	if moved != 5 {
-		t.Errorf("only %d of 5 reports progressed after the broker restart", moved)
-	}
-	e.compare(frozen, e.clock.Start, 30*time.Minute)
+	rideOut(t, func(b *testBroker) { b.restart() })
 }
 
 // TestFrozenBroker freezes the (real) broker with SIGSTOP in the middle of a run, long
-// enough for the worker's transaction to be caught with its records half produced,
-// then thaws it: the worker rides it out by itself, and every topic still equals the
-// ground truth, nothing lost or repeated.
+// enough for a transaction to be caught with its records half produced, then thaws it:
+// the worker rides it out by itself, and every topic still equals the ground truth,
+// nothing lost or repeated.
 func TestFrozenBroker(t *testing.T) {
+	rideOut(t, func(b *testBroker) {
+		b.signal(syscall.SIGSTOP)
+		time.Sleep(6 * time.Second) // half an hour of virtual traffic piles up meanwhile
+		b.signal(syscall.SIGCONT)
+	})
+}
+
+// rideOut runs the worker against a broker of the test's own, disturbs the broker in
+// the middle of the run, and checks that the worker went on by itself: it did not exit,
+// every report progressed after the disturbance, and every topic equals the ground truth.
+func rideOut(t *testing.T, disturb func(*testBroker)) {
 	b := privateBroker(t)
 	e := newE2E(t, []string{b.addr}, e2eOptions{speed: 300, quota: 100000, simOpts: []simulator.Opt{
 		simulator.DefaultRowsPerMinute(3), simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.1, 20*time.Minute),
@@ -418,14 +403,12 @@ func TestFrozenBroker(t *testing.T) {
 	e.launch()
 	time.Sleep(4 * time.Second)
 	before := e.positions()
-	b.signal(syscall.SIGSTOP)
-	time.Sleep(6 * time.Second) // half an hour of virtual traffic piles up meanwhile
-	b.signal(syscall.SIGCONT)
+	disturb(b)
 	time.Sleep(4 * time.Second)
 	frozen := e.clock.Freeze()
 	e.drain(5, frozen.Add(20*time.Minute), 2*time.Minute)
 	if e.proc.ProcessState != nil {
-		t.Fatalf("the worker exited while the broker was frozen")
+		t.Fatalf("the worker exited during the disturbance")
 	}
 	e.stop()
 	moved := 0
@@ -435,7 +418,7 @@ func TestFrozenBroker(t *testing.T) {
 		}
 	}
 	if moved != 5 {
-		t.Errorf("only %d of 5 reports progressed after the freeze", moved)
+		t.Errorf("only %d of 5 reports progressed after the disturbance", moved)
 	}
 	e.compare(frozen, e.clock.Start, 30*time.Minute)
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -94,7 +94,7 @@ func execute(ctx context.Context, env *environment, c command, args []string) in
 	switch {
 	case err == nil, errors.Is(err, pflag.ErrHelp):
 		return 0
-	case errors.Is(err, connector.ErrAllConnectorsFailed):
+	case errors.Is(err, source.ErrAllConnectorsFailed):
 		fmt.Fprintf(env.stderr, "wolkvox-connect %s: %v\n", c.name, err)
 		return exitAllFailed
 	case errors.Is(err, errUsage):

@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // offsetsStopped is what every offsets --help and every write says: positions may only
@@ -104,7 +104,7 @@ func runOffsets(ctx context.Context, env *environment, fs *pflag.FlagSet, args [
 		run = func(ctx context.Context, o *offsetsSession) error { return o.list(ctx, *asJSON) }
 	case "set":
 		afs.StringVar(&f.connector, "connector", "", "the connector (optional when the file has one)")
-		afs.StringVar(&f.txnPrefix, "transactional-id-prefix", connector.DefaultTxnIDPrefix, "the worker's transactional ID prefix")
+		afs.StringVar(&f.txnPrefix, "transactional-id-prefix", source.DefaultTxnIDPrefix, "the worker's transactional ID prefix")
 		afs.StringVar(&f.now, "now", "", "refuse a window end after this RFC 3339 instant instead of the current time")
 		report := afs.String("report", "", "the report key as 'offsets list' shows it (an api name read once is enough)")
 		windowEnd := afs.String("window-end", "", "the new cursor, RFC 3339 (2026-11-01T08:00:00-05:00)")
@@ -112,7 +112,7 @@ func runOffsets(ctx context.Context, env *environment, fs *pflag.FlagSet, args [
 		run = func(ctx context.Context, o *offsetsSession) error { return o.set(ctx, *report, *windowEnd, *yes) }
 	case "reset":
 		afs.StringVar(&f.connector, "connector", "", "the connector (optional when the file has one)")
-		afs.StringVar(&f.txnPrefix, "transactional-id-prefix", connector.DefaultTxnIDPrefix, "the worker's transactional ID prefix")
+		afs.StringVar(&f.txnPrefix, "transactional-id-prefix", source.DefaultTxnIDPrefix, "the worker's transactional ID prefix")
 		report := afs.String("report", "", "the report key as 'offsets list' shows it")
 		all := afs.Bool("all", false, "reset every position stored for the connector")
 		yes := afs.Bool("yes", false, "write the tombstones (without it, only show what would be reset)")
@@ -195,12 +195,12 @@ type offsetsRow struct {
 
 // offsetsReportKey is the report key the connector shows for an offsets key.
 func offsetsReportKey(k offsets.Key) string {
-	rc := connector.ReportConfig{API: k.Report, Params: k.Params}
+	rc := source.ReportConfig{API: k.Report, Params: k.Params}
 	return rc.Key()
 }
 
 // offsetsKey is the key the connector writes its report's position under.
-func offsetsKey(c *connector.Config, r *connector.ReportConfig) offsets.Key {
+func offsetsKey(c *source.Config, r *source.ReportConfig) offsets.Key {
 	return offsets.Key{Connector: c.Name, Server: c.Server, Report: r.API, Params: r.Params}
 }
 
@@ -508,7 +508,7 @@ func offsetsFormat(t time.Time, loc *time.Location) string {
 }
 
 // offsetsStart describes where a report without a position starts.
-func offsetsStart(rc *connector.ReportConfig, loc *time.Location) string {
+func offsetsStart(rc *source.ReportConfig, loc *time.Location) string {
 	if rc.Start.IsZero() {
 		return fmt.Sprintf("the current time minus its lookback of %s", rc.Lookback)
 	}
@@ -540,11 +540,11 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	// the file no longer lists).
 	type target struct {
 		key   offsets.Key
-		rc    *connector.ReportConfig
+		rc    *source.ReportConfig
 		entry offsets.Entry
 	}
 	var targets []target
-	configured := func(k offsets.Key) *connector.ReportConfig {
+	configured := func(k offsets.Key) *source.ReportConfig {
 		for i := range c.cfg.Reports {
 			if offsetsKey(&c.cfg, &c.cfg.Reports[i]).String() == k.String() {
 				return &c.cfg.Reports[i]

@@ -19,8 +19,8 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector/restapi"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/restapi"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
@@ -80,8 +80,8 @@ func (o *overrides) load(env *environment) (*Settings, error) {
 type runParts struct {
 	log *slog.Logger
 	// redactor hides every secret of the settings; log already goes through it.
-	redactor *connector.Redactor
-	worker   *connector.Worker
+	redactor *source.Redactor
+	worker   *source.Worker
 	api      *restapi.Server
 }
 
@@ -89,7 +89,7 @@ type runParts struct {
 // logging to w, without any I/O:
 // everything run refuses before it touches Kafka or Wolkvox is refused here, and
 // LoadSettings (what validate runs) refuses the same (TestValidateAndRunAgree).
-func prepareRun(s *Settings, w io.Writer, extra ...connector.Opt) (*runParts, error) {
+func prepareRun(s *Settings, w io.Writer, extra ...source.Opt) (*runParts, error) {
 	log, red := s.Logger(w)
 	now := time.Now
 	if s.Clock != nil {
@@ -101,7 +101,7 @@ func prepareRun(s *Settings, w io.Writer, extra ...connector.Opt) (*runParts, er
 	if err != nil {
 		return nil, err
 	}
-	wk, err := newWorker(s, log, red, append([]connector.Opt{connector.WithObserver(metrics), connector.KafkaOpts(metrics.KafkaHooks())}, extra...)...)
+	wk, err := newWorker(s, log, red, append([]source.Opt{source.WithObserver(metrics), source.KafkaOpts(metrics.KafkaHooks())}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -139,9 +139,9 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	if err != nil {
 		return err
 	}
-	var extra []connector.Opt
+	var extra []source.Opt
 	if *exitOnFailure {
-		extra = append(extra, connector.ExitWhenAllFailed())
+		extra = append(extra, source.ExitWhenAllFailed())
 	}
 	parts, err := prepareRun(s, env.stderr, extra...)
 	if err != nil {
@@ -187,7 +187,7 @@ func (e *redactedError) Unwrap() error { return e.err }
 
 // redactError returns err with every secret red knows hidden from its text: the error a
 // command ends with is printed outside the logger, and may quote an upstream's answer.
-func redactError(red *connector.Redactor, err error) error {
+func redactError(red *source.Redactor, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -199,18 +199,18 @@ func redactError(red *connector.Redactor, err error) error {
 
 // newWorker builds the worker the settings describe, hiding secrets with red; extra
 // options come last (the demo's clock, metrics observers).
-func newWorker(s *Settings, log *slog.Logger, red *connector.Redactor, extra ...connector.Opt) (*connector.Worker, error) {
+func newWorker(s *Settings, log *slog.Logger, red *source.Redactor, extra ...source.Opt) (*source.Worker, error) {
 	opts, configs, err := connectorOpts(s, log, red)
 	if err != nil {
 		return nil, err
 	}
-	return connector.NewWorker(configs, append(opts, extra...)...)
+	return source.NewWorker(configs, append(opts, extra...)...)
 }
 
 // connectorOpts are the options and configurations of every connector the settings
 // describe. red (from [Settings.Logger]) hides every secret of s in the connectors'
 // logs and status errors.
-func connectorOpts(s *Settings, log *slog.Logger, red *connector.Redactor) ([]connector.Opt, []connector.Config, error) {
+func connectorOpts(s *Settings, log *slog.Logger, red *source.Redactor) ([]source.Opt, []source.Config, error) {
 	kopts, err := s.Kafka.Opts()
 	if err != nil {
 		return nil, nil, err
@@ -219,27 +219,27 @@ func connectorOpts(s *Settings, log *slog.Logger, red *connector.Redactor) ([]co
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := []connector.Opt{
-		connector.Kafka(s.Kafka.Brokers, kopts...),
-		connector.Encoder(encoder),
-		connector.Logger(log),
-		connector.WithRedactor(red),
+	opts := []source.Opt{
+		source.Kafka(s.Kafka.Brokers, kopts...),
+		source.Encoder(encoder),
+		source.Logger(log),
+		source.WithRedactor(red),
 	}
 	if s.Topics.Template != "" {
-		opts = append(opts, connector.TopicTemplate(s.Topics.Template))
+		opts = append(opts, source.TopicTemplate(s.Topics.Template))
 	}
 	if s.Topics.Offsets != "" {
-		opts = append(opts, connector.OffsetsTopic(s.Topics.Offsets))
+		opts = append(opts, source.OffsetsTopic(s.Topics.Offsets))
 	}
 	if s.Topics.DeadLetter != "" {
-		opts = append(opts, connector.DeadLetterTopic(s.Topics.DeadLetter))
+		opts = append(opts, source.DeadLetterTopic(s.Topics.DeadLetter))
 	}
-	opts = append(opts, connector.TopicSettings(topicSettings(s)))
+	opts = append(opts, source.TopicSettings(topicSettings(s)))
 	opts = append(opts, limitOpts(s.Limits)...)
 	if s.Clock != nil {
-		opts = append(opts, connector.WithClock(s.Clock.Clock()))
+		opts = append(opts, source.WithClock(s.Clock.Clock()))
 	}
-	var configs []connector.Config
+	var configs []source.Config
 	for i := range s.Connectors {
 		configs = append(configs, connectorConfig(&s.Connectors[i]))
 	}
@@ -248,8 +248,8 @@ func connectorOpts(s *Settings, log *slog.Logger, red *connector.Redactor) ([]co
 
 // limitOpts are the connector options of the limits block; a zero limit is left to
 // the engine's default.
-func limitOpts(l LimitSettings) []connector.Opt {
-	var opts []connector.Opt
+func limitOpts(l LimitSettings) []source.Opt {
+	var opts []source.Opt
 	var src []wolkvox.Opt
 	if l.MaxBodyBytes > 0 {
 		src = append(src, wolkvox.MaxBodyBytes(l.MaxBodyBytes))
@@ -258,20 +258,20 @@ func limitOpts(l LimitSettings) []connector.Opt {
 		src = append(src, wolkvox.MaxRowBytes(l.MaxRowBytes))
 	}
 	if len(src) > 0 {
-		opts = append(opts, connector.SourceOpts(src...))
+		opts = append(opts, source.SourceOpts(src...))
 	}
 	if l.StallTimeout > 0 {
-		opts = append(opts, connector.StallTimeout(l.StallTimeout))
+		opts = append(opts, source.StallTimeout(l.StallTimeout))
 	}
 	if l.FutureTolerance > 0 {
-		opts = append(opts, connector.FutureTolerance(l.FutureTolerance))
+		opts = append(opts, source.FutureTolerance(l.FutureTolerance))
 	}
 	return opts
 }
 
 // connectorConfig is the configuration a connector runs with: token, base URL and
 // calls in flight included.
-func connectorConfig(cs *ConnectorSettings) connector.Config {
+func connectorConfig(cs *ConnectorSettings) source.Config {
 	cfg := cs.Connector()
 	cfg.BaseURL, cfg.MaxInFlight = cs.BaseURL, cs.MaxInFlight
 	return cfg

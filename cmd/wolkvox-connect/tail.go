@@ -21,7 +21,7 @@ import (
 	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
-	"github.com/wolkvox-connect/wolkvox-connect/source/connector"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
 // tailListTimeout bounds tail's first step, listing the topic's offsets: an unreachable
@@ -82,7 +82,7 @@ func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	// serialized writer keeps their lines whole and the writer safe to share.
 	stderr := newConsole(env.stderr, false)
 	// The logger exists before the file is read; the file's secrets join it then.
-	red := connector.NewRedactor()
+	red := source.NewRedactor()
 	log := slog.New(red.Handler(quietLogger(stderr).Handler()))
 	topic, kopts, decOpts, err := f.resolve(env, red)
 	if err != nil {
@@ -127,7 +127,7 @@ func (f *tailFlags) check(fs *pflag.FlagSet) error {
 
 // resolve turns the flags into the topic to read, the client options to reach it and
 // the decoder's options.
-func (f *tailFlags) resolve(env *environment, red *connector.Redactor) (string, []kgo.Opt, []schemas.Opt, error) {
+func (f *tailFlags) resolve(env *environment, red *source.Redactor) (string, []kgo.Opt, []schemas.Opt, error) {
 	if f.config == "" {
 		var dopts []schemas.Opt
 		if f.registry != "" {
@@ -182,7 +182,7 @@ func quietLogger(w io.Writer) *slog.Logger {
 // included, so report keys match the offsets the connector writes) and its topics.
 type flagConnector struct {
 	settings *ConnectorSettings
-	cfg      connector.Config
+	cfg      source.Config
 	topics   map[string]string // by report key
 	file     string
 }
@@ -204,8 +204,8 @@ func connectorByFlag(s *Settings, file, name string) (*flagConnector, error) {
 		return nil, fmt.Errorf("%w: %s has no connector %q; its connectors: %s (fix --connector)", errUsage, file, name, strings.Join(names, ", "))
 	}
 	cs := &s.Connectors[i]
-	// connector.New applies the defaults exactly as the worker does, and does no I/O.
-	c, err := connector.New(cs.Connector(), connector.Kafka(s.Kafka.Brokers), connector.TopicTemplate(s.Topics.Template))
+	// source.New applies the defaults exactly as the worker does, and does no I/O.
+	c, err := source.New(cs.Connector(), source.Kafka(s.Kafka.Brokers), source.TopicTemplate(s.Topics.Template))
 	if err != nil {
 		return nil, fmt.Errorf("connector %s: %w", cs.Config.Name, err)
 	}
@@ -223,7 +223,7 @@ func (rc *flagConnector) keys() []string {
 
 // report finds a configured report by its key, or by its api name when exactly one
 // configured report has that name.
-func (rc *flagConnector) report(key string) (*connector.ReportConfig, error) {
+func (rc *flagConnector) report(key string) (*source.ReportConfig, error) {
 	var byAPI []int
 	for i := range rc.cfg.Reports {
 		r := &rc.cfg.Reports[i]

@@ -49,7 +49,7 @@ func NewClient(opts ...Opt) (*Client, error) {
 
 // String describes the client without its token.
 func (c *Client) String() string {
-	return fmt.Sprintf("source.Client{server: %s, base: %s, location: %s}", c.cfg.server, c.cfg.baseURL, c.cfg.location)
+	return fmt.Sprintf("wolkvox.Client{server: %s, base: %s, location: %s}", c.cfg.server, c.cfg.baseURL, c.cfg.location)
 }
 
 // GoString is String, so that %#v does not print the token either.

@@ -1,10 +1,11 @@
-// Package source reads reports from the Wolkvox Reports Manager API.
+// Package wolkvox reads reports from the Wolkvox Reports Manager API: it is where a row is
+// fetched and decoded.
 //
 // [Client] makes the calls: it formats windows in the operation's time zone, shares one
 // in-flight [Limiter] per token, retries transient failures with backoff, classifies every
 // other outcome as a typed error, and decodes each response as a stream of [Row] values.
-// The report catalog lives in the catalog subpackage and a faithful fake of the API in
-// the simulator subpackage.
+// The report catalog lives in schemas/catalog, the raw row in schemas (Row is an alias),
+// and a faithful fake of the API in source/simulator.
 //
 // The types to know:
 //   - [Client], made by [NewClient] with options ([Server] and [Token] are required);

@@ -1,0 +1,54 @@
+package source
+
+import (
+	"context"
+	"time"
+)
+
+// Clock tells the connector what time it is and lets it wait. Tests and the demo run the
+// connector on a fast virtual clock shared with the simulator, so hours of traffic take
+// seconds.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits until d has passed on this clock or ctx is done, returning ctx.Err().
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// WallClock is the real time.
+type WallClock struct{}
+
+func (WallClock) Now() time.Time { return time.Now() }
+
+func (WallClock) Sleep(ctx context.Context, d time.Duration) error { return sleepReal(ctx, d) }
+
+// FastClock is a virtual clock that starts at Start when the real clock reads Origin and
+// runs Speed times faster. Two processes given the same three values agree on the time,
+// which is how a worker process and a simulator share one virtual clock.
+type FastClock struct {
+	Origin time.Time // real instant at which the virtual clock reads Start
+	Start  time.Time
+	Speed  float64 // virtual seconds per real second; must be > 0
+}
+
+func (c FastClock) Now() time.Time {
+	real := time.Since(c.Origin)
+	return c.Start.Add(time.Duration(float64(real) * c.Speed))
+}
+
+func (c FastClock) Sleep(ctx context.Context, d time.Duration) error {
+	return sleepReal(ctx, time.Duration(float64(d)/c.Speed))
+}
+
+func sleepReal(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

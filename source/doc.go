@@ -1,0 +1,23 @@
+// Package source is the polling source, as Kafka Connect means it: it runs each Wolkvox
+// operation end to end, exactly once. Per report it plans the next window, reads it
+// through the Wolkvox client (source/wolkvox), bisecting windows that hit the API's row
+// cap, recognises rows already delivered, converts and encodes the new ones (schemas),
+// and commits them, their dead letters and the report's offset in one Kafka transaction
+// (sink, offsets).
+//
+// The key types are [Connector] (one operation, built by [New] and driven by Run), its
+// [Config] and [ReportConfig], [Worker] (several connectors in one process, with pause,
+// resume, stop, restart and offset changes, as a Kafka Connect worker), [Quota] (the
+// daily call budget of a token) and [Redactor] (the secrets hidden from logs and
+// status). [Backfill] turns a connector into a one-off re-read of a past range.
+//
+// Where a row goes, file by file: window.go plans the window; poll.go reads it (the
+// client fetches and decodes it) and commits it; identity.go recognises rows already
+// delivered; schemas converts and encodes each row; sink writes the transaction;
+// offsets remembers where each report stands. quota.go paces the token's calls,
+// worker.go runs connectors side by side, status.go says what each is doing.
+//
+// Beside it: source/wolkvox (the HTTP client of the Reports Manager API),
+// source/simulator (a faithful fake of that API), source/restapi (the REST API and the
+// Prometheus metrics) and source/connectortest (ground-truth checks for tests).
+package source

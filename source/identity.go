@@ -1,0 +1,181 @@
+package source
+
+import (
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
+)
+
+// identity is who a row is and which version of it this is.
+//
+// The key names the row: its catalog key fields joined with "|" (for range aggregates
+// prefixed with the bucket's start, since the same agent appears in every bucket, and
+// for bucketed reports with the window's local date, since some label rows with an hour
+// only), or,
+// for reports whose rows nothing identifies, a hash of the whole row. It is the Kafka
+// record key, so every version of a row lands on one partition in order.
+//
+// The version is a hash of every cell, keys sorted, so the same content always hashes
+// the same whatever order the API sends keys in, and any edit upstream makes a new one.
+type identity struct {
+	Key     string
+	ID      uint64 // hash of Key
+	Version uint64
+}
+
+// identify names row. A row of a keyed report that lacks one of its key fields (absent,
+// null or blank) gets an identity from its content instead, and a *MissingKeyError: two
+// such rows would share a key such as "||" and overwrite each other in a compacted
+// topic, so the caller dead-letters the row rather than deliver it under that key.
+func identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location) (identity, error) {
+	version := contentHash(row)
+	var key string
+	var missing []string
+	for _, f := range rep.KeyFields {
+		if v, ok := row.Get(f); !ok || strings.TrimSpace(v) == "" {
+			missing = append(missing, f)
+		}
+	}
+	if len(rep.KeyFields) == 0 || len(missing) > 0 {
+		key = hex.EncodeToString(fnvBytes(version))
+	} else {
+		parts := make([]string, 0, len(rep.KeyFields)+1)
+		switch rep.Kind {
+		case catalog.RangeAggregate:
+			parts = append(parts, w.Start.UTC().Format("2006-01-02T15:04:05Z"))
+		case catalog.Bucketed:
+			parts = append(parts, w.Start.In(loc).Format("2006-01-02"))
+		}
+		for _, f := range rep.KeyFields {
+			v, _ := row.Get(f)
+			parts = append(parts, v)
+		}
+		key = strings.Join(parts, "|")
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	id := identity{Key: key, ID: h.Sum64(), Version: version}
+	if len(missing) > 0 {
+		return id, &MissingKeyError{Report: rep.API, Fields: missing}
+	}
+	return id, nil
+}
+
+// MissingKeyError: a row lacks the fields that identify it, so it cannot become an event
+// (its key would collide with other such rows); it goes to the dead-letter topic.
+type MissingKeyError struct {
+	Report string
+	Fields []string // the key fields absent, null or blank
+}
+
+func (e *MissingKeyError) Error() string {
+	return fmt.Sprintf("%s row without its key field(s) %s: it would share its Kafka key with other such rows",
+		e.Report, strings.Join(e.Fields, ", "))
+}
+
+// Class names the dead-letter cause (sink.ErrorClass).
+func (e *MissingKeyError) Class() string { return "missing_key" }
+
+// oversizeIdentity names a row too long to decode by its first bytes and its length,
+// so that re-reading it (the lookback) does not dead-letter it again.
+func oversizeIdentity(r wolkvox.OversizeRow) identity {
+	h := fnv.New64a()
+	h.Write(r.Prefix)
+	h.Write([]byte(strconv.FormatInt(r.Bytes, 10)))
+	v := h.Sum64()
+	return identity{Key: hex.EncodeToString(fnvBytes(v)), ID: v, Version: v}
+}
+
+func contentHash(row wolkvox.Row) uint64 {
+	cells := slices.Clone(row)
+	slices.SortFunc(cells, func(a, b wolkvox.Cell) int { return strings.Compare(a.Key, b.Key) })
+	h := fnv.New64a()
+	for _, c := range cells {
+		h.Write([]byte(c.Key))
+		h.Write([]byte{0})
+		if c.Null {
+			h.Write([]byte{1})
+		} else {
+			h.Write([]byte{2})
+			h.Write([]byte(c.Value))
+		}
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+func fnvBytes(v uint64) []byte {
+	b := make([]byte, 8)
+	for i := range 8 {
+		b[7-i] = byte(v >> (8 * i))
+	}
+	return b
+}
+
+// seenSet is the dedupe state of one report: every (row, version) delivered whose row
+// could still come back in a later window, with the end of the last window that
+// returned it (Unix seconds). A row already in it is not delivered again; a row whose
+// content changed is a new (row, version) pair and is delivered, with the same key.
+//
+// Entries are dated by the windows that return them, not by the rows' own times: the
+// API may filter on another column than the catalog's time field (a long chat by its
+// close, a row dated 1990 or 2030), so a row's time says nothing about which windows
+// can return it, while a window that starts after the end of the last window that
+// returned a row cannot return it again. Entries are forgotten once the next window
+// starts after them, which bounds the set by the rows returned within one lookback.
+type seenSet map[[2]uint64]int64
+
+func newSeenSet(entries []offsets.Seen) seenSet {
+	s := make(seenSet, len(entries))
+	for _, e := range entries {
+		s[[2]uint64{e.ID, e.Version}] = e.Time
+	}
+	return s
+}
+
+func (s seenSet) has(id identity) bool {
+	_, ok := s[[2]uint64{id.ID, id.Version}]
+	return ok
+}
+
+// add records that a window ending at windowEnd returned id (a later end wins).
+func (s seenSet) add(id identity, windowEnd time.Time) {
+	k := [2]uint64{id.ID, id.Version}
+	if t, ok := s[k]; !ok || t < windowEnd.Unix() {
+		s[k] = windowEnd.Unix()
+	}
+}
+
+// prune forgets rows last returned by windows that ended before from: no window
+// starting at or after from returns them.
+func (s seenSet) prune(from time.Time) {
+	cut := from.Unix()
+	for k, t := range s {
+		if t < cut {
+			delete(s, k)
+		}
+	}
+}
+
+func (s seenSet) entries() []offsets.Seen {
+	out := make([]offsets.Seen, 0, len(s))
+	for k, t := range s {
+		out = append(out, offsets.Seen{ID: k[0], Version: k[1], Time: t})
+	}
+	return out
+}
+
+// Identify returns the Kafka key and the version header value (hex) the connector gives
+// a row of rep read in window w: tests use it to match ground truth with events.
+func Identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location) (key, version string) {
+	id, _ := identify(rep, w, row, loc)
+	return id.Key, strconv.FormatUint(id.Version, 16)
+}

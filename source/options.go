@@ -1,0 +1,188 @@
+package source
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
+)
+
+// Default topic names.
+const (
+	DefaultTopicTemplate   = "wolkvox.{connector}.{report}"
+	DefaultOffsetsTopic    = "wolkvox-connect-offsets"
+	DefaultDeadLetterTopic = "wolkvox-connect-dlq"
+	DefaultTxnIDPrefix     = "wolkvox-connect-"
+)
+
+// Opt configures a Connector.
+type Opt interface{ apply(*options) }
+
+type optFunc func(*options)
+
+func (f optFunc) apply(o *options) { f(o) }
+
+type options struct {
+	seeds                 []string
+	kafkaOpts             []kgo.Opt
+	topicTemplate         string
+	topicSettings         sink.TopicSettings
+	offsetsTopic          string
+	deadLetterTopic       string
+	transactionalIDPrefix string
+	sourceOpts            []wolkvox.Opt
+	quota                 *Quota
+	encoder               *schemas.Encoder
+	converter             *schemas.Converter
+	clock                 Clock
+	logger                *slog.Logger
+	observer              Observer
+	maxBackoff            time.Duration
+	rowCap                int
+	futureTolerance       time.Duration
+	stallTimeout          time.Duration
+	redactor              *Redactor
+	exitWhenAllFailed     bool
+	backfill              *backfillSpec
+	newBackoff            func() backoff.BackOff
+}
+
+func defaultOptions() options {
+	o := options{
+		topicTemplate:         DefaultTopicTemplate,
+		offsetsTopic:          DefaultOffsetsTopic,
+		deadLetterTopic:       DefaultDeadLetterTopic,
+		transactionalIDPrefix: DefaultTxnIDPrefix,
+		converter:             &schemas.Converter{},
+		clock:                 WallClock{},
+		logger:                slog.New(slog.DiscardHandler),
+		maxBackoff:            5 * time.Minute,
+		rowCap:                wolkvox.MaxRows,
+		futureTolerance:       DefaultFutureTolerance,
+		stallTimeout:          DefaultStallTimeout,
+		topicSettings:         sink.TopicSettings{Partitions: -1, ReplicationFactor: -1},
+	}
+	o.newBackoff = func() backoff.BackOff {
+		return backoff.NewExponentialBackOff(backoff.WithInitialInterval(5*time.Second),
+			backoff.WithMaxInterval(o.maxBackoff), backoff.WithMaxElapsedTime(0))
+	}
+	return o
+}
+
+// Kafka sets the seed brokers and extra client options (TLS, SASL) for the connector's
+// transactional producer and its offsets reader. Required.
+func Kafka(seeds []string, opts ...kgo.Opt) Opt {
+	return optFunc(func(o *options) { o.seeds, o.kafkaOpts = seeds, opts })
+}
+
+// KafkaOpts appends client options to those given with Kafka (metrics hooks, say).
+func KafkaOpts(opts ...kgo.Opt) Opt {
+	return optFunc(func(o *options) { o.kafkaOpts = append(o.kafkaOpts, opts...) })
+}
+
+// TopicTemplate names each report's topic; {connector}, {server} and {report} are
+// replaced. Default "wolkvox.{connector}.{report}".
+func TopicTemplate(t string) Opt { return optFunc(func(o *options) { o.topicTemplate = t }) }
+
+// TopicSettings are used to create missing topics (partitions, replication, configs).
+func TopicSettings(s sink.TopicSettings) Opt {
+	return optFunc(func(o *options) { o.topicSettings = s })
+}
+
+// OffsetsTopic is the compacted topic offsets are stored in. Default "wolkvox-connect-offsets".
+func OffsetsTopic(t string) Opt { return optFunc(func(o *options) { o.offsetsTopic = t }) }
+
+// DeadLetterTopic receives rows that cannot be converted. Default "wolkvox-connect-dlq".
+func DeadLetterTopic(t string) Opt { return optFunc(func(o *options) { o.deadLetterTopic = t }) }
+
+// TransactionalIDPrefix prefixes the connector's name to make its stable transactional
+// ID. Default "wolkvox-connect-".
+func TransactionalIDPrefix(p string) Opt {
+	return optFunc(func(o *options) { o.transactionalIDPrefix = p })
+}
+
+// SourceOpts are passed to the Wolkvox client after the connector's own (BaseURL for a
+// proxy or the simulator, a Limiter shared with other connectors of the same token).
+func SourceOpts(opts ...wolkvox.Opt) Opt {
+	return optFunc(func(o *options) { o.sourceOpts = append(o.sourceOpts, opts...) })
+}
+
+// SharedQuota makes the connector spend from q, shared with every connector that uses
+// the same token. Default: a quota of its own from Config.DailyQuota.
+func SharedQuota(q *Quota) Opt { return optFunc(func(o *options) { o.quota = q }) }
+
+// Encoder encodes events. Default: Avro single-object encoding, no Schema Registry.
+func Encoder(e *schemas.Encoder) Opt { return optFunc(func(o *options) { o.encoder = e }) }
+
+// WithClock sets the clock; default the wall clock.
+func WithClock(c Clock) Opt { return optFunc(func(o *options) { o.clock = c }) }
+
+// Logger sets the logger; default discards.
+func Logger(l *slog.Logger) Opt { return optFunc(func(o *options) { o.logger = l }) }
+
+// WithObserver receives events for metrics and progress views.
+func WithObserver(obs Observer) Opt { return optFunc(func(o *options) { o.observer = obs }) }
+
+// MaxBackoff caps the wait between failed windows of a report. Default 5m.
+func MaxBackoff(d time.Duration) Opt { return optFunc(func(o *options) { o.maxBackoff = d }) }
+
+// RowCap is the most rows the API returns for one call; an answer that size is taken
+// as cut and its window bisected. Default wolkvox.MaxRows (60,000), Wolkvox's limit; tests
+// lower it together with the simulator's.
+func RowCap(n int) Opt { return optFunc(func(o *options) { o.rowCap = n }) }
+
+// DefaultFutureTolerance is how far past now a row's time may lie and still count for
+// last_seen: enough for a clock off by some minutes, not for a row dated next year.
+const DefaultFutureTolerance = time.Hour
+
+// FutureTolerance sets how far past the connector's clock a row's time may lie and
+// still move last_seen (and so the lag). Later rows are delivered all the same and
+// counted in ReportStatus.FutureRows. Default DefaultFutureTolerance.
+func FutureTolerance(d time.Duration) Opt { return optFunc(func(o *options) { o.futureTolerance = d }) }
+
+// DefaultStallTimeout is how long a report may read or commit without progress before
+// its status says Stalled: longer than one call may take (the API allows 60 s, the
+// client waits 90 s) plus the client's longest wait between retries (2 min).
+const DefaultStallTimeout = 5 * time.Minute
+
+// StallTimeout sets how long a report may go on reading (with no answer at all) or
+// committing before ReportStatus.Stalled is set and the worker reads not ready.
+// Default DefaultStallTimeout.
+func StallTimeout(d time.Duration) Opt { return optFunc(func(o *options) { o.stallTimeout = d }) }
+
+// WithRedactor sets the Redactor that hides secrets in the connector's logs and in the
+// errors its status shows; the connector adds its own token to it. Pass one Redactor
+// holding every secret of the process (SASL and registry passwords, the REST token).
+// Default: a Redactor of the connector's token alone.
+func WithRedactor(r *Redactor) Opt { return optFunc(func(o *options) { o.redactor = r }) }
+
+// ExitWhenAllFailed makes Worker.Run return ErrAllConnectorsFailed once every connector
+// has FAILED (a refused token, fencing, every report failed), so that a supervisor
+// (systemd, Kubernetes) sees the process end instead of a healthy-looking worker that
+// does nothing. Connectors stopped on purpose do not count as failed. Default: the
+// worker runs on, its status and /readyz saying what failed.
+func ExitWhenAllFailed() Opt { return optFunc(func(o *options) { o.exitWhenAllFailed = true }) }
+
+// WindowStats describes one committed window.
+type WindowStats struct {
+	Rows, DeadLetters, Duplicates int64
+	// FutureRows were delivered but dated beyond now + FutureTolerance, so they did not
+	// move LastSeen.
+	FutureRows       int64
+	LastSeen, Cursor time.Time
+}
+
+// Observer is told what a connector does, for metrics and progress views. Its methods
+// are called from the connector's goroutine and must not block.
+type Observer interface {
+	// Call is told of every HTTP call, retries included, made for report (its key).
+	Call(connector, report string, call wolkvox.Call)
+	Window(connector, report string, s WindowStats)
+	Split(connector, report string)
+	Transaction(connector, report string, committed bool)
+}

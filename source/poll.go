@@ -1,0 +1,342 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
+)
+
+// HeaderRowVersion is the event header holding the hash (hex) of the row's content: two
+// events with the same key and version carry the same row, so consumers can check that
+// nothing was repeated.
+const HeaderRowVersion = "wolkvox.row.version"
+
+// rowBuffer collects one read's rows, and the rows too long to decode (see
+// wolkvox.MaxRowBytes); the client resets it when it retries.
+type rowBuffer struct {
+	rows     []wolkvox.Row
+	oversize []wolkvox.OversizeRow
+}
+
+func (b *rowBuffer) Row(r wolkvox.Row) error { b.rows = append(b.rows, r); return nil }
+func (b *rowBuffer) Oversize(r wolkvox.OversizeRow) error {
+	b.oversize = append(b.oversize, r)
+	return nil
+}
+func (b *rowBuffer) Reset() { b.rows, b.oversize = b.rows[:0], b.oversize[:0] }
+
+// piece is the rows of one (sub)window.
+type piece struct {
+	w        Window
+	rows     []wolkvox.Row
+	oversize []wolkvox.OversizeRow
+	at       time.Time // when the answer arrived
+}
+
+// OversizeRowError: a row longer than the client's MaxRowBytes, which is never decoded;
+// its dead letter holds the row's first bytes.
+type OversizeRowError struct {
+	Report string
+	Bytes  int64
+}
+
+func (e *OversizeRowError) Error() string {
+	return fmt.Sprintf("%s row of %d bytes is longer than the largest row read (max_row_bytes): kept undecoded, its start only", e.Report, e.Bytes)
+}
+
+// Class names the dead-letter cause (sink.ErrorClass).
+func (e *OversizeRowError) Class() string { return "row_too_large" }
+
+// read reads w, bisecting it while an answer holds the API's row cap: the API cuts such
+// answers silently, so a full answer is never taken as the whole window.
+func (c *Connector) read(ctx context.Context, rs *reportState, w Window, first bool) ([]piece, error) {
+	if !first {
+		for {
+			until, spent, ok := c.quota.Take(c.opts.clock.Now())
+			if ok {
+				break
+			}
+			if spent {
+				return nil, fmt.Errorf("%w (reset at %s)", errBudgetSpent, until.Format(time.RFC3339))
+			}
+			if err := c.opts.clock.Sleep(ctx, until.Sub(c.opts.clock.Now())); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var buf rowBuffer
+	c.mu.Lock()
+	c.reading = rs
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.reading = nil
+		c.mu.Unlock()
+	}()
+	res, err := c.client.Read(ctx, wolkvox.Request{Report: rs.rc.API, Start: w.Start, End: w.End, Params: rs.rc.Params}, &buf)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Capped {
+		return []piece{{w: w, rows: buf.rows, oversize: buf.oversize, at: c.opts.clock.Now()}}, nil
+	}
+	a, b, ok := halves(w)
+	if !ok {
+		return nil, &errWindowTooDense{Report: rs.rc.API, Window: w, Rows: res.Rows}
+	}
+	c.mu.Lock()
+	rs.status.Splits++
+	c.mu.Unlock()
+	c.log.Info("answer hit the row cap: bisecting", "report", rs.rc.Key(), "window", w, "rows", res.Rows)
+	if c.opts.observer != nil {
+		c.opts.observer.Split(c.cfg.Name, rs.rc.Key())
+	}
+	pa, err := c.read(ctx, rs, a, false)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := c.read(ctx, rs, b, false)
+	if err != nil {
+		return nil, err
+	}
+	return append(pa, pb...), nil
+}
+
+// errBudgetSpent: the quota ran out in the middle of a bisection. Nothing of the window
+// is committed; it is read again after the reset.
+var errBudgetSpent = errors.New("connector: daily call budget spent")
+
+// poll reads window w of one report and commits what is new in it, with the report's
+// new offset, in one transaction. The in-memory state moves only after the commit.
+func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportState, w Window) error {
+	c.activity(rs, "reading")
+	defer c.activity(rs, "")
+	pieces, err := c.read(ctx, rs, w, true)
+	if errors.Is(err, errBudgetSpent) {
+		return fmt.Errorf("%w: %w", wolkvox.ErrQuotaExhausted, err)
+	}
+	if err != nil {
+		return err
+	}
+
+	c.mu.Lock()
+	seen := maps.Clone(rs.seen)
+	lastSeen := rs.lastSeen
+	c.mu.Unlock()
+
+	var (
+		batch sink.Batch
+		stats WindowStats
+	)
+	header, err := c.opts.encoder.SchemaHeader(ctx, rs.topic, rs.rep)
+	if err != nil {
+		return err
+	}
+	// A row dated after this is upstream noise (a clock or data-entry error): it is
+	// delivered, but it does not move last_seen, which would otherwise read "no lag"
+	// until the present catches up with it.
+	futureAfter := c.opts.clock.Now().Add(c.opts.futureTolerance)
+	for _, p := range pieces {
+		deadLetter := func(raw []byte, reason error, headers ...kgo.RecordHeader) error {
+			dl := sink.DeadLetter(c.opts.deadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End)
+			dl.Headers = append(dl.Headers, headers...)
+			if err := writer.FitDeadLetter(ctx, dl); err != nil {
+				return err
+			}
+			batch.DeadLetters = append(batch.DeadLetters, dl)
+			stats.DeadLetters++
+			return nil
+		}
+		for _, big := range p.oversize {
+			id := oversizeIdentity(big)
+			if seen.has(id) {
+				seen.add(id, p.w.End)
+				stats.Duplicates++
+				continue
+			}
+			seen.add(id, p.w.End)
+			reason := &OversizeRowError{Report: rs.rep.API, Bytes: big.Bytes}
+			truncated := kgo.RecordHeader{Key: sink.HeaderTruncated, Value: []byte(strconv.FormatInt(big.Bytes, 10))}
+			if err := deadLetter(big.Prefix, reason, truncated); err != nil {
+				return err
+			}
+		}
+		for _, row := range p.rows {
+			id, idErr := identify(rs.rep, p.w, row, c.cfg.Location)
+			if seen.has(id) {
+				seen.add(id, p.w.End) // returned again: keep it as long as windows return it
+				stats.Duplicates++
+				continue
+			}
+			seen.add(id, p.w.End)
+			if idErr != nil {
+				if err := deadLetter(rowJSON(row), idErr); err != nil {
+					return err
+				}
+				continue
+			}
+			native, err := c.opts.converter.Convert(rs.rep, row, schemas.Meta{
+				Server: c.cfg.Server, Report: rs.rep.API, WindowStart: p.w.Start, WindowEnd: p.w.End,
+				ReadAt: p.at, RowID: id.Key, Location: c.cfg.Location,
+			})
+			var conv *schemas.ConversionError
+			if errors.As(err, &conv) {
+				if err := deadLetter(rowJSON(row), err); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("%w: converting a %s row: %w", errPermanent, rs.rep.API, err)
+			}
+			value, err := c.opts.encoder.Encode(ctx, rs.topic, rs.rep, native, nil)
+			if err != nil {
+				return fmt.Errorf("encoding a %s row: %w", rs.rep.API, err)
+			}
+			rec := sink.EventRecord(rs.topic, []byte(id.Key), value, rs.rep.API, p.w.Start, p.w.End, string(header.Value))
+			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderRowVersion, Value: []byte(strconv.FormatUint(id.Version, 16))})
+			// A record the topic can never take would fail every transaction of the
+			// window, for ever: it is a dead letter, decided before producing.
+			if err := writer.CheckSize(ctx, rec); err != nil {
+				if !errors.Is(err, sink.ErrRecordTooLarge) {
+					return err
+				}
+				if err := deadLetter(rowJSON(row), err); err != nil {
+					return err
+				}
+				continue
+			}
+			batch.Records = append(batch.Records, rec)
+			stats.Rows++
+			rowTime, timed := rowTimeOf(rs, row, c.cfg.Location)
+			switch {
+			case !timed:
+			case rowTime.After(futureAfter):
+				stats.FutureRows++
+			case rowTime.After(lastSeen):
+				lastSeen = rowTime
+			}
+		}
+	}
+	if stats.FutureRows > 0 {
+		c.log.Warn("rows dated in the future: delivered, but last_seen ignores them", "report", rs.rc.Key(),
+			"window", w, "rows", stats.FutureRows, "tolerance", c.opts.futureTolerance)
+	}
+
+	cursor := advance(rs.rep, w, c.cfg.Location)
+	next, _ := plan(rs.rep, &rs.rc, cursor, cursor.Add(rs.rc.Settle+rs.rc.Interval), c.cfg.Location)
+	pruneFrom := cursor
+	if !next.Start.IsZero() && next.Start.Before(pruneFrom) {
+		pruneFrom = next.Start
+	}
+	seen.prune(pruneFrom)
+	pos := offsets.Position{LastSeen: lastSeen, WindowEnd: cursor, Seen: seen.entries()}
+	offsetRec, err := offsets.Record(c.opts.offsetsTopic, rs.key, &pos)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	batch.Offset = offsetRec
+
+	c.activity(rs, "committing")
+	if err := c.commit(ctx, writer, rs, batch); err != nil {
+		return err
+	}
+
+	c.mu.Lock()
+	rs.cursor, rs.lastSeen, rs.seen = cursor, lastSeen, seen
+	st := &rs.status
+	st.Cursor, st.LastSeen = cursor, lastSeen
+	st.Rows += stats.Rows
+	st.DeadLetters += stats.DeadLetters
+	st.Duplicates += stats.Duplicates
+	st.FutureRows += stats.FutureRows
+	st.Windows++
+	st.LastError, st.FailingSince = "", time.Time{}
+	if st.State == StateBackingOff {
+		st.State = StateRunning
+	}
+	c.mu.Unlock()
+	stats.LastSeen, stats.Cursor = lastSeen, cursor
+	if c.opts.observer != nil {
+		c.opts.observer.Window(c.cfg.Name, rs.rc.Key(), stats)
+	}
+	c.log.Info("window delivered", "report", rs.rc.Key(), "window", w, "pieces", len(pieces),
+		"rows", stats.Rows, "dead_letters", stats.DeadLetters, "duplicates", stats.Duplicates, "seen", len(seen))
+	return nil
+}
+
+// commit writes the batch in one transaction, retrying a transaction Kafka aborted
+// (the batch is still in hand, so a retry repeats nothing). Fencing is final.
+func (c *Connector) commit(ctx context.Context, writer *sink.Writer, rs *reportState, batch sink.Batch) error {
+	b := backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(200*time.Millisecond), backoff.WithMaxInterval(5*time.Second)), 5), ctx)
+	return backoff.Retry(func() error {
+		err := writer.Commit(ctx, batch)
+		c.mu.Lock()
+		if err == nil {
+			rs.status.Commits++
+		} else {
+			rs.status.Aborts++
+		}
+		c.mu.Unlock()
+		if c.opts.observer != nil {
+			c.opts.observer.Transaction(c.cfg.Name, rs.rc.Key(), err == nil)
+		}
+		if errors.Is(err, sink.ErrFenced) {
+			return backoff.Permanent(err)
+		}
+		if err != nil {
+			c.mu.Lock()
+			rs.status.State, rs.status.LastError = StateBackingOff, "Kafka transaction aborted, retrying: "+c.redact(err.Error())
+			if rs.status.FailingSince.IsZero() {
+				rs.status.FailingSince = time.Now()
+			}
+			c.mu.Unlock()
+			c.log.Warn("transaction aborted; retrying", "report", rs.rc.Key(), "err", err)
+		}
+		return err
+	}, b)
+}
+
+// rowJSON is a row as dead letters carry it: its JSON, keys in the order the API sent them.
+func rowJSON(row wolkvox.Row) []byte {
+	raw, _ := row.MarshalJSON() // cannot fail: keys and values are strings
+	return raw
+}
+
+// activity records what rs is doing now (see ReportStatus.Activity).
+func (c *Connector) activity(rs *reportState, what string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rs.status.Activity, rs.status.ActivitySince = what, time.Time{}
+	if what != "" {
+		rs.status.ActivitySince = time.Now()
+	}
+}
+
+// rowTimeOf reads a detail row's time from its time field, in the operation's zone.
+func rowTimeOf(rs *reportState, row wolkvox.Row, loc *time.Location) (time.Time, bool) {
+	if rs.rep.TimeField == "" || rs.rep.TimeLayout == "" {
+		return time.Time{}, false
+	}
+	v, ok := row.Get(rs.rep.TimeField)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(rs.rep.TimeLayout, v, loc)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}

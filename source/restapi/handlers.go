@@ -1,0 +1,533 @@
+package restapi
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+)
+
+type rootInfo struct {
+	Version        string `json:"version"`
+	Commit         string `json:"commit,omitempty"`
+	KafkaClusterID string `json:"kafka_cluster_id,omitempty"`
+}
+
+func (s *Server) root(w http.ResponseWriter, r *http.Request) error {
+	info := rootInfo{Version: s.cfg.version, Commit: s.cfg.commit}
+	if id := s.clusterID.Load(); id != nil {
+		info.KafkaClusterID = *id
+	} else if s.cfg.clusterID != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
+		id, err := s.cfg.clusterID(ctx)
+		cancel()
+		if err == nil && id != "" {
+			s.clusterID.Store(&id)
+			info.KafkaClusterID = id
+		} else if err != nil {
+			s.log.Debug("Kafka cluster ID unknown", "err", err)
+		}
+	}
+	writeJSON(w, http.StatusOK, info)
+	return nil
+}
+
+func (s *Server) list(w http.ResponseWriter, _ *http.Request) error {
+	names := s.w.Names()
+	if names == nil {
+		names = []string{}
+	}
+	writeJSON(w, http.StatusOK, names)
+	return nil
+}
+
+type connectorInfo struct {
+	Name    string            `json:"name"`
+	Config  configView        `json:"config"`
+	Reports []string          `json:"reports"`
+	Topics  map[string]string `json:"topics"`
+}
+
+func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	cfg, err := s.w.Config(name)
+	if err != nil {
+		return err
+	}
+	st, err := s.w.Status(name)
+	if err != nil {
+		return err
+	}
+	info := connectorInfo{Name: name, Config: viewConfig(cfg), Reports: []string{}, Topics: map[string]string{}}
+	for _, rs := range st.Reports {
+		info.Reports = append(info.Reports, rs.Key)
+		info.Topics[rs.Key] = rs.Topic
+	}
+	writeJSON(w, http.StatusOK, info)
+	return nil
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	cfg, err := s.w.Config(name)
+	if err != nil {
+		return err
+	}
+	st, err := s.w.Status(name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewStatus(st, cfg.Location, s.cfg.now()))
+	return nil
+}
+
+func (s *Server) pause(w http.ResponseWriter, r *http.Request) error {
+	if err := s.w.Pause(r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// resume lets a paused connector go on, and starts a stopped one again from its
+// committed offsets: Kafka Connect's resume leaves STOPPED too.
+func (s *Server) resume(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	st, err := s.w.Status(name)
+	if err != nil {
+		return err
+	}
+	if st.State == source.StateStopped {
+		if err := s.restartBounded(r.Context(), name); err != nil {
+			return err
+		}
+	} else if err := s.w.Resume(name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// stop answers once the connector stopped, or once StopTimeout elapsed: the stop is
+// requested either way and completes on its own, so a slow one is still 202.
+func (s *Server) stop(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.stopTimeout)
+	defer cancel()
+	switch err := s.w.Stop(ctx, name); {
+	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+		s.log.Warn("connector still stopping after the stop timeout", "connector", name, "timeout", s.cfg.stopTimeout)
+	case err != nil:
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// restart answers 204 for a plain restart and, as Kafka Connect does when includeTasks
+// or onlyFailed is given, 202 with the status. There are no tasks: includeTasks only
+// changes the answer.
+func (s *Server) restart(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	q := r.URL.Query()
+	onlyFailed, err := boolParam(q.Get("onlyFailed"), "onlyFailed")
+	if err != nil {
+		return err
+	}
+	includeTasks, err := boolParam(q.Get("includeTasks"), "includeTasks")
+	if err != nil {
+		return err
+	}
+	st, err := s.w.Status(name)
+	if err != nil {
+		return err
+	}
+	if !onlyFailed || st.State == source.StateFailed {
+		if err := s.restartBounded(r.Context(), name); err != nil {
+			return err
+		}
+	}
+	if !onlyFailed && !includeTasks {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	cfg, err := s.w.Config(name)
+	if err != nil {
+		return err
+	}
+	if st, err = s.w.Status(name); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, viewStatus(st, cfg.Location, s.cfg.now()))
+	return nil
+}
+
+func (s *Server) restartBounded(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.stopTimeout)
+	defer cancel()
+	err := s.w.Restart(ctx, name)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errorf(http.StatusInternalServerError, err, fmt.Sprintf(
+			"connector %s did not stop within %s, so it was not started again; it is stopping now: see its status and try again", name, s.cfg.stopTimeout))
+	}
+	return err
+}
+
+func boolParam(v, name string) (bool, error) {
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errorf(http.StatusBadRequest, err, fmt.Sprintf("query parameter %s=%q is not a boolean", name, v))
+	}
+	return b, nil
+}
+
+func (s *Server) getOffsets(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
+	defer cancel()
+	entries, err := s.w.Offsets(ctx, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	view, err := viewOffsets(entries)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+type message struct {
+	Message string `json:"message"`
+}
+
+func (s *Server) patchOffsets(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.maxBodyBytes))
+	if err != nil {
+		return fmt.Errorf("reading the request body: %w", err)
+	}
+	cfg, err := s.w.Config(name)
+	if err != nil {
+		return err
+	}
+	changes, err := parseOffsets(name, body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
+	defer cancel()
+	// An empty change list checks the STOPPED rule without writing: refuse a running
+	// connector before reading the offsets topic for the checks below.
+	if err := s.w.AlterOffsets(ctx, name, nil); err != nil {
+		return err
+	}
+	if err := s.checkPartitions(ctx, name, cfg, changes); err != nil {
+		return err
+	}
+	if err := s.w.AlterOffsets(ctx, name, changes); err != nil {
+		return err
+	}
+	s.log.Info("offsets altered", "connector", name, "changes", len(changes))
+	writeJSON(w, http.StatusOK, message{"The offsets for this connector have been altered successfully"})
+	return nil
+}
+
+// checkPartitions refuses a position for a partition the connector does not read,
+// and a reset of one it neither reads nor has stored: both are typos that would
+// otherwise succeed and change nothing the user meant.
+func (s *Server) checkPartitions(ctx context.Context, name string, cfg source.Config, changes []source.OffsetChange) error {
+	known := map[string]bool{}
+	for _, rc := range cfg.Reports {
+		k := offsets.Key{Connector: name, Server: cfg.Server, Report: rc.API, Params: rc.Params}
+		if b, err := k.Encode(); err == nil {
+			known[string(b)] = true
+		}
+	}
+	var stored map[string]bool
+	for i, ch := range changes {
+		enc, err := ch.Key.Encode()
+		if err != nil {
+			return errorf(http.StatusBadRequest, err, fmt.Sprintf("offsets[%d].partition: %v", i, err))
+		}
+		if known[string(enc)] {
+			continue
+		}
+		if ch.Position != nil {
+			return errorf(http.StatusBadRequest, nil, fmt.Sprintf(
+				"offsets[%d].partition %s is not a report of connector %s; its reports are %s", i, partitionJSON(ch.Key), name, knownList(name, cfg)))
+		}
+		if stored == nil {
+			entries, err := s.w.Offsets(ctx, name)
+			if err != nil {
+				return err
+			}
+			stored = map[string]bool{}
+			for _, e := range entries {
+				if b, err := e.Key.Encode(); err == nil {
+					stored[string(b)] = true
+				}
+			}
+		}
+		if !stored[string(enc)] {
+			return errorf(http.StatusBadRequest, nil, fmt.Sprintf(
+				"offsets[%d].partition %s is neither a report of connector %s nor stored; its reports are %s", i, partitionJSON(ch.Key), name, knownList(name, cfg)))
+		}
+	}
+	return nil
+}
+
+func knownList(name string, cfg source.Config) string {
+	var parts []string
+	for _, rc := range cfg.Reports {
+		parts = append(parts, partitionJSON(offsets.Key{Connector: name, Server: cfg.Server, Report: rc.API, Params: rc.Params}))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *Server) deleteOffsets(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
+	defer cancel()
+	n, err := s.w.ResetOffsets(ctx, name)
+	if err != nil {
+		return err
+	}
+	s.log.Info("offsets reset", "connector", name, "reports", n)
+	writeJSON(w, http.StatusOK, message{"The offsets for this connector have been reset successfully"})
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+type notReady struct {
+	Error
+	Reasons []string `json:"reasons"`
+}
+
+// readyz is ready when no connector, and no report of one, is FAILED (see the package
+// doc for why waits count as ready).
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
+	var reasons []string
+	for _, name := range s.w.Names() {
+		st, err := s.w.Status(name)
+		if err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: status unavailable: %v", name, err))
+			continue
+		}
+		if st.State == source.StateFailed {
+			reasons = append(reasons, fmt.Sprintf("%s: FAILED: %s", name, st.LastError))
+			continue
+		}
+		if st.State == source.StateStopped {
+			continue // stopped on purpose: its reports' states are no longer live
+		}
+		if st.State == source.StateBackingOff && !st.NextRetry.IsZero() {
+			reasons = append(reasons, fmt.Sprintf("%s: not started yet (next attempt %s): %s", name, st.NextRetry.Format(time.RFC3339), st.LastError))
+			continue
+		}
+		for _, rs := range st.Reports {
+			switch {
+			case rs.State == source.StateFailed:
+				reasons = append(reasons, fmt.Sprintf("%s: report %s FAILED: %s", name, rs.Key, rs.LastError))
+			case rs.Stalled && rs.Activity != "":
+				reasons = append(reasons, fmt.Sprintf("%s: report %s stalled %s since %s: %s", name, rs.Key, rs.Activity, rs.ActivitySince.Format(time.RFC3339), cmp.Or(rs.LastError, "no answer")))
+			case rs.Stalled:
+				reasons = append(reasons, fmt.Sprintf("%s: report %s failing since %s: %s", name, rs.Key, rs.FailingSince.Format(time.RFC3339), rs.LastError))
+			}
+		}
+	}
+	if len(reasons) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, notReady{
+			Error:   Error{Code: http.StatusServiceUnavailable, Message: "not ready: " + strings.Join(reasons, "; ")},
+			Reasons: reasons,
+		})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+type connectorState struct {
+	State     source.State `json:"state"`
+	LastError *string      `json:"last_error"`
+	NextRetry *string      `json:"next_retry"`
+}
+
+type quotaView struct {
+	Used      int64 `json:"used"`
+	Limit     int64 `json:"limit"`
+	Remaining int64 `json:"remaining"`
+}
+
+type reportView struct {
+	Report         string       `json:"report"`
+	Key            string       `json:"key"`
+	Topic          string       `json:"topic"`
+	State          source.State `json:"state"`
+	LastError      *string      `json:"last_error"`
+	NextPoll       *string      `json:"next_poll"`
+	Cursor         *string      `json:"cursor"`
+	LastSeen       *string      `json:"last_seen"`
+	LagSeconds     *float64     `json:"lag_seconds"`
+	Rows           int64        `json:"rows"`
+	DeadLetters    int64        `json:"dead_letters"`
+	Duplicates     int64        `json:"duplicates"`
+	Windows        int64        `json:"windows"`
+	Calls          int64        `json:"calls"`
+	UpstreamErrors int64        `json:"upstream_errors"`
+	Splits         int64        `json:"splits"`
+	Commits        int64        `json:"commits"`
+	Aborts         int64        `json:"aborts"`
+	FutureRows     int64        `json:"future_rows"`
+	Activity       *string      `json:"activity"`
+	ActivitySince  *string      `json:"activity_since"`
+	Stalled        bool         `json:"stalled"`
+	FailingSince   *string      `json:"failing_since"`
+}
+
+type statusView struct {
+	Name      string         `json:"name"`
+	Connector connectorState `json:"connector"`
+	Quota     quotaView      `json:"quota"`
+	Reports   []reportView   `json:"reports"`
+}
+
+// viewStatus renders a status with times in the operation's zone (RFC 3339, so with
+// their offset) and null for what has not happened yet.
+func viewStatus(st source.Status, loc *time.Location, now time.Time) statusView {
+	if loc == nil {
+		loc = time.UTC
+	}
+	v := statusView{
+		Name:      st.Name,
+		Connector: connectorState{State: st.State, LastError: optString(st.LastError), NextRetry: optTime(st.NextRetry, loc)},
+		Quota:     quotaView{Used: st.QuotaUsed, Limit: st.QuotaLimit, Remaining: max(st.QuotaLimit-st.QuotaUsed, 0)},
+		Reports:   make([]reportView, 0, len(st.Reports)),
+	}
+	for _, r := range st.Reports {
+		v.Reports = append(v.Reports, reportView{
+			Report: r.Report, Key: r.Key, Topic: r.Topic, State: r.State,
+			LastError: optString(r.LastError),
+			NextPoll:  optTime(r.NextPoll, loc), Cursor: optTime(r.Cursor, loc), LastSeen: optTime(r.LastSeen, loc),
+			LagSeconds: lagSeconds(r.LastSeen, now),
+			Rows:       r.Rows, DeadLetters: r.DeadLetters, Duplicates: r.Duplicates, Windows: r.Windows,
+			Calls: r.Calls, UpstreamErrors: r.UpstreamErrs, Splits: r.Splits, Commits: r.Commits, Aborts: r.Aborts,
+			FutureRows: r.FutureRows, Activity: optString(r.Activity), ActivitySince: optTime(r.ActivitySince, loc),
+			Stalled: r.Stalled, FailingSince: optTime(r.FailingSince, loc),
+		})
+	}
+	return v
+}
+
+// lagSeconds is how far the newest delivered row is behind now, never negative (a
+// clock a little behind the operation's must not show negative lag); nil before any
+// row was delivered.
+func lagSeconds(lastSeen, now time.Time) *float64 {
+	if lastSeen.IsZero() {
+		return nil
+	}
+	lag := max(now.Sub(lastSeen).Seconds(), 0)
+	return &lag
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optTime(t time.Time, loc *time.Location) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.In(loc).Format(time.RFC3339)
+	return &s
+}
+
+// RedactedToken is what GET /connectors/{name} shows instead of a connector's token.
+const RedactedToken = "[redacted]"
+
+type configView struct {
+	Name           string             `json:"name"`
+	Server         string             `json:"server"`
+	Token          string             `json:"token"`
+	TimeZone       string             `json:"time_zone"`
+	DailyQuota     int64              `json:"daily_quota"`
+	QuotaResetHour int                `json:"quota_reset_hour"`
+	BaseURL        string             `json:"base_url,omitempty"`
+	MaxInFlight    int                `json:"max_in_flight"`
+	Reports        []reportConfigView `json:"reports"`
+}
+
+type reportConfigView struct {
+	API      string            `json:"api"`
+	Key      string            `json:"key"`
+	Params   map[string]string `json:"params,omitempty"`
+	Interval string            `json:"interval"`
+	Lookback string            `json:"lookback"`
+	Settle   string            `json:"settle"`
+	Bucket   string            `json:"bucket"`
+	Start    string            `json:"start,omitempty"`
+}
+
+// viewConfig renders a configuration with the names of the configuration file and
+// without secrets: the token is replaced, a password in the base URL is masked.
+func viewConfig(c source.Config) configView {
+	v := configView{
+		Name: c.Name, Server: c.Server, DailyQuota: c.DailyQuota, QuotaResetHour: c.QuotaResetHour,
+		BaseURL: redactURL(c.BaseURL), MaxInFlight: max(c.MaxInFlight, 1), TimeZone: time.UTC.String(),
+		Reports: make([]reportConfigView, 0, len(c.Reports)),
+	}
+	if c.Token != "" {
+		v.Token = RedactedToken
+	}
+	if c.Location != nil {
+		v.TimeZone = c.Location.String()
+	}
+	for _, r := range c.Reports {
+		rv := reportConfigView{
+			API: r.API, Key: r.Key(), Params: maps.Clone(r.Params),
+			Interval: r.Interval.String(), Lookback: r.Lookback.String(), Settle: r.Settle.String(), Bucket: r.Bucket.String(),
+		}
+		if !r.Start.IsZero() {
+			rv.Start = r.Start.Format(time.RFC3339)
+		}
+		v.Reports = append(v.Reports, rv)
+	}
+	return v
+}
+
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return RedactedToken // unparseable: it could hide anything
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			return u.Redacted()
+		}
+		u.User = nil
+		return strings.Replace(u.String(), "://", "://"+RedactedToken+"@", 1)
+	}
+	return u.String()
+}

@@ -1,0 +1,454 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
+)
+
+// Worker runs several connectors in one process, the way a Kafka Connect worker does:
+// each in its own goroutine, owned by the worker, which can pause, resume, stop and
+// restart them one by one. Connectors that use the same token share one quota and one
+// in-flight limiter, since Wolkvox counts and limits per token.
+type Worker struct {
+	opts    []Opt
+	o       options
+	log     *slog.Logger
+	store   *offsets.Store
+	mu      sync.Mutex
+	entries []*entry
+	runCtx  context.Context // set by Run; connectors started later run under it
+	wg      sync.WaitGroup
+	ended   chan struct{} // a connector's Run returned with an error (capacity 1)
+}
+
+type entry struct {
+	// life serialises the lifecycle changes of this connector (start, stop, restart,
+	// pause, resume, offset changes), each held from its first step to its last: a
+	// restart's stop and start, or an offset change's check that the connector is
+	// stopped and its write, never interleave with another change. It is taken before
+	// Worker.mu, which guards the fields below and is held only briefly.
+	life sync.Mutex
+
+	cfg     Config
+	quota   *Quota
+	limiter *wolkvox.Limiter
+	conn    *Connector // current instance; replaced on restart
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the current instance's Run returned
+	stopped bool          // stopped through Stop, as opposed to never started
+	err     error         // what the last Run returned
+}
+
+// ErrUnknownConnector: no connector of that name.
+var ErrUnknownConnector = errors.New("connector: no such connector")
+
+// ErrNotRunning: the worker's Run has not started (or has ended), so a connector
+// cannot be restarted.
+var ErrNotRunning = errors.New("connector: the worker is not running")
+
+// ErrAllConnectorsFailed: with ExitWhenAllFailed, every connector failed.
+var ErrAllConnectorsFailed = errors.New("connector: every connector failed")
+
+// ErrNotStopped: offsets change only while the connector is stopped, as in Kafka Connect.
+var ErrNotStopped = errors.New("connector: stop the connector before changing its offsets")
+
+// NewWorker builds the connectors of configs with opts (Kafka, encoder, topics, clock,
+// logger...) applied to each, sharing quota and limiter between connectors of a token.
+func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if o.redactor == nil {
+		o.redactor = NewRedactor()
+		opts = append(slices.Clone(opts), WithRedactor(o.redactor))
+	}
+	for _, cfg := range configs {
+		o.redactor.Add(cfg.Token)
+	}
+	w := &Worker{opts: opts, o: o, log: slog.New(o.redactor.Handler(o.logger.Handler())), ended: make(chan struct{}, 1)}
+	store, err := w.storeFor("")
+	if err != nil {
+		return nil, err
+	}
+	w.store = store
+	type shared struct {
+		quota   *Quota
+		limiter *wolkvox.Limiter
+	}
+	byToken := map[string]shared{}
+	var errs []error
+	for _, cfg := range configs {
+		if slices.ContainsFunc(w.entries, func(e *entry) bool { return e.cfg.Name == cfg.Name }) {
+			errs = append(errs, &FieldError{Field: "connectors." + cfg.Name, Problem: "the name is used twice", Fix: "give every connector its own name"})
+			continue
+		}
+		sh, ok := byToken[cfg.Token]
+		if !ok && cfg.Token != "" {
+			q, err := NewQuota(max(cfg.DailyQuota, 1), max(min(cfg.QuotaResetHour, 23), 0), cfg.withDefaults().Location)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			l, err := wolkvox.NewLimiter(max(cfg.MaxInFlight, 1))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			sh = shared{quota: q, limiter: l}
+			byToken[cfg.Token] = sh
+		}
+		e := &entry{cfg: cfg, quota: sh.quota, limiter: sh.limiter}
+		var err error
+		e.conn, err = w.build(cfg, sh.quota, sh.limiter)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		w.entries = append(w.entries, e)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Worker) build(cfg Config, q *Quota, l *wolkvox.Limiter) (*Connector, error) {
+	opts := slices.Clone(w.opts)
+	var src []wolkvox.Opt
+	if l != nil {
+		src = append(src, wolkvox.WithLimiter(l))
+	}
+	opts = append(opts, SourceOpts(src...))
+	if q != nil {
+		opts = append(opts, SharedQuota(q))
+	}
+	return New(cfg, opts...)
+}
+
+// Run starts every connector and returns when ctx is done and all have stopped. A
+// connector that fails stays FAILED (see Status) without stopping the others; with
+// ExitWhenAllFailed, Run stops and returns ErrAllConnectorsFailed (wrapping each
+// connector's error) once every connector has failed.
+func (w *Worker) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w.mu.Lock()
+	w.runCtx = ctx
+	entries := slices.Clone(w.entries)
+	w.mu.Unlock()
+	for _, e := range entries {
+		e.life.Lock()
+		w.mu.Lock()
+		if !e.stopped { // a Stop before Run keeps the connector stopped
+			w.startLocked(e)
+		}
+		w.mu.Unlock()
+		e.life.Unlock()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			w.wg.Wait()
+			return nil
+		case <-w.ended:
+			if err := w.allFailed(); err != nil && w.o.exitWhenAllFailed {
+				w.log.Error("every connector failed: stopping the worker", "err", err)
+				cancel()
+				w.wg.Wait()
+				return err
+			}
+		}
+	}
+}
+
+// allFailed returns ErrAllConnectorsFailed with every connector's error when each one's
+// last Run ended with an error, and nil otherwise.
+func (w *Worker) allFailed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	errs := []error{ErrAllConnectorsFailed}
+	for _, e := range w.entries {
+		if e.err == nil || e.stopped {
+			return nil
+		}
+		select {
+		case <-e.done:
+		default:
+			return nil // restarted meanwhile
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", e.cfg.Name, e.err))
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Worker) startLocked(e *entry) {
+	ctx, cancel := context.WithCancel(w.runCtx)
+	e.cancel, e.done, e.stopped, e.err = cancel, make(chan struct{}), false, nil
+	conn, done := e.conn, e.done
+	conn.starting()
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		err := conn.Run(ctx)
+		if err != nil {
+			w.log.Error("connector stopped with an error", "connector", conn.Name(), "err", err)
+		}
+		w.mu.Lock()
+		if e.conn == conn {
+			e.err = err
+		}
+		w.mu.Unlock()
+		close(done)
+		if err != nil {
+			select {
+			case w.ended <- struct{}{}:
+			default: // a check is already due
+			}
+		}
+	}()
+}
+
+func (w *Worker) find(name string) (*entry, error) {
+	i := slices.IndexFunc(w.entries, func(e *entry) bool { return e.cfg.Name == name })
+	if i < 0 {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownConnector, name)
+	}
+	return w.entries[i], nil
+}
+
+// Names lists the connectors, in configuration order.
+func (w *Worker) Names() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, e := range w.entries {
+		out = append(out, e.cfg.Name)
+	}
+	return out
+}
+
+// Config returns a connector's configuration, defaults applied.
+func (w *Worker) Config(name string) (Config, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e, err := w.find(name)
+	if err != nil {
+		return Config{}, err
+	}
+	return e.conn.Config(), nil
+}
+
+// Status returns a connector's status. A stopped connector reports STOPPED.
+func (w *Worker) Status(name string) (Status, error) {
+	w.mu.Lock()
+	e, err := w.find(name)
+	if err != nil {
+		w.mu.Unlock()
+		return Status{}, err
+	}
+	conn, stopped, runErr := e.conn, e.stopped, e.err
+	w.mu.Unlock()
+	st := conn.Status()
+	if stopped {
+		st.State = StateStopped
+		for i := range st.Reports {
+			st.Reports[i].State = StateStopped
+		}
+	}
+	if runErr != nil && st.LastError == "" {
+		st.LastError = w.o.redactor.Redact(runErr.Error())
+	}
+	return st, nil
+}
+
+// Pause stops a connector's reads after its current window; Resume lets them go on.
+func (w *Worker) Pause(name string) error { return w.with(name, (*Connector).Pause) }
+
+// Resume undoes Pause.
+func (w *Worker) Resume(name string) error { return w.with(name, (*Connector).Resume) }
+
+func (w *Worker) with(name string, fn func(*Connector)) error {
+	e, err := w.lock(name)
+	if err != nil {
+		return err
+	}
+	defer e.life.Unlock()
+	w.mu.Lock()
+	conn := e.conn
+	w.mu.Unlock()
+	fn(conn)
+	return nil
+}
+
+// lock finds a connector and takes its lifecycle lock.
+func (w *Worker) lock(name string) (*entry, error) {
+	w.mu.Lock()
+	e, err := w.find(name)
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	e.life.Lock()
+	return e, nil
+}
+
+// Stop ends a connector's Run (its open transaction, if any, is aborted) and waits for
+// it. Its offsets can then be changed. Stopping a stopped connector does nothing.
+func (w *Worker) Stop(ctx context.Context, name string) error {
+	e, err := w.lock(name)
+	if err != nil {
+		return err
+	}
+	defer e.life.Unlock()
+	return w.stopLocked(ctx, e)
+}
+
+// stopLocked stops e's instance and waits for its Run to return; e.life is held.
+func (w *Worker) stopLocked(ctx context.Context, e *entry) error {
+	w.mu.Lock()
+	e.stopped = true
+	cancel, done := e.cancel, e.done
+	w.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		// The instance is still ending; the next lifecycle change waits for it again.
+		return fmt.Errorf("connector %s: still stopping: %w", e.cfg.Name, ctx.Err())
+	}
+}
+
+// Restart stops a connector if it runs and starts a fresh instance, which fences the
+// old one and resumes from the committed offsets. The old instance has returned from
+// Run before the new one starts, so there is never more than one.
+func (w *Worker) Restart(ctx context.Context, name string) error {
+	e, err := w.lock(name)
+	if err != nil {
+		return err
+	}
+	defer e.life.Unlock()
+	w.mu.Lock()
+	runCtx := w.runCtx
+	w.mu.Unlock()
+	if runCtx == nil || runCtx.Err() != nil {
+		return ErrNotRunning
+	}
+	if err := w.stopLocked(ctx, e); err != nil {
+		return err
+	}
+	conn, err := w.build(e.cfg, e.quota, e.limiter)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e.conn = conn
+	w.startLocked(e)
+	return nil
+}
+
+// storeFor returns an offsets store that writes with connector's transactional ID, so a
+// change fences any instance of it still running somewhere.
+func (w *Worker) storeFor(connector string) (*offsets.Store, error) {
+	opts := []offsets.Opt{offsets.Seeds(w.o.seeds...), offsets.KafkaOpts(w.o.kafkaOpts...), offsets.Logger(w.o.logger)}
+	if connector != "" {
+		opts = append(opts, offsets.TransactionalID(w.o.transactionalIDPrefix+connector))
+	}
+	return offsets.NewStore(w.o.offsetsTopic, opts...)
+}
+
+// Offsets returns the committed offsets of a connector's reports.
+func (w *Worker) Offsets(ctx context.Context, name string) ([]offsets.Entry, error) {
+	if _, err := w.Config(name); err != nil {
+		return nil, err
+	}
+	all, err := w.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []offsets.Entry
+	for _, e := range all {
+		if e.Key.Connector == name {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// OffsetChange sets one report's position, or resets it when Position is nil.
+type OffsetChange struct {
+	Key      offsets.Key
+	Position *offsets.Position
+}
+
+// AlterOffsets writes positions (nil resets) for a stopped connector's reports, all in
+// one transaction: readers see every change or none.
+func (w *Worker) AlterOffsets(ctx context.Context, name string, changes []OffsetChange) error {
+	e, err := w.lock(name)
+	if err != nil {
+		return err
+	}
+	defer e.life.Unlock()
+	return w.alterLocked(ctx, e, changes)
+}
+
+// ResetOffsets deletes every stored position of a stopped connector, in one
+// transaction, and returns how many there were. Its reports start over from their
+// configured start.
+func (w *Worker) ResetOffsets(ctx context.Context, name string) (int, error) {
+	e, err := w.lock(name)
+	if err != nil {
+		return 0, err
+	}
+	defer e.life.Unlock()
+	if err := w.alterLocked(ctx, e, nil); err != nil { // stopped?
+		return 0, err
+	}
+	stored, err := w.Offsets(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	changes := make([]OffsetChange, 0, len(stored))
+	for _, s := range stored {
+		changes = append(changes, OffsetChange{Key: s.Key})
+	}
+	return len(changes), w.alterLocked(ctx, e, changes)
+}
+
+// alterLocked is AlterOffsets with e.life held.
+func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChange) error {
+	name := e.cfg.Name
+	w.mu.Lock()
+	stopped := e.stopped || e.cancel == nil
+	w.mu.Unlock()
+	if !stopped {
+		return ErrNotStopped
+	}
+	store, err := w.storeFor(name)
+	if err != nil {
+		return err
+	}
+	if err := store.EnsureTopic(ctx, w.o.topicSettings.ReplicationFactor); err != nil {
+		return err
+	}
+	batch := make([]offsets.Change, 0, len(changes))
+	for _, ch := range changes {
+		if ch.Key.Connector != name {
+			return fmt.Errorf("connector: offset key %s does not belong to connector %s", ch.Key, name)
+		}
+		batch = append(batch, offsets.Change{Key: ch.Key, Position: ch.Position})
+	}
+	return store.Apply(ctx, batch...)
+}

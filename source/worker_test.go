@@ -1,0 +1,219 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+)
+
+// TestWrongTokenStopsOnlyItsConnector runs two connectors in one worker, one with a
+// token Wolkvox refuses: that one fails with the reason, the other goes on delivering.
+func TestWrongTokenStopsOnlyItsConnector(t *testing.T) {
+	seeds := kafkatest.Fake(t)
+	sim, err := simulator.New(simulator.Seed(1), simulator.Location(bogota), simulator.Reports("diagram_13"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := sim.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	prefix := kafkatest.Topic(t)
+	start := time.Now().Add(-3 * time.Hour)
+	mk := func(name, token string) source.Config {
+		return source.Config{Name: name, Server: simulator.DefaultServer, Token: token, Location: bogota,
+			DailyQuota: 1000, BaseURL: sim.URL(), Reports: []source.ReportConfig{{API: "diagram_13", Start: start}}}
+	}
+	w, err := source.NewWorker([]source.Config{mk(prefix+"-good", simulator.DefaultToken), mk(prefix+"-bad", "Secret-XYZ-123")},
+		source.Kafka(seeds), source.TopicTemplate("{connector}.{report}"), source.OffsetsTopic(prefix+".offsets"),
+		source.DeadLetterTopic(prefix+".dlq"), source.Logger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	var good, bad source.Status
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		good, _ = w.Status(prefix + "-good")
+		bad, _ = w.Status(prefix + "-bad")
+		if bad.State == source.StateFailed && good.Reports[0].Windows > 0 {
+			break
+		}
+	}
+	if bad.State != source.StateFailed || !strings.Contains(bad.LastError, "token") {
+		t.Errorf("the connector with a wrong token: state %s, error %q; want FAILED saying the token is wrong", bad.State, bad.LastError)
+	}
+	if strings.Contains(bad.LastError, "Secret-XYZ-123") {
+		t.Errorf("the error shows the token: %s", bad.LastError)
+	}
+	if good.State != source.StateRunning || good.Reports[0].Windows == 0 {
+		t.Errorf("the other connector: state %s, %d windows; want RUNNING and delivering", good.State, good.Reports[0].Windows)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLifecycleStorm fires hundreds of concurrent pause, resume, stop, restart, status
+// and offset changes at one connector, then checks that exactly one instance ran at a
+// time: no instance was ever fenced by another (FAILED), and once stopped no call
+// reaches Wolkvox any more. Offset changes of both reports while stopped are each one
+// transaction, so the two positions always agree.
+func TestLifecycleStorm(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		start := time.Now().In(bogota).Truncate(time.Second)
+		up := liveUpstream()
+		srv := httptest.NewServer(up)
+		defer srv.Close()
+		prefix := kafkatest.Topic(t)
+		name := prefix + "-c"
+		cfg := source.Config{Name: name, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 1_000_000, BaseURL: srv.URL,
+			Reports: []source.ReportConfig{{API: "diagram_13", Start: start}, {API: "act_3", Params: map[string]string{"cod_act": "x"}, Start: start}}}
+		clock := source.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}
+		w, err := source.NewWorker([]source.Config{cfg}, source.Kafka(kc.Seeds), source.WithClock(clock),
+			source.TopicTemplate("{connector}.{report}"), source.OffsetsTopic(prefix+".offsets"),
+			source.DeadLetterTopic(prefix+".dlq"), source.Logger(testLogger(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		// Restart before Run has started is ErrNotRunning: let the worker run first.
+		waitStatus(t, "running", func() source.Status { st, _ := w.Status(name); return st },
+			func(st source.Status) bool { return st.State == source.StateRunning })
+
+		keys := func() []offsets.Key {
+			var out []offsets.Key
+			for _, r := range cfg.Reports {
+				out = append(out, offsets.Key{Connector: name, Server: "0040", Report: r.API, Params: r.Params})
+			}
+			return out
+		}()
+		setBoth := func(i int) error {
+			pos := offsets.Position{WindowEnd: start.Add(-time.Duration(i) * time.Second).UTC()}
+			var changes []source.OffsetChange
+			for _, k := range keys {
+				changes = append(changes, source.OffsetChange{Key: k, Position: &pos})
+			}
+			return w.AlterOffsets(ctx, name, changes)
+		}
+		var failed atomic.Int64
+		checkStatus := func() {
+			st, err := w.Status(name)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if st.State == source.StateFailed {
+				if failed.Add(1) == 1 {
+					t.Errorf("connector FAILED during the storm: %s", st.LastError)
+				}
+			}
+		}
+		const ops = 240
+		var wg sync.WaitGroup
+		for i := range ops {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				opCtx, opCancel := context.WithTimeout(ctx, 2*time.Minute)
+				defer opCancel()
+				var err error
+				switch i % 6 {
+				case 0:
+					err = w.Pause(name)
+				case 1:
+					err = w.Resume(name)
+				case 2:
+					err = w.Stop(opCtx, name)
+				case 3:
+					err = w.Restart(opCtx, name)
+				case 4:
+					if i%12 == 4 {
+						_, err = w.ResetOffsets(opCtx, name)
+					} else {
+						err = setBoth(i)
+					}
+					if errors.Is(err, source.ErrNotStopped) {
+						err = nil
+					}
+				case 5:
+					checkStatus()
+				}
+				if err != nil {
+					t.Errorf("op %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		checkStatus()
+
+		// Stopped means stopped: no instance goes on calling.
+		if err := w.Stop(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		before := up.calls.Load()
+		time.Sleep(1500 * time.Millisecond) // 15 virtual minutes: three intervals
+		if after := up.calls.Load(); after != before {
+			t.Errorf("%d calls reached Wolkvox after Stop: an instance outlived it", after-before)
+		}
+		if st, _ := w.Status(name); st.State != source.StateStopped {
+			t.Errorf("state %s after Stop", st.State)
+		}
+
+		// Concurrent offset changes while stopped: every one succeeds, and the two
+		// positions agree, since each change is one transaction.
+		var owg sync.WaitGroup
+		for i := range 20 {
+			owg.Add(1)
+			go func() {
+				defer owg.Done()
+				if err := setBoth(1000 + i); err != nil {
+					t.Errorf("AlterOffsets while stopped: %v", err)
+				}
+			}()
+		}
+		owg.Wait()
+		got, err := w.Offsets(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || !got[0].Position.WindowEnd.Equal(got[1].Position.WindowEnd) {
+			t.Errorf("positions after concurrent changes disagree: %+v", got)
+		}
+
+		// And the connector comes back as one healthy instance.
+		if err := w.Restart(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		var st source.Status
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if st, _ = w.Status(name); st.Reports[0].Windows > 0 && st.Reports[1].Windows > 0 {
+				break
+			}
+		}
+		if st.State != source.StateRunning || st.Reports[0].Windows == 0 {
+			t.Errorf("after the storm: state %s, %+v; want RUNNING and delivering", st.State, st.Reports)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
