@@ -85,6 +85,25 @@ func plan(rep *catalog.Report, rc *ReportConfig, cursor, now time.Time, loc *tim
 	}
 }
 
+// NextRead is where a report whose committed cursor is at cursor reads next: the start
+// of the window the connector plans from there (see plan). For a detail report it is the
+// cursor minus the lookback (not before the configured start, for a first read); for a
+// bucketed one the same aligned down to a bucket, and not before the cursor's local day;
+// for a range aggregate the start of the bucket the cursor is in. Offset administration
+// (offsets set) shows it, so that what an operator is told is what happens. Schedule
+// fields left zero take their defaults.
+func NextRead(rc ReportConfig, cursor time.Time, loc *time.Location) (time.Time, error) {
+	rep, ok := catalog.Lookup(rc.API)
+	if !ok {
+		return time.Time{}, fmt.Errorf("connector: unknown report %q", rc.API)
+	}
+	rc = Config{Location: loc, Reports: []ReportConfig{rc}}.withDefaults().Reports[0]
+	rc.End = time.Time{} // a backfill's end only shortens the window, never moves its start
+	// Far enough ahead that the window is due, whatever the interval, settle or bucket.
+	w, _ := plan(rep, &rc, cursor, cursor.Add(rc.Interval+rc.Settle+rc.Bucket+48*time.Hour), loc)
+	return w.Start, nil
+}
+
 // advance is the cursor after window w of rep has been committed.
 func advance(rep *catalog.Report, w Window, loc *time.Location) time.Time {
 	next := w.End.Add(time.Second)

@@ -1,0 +1,49 @@
+package source_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+)
+
+// TestNextRead: where a report reads next from a committed cursor, for each kind of
+// report — not simply the cursor minus the lookback, which is wrong for bucketed
+// reports (aligned to a bucket, kept within the day) and for range aggregates (the
+// bucket the cursor is in, no lookback).
+func TestNextRead(t *testing.T) {
+	at := func(hhmm string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", "2026-11-20 "+hhmm, bogota)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	tests := []struct {
+		name   string
+		rc     source.ReportConfig
+		cursor time.Time
+		want   time.Time
+	}{
+		{"detail: cursor minus the lookback", source.ReportConfig{API: "diagram_13", Lookback: time.Hour}, at("10:07"), at("09:07")},
+		{"detail: the configured start bounds a first read", source.ReportConfig{API: "diagram_13", Lookback: time.Hour, Start: at("09:30")}, at("09:40"), at("09:30")},
+		{"bucketed: aligned down to its hour", source.ReportConfig{API: "agent_6", Lookback: time.Hour}, at("10:07"), at("09:00")},
+		{"bucketed: not before the cursor's day", source.ReportConfig{API: "agent_6", Lookback: time.Hour}, at("00:20"), at("00:00")},
+		{"range aggregate: the bucket the cursor is in", source.ReportConfig{API: "chat_3", Lookback: time.Hour, Bucket: time.Hour}, at("10:00"), at("10:00")},
+		{"range aggregate: a cursor inside a bucket", source.ReportConfig{API: "chat_3", Bucket: time.Hour}, at("10:30"), at("10:00")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := source.NextRead(tt.rc, tt.cursor, bogota)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(tt.want) {
+				t.Errorf("NextRead = %s, want %s", got.In(bogota), tt.want)
+			}
+		})
+	}
+	if _, err := source.NextRead(source.ReportConfig{API: "nope"}, at("10:00"), bogota); err == nil {
+		t.Error("an unknown report has a next read")
+	}
+}
