@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 )
 
@@ -86,6 +87,17 @@ func (r *ReportConfig) Key() string {
 	}
 	return b.String()
 }
+
+// OffsetKey is the key under which the position of report rc of connector cfg is kept
+// in the offsets topic: the connector, its server, the report and its parameters, so one
+// report read twice with other parameters keeps two positions.
+func OffsetKey(cfg Config, rc ReportConfig) offsets.Key {
+	return offsets.Key{Connector: cfg.Name, Server: cfg.Server, Report: rc.API, Params: maps.Clone(rc.Params)}
+}
+
+// TransactionalID is the stable transactional ID of connector name, whose producer
+// commits its windows (and whose offset changes fence a running instance).
+func TransactionalID(prefix, name string) string { return prefix + name }
 
 // withDefaults fills what the configuration left out: schedule defaults and the
 // catalog's default parameters (skill_id=all, campaign_id=all).

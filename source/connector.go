@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"sync"
 	"time"
 
@@ -129,7 +128,7 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 		}
 		rs := &reportState{
 			rc: rc, rep: rep, topic: topic,
-			key: offsets.Key{Connector: cfg.Name, Server: cfg.Server, Report: rc.API, Params: maps.Clone(rc.Params)},
+			key: OffsetKey(cfg, rc),
 		}
 		rs.status = ReportStatus{Report: rc.API, Key: rc.Key(), Topic: topic, State: StateStopped}
 		c.reports = append(c.reports, rs)
@@ -357,7 +356,7 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 	o := c.opts
 	writer, err := sink.NewWriter(
 		sink.Seeds(o.seeds...),
-		sink.TransactionalID(o.transactionalIDPrefix+c.cfg.Name),
+		sink.TransactionalID(TransactionalID(o.transactionalIDPrefix, c.cfg.Name)),
 		sink.KafkaOpts(o.kafkaOpts...),
 		sink.Logger(c.log),
 		sink.Topics(o.topicSettings),

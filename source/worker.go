@@ -364,7 +364,7 @@ func (w *Worker) Restart(ctx context.Context, name string) error {
 func (w *Worker) storeFor(connector string) (*offsets.Store, error) {
 	opts := []offsets.Opt{offsets.Seeds(w.o.seeds...), offsets.KafkaOpts(w.o.kafkaOpts...), offsets.Logger(w.o.logger)}
 	if connector != "" {
-		opts = append(opts, offsets.TransactionalID(w.o.transactionalIDPrefix+connector))
+		opts = append(opts, offsets.TransactionalID(TransactionalID(w.o.transactionalIDPrefix, connector)))
 	}
 	return offsets.NewStore(w.o.offsetsTopic, opts...)
 }
