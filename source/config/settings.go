@@ -20,7 +20,7 @@ import (
 )
 
 // Defaults of the worker-level settings; the connector-level ones are in package
-// connector (DefaultInterval...).
+// source (DefaultInterval...).
 const (
 	DefaultRESTAddress = "127.0.0.1:8083"
 	DefaultTimeZone    = "America/Bogota"

@@ -36,7 +36,7 @@ const (
 	minFutureTolerance = time.Minute
 	// minInterval is the shortest steady-state interval: Wolkvox suggests a call every
 	// 5 minutes, and under a minute a report spends its daily budget on nearly empty
-	// windows (package connector refuses it too).
+	// windows (package source refuses it too).
 	minInterval = time.Minute
 	// maxPartitions bounds topics.partitions. Kafka sets no hard limit, but every
 	// partition costs the brokers file handles, memory and leader elections (a broker
@@ -527,7 +527,7 @@ func (l *loader) connectorProblems(err error, name, path string) {
 }
 
 // schedule reads a schedule, inheriting what it leaves out from base (nil: the
-// connector's defaults, left zero so that package connector fills them).
+// connector's defaults, left zero so that package source fills them).
 func (l *loader) schedule(fs *fileSchedule, path string, base *source.ReportConfig, loc *time.Location, now time.Time) source.ReportConfig {
 	var rc source.ReportConfig
 	if base != nil {
