@@ -48,7 +48,7 @@ FUZZ_TARGETS ?= \
 	./source/wolkvox:FuzzDecodeLimits \
 	./source/wolkvox:FuzzStatedCount \
 	./source/simulator:FuzzReportQuery \
-	./cmd/wolkvox-connect:FuzzParseSettings \
+	./source/config:FuzzParseSettings \
 	./offsets:FuzzPositionUnmarshal \
 	./offsets:FuzzDecodeKey \
 	./schemas:FuzzConvert \

@@ -17,7 +17,8 @@
 // offsets remembers where each report stands. quota.go paces the token's calls,
 // worker.go runs connectors side by side, status.go says what each is doing.
 //
-// Beside it: source/wolkvox (the HTTP client of the Reports Manager API),
-// source/simulator (a faithful fake of that API), source/restapi (the REST API and the
-// Prometheus metrics) and source/connectortest (ground-truth checks for tests).
+// Beside it: source/config (the configuration file: types, strict loading, secrets,
+// validation, the quota plan), source/wolkvox (the HTTP client of the Reports Manager
+// API), source/simulator (a faithful fake of that API), source/restapi (the REST API and
+// the Prometheus metrics) and source/connectortest (ground-truth checks for tests).
 package source

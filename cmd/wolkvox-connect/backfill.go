@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 )
 
 // backfillCommand is "wolkvox-connect backfill".
@@ -70,8 +71,8 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 		flag string
 		t    time.Time
 	}{{"--from", from}, {"--to", to}} {
-		if problem := checkInstant(fv.t, now); problem != "" {
-			return fmt.Errorf("%w: %s: %s; give a time between %s and a year from now", errUsage, fv.flag, problem, earliestStart.Format(time.DateOnly))
+		if problem := config.CheckInstant(fv.t, now); problem != "" {
+			return fmt.Errorf("%w: %s: %s; give a time between %s and a year from now", errUsage, fv.flag, problem, config.EarliestStart.Format(time.DateOnly))
 		}
 	}
 	// The progress bar and the log share stderr through one console, so that they never
@@ -137,7 +138,7 @@ func plural(n int64, noun string) string {
 }
 
 // pickConnector finds the named connector, or the only one.
-func pickConnector(s *Settings, name string) (*ConnectorSettings, error) {
+func pickConnector(s *config.Settings, name string) (*config.Connector, error) {
 	var names []string
 	for i := range s.Connectors {
 		if s.Connectors[i].Config.Name == name || (name == "" && len(s.Connectors) == 1) {

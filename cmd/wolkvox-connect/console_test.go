@@ -142,7 +142,7 @@ func TestBackfillFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"backfill", "--config", "testdata/minimal.good.yaml", "--report", "diagram_13"}, tt.args...)
+			args := append([]string{"backfill", "--config", configdata + "minimal.good.yaml", "--report", "diagram_13"}, tt.args...)
 			code, out, errOut := runCLI(t, testEnv, args...)
 			checkCLI(t, code, out, errOut, 2, nil, []string{tt.want})
 		})

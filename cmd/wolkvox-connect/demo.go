@@ -17,6 +17,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 
@@ -253,8 +254,8 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	}
 	// The origin is taken last, after the slow steps, so that the virtual clock reads
 	// start when the worker starts.
-	s.Clock = &ClockSettings{Start: start, Origin: time.Now(), Speed: f.speed}
-	clock := s.Clock.Clock()
+	s.Clock = &config.Clock{Start: start, Origin: time.Now(), Speed: f.speed}
+	clock := s.Clock.FastClock()
 
 	sim, err := simulator.New(
 		simulator.Seed(f.seed),
@@ -349,16 +350,16 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 // demoSettings is the worker configuration of the demo, brokers, clock and simulator
 // URL aside: one connector, topics prefixed with its name, partitions 1 (sample events
 // then come back in order) and the broker's replication factor.
-func demoSettings(reports []source.ReportConfig) *Settings {
-	return &Settings{
-		Topics: TopicSettings{
+func demoSettings(reports []source.ReportConfig) *config.Settings {
+	return &config.Settings{
+		Topics: config.Topics{
 			Template:          demoConnector + ".{report}",
 			Partitions:        1,
 			ReplicationFactor: -1,
 			Offsets:           demoConnector + ".offsets",
 			DeadLetter:        demoConnector + ".dlq",
 		},
-		Connectors: []ConnectorSettings{{
+		Connectors: []config.Connector{{
 			Config: source.Config{
 				Name:       demoConnector,
 				Server:     simulator.DefaultServer,
@@ -366,7 +367,7 @@ func demoSettings(reports []source.ReportConfig) *Settings {
 				DailyQuota: demoDailyQuota,
 				Reports:    reports,
 			},
-			Token: newSecret(simulator.DefaultToken),
+			Token: config.NewSecret(simulator.DefaultToken),
 		}},
 	}
 }
@@ -421,7 +422,7 @@ func demoTopicList(reports []source.ReportStatus) string {
 }
 
 // demoZone is the simulated operation's zone. The binary embeds the zone database
-// (time/tzdata, see config.go); the fixed UTC-5 fallback, Bogota's offset since 1993,
+// (time/tzdata, imported by source/config); the fixed UTC-5 fallback, Bogota's offset since 1993,
 // only guards against that import being dropped.
 var demoZone = func() *time.Location {
 	loc, err := time.LoadLocation("America/Bogota")

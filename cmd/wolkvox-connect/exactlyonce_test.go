@@ -20,6 +20,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
@@ -237,7 +238,7 @@ func (e *e2e) drain(reports int, until time.Time, timeout time.Duration) {
 // compare checks every report topic against the simulator's ground truth.
 func (e *e2e) compare(frozen, polledFrom time.Time, minLife time.Duration) {
 	e.t.Helper()
-	s, err := LoadSettings(e.config, os.Getenv)
+	s, err := config.Load(e.config, os.Getenv)
 	if err != nil {
 		e.t.Fatal(err)
 	}

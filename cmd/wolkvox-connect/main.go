@@ -2,7 +2,8 @@
 // Kafka, exactly once. Run "wolkvox-connect help" for the subcommands.
 //
 // This package only wires: each subcommand lives in its own file, listed in [commands];
-// the work is done by the source, schemas, sink and offsets packages.
+// the configuration file is read by source/config, and the work is done by the source,
+// schemas, sink and offsets packages.
 package main
 
 import (

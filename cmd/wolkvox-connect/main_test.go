@@ -5,11 +5,30 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 )
 
 // The in-process tests read configuration files with a virtual clock, as the testclock
 // build of the binary does; TestProductionRefusesClock runs a build without it.
-func init() { virtualClockAllowed = true }
+func init() { config.AllowVirtualClock() }
+
+// configdata holds the configuration files of source/config's tests; the command
+// tests read them too.
+const configdata = "../../source/config/testdata/"
+
+// testEnv is the environment the configdata and example files are checked with, as in
+// source/config's tests.
+var testEnv = map[string]string{
+	"WOLKVOX_TOKEN":      "tok-env-secret-1",
+	"WOLKVOX_TOKEN_CO":   "tok-co-secret-2",
+	"WOLKVOX_TOKEN_PE":   "tok-pe-secret-3",
+	"SR_PASSWORD":        "sr-pass-secret-4",
+	"WOLKVOX_REST_TOKEN": "rest-secret-5",
+	"REST_SUFFIX":        "suffix-secret-6",
+}
+
+func getenv(name string) string { return testEnv[name] }
 
 // runCLI runs the CLI as main does, seeing only the environment variables in env, and
 // returns its exit code and outputs.

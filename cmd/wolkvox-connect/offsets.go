@@ -17,6 +17,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 )
 
 // offsetsStopped is what every offsets --help and every write says: positions may only
@@ -133,7 +134,7 @@ func runOffsets(ctx context.Context, env *environment, fs *pflag.FlagSet, args [
 // offsetsSession is one offsets action's resolved inputs.
 type offsetsSession struct {
 	env       *environment
-	settings  *Settings
+	settings  *config.Settings
 	file      string
 	connector string // --connector as given; may be empty
 	txnPrefix string
@@ -158,7 +159,7 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 		}
 		now = t
 	}
-	s, err := LoadSettings(f.config, env.getenv)
+	s, err := config.Load(f.config, env.getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +331,7 @@ func (o *offsetsSession) printRows(w io.Writer, topic string, rows []offsetsRow)
 		name := rows[start].Connector
 		header := "\nconnector " + name
 		server := ""
-		if i := slices.IndexFunc(o.settings.Connectors, func(c ConnectorSettings) bool { return c.Config.Name == name }); i >= 0 {
+		if i := slices.IndexFunc(o.settings.Connectors, func(c config.Connector) bool { return c.Config.Name == name }); i >= 0 {
 			c := &o.settings.Connectors[i].Config
 			server = c.Server
 			header += fmt.Sprintf(" (server %s, %s)", c.Server, c.Location)

@@ -20,6 +20,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 )
 
 // Keys of the offsets fixture: bogota's act_3 as the connector writes it (with the
@@ -301,7 +302,7 @@ func TestOffsetsReset(t *testing.T) {
 // a producer holding the connector's transactional ID can no longer commit.
 func TestOffsetsSetFencesRunningInstance(t *testing.T) {
 	cfg, _ := offsetsFixture(t)
-	settings, err := LoadSettings(cfg, func(string) string { return "" })
+	settings, err := config.Load(cfg, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 	"github.com/wolkvox-connect/wolkvox-connect/source/restapi"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
@@ -45,18 +46,18 @@ type overrides struct {
 // command serves the REST API (run; backfill does not).
 func (o *overrides) register(fs *pflag.FlagSet, env *environment, rest bool) {
 	configFlag(fs, &o.config, env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (env WOLKVOX_CONNECT_CONFIG)")
-	fs.StringVar(&o.brokers, "brokers", "", "Kafka seed brokers, comma-separated, replacing kafka.brokers and "+envKafkaBrokers)
+	fs.StringVar(&o.brokers, "brokers", "", "Kafka seed brokers, comma-separated, replacing kafka.brokers and "+config.EnvKafkaBrokers)
 	if rest {
-		fs.StringVar(&o.restAddress, "rest-address", "", "REST API address, replacing rest.address and "+envRESTAddress)
+		fs.StringVar(&o.restAddress, "rest-address", "", "REST API address, replacing rest.address and "+config.EnvRESTAddress)
 	}
-	fs.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error, replacing log.level and "+envLogLevel)
+	fs.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error, replacing log.level and "+config.EnvLogLevel)
 }
 
-// load reads the configuration file with the overrides. They reach LoadSettings as the
+// load reads the configuration file with the overrides. They reach config.Load as the
 // environment variables they replace (a flag wins over its variable, which wins over
 // the file), so they are checked exactly as validate checks the variables: one
 // validation for both commands.
-func (o *overrides) load(env *environment) (*Settings, error) {
+func (o *overrides) load(env *environment) (*config.Settings, error) {
 	if o.config == "" {
 		return nil, fmt.Errorf("%w: --config is required (or WOLKVOX_CONNECT_CONFIG); deploy/examples/ has commented examples, and 'wolkvox-connect demo' runs without one", errUsage)
 	}
@@ -66,14 +67,14 @@ func (o *overrides) load(env *environment) (*Settings, error) {
 			return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, o.logLevel)
 		}
 	}
-	flags := map[string]string{envKafkaBrokers: o.brokers, envRESTAddress: o.restAddress, envLogLevel: o.logLevel}
+	flags := map[string]string{config.EnvKafkaBrokers: o.brokers, config.EnvRESTAddress: o.restAddress, config.EnvLogLevel: o.logLevel}
 	getenv := func(k string) string {
 		if v := flags[k]; v != "" {
 			return v
 		}
 		return env.getenv(k)
 	}
-	return LoadSettings(o.config, getenv)
+	return config.Load(o.config, getenv)
 }
 
 // runParts is what run builds from its settings before any I/O.
@@ -88,12 +89,12 @@ type runParts struct {
 // prepareRun builds the worker (with extra options last) and its REST API from s,
 // logging to w, without any I/O:
 // everything run refuses before it touches Kafka or Wolkvox is refused here, and
-// LoadSettings (what validate runs) refuses the same (TestValidateAndRunAgree).
-func prepareRun(s *Settings, w io.Writer, extra ...source.Opt) (*runParts, error) {
+// config.Load (what validate runs) refuses the same (TestValidateAndRunAgree).
+func prepareRun(s *config.Settings, w io.Writer, extra ...source.Opt) (*runParts, error) {
 	log, red := s.Logger(w)
 	now := time.Now
 	if s.Clock != nil {
-		now = s.Clock.Clock().Now
+		now = s.Clock.FastClock().Now
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -199,7 +200,7 @@ func redactError(red *source.Redactor, err error) error {
 
 // newWorker builds the worker the settings describe, hiding secrets with red; extra
 // options come last (the demo's clock, metrics observers).
-func newWorker(s *Settings, log *slog.Logger, red *source.Redactor, extra ...source.Opt) (*source.Worker, error) {
+func newWorker(s *config.Settings, log *slog.Logger, red *source.Redactor, extra ...source.Opt) (*source.Worker, error) {
 	opts, configs, err := connectorOpts(s, log, red)
 	if err != nil {
 		return nil, err
@@ -208,9 +209,9 @@ func newWorker(s *Settings, log *slog.Logger, red *source.Redactor, extra ...sou
 }
 
 // connectorOpts are the options and configurations of every connector the settings
-// describe. red (from [Settings.Logger]) hides every secret of s in the connectors'
+// describe. red (from [config.Settings.Logger]) hides every secret of s in the connectors'
 // logs and status errors.
-func connectorOpts(s *Settings, log *slog.Logger, red *source.Redactor) ([]source.Opt, []source.Config, error) {
+func connectorOpts(s *config.Settings, log *slog.Logger, red *source.Redactor) ([]source.Opt, []source.Config, error) {
 	kopts, err := s.Kafka.Opts()
 	if err != nil {
 		return nil, nil, err
@@ -237,7 +238,7 @@ func connectorOpts(s *Settings, log *slog.Logger, red *source.Redactor) ([]sourc
 	opts = append(opts, source.TopicSettings(topicSettings(s)))
 	opts = append(opts, limitOpts(s.Limits)...)
 	if s.Clock != nil {
-		opts = append(opts, source.WithClock(s.Clock.Clock()))
+		opts = append(opts, source.WithClock(s.Clock.FastClock()))
 	}
 	var configs []source.Config
 	for i := range s.Connectors {
@@ -248,7 +249,7 @@ func connectorOpts(s *Settings, log *slog.Logger, red *source.Redactor) ([]sourc
 
 // limitOpts are the connector options of the limits block; a zero limit is left to
 // the engine's default.
-func limitOpts(l LimitSettings) []source.Opt {
+func limitOpts(l config.Limits) []source.Opt {
 	var opts []source.Opt
 	var src []wolkvox.Opt
 	if l.MaxBodyBytes > 0 {
@@ -271,16 +272,16 @@ func limitOpts(l LimitSettings) []source.Opt {
 
 // connectorConfig is the configuration a connector runs with: token, base URL and
 // calls in flight included.
-func connectorConfig(cs *ConnectorSettings) source.Config {
-	cfg := cs.Connector()
+func connectorConfig(cs *config.Connector) source.Config {
+	cfg := cs.SourceConfig()
 	cfg.BaseURL, cfg.MaxInFlight = cs.BaseURL, cs.MaxInFlight
 	return cfg
 }
 
 // newEncoder is the Schema Registry encoder when one is configured, else single-object
 // encoding.
-func newEncoder(s *Settings, log *slog.Logger) (*schemas.Encoder, error) {
-	ropts, err := s.SchemaRegistry.Opts()
+func newEncoder(s *config.Settings, log *slog.Logger) (*schemas.Encoder, error) {
+	ropts, err := s.SchemaRegistry.Opts(version)
 	if err != nil {
 		return nil, err
 	}
@@ -296,6 +297,6 @@ func newEncoder(s *Settings, log *slog.Logger) (*schemas.Encoder, error) {
 }
 
 // topicSettings is how the worker creates missing report and dead-letter topics.
-func topicSettings(s *Settings) sink.TopicSettings {
+func topicSettings(s *config.Settings) sink.TopicSettings {
 	return sink.TopicSettings{Partitions: s.Topics.Partitions, ReplicationFactor: s.Topics.ReplicationFactor, Configs: s.Topics.Configs}
 }

@@ -10,13 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 )
 
 // TestRunRefuses checks what run does before it touches Kafka or Wolkvox: every
 // mistake stops it with an exit code and a message that says what to do.
 func TestRunRefuses(t *testing.T) {
 	noBroker := filepath.Join(t.TempDir(), "no-broker.yaml")
-	data, err := os.ReadFile("testdata/minimal.good.yaml")
+	data, err := os.ReadFile(configdata + "minimal.good.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,13 +35,13 @@ func TestRunRefuses(t *testing.T) {
 		{"no config", []string{"run"}, nil, 2, []string{"--config is required", "deploy/examples", "wolkvox-connect demo"}},
 		{"no broker points to demo", []string{"run", "--config", noBroker}, map[string]string{"WOLKVOX_TOKEN": "t"}, 1,
 			[]string{"kafka.brokers: is empty", "run: wolkvox-connect demo"}},
-		{"quota plan does not fit", []string{"run", "--config", "testdata/quota.bad.yaml"}, map[string]string{"WOLKVOX_TOKEN": "t"}, 1,
+		{"quota plan does not fit", []string{"run", "--config", configdata + "quota.bad.yaml"}, map[string]string{"WOLKVOX_TOKEN": "t"}, 1,
 			[]string{"daily_quota", "576", "500"}},
 		{"bad --brokers are checked like the file's", []string{"run", "--config", noBroker, "--brokers", "kafka-1"}, map[string]string{"WOLKVOX_TOKEN": "t"}, 1,
 			[]string{"kafka.brokers[0]", "kafka-1"}},
-		{"bad log level", []string{"run", "--config", "testdata/minimal.good.yaml", "--log-level", "loud"}, map[string]string{"WOLKVOX_TOKEN": "t"}, 2,
+		{"bad log level", []string{"run", "--config", configdata + "minimal.good.yaml", "--log-level", "loud"}, map[string]string{"WOLKVOX_TOKEN": "t"}, 2,
 			[]string{"--log-level", "debug, info, warn or error"}},
-		{"unset token variable", []string{"run", "--config", "testdata/minimal.good.yaml"}, nil, 1, []string{"WOLKVOX_TOKEN"}},
+		{"unset token variable", []string{"run", "--config", configdata + "minimal.good.yaml"}, nil, 1, []string{"WOLKVOX_TOKEN"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,7 +64,7 @@ func TestRunRefuses(t *testing.T) {
 // file, and either supplies brokers to a file that has none.
 func TestBrokersOverride(t *testing.T) {
 	noBroker := filepath.Join(t.TempDir(), "no-broker.yaml")
-	data, err := os.ReadFile("testdata/minimal.good.yaml")
+	data, err := os.ReadFile(configdata + "minimal.good.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,9 +75,9 @@ func TestBrokersOverride(t *testing.T) {
 		name, file, flag, env string
 		want                  string
 	}{
-		{"file", "testdata/minimal.good.yaml", "", "", "127.0.0.1:9092"},
-		{"env over file", "testdata/minimal.good.yaml", "", "k-env:9092", "k-env:9092"},
-		{"flag over env", "testdata/minimal.good.yaml", "k-flag:9092", "k-env:9092", "k-flag:9092"},
+		{"file", configdata + "minimal.good.yaml", "", "", "127.0.0.1:9092"},
+		{"env over file", configdata + "minimal.good.yaml", "", "k-env:9092", "k-env:9092"},
+		{"flag over env", configdata + "minimal.good.yaml", "k-flag:9092", "k-env:9092", "k-flag:9092"},
 		{"env for a file without brokers", noBroker, "", "a:1, b:2", "a:1,b:2"},
 	}
 	for _, tt := range tests {
@@ -96,10 +98,10 @@ func TestBrokersOverride(t *testing.T) {
 
 // TestValidateAndRunAgree runs validate and run's loading (the settings, then the
 // worker and REST API built from them, everything run does before any I/O) over every
-// testdata file and both examples: whatever run refuses validate reports, and the
+// file of source/config/testdata and both examples: whatever run refuses validate reports, and the
 // other way round, with the same fields.
 func TestValidateAndRunAgree(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.yaml")
+	files, err := filepath.Glob(configdata + "*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +115,9 @@ func TestValidateAndRunAgree(t *testing.T) {
 	}{
 		{"env", testEnv},
 		{"no env", nil},
-		{"bad rest address from the environment", withEnv(envRESTAddress, "nowhere")},
-		{"bad log level from the environment", withEnv(envLogLevel, "loud")},
-		{"open rest address from the environment", withEnv(envRESTAddress, "0.0.0.0:8083")},
+		{"bad rest address from the environment", withEnv(config.EnvRESTAddress, "nowhere")},
+		{"bad log level from the environment", withEnv(config.EnvLogLevel, "loud")},
+		{"open rest address from the environment", withEnv(config.EnvRESTAddress, "0.0.0.0:8083")},
 	}
 	for _, file := range append(files, examples...) {
 		for _, e := range envs {
@@ -135,7 +137,7 @@ func TestValidateAndRunAgree(t *testing.T) {
 				case code != 0 && code != 1:
 					t.Fatalf("validate exit %d", code)
 				}
-				var ce *ConfigError
+				var ce *config.Error
 				if runErr != nil && !errors.As(runErr, &ce) {
 					t.Fatalf("run refuses with %v (%T), not a configuration problem validate would list with its field", runErr, runErr)
 				}
@@ -169,7 +171,7 @@ func withEnv(k, v string) map[string]string {
 func TestRunWarns(t *testing.T) {
 	var log bytes.Buffer
 	env := &environment{stdout: io.Discard, stderr: &log, getenv: getenv}
-	o := overrides{config: "testdata/minimal.good.yaml", restAddress: ":8083"}
+	o := overrides{config: configdata + "minimal.good.yaml", restAddress: ":8083"}
 	s, err := o.load(env)
 	if err != nil {
 		t.Fatal(err)

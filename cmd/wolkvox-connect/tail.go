@@ -22,6 +22,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 )
 
 // tailListTimeout bounds tail's first step, listing the topic's offsets: an unreachable
@@ -135,16 +136,16 @@ func (f *tailFlags) resolve(env *environment, red *source.Redactor) (string, []k
 		}
 		return f.topic, []kgo.Opt{kgo.SeedBrokers(f.brokers...)}, dopts, nil
 	}
-	s, err := LoadSettings(f.config, env.getenv)
+	s, err := config.Load(f.config, env.getenv)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	s.hideSecrets(red)
+	s.HideSecrets(red)
 	kopts, err := s.Kafka.Opts()
 	if err != nil {
 		return "", nil, nil, err
 	}
-	ropts, err := s.SchemaRegistry.Opts()
+	ropts, err := s.SchemaRegistry.Opts(version)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -181,7 +182,7 @@ func quietLogger(w io.Writer) *slog.Logger {
 // its configuration with the defaults applied (the catalog's default parameters
 // included, so report keys match the offsets the connector writes) and its topics.
 type flagConnector struct {
-	settings *ConnectorSettings
+	settings *config.Connector
 	cfg      source.Config
 	topics   map[string]string // by report key
 	file     string
@@ -189,7 +190,7 @@ type flagConnector struct {
 
 // connectorByFlag finds the connector named name in s, read from file; an empty
 // name picks the only connector of a file that has one.
-func connectorByFlag(s *Settings, file, name string) (*flagConnector, error) {
+func connectorByFlag(s *config.Settings, file, name string) (*flagConnector, error) {
 	names := make([]string, len(s.Connectors))
 	for i := range s.Connectors {
 		names[i] = s.Connectors[i].Config.Name
@@ -205,7 +206,7 @@ func connectorByFlag(s *Settings, file, name string) (*flagConnector, error) {
 	}
 	cs := &s.Connectors[i]
 	// source.New applies the defaults exactly as the worker does, and does no I/O.
-	c, err := source.New(cs.Connector(), source.Kafka(s.Kafka.Brokers), source.TopicTemplate(s.Topics.Template))
+	c, err := source.New(cs.SourceConfig(), source.Kafka(s.Kafka.Brokers), source.TopicTemplate(s.Topics.Template))
 	if err != nil {
 		return nil, fmt.Errorf("connector %s: %w", cs.Config.Name, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
@@ -54,8 +55,8 @@ func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	s, err := LoadSettings(path, env.getenv)
-	var ce *ConfigError
+	s, err := config.Load(path, env.getenv)
+	var ce *config.Error
 	if errors.As(err, &ce) {
 		for _, p := range ce.Problems {
 			fmt.Fprintf(env.stdout, "%s:%s\n", path, problemLine(p))
@@ -85,7 +86,7 @@ func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 
 // problemLine is one problem as "LINE: field: problem (fix: ...)", LINE empty when
 // unknown, so that "file:line:" reads as a compiler's position.
-func problemLine(p Problem) string {
+func problemLine(p config.Problem) string {
 	if p.Line == 0 {
 		return " " + p.FieldError.Error()
 	}
@@ -93,7 +94,7 @@ func problemLine(p Problem) string {
 }
 
 // printPlans prints the steady-state calls a day of each token group.
-func printPlans(w io.Writer, s *Settings) {
+func printPlans(w io.Writer, s *config.Settings) {
 	for _, g := range s.TokenGroups() {
 		first := s.Connectors[g.Connectors[0]].Config
 		p := s.QuotaPlan(g)
@@ -105,7 +106,7 @@ func printPlans(w io.Writer, s *Settings) {
 // probeTokens calls token_info once per connector and prints the outcome; it returns
 // one line per probe that failed or showed a quota the token does not have: the
 // connector and why. Every secret of s is hidden from the errors it prints.
-func probeTokens(ctx context.Context, w io.Writer, s *Settings) []string {
+func probeTokens(ctx context.Context, w io.Writer, s *config.Settings) []string {
 	var failed []string
 	red := s.Redactor()
 	fmt.Fprintln(w)
@@ -127,7 +128,7 @@ func probeTokens(ctx context.Context, w io.Writer, s *Settings) []string {
 	return failed
 }
 
-func probeOne(ctx context.Context, c *ConnectorSettings) (wolkvox.TokenInfo, error) {
+func probeOne(ctx context.Context, c *config.Connector) (wolkvox.TokenInfo, error) {
 	cl, err := wolkvox.NewClient(append(c.SourceOpts(), wolkvox.CallTimeout(probeTimeout))...)
 	if err != nil {
 		return wolkvox.TokenInfo{}, fmt.Errorf("building the client: %w", err)

@@ -78,25 +78,25 @@ func TestValidateCommand(t *testing.T) {
 		stderr     []string
 		noneOutput bool
 	}{
-		{name: "good", args: []string{"--config", "testdata/minimal.good.yaml"}, code: 0,
-			stdout: []string{"config OK: testdata/minimal.good.yaml (1 connector(s), 1 report(s))", "bogota/diagram_13", "288 of 3000 calls/day"}},
-		{name: "short flag", args: []string{"-c", "testdata/shared-token.good.yaml"}, code: 0,
+		{name: "good", args: []string{"--config", configdata + "minimal.good.yaml"}, code: 0,
+			stdout: []string{"config OK: " + configdata + "minimal.good.yaml (1 connector(s), 1 report(s))", "bogota/diagram_13", "288 of 3000 calls/day"}},
+		{name: "short flag", args: []string{"-c", configdata + "shared-token.good.yaml"}, code: 0,
 			stdout: []string{"quota plan for the token of a, b", "600 of 1000", "quota plan for the token of c"}},
-		{name: "quota does not fit", args: []string{"--config", "testdata/quota.bad.yaml"}, code: 1,
-			stdout: []string{"testdata/quota.bad.yaml:7: connectors[0].daily_quota: the reports on the token of bogota make 576 calls a day", "fix: cut 76 calls a day"},
-			stderr: []string{"testdata/quota.bad.yaml: 1 problem(s)"}},
-		{name: "several problems, one per line", args: []string{"--config", "testdata/unknown-key.bad.yaml"}, code: 1,
+		{name: "quota does not fit", args: []string{"--config", configdata + "quota.bad.yaml"}, code: 1,
+			stdout: []string{configdata + "quota.bad.yaml:7: connectors[0].daily_quota: the reports on the token of bogota make 576 calls a day", "fix: cut 76 calls a day"},
+			stderr: []string{configdata + "quota.bad.yaml: 1 problem(s)"}},
+		{name: "several problems, one per line", args: []string{"--config", configdata + "unknown-key.bad.yaml"}, code: 1,
 			stdout: []string{
-				"testdata/unknown-key.bad.yaml:5: kafka.broker: unknown key (fix: did you mean brokers?",
-				"testdata/unknown-key.bad.yaml:9: connectors[0].tokn: unknown key (fix: did you mean token?",
+				configdata + "unknown-key.bad.yaml:5: kafka.broker: unknown key (fix: did you mean brokers?",
+				configdata + "unknown-key.bad.yaml:9: connectors[0].tokn: unknown key (fix: did you mean token?",
 			},
 			stderr: []string{"4 problem(s)"}},
-		{name: "file without line", args: []string{"--config", "testdata/no-connectors.bad.yaml"}, code: 1,
-			stdout: []string{"testdata/no-connectors.bad.yaml: connectors: is empty"}},
+		{name: "file without line", args: []string{"--config", configdata + "no-connectors.bad.yaml"}, code: 1,
+			stdout: []string{configdata + "no-connectors.bad.yaml: connectors: is empty"}},
 		{name: "missing file", args: []string{"--config", "testdata/nope.yaml"}, code: 1,
 			stderr: []string{"configuration: stat testdata/nope.yaml: no such file or directory"}, noneOutput: true},
 		{name: "no config", args: nil, code: 2, stderr: []string{"--config FILE is required", "--help"}, noneOutput: true},
-		{name: "extra argument", args: []string{"--config", "testdata/minimal.good.yaml", "more"}, code: 2, stderr: []string{`unexpected argument "more"`}, noneOutput: true},
+		{name: "extra argument", args: []string{"--config", configdata + "minimal.good.yaml", "more"}, code: 2, stderr: []string{`unexpected argument "more"`}, noneOutput: true},
 		{name: "unknown flag", args: []string{"--conf", "x"}, code: 2, stderr: []string{"unknown flag: --conf"}, noneOutput: true},
 		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Usage: wolkvox-connect validate --config FILE [--probe]", "-c, --config", "--probe", "Example:\n  WOLKVOX_TOKEN=... wolkvox-connect validate --config deploy/examples/one-operation.yaml --probe"}},
 	}
@@ -195,9 +195,9 @@ connectors:
 // --config, as it does for run.
 func TestValidateConfigFromEnvironment(t *testing.T) {
 	env := maps.Clone(testEnv)
-	env["WOLKVOX_CONNECT_CONFIG"] = "testdata/minimal.good.yaml"
+	env["WOLKVOX_CONNECT_CONFIG"] = configdata + "minimal.good.yaml"
 	code, out, errOut := runCLI(t, env, "validate")
-	checkCLI(t, code, out, errOut, 0, []string{"config OK: testdata/minimal.good.yaml"}, nil)
+	checkCLI(t, code, out, errOut, 0, []string{"config OK: " + configdata + "minimal.good.yaml"}, nil)
 }
 
 // TestValidateProbeOffline: with the API out of reach, validate --probe says the file
@@ -229,7 +229,7 @@ func TestUnsetSecretFix(t *testing.T) {
 	tests := []struct {
 		file, want, not string
 	}{
-		{"testdata/minimal.good.yaml", "export WOLKVOX_TOKEN before starting, or use token_file", "write the value in the file"},
+		{configdata + "minimal.good.yaml", "export WOLKVOX_TOKEN before starting, or use token_file", "write the value in the file"},
 		{"../../deploy/examples/several-operations.yaml", "export SR_PASSWORD before starting, or use password_file", "write the value in the file"},
 	}
 	for _, tt := range tests {
@@ -241,7 +241,7 @@ func TestUnsetSecretFix(t *testing.T) {
 			}
 		})
 	}
-	code, out, errOut := runCLI(t, nil, "validate", "--config", "testdata/unset-env.bad.yaml")
+	code, out, errOut := runCLI(t, nil, "validate", "--config", configdata+"unset-env.bad.yaml")
 	checkCLI(t, code, out, errOut, 1, []string{"export SR_NOT_SET before starting, or use password_file"}, nil)
 }
 

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -33,6 +33,10 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
+
+// The testdata files set a virtual clock, as the test builds of the binary may; the
+// production refusal is TestProductionRefusesClock in cmd/wolkvox-connect.
+func init() { AllowVirtualClock() }
 
 // testEnv is the environment the testdata and example files are checked with.
 var testEnv = map[string]string{
@@ -84,11 +88,11 @@ func TestConfigFiles(t *testing.T) {
 	var good, bad int
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			s, err := LoadSettings(file, getenv)
+			s, err := Load(file, getenv)
 			if strings.HasSuffix(file, ".good.yaml") {
 				good++
 				if err != nil {
-					t.Fatalf("LoadSettings: %v", err)
+					t.Fatalf("Load: %v", err)
 				}
 				if len(s.Connectors) == 0 || len(s.Kafka.Brokers) == 0 {
 					t.Fatalf("settings without connectors or brokers: %+v", s)
@@ -117,15 +121,15 @@ func TestConfigFiles(t *testing.T) {
 			if len(wants) == 0 {
 				t.Fatalf("%s has no '# want:' line", file)
 			}
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v (%T), want a *ConfigError", err, err)
+				t.Fatalf("err = %v (%T), want a *Error", err, err)
 			}
 			if s != nil {
 				t.Errorf("settings returned with problems")
 			}
-			if !errors.Is(err, errInvalidSettings) || ce.File != file {
-				t.Errorf("errors.Is(err, errInvalidSettings) = %v, File = %q", errors.Is(err, errInvalidSettings), ce.File)
+			if !errors.Is(err, ErrInvalid) || ce.File != file {
+				t.Errorf("errors.Is(err, ErrInvalid) = %v, File = %q", errors.Is(err, ErrInvalid), ce.File)
 			}
 			var fe *source.FieldError
 			if !errors.As(err, &fe) {
@@ -152,7 +156,7 @@ func TestConfigFiles(t *testing.T) {
 
 // TestFullSettings checks that every key of full.good.yaml lands where it belongs.
 func TestFullSettings(t *testing.T) {
-	s, err := LoadSettings("testdata/full.good.yaml", getenv)
+	s, err := Load("testdata/full.good.yaml", getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +165,7 @@ func TestFullSettings(t *testing.T) {
 	clockStart := time.Date(2026, 11, 1, 8, 0, 0, 0, time.FixedZone("", -5*3600))
 	// "today" is read on the demo clock; its origin is long past, so at speed 60 the
 	// virtual date is far ahead: compute it the same way.
-	vnow := (&ClockSettings{Start: clockStart, Origin: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Speed: 60}).Clock().Now()
+	vnow := (&Clock{Start: clockStart, Origin: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Speed: 60}).FastClock().Now()
 	y, m, d := vnow.In(bogota).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, bogota)
 
@@ -171,7 +175,7 @@ func TestFullSettings(t *testing.T) {
 		got, want any
 	}{
 		{"brokers", s.Kafka.Brokers, []string{"kafka-1:9092", "10.0.0.2:9093"}},
-		{"tls", s.Kafka.TLS, TLSSettings{Enabled: true, CAFile: abs("tls/ca.pem"), CertFile: abs("tls/client.pem"), KeyFile: abs("tls/client-key.pem")}},
+		{"tls", s.Kafka.TLS, TLS{Enabled: true, CAFile: abs("tls/ca.pem"), CertFile: abs("tls/client.pem"), KeyFile: abs("tls/client-key.pem")}},
 		{"sasl mechanism (upper-cased)", s.Kafka.SASL.Mechanism, "SCRAM-SHA-512"},
 		{"sasl user", s.Kafka.SASL.Username, "connect"},
 		{"sasl password from file, trimmed", s.Kafka.SASL.Password.Reveal(), "sasl-pass-from-file"},
@@ -179,18 +183,18 @@ func TestFullSettings(t *testing.T) {
 		{"registry password from env", s.SchemaRegistry.Password.Reveal(), "sr-pass-secret-4"},
 		{"registry pre-registered", s.SchemaRegistry.PreRegistered, true},
 		{"registry tls", s.SchemaRegistry.TLS.CAFile, abs("tls/ca.pem")},
-		{"topics", s.Topics, TopicSettings{Template: "wv.{server}.{connector}.{report}", Partitions: 3, ReplicationFactor: 2,
+		{"topics", s.Topics, Topics{Template: "wv.{server}.{connector}.{report}", Partitions: 3, ReplicationFactor: 2,
 			Configs: map[string]string{"retention.ms": "604800000", "compression.type": "zstd"}, Offsets: "my-offsets", DeadLetter: "my-dlq"}},
 		{"rest address", s.REST.Address, ":9000"},
 		{"rest token: $${ escapes, ${} expands", s.REST.Token.Reveal(), "static-${literal}-suffix-secret-6"},
-		{"log", s.Log, LogSettings{Level: slog.LevelDebug, Format: "json"}},
-		{"limits, with units and in bytes", s.Limits, LimitSettings{MaxBodyBytes: 256 << 20, MaxRowBytes: 1 << 20, StallTimeout: 10 * time.Minute, FutureTolerance: 2 * time.Hour}},
-		{"clock", *s.Clock, ClockSettings{Start: clockStart, Origin: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Speed: 60}},
+		{"log", s.Log, Log{Level: slog.LevelDebug, Format: "json"}},
+		{"limits, with units and in bytes", s.Limits, Limits{MaxBodyBytes: 256 << 20, MaxRowBytes: 1 << 20, StallTimeout: 10 * time.Minute, FutureTolerance: 2 * time.Hour}},
+		{"clock", *s.Clock, Clock{Start: clockStart, Origin: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Speed: 60}},
 		{"name", c.Config.Name, "bogota"},
 		{"server", c.Config.Server, "0040"},
 		{"token from file", c.Token.Reveal(), "tok-from-file-777"},
 		{"token kept out of Config", c.Config.Token, ""},
-		{"token in Connector()", c.Connector().Token, "tok-from-file-777"},
+		{"token in SourceConfig()", c.SourceConfig().Token, "tok-from-file-777"},
 		{"zone", c.Config.Location.String(), "America/Bogota"},
 		{"quota", c.Config.DailyQuota, int64(3000)},
 		{"reset hour", c.Config.QuotaResetHour, 5},
@@ -213,7 +217,7 @@ func TestFullSettings(t *testing.T) {
 
 // TestDefaults checks what a minimal file leaves to the defaults.
 func TestDefaults(t *testing.T) {
-	s, err := LoadSettings("testdata/minimal.good.yaml", getenv)
+	s, err := Load("testdata/minimal.good.yaml", getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,9 +233,9 @@ func TestDefaults(t *testing.T) {
 		{"dead letter", s.Topics.DeadLetter, source.DefaultDeadLetterTopic},
 		{"rest", s.REST.Address, DefaultRESTAddress},
 		{"rest token unset", s.REST.Token.IsSet(), false},
-		{"log", s.Log, LogSettings{Level: slog.LevelInfo, Format: "text"}},
-		{"limits", s.Limits, LimitSettings{MaxBodyBytes: 512 << 20, MaxRowBytes: 16 << 20, StallTimeout: 5 * time.Minute, FutureTolerance: time.Hour}},
-		{"clock", s.Clock, (*ClockSettings)(nil)},
+		{"log", s.Log, Log{Level: slog.LevelInfo, Format: "text"}},
+		{"limits", s.Limits, Limits{MaxBodyBytes: 512 << 20, MaxRowBytes: 16 << 20, StallTimeout: 5 * time.Minute, FutureTolerance: time.Hour}},
+		{"clock", s.Clock, (*Clock)(nil)},
 		{"registry", s.SchemaRegistry.URL, ""},
 		{"zone", c.Config.Location.String(), DefaultTimeZone},
 		{"max in flight", c.MaxInFlight, 1},
@@ -250,11 +254,11 @@ func TestDefaults(t *testing.T) {
 // TestSecretsNeverPrinted formats Settings every way a program might, and checks that
 // no secret of full.good.yaml appears while each is still there to Reveal.
 func TestSecretsNeverPrinted(t *testing.T) {
-	s, err := LoadSettings("testdata/full.good.yaml", getenv)
+	s, err := Load("testdata/full.good.yaml", getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := map[string]secret{
+	secrets := map[string]Secret{
 		"tok-from-file-777":   s.Connectors[0].Token,
 		"sasl-pass-from-file": s.Kafka.SASL.Password,
 		"sr-pass-secret-4":    s.SchemaRegistry.Password,
@@ -360,14 +364,14 @@ func TestParseStart(t *testing.T) {
 		if (err == nil) != tt.ok || !got.Equal(tt.want) {
 			t.Errorf("parseStart(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
-		if err != nil && !errors.Is(err, errInvalidSettings) {
-			t.Errorf("parseStart(%q) error %v does not wrap errInvalidSettings", tt.in, err)
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("parseStart(%q) error %v does not wrap ErrInvalid", tt.in, err)
 		}
 	}
 }
 
 func TestTokenGroupsAndPlan(t *testing.T) {
-	s, err := LoadSettings("testdata/shared-token.good.yaml", getenv)
+	s, err := Load("testdata/shared-token.good.yaml", getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,17 +412,17 @@ func TestKafkaOpts(t *testing.T) {
 
 	tests := []struct {
 		name string
-		k    KafkaSettings
+		k    Kafka
 		ok   bool
 	}{
-		{"scram-256", KafkaSettings{Brokers: saslOnly.ListenAddrs(),
-			SASL: SASLSettings{Mechanism: "SCRAM-SHA-256", Username: "connect", Password: newSecret("right-password")}}, true},
-		{"scram-256 wrong password", KafkaSettings{Brokers: saslOnly.ListenAddrs(),
-			SASL: SASLSettings{Mechanism: "SCRAM-SHA-256", Username: "connect", Password: newSecret("wrong-password")}}, false},
-		{"tls and scram-512", KafkaSettings{Brokers: withTLS.ListenAddrs(), TLS: TLSSettings{Enabled: true, CAFile: caFile},
-			SASL: SASLSettings{Mechanism: "SCRAM-SHA-512", Username: "connect", Password: newSecret("right-password")}}, true},
-		{"tls with another CA", KafkaSettings{Brokers: withTLS.ListenAddrs(), TLS: TLSSettings{Enabled: true, CAFile: "testdata/tls/ca.pem"},
-			SASL: SASLSettings{Mechanism: "SCRAM-SHA-512", Username: "connect", Password: newSecret("right-password")}}, false},
+		{"scram-256", Kafka{Brokers: saslOnly.ListenAddrs(),
+			SASL: SASL{Mechanism: "SCRAM-SHA-256", Username: "connect", Password: NewSecret("right-password")}}, true},
+		{"scram-256 wrong password", Kafka{Brokers: saslOnly.ListenAddrs(),
+			SASL: SASL{Mechanism: "SCRAM-SHA-256", Username: "connect", Password: NewSecret("wrong-password")}}, false},
+		{"tls and scram-512", Kafka{Brokers: withTLS.ListenAddrs(), TLS: TLS{Enabled: true, CAFile: caFile},
+			SASL: SASL{Mechanism: "SCRAM-SHA-512", Username: "connect", Password: NewSecret("right-password")}}, true},
+		{"tls with another CA", Kafka{Brokers: withTLS.ListenAddrs(), TLS: TLS{Enabled: true, CAFile: "testdata/tls/ca.pem"},
+			SASL: SASL{Mechanism: "SCRAM-SHA-512", Username: "connect", Password: NewSecret("right-password")}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -473,18 +477,18 @@ func selfSignedTLS(t *testing.T) (*tls.Config, string) {
 func TestTLSConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		tls     TLSSettings
+		tls     TLS
 		certs   int
 		roots   bool
 		wantErr bool
 	}{
-		{name: "disabled", tls: TLSSettings{CAFile: "testdata/tls/ca.pem"}},
-		{name: "system roots", tls: TLSSettings{Enabled: true}},
-		{name: "ca", tls: TLSSettings{Enabled: true, CAFile: "testdata/tls/ca.pem"}, roots: true},
-		{name: "mtls", tls: TLSSettings{Enabled: true, CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem", KeyFile: "testdata/tls/client-key.pem"}, roots: true, certs: 1},
-		{name: "ca not pem", tls: TLSSettings{Enabled: true, CAFile: "testdata/secrets/token.txt"}, wantErr: true},
-		{name: "key mismatch", tls: TLSSettings{Enabled: true, CertFile: "testdata/tls/client.pem", KeyFile: "testdata/tls/ca.pem"}, wantErr: true},
-		{name: "missing", tls: TLSSettings{Enabled: true, CAFile: "testdata/tls/missing.pem"}, wantErr: true},
+		{name: "disabled", tls: TLS{CAFile: "testdata/tls/ca.pem"}},
+		{name: "system roots", tls: TLS{Enabled: true}},
+		{name: "ca", tls: TLS{Enabled: true, CAFile: "testdata/tls/ca.pem"}, roots: true},
+		{name: "mtls", tls: TLS{Enabled: true, CAFile: "testdata/tls/ca.pem", CertFile: "testdata/tls/client.pem", KeyFile: "testdata/tls/client-key.pem"}, roots: true, certs: 1},
+		{name: "ca not pem", tls: TLS{Enabled: true, CAFile: "testdata/secrets/token.txt"}, wantErr: true},
+		{name: "key mismatch", tls: TLS{Enabled: true, CertFile: "testdata/tls/client.pem", KeyFile: "testdata/tls/ca.pem"}, wantErr: true},
+		{name: "missing", tls: TLS{Enabled: true, CAFile: "testdata/tls/missing.pem"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -506,23 +510,23 @@ func TestTLSConfig(t *testing.T) {
 }
 
 func TestRegistryOpts(t *testing.T) {
-	none, err := SchemaRegistrySettings{}.Opts()
+	none, err := SchemaRegistry{}.Opts("test")
 	if err != nil || none != nil {
 		t.Errorf("no registry: Opts = %v, %v; want nil, nil", none, err)
 	}
-	opts, err := SchemaRegistrySettings{URL: "https://r:8081", Username: "u", Password: newSecret("p"),
-		TLS: TLSSettings{Enabled: true, CAFile: "testdata/tls/ca.pem"}}.Opts()
+	opts, err := SchemaRegistry{URL: "https://r:8081", Username: "u", Password: NewSecret("p"),
+		TLS: TLS{Enabled: true, CAFile: "testdata/tls/ca.pem"}}.Opts("test")
 	if err != nil || len(opts) != 4 { // URLs, UserAgent, BasicAuth, HTTPClient
 		t.Errorf("Opts = %d options, %v; want 4", len(opts), err)
 	}
-	if _, err := (SchemaRegistrySettings{URL: "https://r", TLS: TLSSettings{Enabled: true, CAFile: "testdata/nope.pem"}}).Opts(); err == nil {
+	if _, err := (SchemaRegistry{URL: "https://r", TLS: TLS{Enabled: true, CAFile: "testdata/nope.pem"}}).Opts("test"); err == nil {
 		t.Error("Opts with a missing CA file succeeded")
 	}
 }
 
 func TestLogger(t *testing.T) {
 	var buf bytes.Buffer
-	lg := LogSettings{Level: slog.LevelWarn, Format: "json"}.Logger(&buf)
+	lg := Log{Level: slog.LevelWarn, Format: "json"}.Logger(&buf)
 	lg.Info("dropped")
 	lg.Warn("kept", "k", 1)
 	var rec map[string]any
@@ -550,8 +554,8 @@ func TestEditDistanceSuggestions(t *testing.T) {
 	}
 }
 
-// FuzzParseSettings feeds arbitrary files to ParseSettings: it must never panic, and it
-// returns either Settings or a *ConfigError whose every problem names a field.
+// FuzzParseSettings feeds arbitrary files to Parse: it must never panic, and it
+// returns either Settings or a *Error whose every problem names a field.
 func FuzzParseSettings(f *testing.F) {
 	for _, glob := range []string{"testdata/*.yaml", "../../deploy/examples/*.yaml"} {
 		files, _ := filepath.Glob(glob)
@@ -566,16 +570,16 @@ func FuzzParseSettings(f *testing.F) {
 	f.Add([]byte("connectors: [{name: x, reports: [{api: act_3, params: {cod_act: ${A}}}]}]"))
 	f.Add([]byte("&a [*a]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := ParseSettings(data, getenv, "testdata")
+		s, err := Parse(data, getenv, "testdata")
 		if err == nil {
 			if s == nil {
 				t.Fatal("nil settings and nil error")
 			}
 			return
 		}
-		var ce *ConfigError
+		var ce *Error
 		if !errors.As(err, &ce) || len(ce.Problems) == 0 {
-			t.Fatalf("error %v (%T) is not a *ConfigError with problems", err, err)
+			t.Fatalf("error %v (%T) is not a *Error with problems", err, err)
 		}
 		for _, p := range ce.Problems {
 			if p.Field == "" || p.Problem == "" {
@@ -605,7 +609,7 @@ func TestReadLimited(t *testing.T) {
 	tests := []struct {
 		path     string
 		want     string
-		invalid  bool // the error wraps errInvalidSettings
+		invalid  bool // the error wraps ErrInvalid
 		notExist bool
 	}{
 		{path: small, want: "abc\n"},
@@ -618,7 +622,7 @@ func TestReadLimited(t *testing.T) {
 	for _, tt := range tests {
 		got, err := readLimited(tt.path, 100)
 		switch {
-		case tt.invalid && !errors.Is(err, errInvalidSettings),
+		case tt.invalid && !errors.Is(err, ErrInvalid),
 			tt.notExist && !errors.Is(err, fs.ErrNotExist),
 			!tt.invalid && !tt.notExist && (err != nil || string(got) != tt.want):
 			t.Errorf("readLimited(%s) = %q, %v", filepath.Base(tt.path), got, err)
@@ -630,7 +634,7 @@ func TestReadLimited(t *testing.T) {
 // of full.good.yaml, the registry's Basic credentials included, in text that came from
 // elsewhere (an upstream's answer quoting them).
 func TestSettingsRedactor(t *testing.T) {
-	s, err := LoadSettings("testdata/full.good.yaml", getenv)
+	s, err := Load("testdata/full.good.yaml", getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -700,7 +704,7 @@ func TestParseSize(t *testing.T) {
 // TestLimitsFollowTheBody: a body limit below the default row limit lowers the row
 // limit with it, rather than refusing a file that never set max_row_bytes.
 func TestLimitsFollowTheBody(t *testing.T) {
-	s, err := ParseSettings([]byte(`kafka: {brokers: ["127.0.0.1:9092"]}
+	s, err := Parse([]byte(`kafka: {brokers: ["127.0.0.1:9092"]}
 limits: {max_body_bytes: 4MiB}
 connectors:
   - {name: a, server: "0040", token: x, daily_quota: 1000, reports: [{api: diagram_13}]}
