@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 )
@@ -60,8 +61,10 @@ func offsetsActions() []command {
 			example: "wolkvox-connect offsets list --config worker.yaml --json"},
 		{name: "offsets set", summary: "Move one report's cursor", usage: "--config FILE --connector NAME --report KEY --window-end RFC3339 [--yes]\n\n" +
 			"Writes a position with the given window_end and an empty set of seen rows (the\n" +
-			"last_seen time is kept). The connector's next read starts at window_end minus the\n" +
-			"report's lookback: rows it had already delivered from there on are delivered again\n" +
+			"last_seen time is kept). The connector's next read starts where its own plan puts it\n" +
+			"(window_end minus the lookback for detail reports; aligned to a bucket for bucketed\n" +
+			"reports; the bucket window_end is in for range reports), as printed: rows it had\n" +
+			"already delivered from there on are delivered again\n" +
 			"and, when the cursor moves forward, rows between the old cursor and that start are\n" +
 			"skipped. Without --yes it only prints the change and these consequences.\n\n" + offsetsStopped,
 			example: "wolkvox-connect offsets set --config worker.yaml --connector bogota --report act_3,cod_act=cod_act1 --window-end 2026-11-01T08:00:00-05:00 --yes"},
@@ -200,11 +203,6 @@ func offsetsReportKey(k offsets.Key) string {
 	return rc.Key()
 }
 
-// offsetsKey is the key the connector writes its report's position under.
-func offsetsKey(c *source.Config, r *source.ReportConfig) offsets.Key {
-	return offsets.Key{Connector: c.Name, Server: c.Server, Report: r.API, Params: r.Params}
-}
-
 func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 	var conns []*flagConnector
 	if o.connector != "" {
@@ -240,7 +238,7 @@ func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 	for _, c := range conns {
 		for i := range c.cfg.Reports {
 			r := &c.cfg.Reports[i]
-			enc := offsetsKey(&c.cfg, r).String()
+			enc := source.OffsetKey(c.cfg, *r).String()
 			row := offsetsRow{Connector: c.cfg.Name, Server: c.cfg.Server, Report: r.Key(), Configured: true, loc: c.cfg.Location}
 			if e, ok := stored[enc]; ok {
 				o.fill(&row, e)
@@ -434,7 +432,7 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	if err != nil {
 		return err
 	}
-	key := offsetsKey(&c.cfg, rc)
+	key := source.OffsetKey(c.cfg, *rc)
 	old, had, err := o.current(ctx, key)
 	if err != nil {
 		return err
@@ -454,8 +452,11 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 		fmt.Fprintf(w, "  current: window_end %s, last_seen %s, %d seen rows\n", orDash(offsetsFormat(old.Position.WindowEnd, loc)), orDash(offsetsFormat(old.Position.LastSeen, loc)), len(old.Position.Seen))
 	}
 	fmt.Fprintf(w, "  new:     window_end %s, last_seen %s, no seen rows\n", at(we), orDash(offsetsFormat(pos.LastSeen, loc)))
-	next := we.Add(-rc.Lookback)
-	fmt.Fprintf(w, "\nThe next read starts at %s (window_end minus the lookback of %s).\n", at(next), rc.Lookback)
+	next, err := source.NextRead(*rc, we, loc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nThe next read starts at %s (%s).\n", at(next), nextReadRule(rc))
 	if had && old.Err == nil && !old.Position.WindowEnd.IsZero() {
 		oldEnd := old.Position.WindowEnd
 		if oldEnd.After(next) {
@@ -469,7 +470,7 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	if !yes {
 		return errNotConfirmed
 	}
-	txnID := o.txnPrefix + c.cfg.Name
+	txnID := source.TransactionalID(o.txnPrefix, c.cfg.Name)
 	store, err := o.store(txnID)
 	if err != nil {
 		return err
@@ -479,6 +480,18 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	}
 	fmt.Fprintf(w, "\nwritten with transactional ID %s.\n%s\n", txnID, offsetsFencedNote(c.cfg.Name))
 	return nil
+}
+
+// nextReadRule says, in words, how the engine's NextRead placed the next read.
+func nextReadRule(rc *source.ReportConfig) string {
+	rep, _ := catalog.Lookup(rc.API) // the configuration was validated
+	switch rep.Kind {
+	case catalog.RangeAggregate:
+		return fmt.Sprintf("the start of the %s bucket window_end is in", rc.Bucket)
+	case catalog.Bucketed:
+		return fmt.Sprintf("window_end minus the lookback of %s, aligned down to a bucket of the report, within its day", rc.Lookback)
+	}
+	return fmt.Sprintf("window_end minus the lookback of %s", rc.Lookback)
 }
 
 // offsetsWriteError adds the fix to a write into an offsets topic that does not exist.
@@ -492,7 +505,7 @@ func offsetsWriteError(topic string, err error) error {
 // offsetsStopFirst is said before a write: the connector must not be running.
 func offsetsStopFirst(name, prefix string) string {
 	return "Stop " + name + " first (stop the worker, or the connector through the worker's REST API). The write\n" +
-		"uses its transactional ID " + prefix + name + ", which fences an instance still running."
+		"uses its transactional ID " + source.TransactionalID(prefix, name) + ", which fences an instance still running."
 }
 
 // offsetsFencedNote explains what the write did to a running instance.
@@ -547,7 +560,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	var targets []target
 	configured := func(k offsets.Key) *source.ReportConfig {
 		for i := range c.cfg.Reports {
-			if offsetsKey(&c.cfg, &c.cfg.Reports[i]).String() == k.String() {
+			if source.OffsetKey(c.cfg, c.cfg.Reports[i]).String() == k.String() {
 				return &c.cfg.Reports[i]
 			}
 		}
@@ -568,7 +581,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 			}
 			targets = append(targets, target{key: mine[i].Key, entry: mine[i]})
 		} else {
-			key := offsetsKey(&c.cfg, rc)
+			key := source.OffsetKey(c.cfg, *rc)
 			i := slices.IndexFunc(mine, func(e offsets.Entry) bool { return e.Key.String() == key.String() })
 			if i < 0 {
 				fmt.Fprintf(w, "connector %s, report %s has no stored position: it already starts at %s. Nothing to reset.\n", c.cfg.Name, rc.Key(), offsetsStart(rc, c.cfg.Location))
@@ -598,7 +611,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	if !yes {
 		return errNotConfirmed
 	}
-	txnID := o.txnPrefix + c.cfg.Name
+	txnID := source.TransactionalID(o.txnPrefix, c.cfg.Name)
 	txStore, err := o.store(txnID)
 	if err != nil {
 		return err

@@ -198,6 +198,13 @@ func TestOffsetsSet(t *testing.T) {
 				"warning: rows from 2026-11-01T06:00:00-05:00 to 2026-11-01T08:00:00-05:00 were already delivered and will be delivered again",
 			},
 			stderr: []string{"nothing written: run again with --yes"}},
+		// The next read is the engine's own plan, not window_end minus the lookback: a
+		// bucketed report reads whole buckets of its day, a range report the bucket
+		// window_end is in.
+		{name: "bucketed report", args: []string{"--report", "agent_7", "--window-end", "2026-11-01T07:00:00-05:00"}, code: 1,
+			stdout: []string{"The next read starts at 2026-11-01T00:00:00-05:00 (window_end minus the lookback of 1h0m0s, aligned down to a bucket of the report, within its day)"}},
+		{name: "range report", args: []string{"--connector", "medellin", "--report", "chat_3", "--window-end", "2026-11-01T15:00:00Z"}, code: 1,
+			stdout: []string{"The next read starts at 2026-11-01T15:00:00Z (the start of the 1h0m0s bucket window_end is in)"}},
 		{name: "says to stop first", args: []string{"--report", "act_3", "--window-end", "2026-11-01T07:00:00-05:00"}, code: 1,
 			stdout: []string{"Stop bogota first (stop the worker, or the connector through the worker's REST API)", "transactional ID wolkvox-connect-bogota, which fences"}},
 		{name: "back", args: []string{"--report", "act_3,cod_act=cod_act1", "--window-end", "2026-11-01T07:00:00-05:00", "--yes"},
