@@ -83,28 +83,33 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 		quota   *Quota
 		limiter *wolkvox.Limiter
 	}
-	byToken := map[string]shared{}
 	var errs []error
-	for _, cfg := range configs {
+	sharedOf := make([]shared, len(configs))
+	for _, group := range TokenGroups(configs) {
+		first := configs[group[0]]
+		if first.Token == "" {
+			continue // refused by the connector's own validation
+		}
+		q, err := NewQuota(max(first.DailyQuota, 1), max(min(first.QuotaResetHour, 23), 0), first.withDefaults().Location)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		l, err := wolkvox.NewLimiter(max(first.MaxInFlight, 1))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, i := range group {
+			sharedOf[i] = shared{quota: q, limiter: l}
+		}
+	}
+	for i, cfg := range configs {
 		if slices.ContainsFunc(w.entries, func(e *entry) bool { return e.cfg.Name == cfg.Name }) {
 			errs = append(errs, &FieldError{Field: "connectors." + cfg.Name, Problem: "the name is used twice", Fix: "give every connector its own name"})
 			continue
 		}
-		sh, ok := byToken[cfg.Token]
-		if !ok && cfg.Token != "" {
-			q, err := NewQuota(max(cfg.DailyQuota, 1), max(min(cfg.QuotaResetHour, 23), 0), cfg.withDefaults().Location)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			l, err := wolkvox.NewLimiter(max(cfg.MaxInFlight, 1))
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			sh = shared{quota: q, limiter: l}
-			byToken[cfg.Token] = sh
-		}
+		sh := sharedOf[i]
 		e := &entry{cfg: cfg, quota: sh.quota, limiter: sh.limiter}
 		var err error
 		e.conn, err = w.build(cfg, sh.quota, sh.limiter)
@@ -118,6 +123,25 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// TokenGroups groups the connectors that share a Wolkvox token, by their index in
+// configs, in the order each token first appears: Wolkvox counts the daily quota and
+// limits calls in flight per token, so a group shares one Quota and one Limiter (those
+// of its first connector's settings) and one line of the quota plan. A connector
+// without a token is a group of its own.
+func TokenGroups(configs []Config) [][]int {
+	var groups [][]int
+	at := map[string]int{}
+	for i, cfg := range configs {
+		if j, ok := at[cfg.Token]; ok && cfg.Token != "" {
+			groups[j] = append(groups[j], i)
+			continue
+		}
+		at[cfg.Token] = len(groups)
+		groups = append(groups, []int{i})
+	}
+	return groups
 }
 
 func (w *Worker) build(cfg Config, q *Quota, l *wolkvox.Limiter) (*Connector, error) {

@@ -28,18 +28,15 @@ func (g TokenGroup) Label(s *Settings) string {
 
 // TokenGroups groups the connectors by token, in the order of their first connector.
 func (s *Settings) TokenGroups() []TokenGroup {
-	var groups []TokenGroup
-	at := map[string]int{}
+	configs := make([]source.Config, len(s.Connectors))
 	for i := range s.Connectors {
-		c := &s.Connectors[i]
-		tok := c.Token.Reveal()
-		if j, ok := at[tok]; ok && tok != "" {
-			groups[j].Connectors = append(groups[j].Connectors, i)
-			continue
-		}
-		at[tok] = len(groups)
-		groups = append(groups, TokenGroup{Connectors: []int{i}, DailyQuota: c.Config.DailyQuota,
-			QuotaResetHour: c.Config.QuotaResetHour, MaxInFlight: c.MaxInFlight})
+		configs[i] = source.Config{Name: s.Connectors[i].Config.Name, Token: s.Connectors[i].Token.Reveal()}
+	}
+	var groups []TokenGroup
+	for _, members := range source.TokenGroups(configs) {
+		first := &s.Connectors[members[0]]
+		groups = append(groups, TokenGroup{Connectors: members, DailyQuota: first.Config.DailyQuota,
+			QuotaResetHour: first.Config.QuotaResetHour, MaxInFlight: first.MaxInFlight})
 	}
 	return groups
 }

@@ -1,6 +1,7 @@
 package source_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -45,5 +46,28 @@ func TestNextRead(t *testing.T) {
 	}
 	if _, err := source.NextRead(source.ReportConfig{API: "nope"}, at("10:00"), bogota); err == nil {
 		t.Error("an unknown report has a next read")
+	}
+}
+
+// TestTokenGroups: connectors of one token form one group, in the order tokens first
+// appear; a connector without a token is a group of its own.
+func TestTokenGroups(t *testing.T) {
+	cfg := func(token string) source.Config { return source.Config{Token: token} }
+	tests := []struct {
+		name    string
+		configs []source.Config
+		want    [][]int
+	}{
+		{"none", nil, nil},
+		{"one token", []source.Config{cfg("a"), cfg("a")}, [][]int{{0, 1}}},
+		{"interleaved", []source.Config{cfg("a"), cfg("b"), cfg("a"), cfg("c"), cfg("b")}, [][]int{{0, 2}, {1, 4}, {3}}},
+		{"without token", []source.Config{cfg(""), cfg("a"), cfg("")}, [][]int{{0}, {1}, {2}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := source.TokenGroups(tt.configs); !slices.EqualFunc(got, tt.want, slices.Equal[[]int]) {
+				t.Errorf("TokenGroups = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
