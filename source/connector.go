@@ -248,9 +248,10 @@ func (c *Connector) onCall(call wolkvox.Call) {
 		st := &rs.status
 		st.Calls++
 		st.ActivitySince = time.Now() // an answer, even a failed one, is progress
-		if call.Err != nil {
+		if call.Err != nil && call.Class != wolkvox.ClassCanceled && call.Class != wolkvox.ClassHandler {
 			// The client retries on its own; say so while it does, rather than
-			// RUNNING with no error for the minutes its backoff may last.
+			// RUNNING with no error for the minutes its backoff may last. (A call we
+			// cancelled, or whose rows we refused, is not the API's failure.)
 			st.UpstreamErrs++
 			st.State, st.LastError = StateBackingOff, "retrying a failed call: "+c.redact(call.Err.Error())
 			if st.FailingSince.IsZero() {
