@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"slices"
-	"strconv"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -27,7 +23,7 @@ type demoSample struct {
 	Topic     string      `json:"topic"`
 	Partition int32       `json:"partition"`
 	Offset    int64       `json:"offset"`
-	Value     demoOrdered `json:"value"`
+	Value     *schemas.Event `json:"value"`
 }
 
 // printDemoSamples reads the first n committed events of each report's topic and
@@ -67,7 +63,7 @@ func printDemoSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports
 				continue
 			}
 			s.Report = ev.Report
-			s.Value = demoValue(ev)
+			s.Value = ev
 			if err := enc.Encode(s); err != nil {
 				return fmt.Errorf("writing an event: %w", err)
 			}
@@ -95,122 +91,4 @@ func readDemoSamples(ctx context.Context, kopts []kgo.Opt, topics []string, n in
 		})
 	}
 	return out, nil
-}
-
-// demoOrdered is a JSON object whose keys keep a given order: the schema's, so an
-// event reads wv_operation, wv_report, … then the report's fields as the API sends them.
-type demoOrdered struct {
-	keys []string
-	vals map[string]any
-}
-
-func (o demoOrdered) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range o.keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		kb, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		vb, err := json.Marshal(o.vals[k])
-		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", k, err)
-		}
-		b.Write(kb)
-		b.WriteByte(':')
-		b.Write(vb)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// demoValue is an event's plain values in schema field order: timestamps as RFC 3339 in
-// UTC, dates as YYYY-MM-DD, floats JSON cannot hold as text.
-func demoValue(ev *schemas.Event) demoOrdered {
-	vals := ev.Values()
-	fields := demoSchemaFields(ev.Schema)
-	o := demoOrdered{vals: make(map[string]any, len(vals))}
-	for _, f := range fields {
-		if v, ok := vals[f.name]; ok {
-			o.keys = append(o.keys, f.name)
-			o.vals[f.name] = demoPlain(v, f.date)
-		}
-	}
-	// A field the schema text did not list (it cannot happen with a decodable event,
-	// whose fields come from that schema) is still shown, at the end, sorted.
-	var rest []string
-	for k := range vals {
-		if _, ok := o.vals[k]; !ok {
-			rest = append(rest, k)
-		}
-	}
-	slices.Sort(rest)
-	for _, k := range rest {
-		o.keys = append(o.keys, k)
-		o.vals[k] = demoPlain(vals[k], false)
-	}
-	return o
-}
-
-type demoField struct {
-	name string
-	date bool // int with logicalType date: goavro gives a time.Time at midnight UTC
-}
-
-// demoSchemaFields lists a record schema's fields in order; nil when it is not one.
-func demoSchemaFields(schema string) []demoField {
-	var rec struct {
-		Fields []struct {
-			Name string          `json:"name"`
-			Type json.RawMessage `json:"type"`
-		} `json:"fields"`
-	}
-	if json.Unmarshal([]byte(schema), &rec) != nil {
-		return nil
-	}
-	out := make([]demoField, 0, len(rec.Fields))
-	for _, f := range rec.Fields {
-		var branches []json.RawMessage
-		if json.Unmarshal(f.Type, &branches) != nil {
-			branches = []json.RawMessage{f.Type}
-		}
-		df := demoField{name: f.Name}
-		for _, b := range branches {
-			var l struct {
-				LogicalType string `json:"logicalType"`
-			}
-			if json.Unmarshal(b, &l) == nil && l.LogicalType == "date" {
-				df.date = true
-			}
-		}
-		out = append(out, df)
-	}
-	return out
-}
-
-// demoPlain makes a decoded value printable as JSON.
-func demoPlain(v any, date bool) any {
-	switch x := v.(type) {
-	case time.Time:
-		if date {
-			return x.UTC().Format(time.DateOnly)
-		}
-		return x.UTC().Format(time.RFC3339Nano)
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return strconv.FormatFloat(x, 'g', -1, 64)
-		}
-	case float32:
-		return demoPlain(float64(x), date)
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = demoPlain(e, false)
-		}
-		return out
-	}
-	return v
 }

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -96,7 +94,6 @@ func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	t := &tailer{
 		out: env.stdout, stderr: stderr, log: log, kopts: kopts, topic: topic, dec: dec,
 		fromBeginning: f.fromBeginning, follow: f.follow || !f.fromBeginning, max: f.max,
-		dates: map[string]map[string]bool{},
 	}
 	return t.run(ctx)
 }
@@ -264,7 +261,6 @@ type tailer struct {
 	follow        bool
 	max           int
 
-	dates map[string]map[string]bool // date fields by writer schema text
 }
 
 // tailEvent is one printed line. Field order is the line's.
@@ -431,79 +427,7 @@ func (t *tailer) event(ctx context.Context, r *kgo.Record) tailEvent {
 		ev.Error, ev.Raw = err.Error(), r.Value
 		return ev
 	}
-	dates, ok := t.dates[decoded.Schema]
-	if !ok {
-		dates = tailDateFields(decoded.Schema)
-		t.dates[decoded.Schema] = dates
-	}
-	values := decoded.Values()
-	for k, v := range values {
-		if tm, ok := v.(time.Time); ok && dates[k] {
-			values[k] = tm.Format(time.DateOnly)
-			continue
-		}
-		values[k] = tailPlain(v)
-	}
-	ev.Value = values
+	ev.Value = decoded
 	return ev
 }
 
-// tailPlain makes a decoded value printable as JSON: times as RFC 3339 in UTC (with
-// fractions only when present), and the floats JSON cannot hold (NaN, ±Inf) as strings.
-func tailPlain(v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return strconv.FormatFloat(x, 'g', -1, 64)
-		}
-	case float32:
-		return tailPlain(float64(x))
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = tailPlain(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = tailPlain(e)
-		}
-		return out
-	}
-	return v
-}
-
-// tailDateFields returns the names of a record schema's fields whose type (or a branch
-// of whose union) is an int with logicalType date: goavro decodes them as a time.Time
-// at midnight UTC, which tail prints as the calendar date it stands for.
-func tailDateFields(schema string) map[string]bool {
-	var rec struct {
-		Fields []struct {
-			Name string          `json:"name"`
-			Type json.RawMessage `json:"type"`
-		} `json:"fields"`
-	}
-	out := map[string]bool{}
-	if json.Unmarshal([]byte(schema), &rec) != nil {
-		return out
-	}
-	type logical struct {
-		LogicalType string `json:"logicalType"`
-	}
-	for _, f := range rec.Fields {
-		var branches []json.RawMessage
-		if json.Unmarshal(f.Type, &branches) != nil {
-			branches = []json.RawMessage{f.Type}
-		}
-		for _, b := range branches {
-			var l logical
-			if json.Unmarshal(b, &l) == nil && l.LogicalType == "date" {
-				out[f.Name] = true
-			}
-		}
-	}
-	return out
-}
