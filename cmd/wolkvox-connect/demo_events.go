@@ -19,10 +19,10 @@ import (
 // demoSample is one event read back from Kafka, as the demo prints it: one JSON line,
 // the record's coordinates and the decoded value with its fields in schema order.
 type demoSample struct {
-	Report    string      `json:"report"`
-	Topic     string      `json:"topic"`
-	Partition int32       `json:"partition"`
-	Offset    int64       `json:"offset"`
+	Report    string         `json:"report"`
+	Topic     string         `json:"topic"`
+	Partition int32          `json:"partition"`
+	Offset    int64          `json:"offset"`
 	Value     *schemas.Event `json:"value"`
 }
 

@@ -260,7 +260,6 @@ type tailer struct {
 	fromBeginning bool
 	follow        bool
 	max           int
-
 }
 
 // tailEvent is one printed line. Field order is the line's.
@@ -430,4 +429,3 @@ func (t *tailer) event(ctx context.Context, r *kgo.Record) tailEvent {
 	ev.Value = decoded
 	return ev
 }
-

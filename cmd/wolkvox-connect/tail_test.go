@@ -495,4 +495,3 @@ func TestTailUsage(t *testing.T) {
 		})
 	}
 }
-
