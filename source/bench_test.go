@@ -141,7 +141,7 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 	mk := func(obs source.Observer) (*source.Connector, error) {
 		prefix := kafkatest.Topic(b)
 		cfg := source.Config{
-			Name: prefix, Server: simulator.DefaultServer, Token: simulator.DefaultToken, Location: bogota,
+			Name: prefix, Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken), Location: bogota,
 			DailyQuota: 1_000_000, BaseURL: srv.URL,
 			Reports: []source.ReportConfig{{API: benchReport, Start: benchStart}},
 		}

@@ -29,7 +29,7 @@ const (
 type Config struct {
 	Name     string
 	Server   string
-	Token    string
+	Token    Secret // never printed: see Secret
 	Location *time.Location
 	// DailyQuota is the token's calls a day (licenses × 1000); QuotaResetHour the hour,
 	// in Location, at which Wolkvox resets the count.
@@ -151,7 +151,7 @@ func (c Config) Validate() error {
 	if !serverRE.MatchString(c.Server) {
 		bad(".server", fmt.Sprintf("%q is not a Wolkvox server number", c.Server), `give the digits of wv{server}.wolkvox.com, e.g. "0040"`)
 	}
-	if c.Token == "" {
+	if !c.Token.IsSet() {
 		bad(".token", "is empty", "set it, e.g. token: ${WOLKVOX_TOKEN}, or token_file: /run/secrets/wolkvox")
 	}
 	if c.DailyQuota <= 0 {

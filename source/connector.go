@@ -87,7 +87,7 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 	if o.redactor == nil {
 		o.redactor = NewRedactor()
 	}
-	o.redactor.Add(cfg.Token)
+	o.redactor.Add(cfg.Token.Reveal())
 	log := slog.New(o.redactor.Handler(o.logger.Handler())).With("connector", cfg.Name)
 	c := &Connector{cfg: cfg, opts: o, log: log, state: StateStopped, wake: make(chan struct{})}
 
@@ -100,7 +100,7 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 		c.quota = q
 	}
 	srcOpts := []wolkvox.Opt{
-		wolkvox.Server(cfg.Server), wolkvox.Token(cfg.Token), wolkvox.Location(cfg.Location),
+		wolkvox.Server(cfg.Server), wolkvox.Token(cfg.Token.Reveal()), wolkvox.Location(cfg.Location),
 		wolkvox.Logger(log), wolkvox.OnCall(c.onCall), wolkvox.RowCap(o.rowCap),
 	}
 	if cfg.BaseURL != "" {

@@ -65,7 +65,7 @@ func TestDeliversGroundTruth(t *testing.T) {
 
 		prefix := kafkatest.Topic(t)
 		cfg := source.Config{
-			Name: prefix, Server: simulator.DefaultServer, Token: simulator.DefaultToken, Location: bogota,
+			Name: prefix, Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken), Location: bogota,
 			DailyQuota: 100000, BaseURL: sim.URL(),
 		}
 		for _, r := range seedReports {

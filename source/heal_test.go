@@ -227,7 +227,7 @@ func TestWorkerExitsWhenAllFailed(t *testing.T) {
 	prefix := kafkatest.Topic(t)
 	start := time.Now().Add(-time.Hour)
 	mk := func(name, url string) source.Config {
-		return source.Config{Name: prefix + "-" + name, Server: "0040", Token: "tok-" + name, Location: bogota, DailyQuota: 1000,
+		return source.Config{Name: prefix + "-" + name, Server: "0040", Token: source.NewSecret("tok-" + name), Location: bogota, DailyQuota: 1000,
 			BaseURL: url, Reports: []source.ReportConfig{{API: "diagram_13", Start: start}}}
 	}
 	worker := func(cfgs ...source.Config) *source.Worker {

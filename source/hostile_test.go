@@ -79,7 +79,7 @@ func d13(connID, date string) map[string]any {
 func testConnector(t *testing.T, seeds []string, url string, start time.Time, clock source.Clock, opts ...source.Opt) (*source.Connector, string) {
 	t.Helper()
 	prefix := kafkatest.Topic(t)
-	cfg := source.Config{Name: prefix, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 100000, BaseURL: url,
+	cfg := source.Config{Name: prefix, Server: "0040", Token: source.NewSecret("tok"), Location: bogota, DailyQuota: 100000, BaseURL: url,
 		Reports: []source.ReportConfig{{API: "diagram_13", Start: start, Lookback: 10 * time.Minute, Settle: time.Minute}}}
 	c, err := source.New(cfg, append([]source.Opt{source.Kafka(seeds), source.WithClock(clock),
 		source.TopicTemplate(prefix + ".{report}"), source.OffsetsTopic(prefix + ".offsets"),

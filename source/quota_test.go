@@ -38,7 +38,7 @@ func TestQuotaRunsOutMidDay(t *testing.T) {
 		defer sim.Close()
 
 		prefix := kafkatest.Topic(t)
-		cfg := source.Config{Name: prefix, Server: simulator.DefaultServer, Token: simulator.DefaultToken,
+		cfg := source.Config{Name: prefix, Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken),
 			Location: bogota, DailyQuota: quota, BaseURL: sim.URL()}
 		for _, r := range []source.ReportConfig{{API: "diagram_13"}, {API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}}, {API: "chat_3", Settle: 20 * time.Minute}} {
 			r.Start, r.Lookback = start, 90*time.Minute

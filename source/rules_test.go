@@ -1,7 +1,12 @@
 package source_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +57,7 @@ func TestNextRead(t *testing.T) {
 // TestTokenGroups: connectors of one token form one group, in the order tokens first
 // appear; a connector without a token is a group of its own.
 func TestTokenGroups(t *testing.T) {
-	cfg := func(token string) source.Config { return source.Config{Token: token} }
+	cfg := func(token string) source.Config { return source.Config{Token: source.NewSecret(token)} }
 	tests := []struct {
 		name    string
 		configs []source.Config
@@ -69,5 +74,29 @@ func TestTokenGroups(t *testing.T) {
 				t.Errorf("TokenGroups = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestConfigHidesItsToken: however a connector's configuration is printed (%v, %+v,
+// %#v, JSON, a log attribute), its Wolkvox token does not show.
+func TestConfigHidesItsToken(t *testing.T) {
+	const token = "wolkvox-token-0123456789"
+	cfg := source.Config{Name: "bogota", Server: "0040", Token: source.NewSecret(token)}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cfg", cfg, "token", cfg.Token)
+	for how, out := range map[string]string{
+		"%v": fmt.Sprintf("%v", cfg), "%+v": fmt.Sprintf("%+v", cfg), "%#v": fmt.Sprintf("%#v", cfg),
+		"json": string(js), "slog": logged.String(),
+	} {
+		if strings.Contains(out, token) {
+			t.Errorf("%s shows the token: %s", how, out)
+		}
+	}
+	if cfg.Token.Reveal() != token {
+		t.Error("Reveal lost the token")
 	}
 }

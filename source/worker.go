@@ -71,7 +71,7 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 		opts = append(slices.Clone(opts), WithRedactor(o.redactor))
 	}
 	for _, cfg := range configs {
-		o.redactor.Add(cfg.Token)
+		o.redactor.Add(cfg.Token.Reveal())
 	}
 	w := &Worker{opts: opts, o: o, log: slog.New(o.redactor.Handler(o.logger.Handler())), ended: make(chan struct{}, 1)}
 	store, err := w.storeFor("")
@@ -87,7 +87,7 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 	sharedOf := make([]shared, len(configs))
 	for _, group := range TokenGroups(configs) {
 		first := configs[group[0]]
-		if first.Token == "" {
+		if !first.Token.IsSet() {
 			continue // refused by the connector's own validation
 		}
 		q, err := NewQuota(max(first.DailyQuota, 1), max(min(first.QuotaResetHour, 23), 0), first.withDefaults().Location)
@@ -134,11 +134,12 @@ func TokenGroups(configs []Config) [][]int {
 	var groups [][]int
 	at := map[string]int{}
 	for i, cfg := range configs {
-		if j, ok := at[cfg.Token]; ok && cfg.Token != "" {
+		token := cfg.Token.Reveal()
+		if j, ok := at[token]; ok && token != "" {
 			groups[j] = append(groups[j], i)
 			continue
 		}
-		at[cfg.Token] = len(groups)
+		at[token] = len(groups)
 		groups = append(groups, []int{i})
 	}
 	return groups

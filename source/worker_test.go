@@ -34,7 +34,7 @@ func TestWrongTokenStopsOnlyItsConnector(t *testing.T) {
 	prefix := kafkatest.Topic(t)
 	start := time.Now().Add(-3 * time.Hour)
 	mk := func(name, token string) source.Config {
-		return source.Config{Name: name, Server: simulator.DefaultServer, Token: token, Location: bogota,
+		return source.Config{Name: name, Server: simulator.DefaultServer, Token: source.NewSecret(token), Location: bogota,
 			DailyQuota: 1000, BaseURL: sim.URL(), Reports: []source.ReportConfig{{API: "diagram_13", Start: start}}}
 	}
 	w, err := source.NewWorker([]source.Config{mk(prefix+"-good", simulator.DefaultToken), mk(prefix+"-bad", "Secret-XYZ-123")},
@@ -81,7 +81,7 @@ func TestLifecycleStorm(t *testing.T) {
 		defer srv.Close()
 		prefix := kafkatest.Topic(t)
 		name := prefix + "-c"
-		cfg := source.Config{Name: name, Server: "0040", Token: "tok", Location: bogota, DailyQuota: 1_000_000, BaseURL: srv.URL,
+		cfg := source.Config{Name: name, Server: "0040", Token: source.NewSecret("tok"), Location: bogota, DailyQuota: 1_000_000, BaseURL: srv.URL,
 			Reports: []source.ReportConfig{{API: "diagram_13", Start: start}, {API: "act_3", Params: map[string]string{"cod_act": "x"}, Start: start}}}
 		clock := source.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}
 		w, err := source.NewWorker([]source.Config{cfg}, source.Kafka(kc.Seeds), source.WithClock(clock),

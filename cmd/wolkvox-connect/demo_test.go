@@ -345,7 +345,7 @@ func FuzzParseDemoReports(f *testing.F) {
 		if err != nil {
 			return
 		}
-		cfg := source.Config{Name: demoConnector, Server: "0040", Token: "t", DailyQuota: demoDailyQuota, Reports: reports}
+		cfg := source.Config{Name: demoConnector, Server: "0040", Token: source.NewSecret("t"), DailyQuota: demoDailyQuota, Reports: reports}
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("parseDemoReports(%q) accepted a configuration the connector refuses: %v", value, err)
 		}

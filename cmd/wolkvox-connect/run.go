@@ -107,7 +107,7 @@ func prepareRun(s *config.Settings, w io.Writer, extra ...source.Opt) (*runParts
 		return nil, err
 	}
 	metrics.Watch(wk)
-	api, err := restapi.New(wk, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token.Reveal()),
+	api, err := restapi.New(wk, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token),
 		restapi.Logger(log), restapi.WithMetrics(metrics), restapi.Registry(reg),
 		restapi.Version(version), restapi.Clock(now), restapi.Redact(red))
 	if err != nil {

@@ -193,8 +193,8 @@ func TestFullSettings(t *testing.T) {
 		{"name", c.Config.Name, "bogota"},
 		{"server", c.Config.Server, "0040"},
 		{"token from file", c.Token.Reveal(), "tok-from-file-777"},
-		{"token kept out of Config", c.Config.Token, ""},
-		{"token in SourceConfig()", c.SourceConfig().Token, "tok-from-file-777"},
+		{"token kept out of Config", c.Config.Token.Reveal(), ""},
+		{"token in SourceConfig()", c.SourceConfig().Token.Reveal(), "tok-from-file-777"},
 		{"zone", c.Config.Location.String(), "America/Bogota"},
 		{"quota", c.Config.DailyQuota, int64(3000)},
 		{"reset hour", c.Config.QuotaResetHour, 5},
@@ -297,8 +297,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				t.Errorf("%s shows secret %q:\n%s", how, text, out)
 			}
 		}
-		if (how == "json" || how == "yaml" || how == "%v token") && !strings.Contains(out, redacted) {
-			t.Errorf("%s does not show %s:\n%s", how, redacted, out)
+		if (how == "json" || how == "yaml" || how == "%v token") && !strings.Contains(out, source.Redacted) {
+			t.Errorf("%s does not show %s:\n%s", how, source.Redacted, out)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func (g TokenGroup) Label(s *Settings) string {
 func (s *Settings) TokenGroups() []TokenGroup {
 	configs := make([]source.Config, len(s.Connectors))
 	for i := range s.Connectors {
-		configs[i] = source.Config{Name: s.Connectors[i].Config.Name, Token: s.Connectors[i].Token.Reveal()}
+		configs[i] = source.Config{Name: s.Connectors[i].Config.Name, Token: s.Connectors[i].Token}
 	}
 	var groups []TokenGroup
 	for _, members := range source.TokenGroups(configs) {

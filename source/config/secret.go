@@ -1,49 +1,9 @@
 package config
 
-import (
-	"encoding/json"
-	"log/slog"
-	"strconv"
-)
+import "github.com/wolkvox-connect/wolkvox-connect/source"
 
-// Secret is a token or a password. Every way of printing it (String, GoString, JSON,
-// YAML, text, slog) shows "[REDACTED]", or nothing when unset; Reveal returns the value.
-// The value sits behind a pointer, so even fmt's reflection over unexported fields
-// shows an address, never the text.
-type Secret struct{ p *string }
-
-const redacted = "[REDACTED]"
+// Secret is the engine's secret type (source.Secret): a value that cannot print itself.
+type Secret = source.Secret
 
 // NewSecret holds s as a Secret; "" is an unset one.
-func NewSecret(s string) Secret {
-	if s == "" {
-		return Secret{}
-	}
-	return Secret{p: &s}
-}
-
-// Reveal returns the secret's value, "" when unset.
-func (s Secret) Reveal() string {
-	if s.p == nil {
-		return ""
-	}
-	return *s.p
-}
-
-// IsSet reports whether the secret has a value.
-func (s Secret) IsSet() bool { return s.p != nil }
-
-// String is "[REDACTED]", or "" when unset; GoString, the marshalers and LogValue
-// show the same.
-func (s Secret) String() string {
-	if s.p == nil {
-		return ""
-	}
-	return redacted
-}
-
-func (s Secret) GoString() string             { return "config.Secret(" + strconv.Quote(s.String()) + ")" }
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
-func (s Secret) MarshalYAML() (any, error)    { return s.String(), nil }
-func (s Secret) LogValue() slog.Value         { return slog.StringValue(s.String()) }
+func NewSecret(s string) Secret { return source.NewSecret(s) }

@@ -152,7 +152,7 @@ type Connector struct {
 // SourceConfig returns the connector's configuration with its token, to run it.
 func (c *Connector) SourceConfig() source.Config {
 	cfg := c.Config
-	cfg.Token = c.Token.Reveal()
+	cfg.Token = c.Token
 	return cfg
 }
 

@@ -16,7 +16,7 @@ import (
 
 func TestBearerToken(t *testing.T) {
 	const token = "rest-token-1"
-	srv, err := New(newFake(), BearerToken(token), Logger(testLogger()))
+	srv, err := New(newFake(), BearerToken(source.NewSecret(token)), Logger(testLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}{
 		{"nil worker", nil, nil},
 		{"address without port", newFake(), []Opt{Address("localhost")}},
-		{"token with a newline", newFake(), []Opt{BearerToken("abc\n")}},
+		{"token with a newline", newFake(), []Opt{BearerToken(source.NewSecret("abc\n"))}},
 		{"nil logger", newFake(), []Opt{Logger(nil)}},
 		{"nil clock", newFake(), []Opt{Clock(nil)}},
 		{"zero stop timeout", newFake(), []Opt{StopTimeout(0)}},

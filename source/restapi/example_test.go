@@ -36,7 +36,7 @@ func Example() {
 		return
 	}
 	srv, err := restapi.New(worker, restapi.WithMetrics(metrics), restapi.Logger(log),
-		restapi.Address("0.0.0.0:8083"), restapi.BearerToken(os.Getenv("WOLKVOX_CONNECT_REST_TOKEN")))
+		restapi.Address("0.0.0.0:8083"), restapi.BearerToken(source.NewSecret(os.Getenv("WOLKVOX_CONNECT_REST_TOKEN"))))
 	if err != nil {
 		log.Error("rest api", "err", err)
 		return

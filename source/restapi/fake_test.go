@@ -39,7 +39,7 @@ type fakeConn struct {
 
 func newFake() *fakeWorker {
 	alpha := source.Config{
-		Name: "alpha", Server: "0040", Token: secretToken, Location: cot, DailyQuota: 1000, QuotaResetHour: 0,
+		Name: "alpha", Server: "0040", Token: source.NewSecret(secretToken), Location: cot, DailyQuota: 1000, QuotaResetHour: 0,
 		BaseURL: "https://user:pass@proxy.example:8443/wolkvox", MaxInFlight: 0,
 		Reports: []source.ReportConfig{
 			{API: "act_3", Params: map[string]string{"cod_act": "X"}, Interval: 5 * time.Minute, Lookback: time.Hour, Settle: time.Minute, Bucket: time.Hour,
@@ -48,7 +48,7 @@ func newFake() *fakeWorker {
 		},
 	}
 	beta := source.Config{
-		Name: "beta", Server: "0041", Token: secretToken, Location: cot, DailyQuota: 2000, MaxInFlight: 2,
+		Name: "beta", Server: "0041", Token: source.NewSecret(secretToken), Location: cot, DailyQuota: 2000, MaxInFlight: 2,
 		Reports: []source.ReportConfig{{API: "chat_3", Interval: 5 * time.Minute, Lookback: time.Hour, Settle: time.Minute, Bucket: time.Hour}},
 	}
 	return &fakeWorker{

@@ -495,7 +495,7 @@ func viewConfig(c source.Config) configView {
 		BaseURL: redactURL(c.BaseURL), MaxInFlight: max(c.MaxInFlight, 1), TimeZone: time.UTC.String(),
 		Reports: make([]reportConfigView, 0, len(c.Reports)),
 	}
-	if c.Token != "" {
+	if c.Token.IsSet() {
 		v.Token = RedactedToken
 	}
 	if c.Location != nil {

@@ -15,7 +15,7 @@ import (
 func TestRequestLog(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := New(newFake(), BearerToken("log-token"), Logger(log))
+	srv, err := New(newFake(), BearerToken(source.NewSecret("log-token")), Logger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestActionLog(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	fw := newFake()
 	fw.stopErr = errors.New("broker said: SASL authentication failed for password hunter22")
-	srv, err := New(fw, BearerToken("log-token"), Logger(log), Redact(source.NewRedactor("hunter22")))
+	srv, err := New(fw, BearerToken(source.NewSecret("log-token")), Logger(log), Redact(source.NewRedactor("hunter22")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func TestMetricsScrape(t *testing.T) {
 		t.Fatal(err)
 	}
 	fw := newFake()
-	srv, err := New(fw, WithMetrics(m), BearerToken("metrics-token"))
+	srv, err := New(fw, WithMetrics(m), BearerToken(source.NewSecret("metrics-token")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,9 @@ func Address(addr string) Opt { return optFunc(func(c *cfg) { c.address = addr }
 // BearerToken requires "Authorization: Bearer <token>" on every endpoint except
 // /healthz and /readyz, which probes must reach without secrets. Default: no
 // authentication.
-func BearerToken(token string) Opt { return optFunc(func(c *cfg) { c.token = token }) }
+func BearerToken(token source.Secret) Opt {
+	return optFunc(func(c *cfg) { c.token = token.Reveal() })
+}
 
 // Logger sets the logger, overriding one that discards everything. Each request is
 // logged at debug level.

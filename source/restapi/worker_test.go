@@ -37,7 +37,7 @@ func TestRealWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := source.Config{
-		Name: "ops", Server: simulator.DefaultServer, Token: simulator.DefaultToken, Location: cot, DailyQuota: 10000, BaseURL: sim.URL(),
+		Name: "ops", Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken), Location: cot, DailyQuota: 10000, BaseURL: sim.URL(),
 		// Two hours behind: the first windows are due at once.
 		Reports: []source.ReportConfig{{API: "diagram_13", Start: time.Now().Add(-2 * time.Hour).Truncate(time.Minute)}},
 	}
@@ -47,7 +47,7 @@ func TestRealWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(w, WithMetrics(m), BearerToken("t0k"), Logger(testLogger()))
+	srv, err := New(w, WithMetrics(m), BearerToken(source.NewSecret("t0k")), Logger(testLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}
