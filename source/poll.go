@@ -88,6 +88,10 @@ func (c *Connector) read(ctx context.Context, rs *reportState, w Window, first b
 	if err != nil {
 		return nil, err
 	}
+	// stated is msg's count (-1: none); more rows than it are taken (nothing is lost,
+	// and nested reports count their parents only), fewer never reach here.
+	c.log.Debug("answer read", "report", rs.rc.Key(), "window", w, "rows", res.Rows, "stated", res.Stated,
+		"oversize", res.Oversize, "capped", res.Capped, "calls", res.Calls)
 	if !res.Capped {
 		return []piece{{w: w, rows: buf.rows, oversize: buf.oversize, at: c.opts.clock.Now()}}, nil
 	}

@@ -438,7 +438,7 @@ func (w *Worker) ResetOffsets(ctx context.Context, name string) (int, error) {
 		return 0, err
 	}
 	defer e.life.Unlock()
-	if err := w.alterLocked(ctx, e, nil); err != nil { // stopped?
+	if err := w.alterLocked(ctx, e, nil); err != nil { // stopped? (no I/O)
 		return 0, err
 	}
 	stored, err := w.Offsets(ctx, name)
@@ -448,6 +448,9 @@ func (w *Worker) ResetOffsets(ctx context.Context, name string) (int, error) {
 	changes := make([]OffsetChange, 0, len(stored))
 	for _, s := range stored {
 		changes = append(changes, OffsetChange{Key: s.Key})
+	}
+	if len(changes) == 0 {
+		return 0, nil
 	}
 	return len(changes), w.alterLocked(ctx, e, changes)
 }
@@ -460,6 +463,9 @@ func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChan
 	w.mu.Unlock()
 	if !stopped {
 		return ErrNotStopped
+	}
+	if len(changes) == 0 {
+		return nil // only the check: no store, no topic, no transaction
 	}
 	store, err := w.storeFor(name)
 	if err != nil {

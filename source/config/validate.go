@@ -462,13 +462,7 @@ func (l *loader) clientProblems(cs *Connector, fc *fileConnector, path string) {
 	reported := func(field string) bool {
 		return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Field == field })
 	}
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
-	for _, e := range list {
+	for _, e := range joined(err) {
 		var oe *wolkvox.OptionError
 		if !errors.As(e, &oe) {
 			l.bad(path, e.Error(), "")
@@ -500,16 +494,18 @@ func (l *loader) clientProblems(cs *Connector, fc *fileConnector, path string) {
 	}
 }
 
+// joined lists the errors errors.Join put together, or err alone.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 // connectorProblems re-paths source.Config.Validate's FieldErrors, which name the
 // connector (connectors.NAME.field), to the file's connectors[i].field.
 func (l *loader) connectorProblems(err error, name, path string) {
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
-	for _, e := range list {
+	for _, e := range joined(err) {
 		var fe *source.FieldError
 		if !errors.As(e, &fe) {
 			l.bad(path, e.Error(), "")
