@@ -354,6 +354,9 @@ type valueAt struct {
 
 // badAt records a problem at a line of the file.
 func (l *loader) badAt(line int, field, problem, fix string) {
+	if field == "" { // a key with an empty name: the line is all there is to point at
+		field = fmt.Sprintf("(line %d)", line)
+	}
 	l.problems = append(l.problems, Problem{FieldError: &source.FieldError{Field: field, Problem: problem, Fix: fix}, Line: line})
 }
 
