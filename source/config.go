@@ -241,3 +241,54 @@ func (c Config) QuotaPlan() Plan {
 	}
 	return p
 }
+
+// ErrUnknownReport: a report key names none of a connector's reports.
+var ErrUnknownReport = errors.New("connector: no such report")
+
+// UnknownReportError is what [Config.Report] returns for a key that names none of the
+// connector's reports, or an api name the connector reads more than once. It matches
+// [ErrUnknownReport] with errors.Is.
+type UnknownReportError struct {
+	Connector, Key string
+	// Reports are the connector's report keys, in configuration order; when Ambiguous,
+	// only those with the api name Key.
+	Reports   []string
+	Ambiguous bool
+}
+
+func (e *UnknownReportError) Error() string {
+	if e.Ambiguous {
+		return fmt.Sprintf("connector %s reads %s %d times, with different parameters: give the full report key, one of %s",
+			e.Connector, e.Key, len(e.Reports), strings.Join(e.Reports, ", "))
+	}
+	return fmt.Sprintf("connector %s reads no report %q; its reports: %s", e.Connector, e.Key, strings.Join(e.Reports, ", "))
+}
+
+// Is makes errors.Is(err, ErrUnknownReport) true.
+func (e *UnknownReportError) Is(target error) bool { return target == ErrUnknownReport }
+
+// Report finds one of the connector's reports by its key (see [ReportConfig.Key]),
+// defaults applied as the connector runs it, or by its api name alone when exactly one
+// report has that name: the name operators type.
+func (c Config) Report(key string) (ReportConfig, error) {
+	reports := c.withDefaults().Reports
+	var byAPI, all []string
+	found := -1
+	for i := range reports {
+		k := reports[i].Key()
+		all = append(all, k)
+		switch {
+		case k == key:
+			return reports[i], nil
+		case reports[i].API == key:
+			byAPI, found = append(byAPI, k), i
+		}
+	}
+	switch len(byAPI) {
+	case 1:
+		return reports[found], nil
+	case 0:
+		return ReportConfig{}, &UnknownReportError{Connector: c.Name, Key: key, Reports: all}
+	}
+	return ReportConfig{}, &UnknownReportError{Connector: c.Name, Key: key, Reports: byAPI, Ambiguous: true}
+}

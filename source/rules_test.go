@@ -3,6 +3,7 @@ package source_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -98,5 +99,46 @@ func TestConfigHidesItsToken(t *testing.T) {
 	}
 	if cfg.Token.Reveal() != token {
 		t.Error("Reveal lost the token")
+	}
+}
+
+// TestConfigReport: a report is found by its full key, defaults applied, or by its api
+// name when only one report has it; anything else says which keys there are.
+func TestConfigReport(t *testing.T) {
+	cfg := source.Config{Name: "bogota", Reports: []source.ReportConfig{
+		{API: "diagram_13"},
+		{API: "act_3", Params: map[string]string{"cod_act": "a"}},
+		{API: "act_3", Params: map[string]string{"cod_act": "b"}},
+		{API: "skill_2"},
+	}}
+	tests := []struct {
+		key, want string
+		ambiguous bool
+		unknown   []string
+	}{
+		{key: "diagram_13", want: "diagram_13"},
+		{key: "act_3,cod_act=b", want: "act_3,cod_act=b"},
+		{key: "skill_2", want: "skill_2,skill_id=all"},
+		{key: "skill_2,skill_id=all", want: "skill_2,skill_id=all"},
+		{key: "act_3", ambiguous: true, unknown: []string{"act_3,cod_act=a", "act_3,cod_act=b"}},
+		{key: "chat_1", unknown: []string{"diagram_13", "act_3,cod_act=a", "act_3,cod_act=b", "skill_2,skill_id=all"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			rc, err := cfg.Report(tt.key)
+			if tt.unknown == nil {
+				if err != nil || rc.Key() != tt.want {
+					t.Fatalf("Report(%q) = %q, %v; want %q", tt.key, rc.Key(), err, tt.want)
+				}
+				return
+			}
+			var ue *source.UnknownReportError
+			if !errors.As(err, &ue) || !errors.Is(err, source.ErrUnknownReport) {
+				t.Fatalf("Report(%q) error = %v, want an *UnknownReportError", tt.key, err)
+			}
+			if ue.Ambiguous != tt.ambiguous || !slices.Equal(ue.Reports, tt.unknown) || ue.Connector != "bogota" {
+				t.Errorf("error = %+v, want ambiguous %v, reports %v", ue, tt.ambiguous, tt.unknown)
+			}
+		})
 	}
 }

@@ -45,7 +45,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	if err != nil {
 		return err
 	}
-	cfg := connectorConfig(cs)
+	cfg := cs.SourceConfig()
 	i := slices.IndexFunc(cfg.Reports, func(r source.ReportConfig) bool { return r.Key() == *report || r.API == *report })
 	if *report == "" || i < 0 {
 		var keys []string

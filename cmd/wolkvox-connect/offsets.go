@@ -204,7 +204,7 @@ func offsetsReportKey(k offsets.Key) string {
 }
 
 func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
-	var conns []*flagConnector
+	var conns []*source.Connector
 	if o.connector != "" {
 		rc, err := connectorByFlag(o.settings, o.file, o.connector)
 		if err != nil {
@@ -236,10 +236,10 @@ func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 	var rows []offsetsRow
 	used := map[string]bool{}
 	for _, c := range conns {
-		for i := range c.cfg.Reports {
-			r := &c.cfg.Reports[i]
-			enc := source.OffsetKey(c.cfg, *r).String()
-			row := offsetsRow{Connector: c.cfg.Name, Server: c.cfg.Server, Report: r.Key(), Configured: true, loc: c.cfg.Location}
+		for i := range c.Config().Reports {
+			r := &c.Config().Reports[i]
+			enc := source.OffsetKey(c.Config(), *r).String()
+			row := offsetsRow{Connector: c.Config().Name, Server: c.Config().Server, Report: r.Key(), Configured: true, loc: c.Config().Location}
 			if e, ok := stored[enc]; ok {
 				o.fill(&row, e)
 				used[enc] = true
@@ -257,8 +257,8 @@ func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 		}
 		row := offsetsRow{Connector: e.Key.Connector, Server: e.Key.Server, Report: offsetsReportKey(e.Key), loc: time.UTC}
 		for _, c := range conns {
-			if c.cfg.Name == e.Key.Connector {
-				row.loc = c.cfg.Location
+			if c.Config().Name == e.Key.Connector {
+				row.loc = c.Config().Location
 			}
 		}
 		o.fill(&row, e)
@@ -269,7 +269,7 @@ func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 	// within one, configured reports first, in file order.
 	rank := map[string]int{}
 	for i, c := range conns {
-		rank[c.cfg.Name] = i
+		rank[c.Config().Name] = i
 	}
 	slices.SortStableFunc(rows, func(a, b offsetsRow) int {
 		ra, okA := rank[a.Connector]
@@ -428,20 +428,21 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	if err != nil {
 		return err
 	}
-	rc, err := c.report(report)
+	rcv, err := reportByFlag(c, o.file, report)
 	if err != nil {
 		return err
 	}
-	key := source.OffsetKey(c.cfg, *rc)
+	rc := &rcv
+	key := source.OffsetKey(c.Config(), *rc)
 	old, had, err := o.current(ctx, key)
 	if err != nil {
 		return err
 	}
-	loc := c.cfg.Location
+	loc := c.Config().Location
 	at := func(t time.Time) string { return t.In(loc).Format(time.RFC3339) }
 	w := o.env.stdout
 	pos := offsets.Position{WindowEnd: we.UTC()}
-	fmt.Fprintf(w, "connector %s, report %s\n  offsets key %s in %s\n", c.cfg.Name, rc.Key(), key, o.settings.Topics.Offsets)
+	fmt.Fprintf(w, "connector %s, report %s\n  offsets key %s in %s\n", c.Config().Name, rc.Key(), key, o.settings.Topics.Offsets)
 	switch {
 	case !had:
 		fmt.Fprintf(w, "  current: no position (the report would start at %s)\n", offsetsStart(rc, loc))
@@ -466,11 +467,11 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 			fmt.Fprintf(w, "warning: rows from %s to %s have not been read and will be skipped.\n", at(oldEnd), at(next))
 		}
 	}
-	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.cfg.Name, o.txnPrefix))
+	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.Config().Name, o.txnPrefix))
 	if !yes {
 		return errNotConfirmed
 	}
-	txnID := source.TransactionalID(o.txnPrefix, c.cfg.Name)
+	txnID := source.TransactionalID(o.txnPrefix, c.Config().Name)
 	store, err := o.store(txnID)
 	if err != nil {
 		return err
@@ -478,7 +479,7 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	if err := store.Set(ctx, key, pos); err != nil {
 		return offsetsWriteError(store.Topic(), err)
 	}
-	fmt.Fprintf(w, "\nwritten with transactional ID %s.\n%s\n", txnID, offsetsFencedNote(c.cfg.Name))
+	fmt.Fprintf(w, "\nwritten with transactional ID %s.\n%s\n", txnID, offsetsFencedNote(c.Config().Name))
 	return nil
 }
 
@@ -548,7 +549,7 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", store.Topic(), err)
 	}
-	mine := slices.DeleteFunc(entries, func(e offsets.Entry) bool { return e.Key.Connector != c.cfg.Name })
+	mine := slices.DeleteFunc(entries, func(e offsets.Entry) bool { return e.Key.Connector != c.Config().Name })
 
 	// The keys to reset, each with the configured report it belongs to (nil: a report
 	// the file no longer lists).
@@ -559,9 +560,9 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	}
 	var targets []target
 	configured := func(k offsets.Key) *source.ReportConfig {
-		for i := range c.cfg.Reports {
-			if source.OffsetKey(c.cfg, c.cfg.Reports[i]).String() == k.String() {
-				return &c.cfg.Reports[i]
+		for i := range c.Config().Reports {
+			if source.OffsetKey(c.Config(), c.Config().Reports[i]).String() == k.String() {
+				return &c.Config().Reports[i]
 			}
 		}
 		return nil
@@ -572,7 +573,8 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 			targets = append(targets, target{key: e.Key, rc: configured(e.Key), entry: e})
 		}
 	} else {
-		rc, rerr := c.report(report)
+		rcv, rerr := reportByFlag(c, o.file, report)
+		rc := &rcv
 		if rerr != nil {
 			// A position the file no longer owns is reset by the key 'offsets list' shows.
 			i := slices.IndexFunc(mine, func(e offsets.Entry) bool { return offsetsReportKey(e.Key) == report })
@@ -581,37 +583,37 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 			}
 			targets = append(targets, target{key: mine[i].Key, entry: mine[i]})
 		} else {
-			key := source.OffsetKey(c.cfg, *rc)
+			key := source.OffsetKey(c.Config(), *rc)
 			i := slices.IndexFunc(mine, func(e offsets.Entry) bool { return e.Key.String() == key.String() })
 			if i < 0 {
-				fmt.Fprintf(w, "connector %s, report %s has no stored position: it already starts at %s. Nothing to reset.\n", c.cfg.Name, rc.Key(), offsetsStart(rc, c.cfg.Location))
+				fmt.Fprintf(w, "connector %s, report %s has no stored position: it already starts at %s. Nothing to reset.\n", c.Config().Name, rc.Key(), offsetsStart(rc, c.Config().Location))
 				return nil
 			}
 			targets = append(targets, target{key: key, rc: rc, entry: mine[i]})
 		}
 	}
 	if len(targets) == 0 {
-		fmt.Fprintf(w, "connector %s has no stored position. Nothing to reset.\n", c.cfg.Name)
+		fmt.Fprintf(w, "connector %s has no stored position. Nothing to reset.\n", c.Config().Name)
 		return nil
 	}
-	fmt.Fprintf(w, "connector %s: reset %d position(s) in %s\n", c.cfg.Name, len(targets), o.settings.Topics.Offsets)
+	fmt.Fprintf(w, "connector %s: reset %d position(s) in %s\n", c.Config().Name, len(targets), o.settings.Topics.Offsets)
 	for _, t := range targets {
 		was := "unreadable"
 		if t.entry.Err == nil {
-			was = fmt.Sprintf("window_end %s, %d seen rows", orDash(offsetsFormat(t.entry.Position.WindowEnd, c.cfg.Location)), len(t.entry.Position.Seen))
+			was = fmt.Sprintf("window_end %s, %d seen rows", orDash(offsetsFormat(t.entry.Position.WindowEnd, c.Config().Location)), len(t.entry.Position.Seen))
 		}
 		then := "not in the configuration: if it is added again, it starts at its configured start"
 		if t.rc != nil {
-			then = "restarts at " + offsetsStart(t.rc, c.cfg.Location)
+			then = "restarts at " + offsetsStart(t.rc, c.Config().Location)
 		}
 		fmt.Fprintf(w, "  %s (%s): %s\n", offsetsReportKey(t.key), was, then)
 	}
 	fmt.Fprintln(w, "warning: rows delivered since that start will be delivered again.")
-	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.cfg.Name, o.txnPrefix))
+	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.Config().Name, o.txnPrefix))
 	if !yes {
 		return errNotConfirmed
 	}
-	txnID := source.TransactionalID(o.txnPrefix, c.cfg.Name)
+	txnID := source.TransactionalID(o.txnPrefix, c.Config().Name)
 	txStore, err := o.store(txnID)
 	if err != nil {
 		return err
@@ -621,6 +623,6 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 			return fmt.Errorf("%d of %d reset: %w", i, len(targets), offsetsWriteError(txStore.Topic(), err))
 		}
 	}
-	fmt.Fprintf(w, "\n%d tombstone(s) written with transactional ID %s.\n%s\n", len(targets), txnID, offsetsFencedNote(c.cfg.Name))
+	fmt.Fprintf(w, "\n%d tombstone(s) written with transactional ID %s.\n%s\n", len(targets), txnID, offsetsFencedNote(c.Config().Name))
 	return nil
 }

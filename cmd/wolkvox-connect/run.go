@@ -242,7 +242,7 @@ func connectorOpts(s *config.Settings, log *slog.Logger, red *source.Redactor) (
 	}
 	var configs []source.Config
 	for i := range s.Connectors {
-		configs = append(configs, connectorConfig(&s.Connectors[i]))
+		configs = append(configs, s.Connectors[i].SourceConfig())
 	}
 	return opts, configs, nil
 }
@@ -268,14 +268,6 @@ func limitOpts(l config.Limits) []source.Opt {
 		opts = append(opts, source.FutureTolerance(l.FutureTolerance))
 	}
 	return opts
-}
-
-// connectorConfig is the configuration a connector runs with: token, base URL and
-// calls in flight included.
-func connectorConfig(cs *config.Connector) source.Config {
-	cfg := cs.SourceConfig()
-	cfg.BaseURL, cfg.MaxInFlight = cs.BaseURL, cs.MaxInFlight
-	return cfg
 }
 
 // newEncoder is the Schema Registry encoder when one is configured, else single-object

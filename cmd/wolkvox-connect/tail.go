@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -156,15 +155,15 @@ func (f *tailFlags) resolve(env *environment, red *source.Redactor) (string, []k
 	}
 	topic := f.topic
 	if topic == "" {
-		cc, err := connectorByFlag(s, f.config, f.connector)
+		c, err := connectorByFlag(s, f.config, f.connector)
 		if err != nil {
 			return "", nil, nil, err
 		}
-		rc, err := cc.report(f.report)
+		rc, err := reportByFlag(c, f.config, f.report)
 		if err != nil {
 			return "", nil, nil, err
 		}
-		topic = cc.topics[rc.Key()]
+		topic = c.Topics()[rc.Key()]
 	}
 	return topic, kopts, dopts, nil
 }
@@ -175,75 +174,28 @@ func quietLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// flagConnector is one connector of a configuration file as the worker runs it:
-// its configuration with the defaults applied (the catalog's default parameters
-// included, so report keys match the offsets the connector writes) and its topics.
-type flagConnector struct {
-	settings *config.Connector
-	cfg      source.Config
-	topics   map[string]string // by report key
-	file     string
+// connectorByFlag is the connector --connector names in the file s was loaded from
+// (an empty name picks a file's only connector), with the fix for the flag.
+func connectorByFlag(s *config.Settings, file, name string) (*source.Connector, error) {
+	c, err := s.Connector(name)
+	var unknown *config.UnknownConnectorError
+	if errors.As(err, &unknown) {
+		return nil, fmt.Errorf("%w: %s %v (fix --connector)", errUsage, file, err)
+	}
+	return c, err
 }
 
-// connectorByFlag finds the connector named name in s, read from file; an empty
-// name picks the only connector of a file that has one.
-func connectorByFlag(s *config.Settings, file, name string) (*flagConnector, error) {
-	names := make([]string, len(s.Connectors))
-	for i := range s.Connectors {
-		names[i] = s.Connectors[i].Config.Name
+// reportByFlag is the report of c that --report names, with the fix for the flag.
+func reportByFlag(c *source.Connector, file, key string) (source.ReportConfig, error) {
+	rc, err := c.Config().Report(key)
+	var unknown *source.UnknownReportError
+	if errors.As(err, &unknown) && !unknown.Ambiguous {
+		return rc, fmt.Errorf("%w: %s: %v (fix --report, or add the report to the file)", errUsage, file, err)
 	}
-	i := slices.Index(names, name)
-	switch {
-	case name == "" && len(names) == 1:
-		i = 0
-	case name == "":
-		return nil, fmt.Errorf("%w: %s has %d connectors (%s): choose one with --connector", errUsage, file, len(names), strings.Join(names, ", "))
-	case i < 0:
-		return nil, fmt.Errorf("%w: %s has no connector %q; its connectors: %s (fix --connector)", errUsage, file, name, strings.Join(names, ", "))
-	}
-	cs := &s.Connectors[i]
-	// source.New applies the defaults exactly as the worker does, and does no I/O.
-	c, err := source.New(cs.SourceConfig(), source.Kafka(s.Kafka.Brokers), source.TopicTemplate(s.Topics.Template))
 	if err != nil {
-		return nil, fmt.Errorf("connector %s: %w", cs.Config.Name, err)
+		return rc, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return &flagConnector{settings: cs, cfg: c.Config(), topics: c.Topics(), file: file}, nil
-}
-
-// keys returns the connector's report keys, in file order.
-func (rc *flagConnector) keys() []string {
-	keys := make([]string, len(rc.cfg.Reports))
-	for i := range rc.cfg.Reports {
-		keys[i] = rc.cfg.Reports[i].Key()
-	}
-	return keys
-}
-
-// report finds a configured report by its key, or by its api name when exactly one
-// configured report has that name.
-func (rc *flagConnector) report(key string) (*source.ReportConfig, error) {
-	var byAPI []int
-	for i := range rc.cfg.Reports {
-		r := &rc.cfg.Reports[i]
-		if r.Key() == key {
-			return r, nil
-		}
-		if r.API == key {
-			byAPI = append(byAPI, i)
-		}
-	}
-	name := rc.cfg.Name
-	if len(byAPI) > 1 {
-		var keys []string
-		for _, i := range byAPI {
-			keys = append(keys, rc.cfg.Reports[i].Key())
-		}
-		return nil, fmt.Errorf("%w: connector %s reads %s %d times, with different parameters: give the full report key, one of %s", errUsage, name, key, len(byAPI), strings.Join(keys, ", "))
-	}
-	if len(byAPI) == 1 {
-		return &rc.cfg.Reports[byAPI[0]], nil
-	}
-	return nil, fmt.Errorf("%w: connector %s in %s reads no report %q; its reports: %s (fix --report, or add the report to the file)", errUsage, name, rc.file, key, strings.Join(rc.keys(), ", "))
+	return rc, nil
 }
 
 // errTopicNotFound is returned by tail for a topic the cluster does not have.

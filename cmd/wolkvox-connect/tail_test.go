@@ -327,7 +327,7 @@ func TestTail(t *testing.T) {
 		{name: "unknown connector", args: []string{"--connector", "cali", "--report", "diagram_13"}, code: 2,
 			stderr: `has no connector "cali"; its connectors: bogota, medellin (fix --connector)`},
 		{name: "connector required", args: []string{"--report", "diagram_13"}, code: 2,
-			stderr: "has 2 connectors (bogota, medellin): choose one with --connector"},
+			stderr: "has 2 connectors (bogota, medellin): choose one (fix --connector)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

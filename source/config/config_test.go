@@ -716,3 +716,34 @@ connectors:
 		t.Errorf("limits %+v, want both 4 MiB", s.Limits)
 	}
 }
+
+// TestSettingsConnector: a connector is found by name, as the worker runs it (token,
+// defaults and topics); no name picks a file's only connector; anything else lists the
+// file's connectors.
+func TestSettingsConnector(t *testing.T) {
+	s, err := Load("testdata/shared-token.good.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Connector("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Config().Name != "b" || !c.Config().Token.IsSet() || c.Topics()["chat_1"] == "" || len(c.Topics()) != 2 {
+		t.Errorf("Connector(b) = %+v, topics %v", c.Config(), c.Topics())
+	}
+	for _, name := range []string{"", "z"} {
+		_, err := s.Connector(name)
+		var ue *UnknownConnectorError
+		if !errors.As(err, &ue) || !errors.Is(err, source.ErrUnknownConnector) || !slices.Equal(ue.Connectors, []string{"a", "b", "c"}) {
+			t.Errorf("Connector(%q) error = %v, want an *UnknownConnectorError listing a, b, c", name, err)
+		}
+	}
+	one, err := Load("testdata/minimal.good.yaml", getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := one.Connector(""); err != nil || c.Config().Name != one.Connectors[0].Config.Name {
+		t.Errorf("Connector(\"\") of a one-connector file = %v, %v", c, err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -149,10 +151,11 @@ type Connector struct {
 	MaxInFlight int
 }
 
-// SourceConfig returns the connector's configuration with its token, to run it.
+// SourceConfig returns the connector's configuration with its token, base URL and
+// calls in flight, to run it.
 func (c *Connector) SourceConfig() source.Config {
 	cfg := c.Config
-	cfg.Token = c.Token
+	cfg.Token, cfg.BaseURL, cfg.MaxInFlight = c.Token, c.BaseURL, c.MaxInFlight
 	return cfg
 }
 
@@ -304,4 +307,45 @@ func (s *Settings) Logger(w io.Writer) (*slog.Logger, *source.Redactor) {
 // Clock returns the virtual clock.
 func (c *Clock) FastClock() source.FastClock {
 	return source.FastClock{Origin: c.Origin, Start: c.Start, Speed: c.Speed}
+}
+
+// UnknownConnectorError is what [Settings.Connector] returns for a name the file does
+// not have, or for no name in a file of several connectors. It matches
+// [source.ErrUnknownConnector] with errors.Is.
+type UnknownConnectorError struct {
+	Name       string
+	Connectors []string // the file's, in file order
+}
+
+func (e *UnknownConnectorError) Error() string {
+	if e.Name == "" {
+		return fmt.Sprintf("has %d connectors (%s): choose one", len(e.Connectors), strings.Join(e.Connectors, ", "))
+	}
+	return fmt.Sprintf("has no connector %q; its connectors: %s", e.Name, strings.Join(e.Connectors, ", "))
+}
+
+// Is makes errors.Is(err, source.ErrUnknownConnector) true.
+func (e *UnknownConnectorError) Is(target error) bool { return target == source.ErrUnknownConnector }
+
+// Connector returns the connector called name as the worker runs it, without any I/O:
+// defaults applied (the catalog's default parameters included, so report keys and
+// offset keys match what it writes) and its topics named. An empty name picks the only
+// connector of a file that has one.
+func (s *Settings) Connector(name string) (*source.Connector, error) {
+	names := make([]string, len(s.Connectors))
+	for i := range s.Connectors {
+		names[i] = s.Connectors[i].Config.Name
+	}
+	i := slices.Index(names, name)
+	switch {
+	case name == "" && len(names) == 1:
+		i = 0
+	case i < 0:
+		return nil, &UnknownConnectorError{Name: name, Connectors: names}
+	}
+	c, err := source.New(s.Connectors[i].SourceConfig(), source.Kafka(s.Kafka.Brokers), source.TopicTemplate(s.Topics.Template))
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: %w", name, err)
+	}
+	return c, nil
 }
