@@ -148,6 +148,11 @@ func (c *Connector) Name() string { return c.cfg.Name }
 // Config returns the connector's configuration with defaults applied.
 func (c *Connector) Config() Config { return c.cfg }
 
+// TransactionalIDPrefix is the prefix of the connector's transactional ID (see
+// [TransactionalID]): a backfill's has "backfill-" added, so it never fences the live
+// connector. Offset administration of its positions takes the same prefix.
+func (c *Connector) TransactionalIDPrefix() string { return c.opts.transactionalIDPrefix }
+
 // Topics returns the topic of every report, by report key.
 func (c *Connector) Topics() map[string]string {
 	out := map[string]string{}

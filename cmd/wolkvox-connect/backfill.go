@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -41,20 +40,19 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	if err != nil {
 		return err
 	}
-	cs, err := pickConnector(s, *name)
+	if *report == "" {
+		return fmt.Errorf("%w: --report KEY is required ('wolkvox-connect offsets list' shows the keys)", errUsage)
+	}
+	conn, err := connectorByFlag(s, o.config, *name)
 	if err != nil {
 		return err
 	}
-	cfg := cs.SourceConfig()
-	i := slices.IndexFunc(cfg.Reports, func(r source.ReportConfig) bool { return r.Key() == *report || r.API == *report })
-	if *report == "" || i < 0 {
-		var keys []string
-		for _, r := range cfg.Reports {
-			keys = append(keys, r.Key())
-		}
-		return fmt.Errorf("%w: --report %q is not a report of connector %s; it reads: %s", errUsage, *report, cfg.Name, strings.Join(keys, ", "))
+	rc, err := reportByFlag(conn, o.config, *report)
+	if err != nil {
+		return err
 	}
-	cfg.Reports = cfg.Reports[i : i+1]
+	cfg := conn.Config()
+	cfg.Reports = []source.ReportConfig{rc}
 	from, err := parseInstant(*fromFlag, cfg.Location)
 	if err != nil {
 		return fmt.Errorf("%w: --from: %v", errUsage, err)
@@ -79,7 +77,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	// write at once nor cut into each other's lines.
 	term := newConsole(env.stderr, isTTY(env.stderr))
 	log, red := s.Logger(term)
-	opts, _, err := connectorOpts(s, log, red)
+	opts, err := s.WorkerOpts(log, red, version)
 	if err != nil {
 		return err
 	}
@@ -104,7 +102,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 					"To read the range again, reset that progress and run this command again:\n"+
 					"  wolkvox-connect offsets reset --config %s --connector %s --report '%s' --transactional-id-prefix %s --yes\n",
 					r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, strings.Join(bp.Keys, ", "),
-					o.config, cfg.Name, bp.Keys[0], source.DefaultTxnIDPrefix+"backfill-")
+					o.config, cfg.Name, bp.Keys[0], c.TransactionalIDPrefix())
 				return err
 			}
 			bar.draw(st, bp, true)
@@ -135,18 +133,6 @@ func plural(n int64, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// pickConnector finds the named connector, or the only one.
-func pickConnector(s *config.Settings, name string) (*config.Connector, error) {
-	var names []string
-	for i := range s.Connectors {
-		if s.Connectors[i].Config.Name == name || (name == "" && len(s.Connectors) == 1) {
-			return &s.Connectors[i], nil
-		}
-		names = append(names, s.Connectors[i].Config.Name)
-	}
-	return nil, fmt.Errorf("%w: --connector %q: the configuration has %s", errUsage, name, strings.Join(names, ", "))
 }
 
 // parseInstant reads RFC 3339 or a date, midnight in loc.

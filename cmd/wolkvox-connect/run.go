@@ -15,14 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/spf13/pflag"
-	"github.com/twmb/franz-go/pkg/sr"
 
-	"github.com/wolkvox-connect/wolkvox-connect/schemas"
-	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 	"github.com/wolkvox-connect/wolkvox-connect/source/restapi"
-	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // runCommand is "wolkvox-connect run".
@@ -201,94 +197,9 @@ func redactError(red *source.Redactor, err error) error {
 // newWorker builds the worker the settings describe, hiding secrets with red; extra
 // options come last (the demo's clock, metrics observers).
 func newWorker(s *config.Settings, log *slog.Logger, red *source.Redactor, extra ...source.Opt) (*source.Worker, error) {
-	opts, configs, err := connectorOpts(s, log, red)
+	opts, err := s.WorkerOpts(log, red, version)
 	if err != nil {
 		return nil, err
 	}
-	return source.NewWorker(configs, append(opts, extra...)...)
-}
-
-// connectorOpts are the options and configurations of every connector the settings
-// describe. red (from [config.Settings.Logger]) hides every secret of s in the connectors'
-// logs and status errors.
-func connectorOpts(s *config.Settings, log *slog.Logger, red *source.Redactor) ([]source.Opt, []source.Config, error) {
-	kopts, err := s.Kafka.Opts()
-	if err != nil {
-		return nil, nil, err
-	}
-	encoder, err := newEncoder(s, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := []source.Opt{
-		source.Kafka(s.Kafka.Brokers, kopts...),
-		source.Encoder(encoder),
-		source.Logger(log),
-		source.WithRedactor(red),
-	}
-	if s.Topics.Template != "" {
-		opts = append(opts, source.TopicTemplate(s.Topics.Template))
-	}
-	if s.Topics.Offsets != "" {
-		opts = append(opts, source.OffsetsTopic(s.Topics.Offsets))
-	}
-	if s.Topics.DeadLetter != "" {
-		opts = append(opts, source.DeadLetterTopic(s.Topics.DeadLetter))
-	}
-	opts = append(opts, source.TopicSettings(topicSettings(s)))
-	opts = append(opts, limitOpts(s.Limits)...)
-	if s.Clock != nil {
-		opts = append(opts, source.WithClock(s.Clock.FastClock()))
-	}
-	var configs []source.Config
-	for i := range s.Connectors {
-		configs = append(configs, s.Connectors[i].SourceConfig())
-	}
-	return opts, configs, nil
-}
-
-// limitOpts are the connector options of the limits block; a zero limit is left to
-// the engine's default.
-func limitOpts(l config.Limits) []source.Opt {
-	var opts []source.Opt
-	var src []wolkvox.Opt
-	if l.MaxBodyBytes > 0 {
-		src = append(src, wolkvox.MaxBodyBytes(l.MaxBodyBytes))
-	}
-	if l.MaxRowBytes > 0 {
-		src = append(src, wolkvox.MaxRowBytes(l.MaxRowBytes))
-	}
-	if len(src) > 0 {
-		opts = append(opts, source.SourceOpts(src...))
-	}
-	if l.StallTimeout > 0 {
-		opts = append(opts, source.StallTimeout(l.StallTimeout))
-	}
-	if l.FutureTolerance > 0 {
-		opts = append(opts, source.FutureTolerance(l.FutureTolerance))
-	}
-	return opts
-}
-
-// newEncoder is the Schema Registry encoder when one is configured, else single-object
-// encoding.
-func newEncoder(s *config.Settings, log *slog.Logger) (*schemas.Encoder, error) {
-	ropts, err := s.SchemaRegistry.Opts(version)
-	if err != nil {
-		return nil, err
-	}
-	opts := []schemas.Opt{schemas.WithLogger(log)}
-	if len(ropts) > 0 {
-		cl, err := sr.NewClient(ropts...)
-		if err != nil {
-			return nil, fmt.Errorf("schema_registry: %w", err)
-		}
-		opts = append(opts, schemas.Registry(cl), schemas.RequirePreRegistered(s.SchemaRegistry.PreRegistered))
-	}
-	return schemas.NewEncoder(opts...)
-}
-
-// topicSettings is how the worker creates missing report and dead-letter topics.
-func topicSettings(s *config.Settings) sink.TopicSettings {
-	return sink.TopicSettings{Partitions: s.Topics.Partitions, ReplicationFactor: s.Topics.ReplicationFactor, Configs: s.Topics.Configs}
+	return source.NewWorker(s.SourceConfigs(), append(opts, extra...)...)
 }

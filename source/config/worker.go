@@ -1,0 +1,101 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
+)
+
+// SourceConfigs are the configurations of every connector of the file, tokens
+// included, in file order: what [source.NewWorker] runs.
+func (s *Settings) SourceConfigs() []source.Config {
+	configs := make([]source.Config, len(s.Connectors))
+	for i := range s.Connectors {
+		configs[i] = s.Connectors[i].SourceConfig()
+	}
+	return configs
+}
+
+// WorkerOpts are the engine options the settings describe: the Kafka cluster, the
+// encoder (the Schema Registry when one is configured), topics, limits and, in tests
+// and the demo, the virtual clock. Logs go to log, with every secret red knows hidden
+// (see [Settings.Logger]); version names the worker to the Schema Registry. What the
+// file leaves out is left out here too, so the engine's defaults stay the only ones.
+func (s *Settings) WorkerOpts(log *slog.Logger, red *source.Redactor, version string) ([]source.Opt, error) {
+	kopts, err := s.Kafka.Opts()
+	if err != nil {
+		return nil, err
+	}
+	encoder, err := s.encoder(log, version)
+	if err != nil {
+		return nil, err
+	}
+	opts := []source.Opt{
+		source.Kafka(s.Kafka.Brokers, kopts...),
+		source.Encoder(encoder),
+		source.Logger(log),
+		source.WithRedactor(red),
+		source.TopicSettings(sink.TopicSettings{Partitions: s.Topics.Partitions, ReplicationFactor: s.Topics.ReplicationFactor, Configs: s.Topics.Configs}),
+	}
+	if s.Topics.Template != "" {
+		opts = append(opts, source.TopicTemplate(s.Topics.Template))
+	}
+	if s.Topics.Offsets != "" {
+		opts = append(opts, source.OffsetsTopic(s.Topics.Offsets))
+	}
+	if s.Topics.DeadLetter != "" {
+		opts = append(opts, source.DeadLetterTopic(s.Topics.DeadLetter))
+	}
+	opts = append(opts, s.Limits.opts()...)
+	if s.Clock != nil {
+		opts = append(opts, source.WithClock(s.Clock.FastClock()))
+	}
+	return opts, nil
+}
+
+// opts are the engine options of the limits block; a zero limit is left to the
+// engine's default.
+func (l Limits) opts() []source.Opt {
+	var opts []source.Opt
+	var src []wolkvox.Opt
+	if l.MaxBodyBytes > 0 {
+		src = append(src, wolkvox.MaxBodyBytes(l.MaxBodyBytes))
+	}
+	if l.MaxRowBytes > 0 {
+		src = append(src, wolkvox.MaxRowBytes(l.MaxRowBytes))
+	}
+	if len(src) > 0 {
+		opts = append(opts, source.SourceOpts(src...))
+	}
+	if l.StallTimeout > 0 {
+		opts = append(opts, source.StallTimeout(l.StallTimeout))
+	}
+	if l.FutureTolerance > 0 {
+		opts = append(opts, source.FutureTolerance(l.FutureTolerance))
+	}
+	return opts
+}
+
+// encoder is the Schema Registry encoder when one is configured, else single-object
+// encoding.
+func (s *Settings) encoder(log *slog.Logger, version string) (*schemas.Encoder, error) {
+	ropts, err := s.SchemaRegistry.Opts(version)
+	if err != nil {
+		return nil, err
+	}
+	opts := []schemas.Opt{schemas.WithLogger(log)}
+	if len(ropts) > 0 {
+		cl, err := sr.NewClient(ropts...)
+		if err != nil {
+			return nil, fmt.Errorf("schema_registry: %w", err)
+		}
+		opts = append(opts, schemas.Registry(cl), schemas.RequirePreRegistered(s.SchemaRegistry.PreRegistered))
+	}
+	return schemas.NewEncoder(opts...)
+}
