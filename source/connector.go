@@ -447,10 +447,7 @@ func (c *Connector) run(ctx context.Context) error {
 			rs.cursor, rs.lastSeen, rs.seen = pos.WindowEnd, pos.LastSeen, newSeenSet(pos.Seen)
 			c.log.Info("resuming report", "report", rs.rc.Key(), "cursor", rs.cursor, "seen", len(rs.seen))
 		} else {
-			rs.cursor = rs.rc.Start
-			if rs.cursor.IsZero() {
-				rs.cursor = now.Truncate(time.Second)
-			}
+			rs.cursor = firstCursor(rs.rc, now)
 			rs.seen = seenSet{}
 			c.log.Info("starting report", "report", rs.rc.Key(), "from", rs.cursor)
 		}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
@@ -418,9 +420,10 @@ type OffsetChange struct {
 	Position *offsets.Position
 }
 
-// AlterOffsets writes positions (nil resets) for a stopped connector's reports, all in
-// one transaction: readers see every change or none.
-func (w *Worker) AlterOffsets(ctx context.Context, name string, changes []OffsetChange) error {
+// alterOffsets writes positions (nil resets) for a stopped connector's reports, all in
+// one transaction: readers see every change or none. Without changes it only checks
+// that the connector is stopped. [Worker.ApplyOffsets] is its public face.
+func (w *Worker) alterOffsets(ctx context.Context, name string, changes []OffsetChange) error {
 	e, err := w.lock(name)
 	if err != nil {
 		return err
@@ -429,33 +432,7 @@ func (w *Worker) AlterOffsets(ctx context.Context, name string, changes []Offset
 	return w.alterLocked(ctx, e, changes)
 }
 
-// ResetOffsets deletes every stored position of a stopped connector, in one
-// transaction, and returns how many there were. Its reports start over from their
-// configured start.
-func (w *Worker) ResetOffsets(ctx context.Context, name string) (int, error) {
-	e, err := w.lock(name)
-	if err != nil {
-		return 0, err
-	}
-	defer e.life.Unlock()
-	if err := w.alterLocked(ctx, e, nil); err != nil { // stopped? (no I/O)
-		return 0, err
-	}
-	stored, err := w.Offsets(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	changes := make([]OffsetChange, 0, len(stored))
-	for _, s := range stored {
-		changes = append(changes, OffsetChange{Key: s.Key})
-	}
-	if len(changes) == 0 {
-		return 0, nil
-	}
-	return len(changes), w.alterLocked(ctx, e, changes)
-}
-
-// alterLocked is AlterOffsets with e.life held.
+// alterLocked is alterOffsets with e.life held.
 func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChange) error {
 	name := e.cfg.Name
 	w.mu.Lock()
@@ -471,9 +448,6 @@ func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChan
 	if err != nil {
 		return err
 	}
-	if err := store.EnsureTopic(ctx, w.o.topicSettings.ReplicationFactor); err != nil {
-		return err
-	}
 	batch := make([]offsets.Change, 0, len(changes))
 	for _, ch := range changes {
 		if ch.Key.Connector != name {
@@ -481,5 +455,12 @@ func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChan
 		}
 		batch = append(batch, offsets.Change{Key: ch.Key, Position: ch.Position})
 	}
-	return store.Apply(ctx, batch...)
+	// The topic is not created here: a missing one means a wrong topics.offsets (the
+	// worker creates it when it starts), and positions written to a new topic would be
+	// read by no one.
+	err = store.Apply(ctx, batch...)
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("%w (the offsets topic %s does not exist: the worker creates it when it starts; check topics.offsets)", err, w.o.offsetsTopic)
+	}
+	return err
 }

@@ -111,7 +111,11 @@ func TestLifecycleStorm(t *testing.T) {
 			for _, k := range keys {
 				changes = append(changes, source.OffsetChange{Key: k, Position: &pos})
 			}
-			return w.AlterOffsets(ctx, name, changes)
+			plan, err := w.PlanOffsets(ctx, name, changes, start)
+			if err != nil {
+				return err
+			}
+			return w.ApplyOffsets(ctx, plan)
 		}
 		var failed atomic.Int64
 		checkStatus := func() {
@@ -146,7 +150,10 @@ func TestLifecycleStorm(t *testing.T) {
 					err = w.Restart(opCtx, name)
 				case 4:
 					if i%12 == 4 {
-						_, err = w.ResetOffsets(opCtx, name)
+						var plan *source.OffsetPlan
+						if plan, err = w.PlanOffsetReset(opCtx, name, nil, start); err == nil {
+							err = w.ApplyOffsets(opCtx, plan)
+						}
 					} else {
 						err = setBoth(i)
 					}
@@ -185,7 +192,7 @@ func TestLifecycleStorm(t *testing.T) {
 			go func() {
 				defer owg.Done()
 				if err := setBoth(1000 + i); err != nil {
-					t.Errorf("AlterOffsets while stopped: %v", err)
+					t.Errorf("ApplyOffsets while stopped: %v", err)
 				}
 			}()
 		}

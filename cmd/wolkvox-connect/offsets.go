@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,10 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/wolkvox-connect/wolkvox-connect/offsets"
-	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 )
@@ -134,15 +130,17 @@ func runOffsets(ctx context.Context, env *environment, fs *pflag.FlagSet, args [
 	return run(ctx, o)
 }
 
-// offsetsSession is one offsets action's resolved inputs.
+// offsetsSession is one offsets action's resolved inputs: the settings and a worker
+// built from them but not run, whose connectors are all stopped, to plan and apply
+// changes with the engine's own rules.
 type offsetsSession struct {
-	env       *environment
-	settings  *config.Settings
-	file      string
-	connector string // --connector as given; may be empty
-	txnPrefix string
+	env      *environment
+	settings *config.Settings
+	file     string
+	// connector is --connector as given; may be empty.
+	connector string
 	now       time.Time
-	store     func(txnID string) (*offsets.Store, error)
+	worker    *source.Worker
 }
 
 func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSession, error) {
@@ -166,19 +164,17 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 	if err != nil {
 		return nil, err
 	}
-	kopts, err := s.Kafka.Opts()
+	red := s.Redactor()
+	log := slog.New(red.Handler(quietLogger(env.stderr).Handler()))
+	var extra []source.Opt
+	if f.txnPrefix != "" {
+		extra = append(extra, source.TransactionalIDPrefix(f.txnPrefix))
+	}
+	w, err := newWorker(s, log, red, extra...)
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(s.Redactor().Handler(quietLogger(env.stderr).Handler()))
-	store := func(txnID string) (*offsets.Store, error) {
-		opts := []offsets.Opt{offsets.KafkaOpts(kopts...), offsets.Logger(log)}
-		if txnID != "" {
-			opts = append(opts, offsets.TransactionalID(txnID))
-		}
-		return offsets.NewStore(s.Topics.Offsets, opts...)
-	}
-	return &offsetsSession{env: env, settings: s, file: f.config, connector: f.connector, txnPrefix: f.txnPrefix, now: now, store: store}, nil
+	return &offsetsSession{env: env, settings: s, file: f.config, connector: f.connector, now: now, worker: w}, nil
 }
 
 // offsetsRow is one report's line in offsets list.
@@ -190,6 +186,7 @@ type offsetsRow struct {
 	Stored     bool       `json:"stored"`
 	LastSeen   *time.Time `json:"last_seen,omitempty"`
 	WindowEnd  *time.Time `json:"window_end,omitempty"`
+	NextRead   *time.Time `json:"next_read,omitempty"`
 	Seen       int        `json:"seen"`
 	LagSeconds *int64     `json:"lag_seconds,omitempty"`
 	Error      string     `json:"error,omitempty"`
@@ -197,124 +194,46 @@ type offsetsRow struct {
 	loc *time.Location
 }
 
-// offsetsReportKey is the report key the connector shows for an offsets key.
-func offsetsReportKey(k offsets.Key) string {
-	rc := source.ReportConfig{API: k.Report, Params: k.Params}
-	return rc.Key()
-}
-
 func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
-	var conns []*source.Connector
 	if o.connector != "" {
-		rc, err := connectorByFlag(o.settings, o.file, o.connector)
-		if err != nil {
+		if _, err := connectorByFlag(o.settings, o.file, o.connector); err != nil {
 			return err
 		}
-		conns = append(conns, rc)
-	} else {
-		for i := range o.settings.Connectors {
-			rc, err := connectorByFlag(o.settings, o.file, o.settings.Connectors[i].Config.Name)
-			if err != nil {
-				return err
-			}
-			conns = append(conns, rc)
-		}
 	}
-	store, err := o.store("")
+	infos, err := o.worker.ListPositions(ctx, o.connector, o.now)
 	if err != nil {
 		return err
 	}
-	entries, err := store.List(ctx)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", store.Topic(), err)
-	}
-	stored := map[string]offsets.Entry{}
-	for _, e := range entries {
-		stored[e.Key.String()] = e
-	}
-
-	var rows []offsetsRow
-	used := map[string]bool{}
-	for _, c := range conns {
-		for i := range c.Config().Reports {
-			r := &c.Config().Reports[i]
-			enc := source.OffsetKey(c.Config(), *r).String()
-			row := offsetsRow{Connector: c.Config().Name, Server: c.Config().Server, Report: r.Key(), Configured: true, loc: c.Config().Location}
-			if e, ok := stored[enc]; ok {
-				o.fill(&row, e)
-				used[enc] = true
-			}
-			rows = append(rows, row)
-		}
-	}
-	// Positions no configured report owns: reports removed from the file, another
-	// server, or connectors of other files sharing the topic.
-	var orphans []offsetsRow
-	for _, e := range entries {
-		enc := e.Key.String()
-		if used[enc] || (o.connector != "" && e.Key.Connector != o.connector) {
-			continue
-		}
-		row := offsetsRow{Connector: e.Key.Connector, Server: e.Key.Server, Report: offsetsReportKey(e.Key), loc: time.UTC}
-		for _, c := range conns {
-			if c.Config().Name == e.Key.Connector {
-				row.loc = c.Config().Location
-			}
-		}
-		o.fill(&row, e)
-		orphans = append(orphans, row)
-	}
-	rows = append(rows, orphans...)
-	// One section per connector: the file's in file order, then the others by name;
-	// within one, configured reports first, in file order.
-	rank := map[string]int{}
-	for i, c := range conns {
-		rank[c.Config().Name] = i
-	}
-	slices.SortStableFunc(rows, func(a, b offsetsRow) int {
-		ra, okA := rank[a.Connector]
-		rb, okB := rank[b.Connector]
+	rows := []offsetsRow{}
+	for _, p := range infos {
+		row := offsetsRow{Connector: p.Key.Connector, Server: p.Key.Server, Report: p.Report, Configured: p.Configured, Stored: p.Stored,
+			NextRead: timePtr(p.NextRead), loc: p.Location}
 		switch {
-		case okA && okB:
-			return cmp.Compare(ra, rb)
-		case okA != okB:
-			if okA {
-				return -1
-			}
-			return 1
+		case p.Err != nil:
+			row.Error = p.Err.Error()
+		case p.Stored:
+			row.Seen, row.LastSeen, row.WindowEnd = len(p.Position.Seen), timePtr(p.Position.LastSeen), timePtr(p.Position.WindowEnd)
 		}
-		return cmp.Compare(a.Connector, b.Connector)
-	})
+		if lag, ok := p.Lag(o.now); ok {
+			s := int64(lag / time.Second)
+			row.LagSeconds = &s
+		}
+		rows = append(rows, row)
+	}
 	if asJSON {
-		if rows == nil {
-			rows = []offsetsRow{}
-		}
 		return writeJSON(o.env.stdout, rows)
 	}
-	return o.printRows(o.env.stdout, store.Topic(), rows)
+	return o.printRows(o.env.stdout, o.settings.Topics.Offsets, rows)
 }
 
-// fill copies a stored entry into row; lag is now minus window_end.
-func (o *offsetsSession) fill(row *offsetsRow, e offsets.Entry) {
-	row.Stored = true
-	if e.Err != nil {
-		row.Error = e.Err.Error()
-		return
+// timePtr is t in UTC, nil when zero.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
 	}
-	p := e.Position
-	row.Seen = len(p.Seen)
-	if !p.LastSeen.IsZero() {
-		t := p.LastSeen.UTC()
-		row.LastSeen = &t
-	}
-	if !p.WindowEnd.IsZero() {
-		t := p.WindowEnd.UTC()
-		row.WindowEnd = &t
-		lag := int64(o.now.Sub(t) / time.Second)
-		row.LagSeconds = &lag
-	}
+	t = t.UTC()
+	return &t
 }
-
 func (o *offsetsSession) printRows(w io.Writer, topic string, rows []offsetsRow) error {
 	if len(rows) == 0 {
 		_, err := fmt.Fprintf(w, "no reports and no positions in %s\n", topic)
@@ -391,25 +310,6 @@ func offsetsNote(r offsetsRow, configured string) string {
 	return strings.Join(notes, "; ")
 }
 
-// current returns the stored position of key, and whether there is one. An unreadable
-// position counts as present, with its error.
-func (o *offsetsSession) current(ctx context.Context, key offsets.Key) (offsets.Entry, bool, error) {
-	store, err := o.store("")
-	if err != nil {
-		return offsets.Entry{}, false, err
-	}
-	entries, err := store.List(ctx)
-	if err != nil {
-		return offsets.Entry{}, false, fmt.Errorf("reading %s: %w", store.Topic(), err)
-	}
-	enc := key.String()
-	i := slices.IndexFunc(entries, func(e offsets.Entry) bool { return e.Key.String() == enc })
-	if i < 0 {
-		return offsets.Entry{}, false, nil
-	}
-	return entries[i], true, nil
-}
-
 func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes bool) error {
 	switch {
 	case report == "":
@@ -421,103 +321,62 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	if err != nil {
 		return fmt.Errorf("%w: --window-end %q is not an RFC 3339 instant such as 2026-11-01T08:00:00-05:00", errUsage, windowEnd)
 	}
-	if we.After(o.now) {
-		return fmt.Errorf("%w: --window-end %s is in the future (now is %s): the connector would skip everything until then", errUsage, windowEnd, o.now.Format(time.RFC3339))
-	}
 	c, err := connectorByFlag(o.settings, o.file, o.connector)
 	if err != nil {
 		return err
 	}
-	rcv, err := reportByFlag(c, o.file, report)
+	if _, err := reportByFlag(c, o.file, report); err != nil {
+		return err
+	}
+	plan, err := o.worker.PlanOffsetSet(ctx, c.Config().Name, report, we, o.now)
+	if errors.Is(err, source.ErrFutureCursor) {
+		return fmt.Errorf("%w: --window-end %s is in the future (now is %s): the connector would skip everything until then", errUsage, windowEnd, o.now.Format(time.RFC3339))
+	}
 	if err != nil {
 		return err
 	}
-	rc := &rcv
-	key := source.OffsetKey(c.Config(), *rc)
-	old, had, err := o.current(ctx, key)
-	if err != nil {
-		return err
-	}
-	loc := c.Config().Location
-	at := func(t time.Time) string { return t.In(loc).Format(time.RFC3339) }
-	w := o.env.stdout
-	pos := offsets.Position{WindowEnd: we.UTC()}
-	fmt.Fprintf(w, "connector %s, report %s\n  offsets key %s in %s\n", c.Config().Name, rc.Key(), key, o.settings.Topics.Offsets)
+	pc, loc, w := plan.Changes[0], plan.Location, o.env.stdout
+	fmt.Fprintf(w, "connector %s, report %s\n  offsets key %s in %s\n", plan.Connector, pc.Report, pc.Key, plan.Topic)
 	switch {
-	case !had:
-		fmt.Fprintf(w, "  current: no position (the report would start at %s)\n", offsetsStart(rc, loc))
-	case old.Err != nil:
-		fmt.Fprintf(w, "  current: unreadable: %v\n", old.Err)
+	case pc.Before == nil:
+		fmt.Fprintf(w, "  current: no position (the report would start at %s)\n", offsetsStart(pc.Config, loc))
+	case pc.Before.Err != nil:
+		fmt.Fprintf(w, "  current: unreadable: %v\n", pc.Before.Err)
 	default:
-		pos.LastSeen = old.Position.LastSeen
-		fmt.Fprintf(w, "  current: window_end %s, last_seen %s, %d seen rows\n", orDash(offsetsFormat(old.Position.WindowEnd, loc)), orDash(offsetsFormat(old.Position.LastSeen, loc)), len(old.Position.Seen))
+		fmt.Fprintf(w, "  current: window_end %s, last_seen %s, %d seen rows\n", offsetsFormat(pc.Before.Position.WindowEnd, loc), offsetsFormat(pc.Before.Position.LastSeen, loc), len(pc.Before.Position.Seen))
 	}
-	fmt.Fprintf(w, "  new:     window_end %s, last_seen %s, no seen rows\n", at(we), orDash(offsetsFormat(pos.LastSeen, loc)))
-	next, err := source.NextRead(*rc, we, loc)
-	if err != nil {
-		return err
+	fmt.Fprintf(w, "  new:     window_end %s, last_seen %s, no seen rows\n", offsetsFormat(pc.After.WindowEnd, loc), offsetsFormat(pc.After.LastSeen, loc))
+	fmt.Fprintf(w, "\nThe next read starts at %s (%s).\n", offsetsFormat(pc.NextRead, loc), source.NextReadRule(*pc.Config))
+	if !pc.Redelivered.IsZero() {
+		fmt.Fprintf(w, "warning: rows from %s to %s were already delivered and will be delivered again: the seen rows that recognised them are dropped.\n", offsetsFormat(pc.Redelivered.From, loc), offsetsFormat(pc.Redelivered.To, loc))
 	}
-	fmt.Fprintf(w, "\nThe next read starts at %s (%s).\n", at(next), nextReadRule(rc))
-	if had && old.Err == nil && !old.Position.WindowEnd.IsZero() {
-		oldEnd := old.Position.WindowEnd
-		if oldEnd.After(next) {
-			fmt.Fprintf(w, "warning: rows from %s to %s were already delivered and will be delivered again: the seen rows that recognised them are dropped.\n", at(next), at(oldEnd))
-		}
-		if next.After(oldEnd) {
-			fmt.Fprintf(w, "warning: rows from %s to %s have not been read and will be skipped.\n", at(oldEnd), at(next))
-		}
+	if !pc.Skipped.IsZero() {
+		fmt.Fprintf(w, "warning: rows from %s to %s have not been read and will be skipped.\n", offsetsFormat(pc.Skipped.From, loc), offsetsFormat(pc.Skipped.To, loc))
 	}
-	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.Config().Name, o.txnPrefix))
+	return o.apply(ctx, plan, yes, "written")
+}
+
+// apply says to stop the connector first and, with --yes, writes the plan.
+func (o *offsetsSession) apply(ctx context.Context, plan *source.OffsetPlan, yes bool, done string) error {
+	w := o.env.stdout
+	fmt.Fprintf(w, "\nStop %s first (stop the worker, or the connector through the worker's REST API). The write\n"+
+		"uses its transactional ID %s, which fences an instance still running.\n", plan.Connector, plan.TransactionalID)
 	if !yes {
 		return errNotConfirmed
 	}
-	txnID := source.TransactionalID(o.txnPrefix, c.Config().Name)
-	store, err := o.store(txnID)
-	if err != nil {
+	if err := o.worker.ApplyOffsets(ctx, plan); err != nil {
 		return err
 	}
-	if err := store.Set(ctx, key, pos); err != nil {
-		return offsetsWriteError(store.Topic(), err)
-	}
-	fmt.Fprintf(w, "\nwritten with transactional ID %s.\n%s\n", txnID, offsetsFencedNote(c.Config().Name))
+	fmt.Fprintf(w, "\n%s with transactional ID %s.\n"+
+		"A running instance of %s with that ID is now fenced: its next commit fails and it stops\n"+
+		"instead of overwriting this. Restart the connector (or the worker) to continue from here.\n", done, plan.TransactionalID, plan.Connector)
 	return nil
 }
 
-// nextReadRule says, in words, how the engine's NextRead placed the next read.
-func nextReadRule(rc *source.ReportConfig) string {
-	rep, _ := catalog.Lookup(rc.API) // the configuration was validated
-	switch rep.Kind {
-	case catalog.RangeAggregate:
-		return fmt.Sprintf("the start of the %s bucket window_end is in", rc.Bucket)
-	case catalog.Bucketed:
-		return fmt.Sprintf("window_end minus the lookback of %s, aligned down to a bucket of the report, within its day", rc.Lookback)
-	}
-	return fmt.Sprintf("window_end minus the lookback of %s", rc.Lookback)
-}
-
-// offsetsWriteError adds the fix to a write into an offsets topic that does not exist.
-func offsetsWriteError(topic string, err error) error {
-	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return fmt.Errorf("%w (the offsets topic %s does not exist: the worker creates it when it starts; check topics.offsets)", err, topic)
-	}
-	return err
-}
-
-// offsetsStopFirst is said before a write: the connector must not be running.
-func offsetsStopFirst(name, prefix string) string {
-	return "Stop " + name + " first (stop the worker, or the connector through the worker's REST API). The write\n" +
-		"uses its transactional ID " + source.TransactionalID(prefix, name) + ", which fences an instance still running."
-}
-
-// offsetsFencedNote explains what the write did to a running instance.
-func offsetsFencedNote(name string) string {
-	return "A running instance of " + name + " with that ID is now fenced: its next commit fails and it stops\n" +
-		"instead of overwriting this. Restart the connector (or the worker) to continue from here."
-}
-
+// offsetsFormat is t in loc, RFC 3339; "-" when zero.
 func offsetsFormat(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
-		return ""
+		return "-"
 	}
 	return t.In(loc).Format(time.RFC3339)
 }
@@ -541,88 +400,40 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	if err != nil {
 		return err
 	}
-	store, err := o.store("")
+	name := c.Config().Name
+	var reports []string
+	if !all {
+		reports = []string{report}
+	}
+	plan, err := o.worker.PlanOffsetReset(ctx, name, reports, o.now)
+	var unknown *source.UnknownReportError
+	if errors.As(err, &unknown) {
+		_, err = reportByFlag(c, o.file, report) // the same error, with the fix for the flag
+	}
 	if err != nil {
 		return err
-	}
-	entries, err := store.List(ctx)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", store.Topic(), err)
-	}
-	mine := slices.DeleteFunc(entries, func(e offsets.Entry) bool { return e.Key.Connector != c.Config().Name })
-
-	// The keys to reset, each with the configured report it belongs to (nil: a report
-	// the file no longer lists).
-	type target struct {
-		key   offsets.Key
-		rc    *source.ReportConfig
-		entry offsets.Entry
-	}
-	var targets []target
-	configured := func(k offsets.Key) *source.ReportConfig {
-		for i := range c.Config().Reports {
-			if source.OffsetKey(c.Config(), c.Config().Reports[i]).String() == k.String() {
-				return &c.Config().Reports[i]
-			}
-		}
-		return nil
 	}
 	w := o.env.stdout
-	if all {
-		for _, e := range mine {
-			targets = append(targets, target{key: e.Key, rc: configured(e.Key), entry: e})
-		}
-	} else {
-		rcv, rerr := reportByFlag(c, o.file, report)
-		rc := &rcv
-		if rerr != nil {
-			// A position the file no longer owns is reset by the key 'offsets list' shows.
-			i := slices.IndexFunc(mine, func(e offsets.Entry) bool { return offsetsReportKey(e.Key) == report })
-			if i < 0 {
-				return rerr
-			}
-			targets = append(targets, target{key: mine[i].Key, entry: mine[i]})
-		} else {
-			key := source.OffsetKey(c.Config(), *rc)
-			i := slices.IndexFunc(mine, func(e offsets.Entry) bool { return e.Key.String() == key.String() })
-			if i < 0 {
-				fmt.Fprintf(w, "connector %s, report %s has no stored position: it already starts at %s. Nothing to reset.\n", c.Config().Name, rc.Key(), offsetsStart(rc, c.Config().Location))
-				return nil
-			}
-			targets = append(targets, target{key: key, rc: rc, entry: mine[i]})
-		}
-	}
-	if len(targets) == 0 {
-		fmt.Fprintf(w, "connector %s has no stored position. Nothing to reset.\n", c.Config().Name)
+	switch {
+	case len(plan.Changes) == 0:
+		fmt.Fprintf(w, "connector %s has no stored position. Nothing to reset.\n", name)
+		return nil
+	case plan.Changes[0].Before == nil:
+		fmt.Fprintf(w, "connector %s, report %s has no stored position: it already starts at %s. Nothing to reset.\n", name, plan.Changes[0].Report, offsetsStart(plan.Changes[0].Config, plan.Location))
 		return nil
 	}
-	fmt.Fprintf(w, "connector %s: reset %d position(s) in %s\n", c.Config().Name, len(targets), o.settings.Topics.Offsets)
-	for _, t := range targets {
+	fmt.Fprintf(w, "connector %s: reset %d position(s) in %s\n", name, len(plan.Changes), plan.Topic)
+	for _, pc := range plan.Changes {
 		was := "unreadable"
-		if t.entry.Err == nil {
-			was = fmt.Sprintf("window_end %s, %d seen rows", orDash(offsetsFormat(t.entry.Position.WindowEnd, c.Config().Location)), len(t.entry.Position.Seen))
+		if pc.Before.Err == nil {
+			was = fmt.Sprintf("window_end %s, %d seen rows", offsetsFormat(pc.Before.Position.WindowEnd, plan.Location), len(pc.Before.Position.Seen))
 		}
 		then := "not in the configuration: if it is added again, it starts at its configured start"
-		if t.rc != nil {
-			then = "restarts at " + offsetsStart(t.rc, c.Config().Location)
+		if pc.Config != nil {
+			then = "restarts at " + offsetsStart(pc.Config, plan.Location)
 		}
-		fmt.Fprintf(w, "  %s (%s): %s\n", offsetsReportKey(t.key), was, then)
+		fmt.Fprintf(w, "  %s (%s): %s\n", pc.Report, was, then)
 	}
 	fmt.Fprintln(w, "warning: rows delivered since that start will be delivered again.")
-	fmt.Fprintf(w, "\n%s\n", offsetsStopFirst(c.Config().Name, o.txnPrefix))
-	if !yes {
-		return errNotConfirmed
-	}
-	txnID := source.TransactionalID(o.txnPrefix, c.Config().Name)
-	txStore, err := o.store(txnID)
-	if err != nil {
-		return err
-	}
-	for i, t := range targets {
-		if err := txStore.Reset(ctx, t.key); err != nil {
-			return fmt.Errorf("%d of %d reset: %w", i, len(targets), offsetsWriteError(txStore.Topic(), err))
-		}
-	}
-	fmt.Fprintf(w, "\n%d tombstone(s) written with transactional ID %s.\n%s\n", len(targets), txnID, offsetsFencedNote(c.Config().Name))
-	return nil
+	return o.apply(ctx, plan, yes, fmt.Sprintf("%d tombstone(s) written", len(plan.Changes)))
 }

@@ -211,19 +211,64 @@ func (f *fakeWorker) Offsets(_ context.Context, name string) ([]offsets.Entry, e
 	return slices.Clone(c.entries), nil
 }
 
-func (f *fakeWorker) ResetOffsets(ctx context.Context, name string) (int, error) {
+func (f *fakeWorker) RequireStopped(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.conn(name)
+	if err != nil {
+		return err
+	}
+	if !c.stopped {
+		return source.ErrNotStopped
+	}
+	return nil
+}
+
+// PlanOffsets follows the engine's partition rule on the fake's configuration and
+// entries (package source proves the rule; these tests prove the answers to it).
+func (f *fakeWorker) PlanOffsets(ctx context.Context, name string, changes []source.OffsetChange, _ time.Time) (*source.OffsetPlan, error) {
 	entries, err := f.Offsets(ctx, name)
 	if err != nil {
-		return 0, err
+		return nil, err
+	}
+	cfg, _ := f.Config(name)
+	var known []offsets.Key
+	for _, rc := range cfg.Reports {
+		known = append(known, source.OffsetKey(cfg, rc))
+	}
+	plan := &source.OffsetPlan{Connector: name}
+	for i, ch := range changes {
+		has := func(k offsets.Key) bool { return k.String() == ch.Key.String() }
+		stored := slices.ContainsFunc(entries, func(e offsets.Entry) bool { return has(e.Key) })
+		if !slices.ContainsFunc(known, has) && (ch.Position != nil || !stored) {
+			return nil, &source.UnknownPartitionError{Index: i, Key: ch.Key, Reset: ch.Position == nil, Known: known}
+		}
+		plan.Changes = append(plan.Changes, source.PlannedChange{Key: ch.Key, After: ch.Position})
+	}
+	return plan, nil
+}
+
+func (f *fakeWorker) PlanOffsetReset(ctx context.Context, name string, _ []string, now time.Time) (*source.OffsetPlan, error) {
+	entries, err := f.Offsets(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	var changes []source.OffsetChange
 	for _, e := range entries {
 		changes = append(changes, source.OffsetChange{Key: e.Key})
 	}
-	return len(changes), f.AlterOffsets(ctx, name, changes)
+	return f.PlanOffsets(ctx, name, changes, now)
 }
 
-func (f *fakeWorker) AlterOffsets(_ context.Context, name string, changes []source.OffsetChange) error {
+func (f *fakeWorker) ApplyOffsets(ctx context.Context, plan *source.OffsetPlan) error {
+	var changes []source.OffsetChange
+	for _, pc := range plan.Changes {
+		changes = append(changes, source.OffsetChange{Key: pc.Key, Position: pc.After})
+	}
+	return f.alterOffsets(ctx, plan.Connector, changes)
+}
+
+func (f *fakeWorker) alterOffsets(_ context.Context, name string, changes []source.OffsetChange) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.conn(name)

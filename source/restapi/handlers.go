@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
@@ -219,25 +218,39 @@ func (s *Server) patchOffsets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("reading the request body: %w", err)
 	}
-	cfg, err := s.w.Config(name)
-	if err != nil {
+	if _, err := s.w.Config(name); err != nil {
 		return err
 	}
 	changes, err := parseOffsets(name, body)
 	if err != nil {
 		return err
 	}
+	// Refuse a running connector before reading the offsets topic to plan.
+	if err := s.w.RequireStopped(name); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
 	defer cancel()
-	// An empty change list checks the STOPPED rule without writing: refuse a running
-	// connector before reading the offsets topic for the checks below.
-	if err := s.w.AlterOffsets(ctx, name, nil); err != nil {
+	plan, err := s.w.PlanOffsets(ctx, name, changes, s.cfg.now())
+	var unknown *source.UnknownPartitionError
+	switch {
+	case errors.As(err, &unknown):
+		known := make([]string, len(unknown.Known))
+		for i, k := range unknown.Known {
+			known[i] = partitionJSON(k)
+		}
+		what := "is not a report of connector " + name
+		if unknown.Reset {
+			what = "is neither a report of connector " + name + " nor stored"
+		}
+		return errorf(http.StatusBadRequest, err, fmt.Sprintf("offsets[%d].partition %s %s; its reports are %s",
+			unknown.Index, partitionJSON(unknown.Key), what, strings.Join(known, ", ")))
+	case errors.Is(err, source.ErrFutureCursor):
+		return errorf(http.StatusBadRequest, err, err.Error())
+	case err != nil:
 		return err
 	}
-	if err := s.checkPartitions(ctx, name, cfg, changes); err != nil {
-		return err
-	}
-	if err := s.w.AlterOffsets(ctx, name, changes); err != nil {
+	if err := s.w.ApplyOffsets(ctx, plan); err != nil {
 		return err
 	}
 	s.log.Info("offsets altered", "connector", name, "changes", len(changes))
@@ -245,67 +258,21 @@ func (s *Server) patchOffsets(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkPartitions refuses a position for a partition the connector does not read,
-// and a reset of one it neither reads nor has stored: both are typos that would
-// otherwise succeed and change nothing the user meant.
-func (s *Server) checkPartitions(ctx context.Context, name string, cfg source.Config, changes []source.OffsetChange) error {
-	known := map[string]bool{}
-	for _, rc := range cfg.Reports {
-		k := offsets.Key{Connector: name, Server: cfg.Server, Report: rc.API, Params: rc.Params}
-		if b, err := k.Encode(); err == nil {
-			known[string(b)] = true
-		}
-	}
-	var stored map[string]bool
-	for i, ch := range changes {
-		enc, err := ch.Key.Encode()
-		if err != nil {
-			return errorf(http.StatusBadRequest, err, fmt.Sprintf("offsets[%d].partition: %v", i, err))
-		}
-		if known[string(enc)] {
-			continue
-		}
-		if ch.Position != nil {
-			return errorf(http.StatusBadRequest, nil, fmt.Sprintf(
-				"offsets[%d].partition %s is not a report of connector %s; its reports are %s", i, partitionJSON(ch.Key), name, knownList(name, cfg)))
-		}
-		if stored == nil {
-			entries, err := s.w.Offsets(ctx, name)
-			if err != nil {
-				return err
-			}
-			stored = map[string]bool{}
-			for _, e := range entries {
-				if b, err := e.Key.Encode(); err == nil {
-					stored[string(b)] = true
-				}
-			}
-		}
-		if !stored[string(enc)] {
-			return errorf(http.StatusBadRequest, nil, fmt.Sprintf(
-				"offsets[%d].partition %s is neither a report of connector %s nor stored; its reports are %s", i, partitionJSON(ch.Key), name, knownList(name, cfg)))
-		}
-	}
-	return nil
-}
-
-func knownList(name string, cfg source.Config) string {
-	var parts []string
-	for _, rc := range cfg.Reports {
-		parts = append(parts, partitionJSON(offsets.Key{Connector: name, Server: cfg.Server, Report: rc.API, Params: rc.Params}))
-	}
-	return strings.Join(parts, ", ")
-}
-
 func (s *Server) deleteOffsets(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
+	if err := s.w.RequireStopped(name); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
 	defer cancel()
-	n, err := s.w.ResetOffsets(ctx, name)
+	plan, err := s.w.PlanOffsetReset(ctx, name, nil, s.cfg.now())
 	if err != nil {
 		return err
 	}
-	s.log.Info("offsets reset", "connector", name, "reports", n)
+	if err := s.w.ApplyOffsets(ctx, plan); err != nil {
+		return err
+	}
+	s.log.Info("offsets reset", "connector", name, "reports", len(plan.Changes))
 	writeJSON(w, http.StatusOK, message{"The offsets for this connector have been reset successfully"})
 	return nil
 }

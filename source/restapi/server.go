@@ -34,8 +34,10 @@ type WorkerAPI interface {
 	Stop(ctx context.Context, name string) error
 	Restart(ctx context.Context, name string) error
 	Offsets(ctx context.Context, name string) ([]offsets.Entry, error)
-	AlterOffsets(ctx context.Context, name string, changes []source.OffsetChange) error
-	ResetOffsets(ctx context.Context, name string) (int, error)
+	RequireStopped(name string) error
+	PlanOffsets(ctx context.Context, name string, changes []source.OffsetChange, now time.Time) (*source.OffsetPlan, error)
+	PlanOffsetReset(ctx context.Context, name string, reports []string, now time.Time) (*source.OffsetPlan, error)
+	ApplyOffsets(ctx context.Context, plan *source.OffsetPlan) error
 }
 
 // StatusSource is the part of a worker that [Metrics] reads gauges from.
