@@ -5,19 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source/config"
-	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
-
-// probeTimeout bounds one token_info call of validate --probe: the endpoint is small,
-// and a user waiting at a prompt would rather see a timeout than the API's 60 s.
-const probeTimeout = 30 * time.Second
 
 // validateCommand is "wolkvox-connect validate".
 func validateCommand() command {
@@ -105,86 +98,21 @@ func printPlans(w io.Writer, s *config.Settings) {
 
 // probeTokens calls token_info once per connector and prints the outcome; it returns
 // one line per probe that failed or showed a quota the token does not have: the
-// connector and why. Every secret of s is hidden from the errors it prints.
+// connector and why.
 func probeTokens(ctx context.Context, w io.Writer, s *config.Settings) []string {
 	var failed []string
-	red := s.Redactor()
 	fmt.Fprintln(w)
-	for i := range s.Connectors {
-		c := &s.Connectors[i]
-		name := c.Config.Name
-		info, err := probeOne(ctx, c)
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("connector %s (%s): %s", name, probeClass(err), red.Redact(probeReason(err))))
-			fmt.Fprintf(w, "probe %s: FAILED (%s): %s\n  fix: %s\n", name, probeClass(err), red.Redact(err.Error()), probeFix(err))
+	for i, p := range s.Probe(ctx) {
+		if p.Err != nil {
+			failed = append(failed, fmt.Sprintf("connector %s (%s): %s", p.Connector, p.Class, p.Reason))
+			fmt.Fprintf(w, "probe %s: FAILED (%s): %s\n  fix: %s\n", p.Connector, p.Class, p.Text, p.Fix)
 			continue
 		}
-		fmt.Fprintf(w, "probe %s: token_limit %d, token_use_today %d (%d left today)\n", name, info.Limit, info.UsedToday, info.Remaining())
-		if info.Limit > 0 && c.Config.DailyQuota > info.Limit {
-			failed = append(failed, fmt.Sprintf("connector %s: daily_quota %d is above the token's limit of %d", name, c.Config.DailyQuota, info.Limit))
-			fmt.Fprintf(w, "connectors[%d].daily_quota: %d is above the token's limit of %d calls a day (fix: set daily_quota: %d)\n", i, c.Config.DailyQuota, info.Limit, info.Limit)
+		fmt.Fprintf(w, "probe %s: token_limit %d, token_use_today %d (%d left today)\n", p.Connector, p.Info.Limit, p.Info.UsedToday, p.Info.Remaining())
+		if p.OverLimit() {
+			failed = append(failed, fmt.Sprintf("connector %s: daily_quota %d is above the token's limit of %d", p.Connector, p.DailyQuota, p.Info.Limit))
+			fmt.Fprintf(w, "connectors[%d].daily_quota: %d is above the token's limit of %d calls a day (fix: set daily_quota: %d)\n", i, p.DailyQuota, p.Info.Limit, p.Info.Limit)
 		}
 	}
 	return failed
-}
-
-func probeOne(ctx context.Context, c *config.Connector) (wolkvox.TokenInfo, error) {
-	cl, err := wolkvox.NewClient(append(c.SourceOpts(), wolkvox.CallTimeout(probeTimeout))...)
-	if err != nil {
-		return wolkvox.TokenInfo{}, fmt.Errorf("building the client: %w", err)
-	}
-	defer cl.CloseIdleConnections()
-	return cl.TokenInfo(ctx)
-}
-
-// probeReason is the part of a failed probe's error a user acts on: the network error
-// ("dial tcp 127.0.0.1:1: connect: connection refused") or the API's answer, without
-// the chain of wrappers the full error, printed above it, carries.
-func probeReason(err error) string {
-	var re *wolkvox.ResponseError
-	var op *net.OpError
-	switch {
-	case errors.As(err, &re) && re.StatusCode != 0:
-		return re.Error()
-	case errors.As(err, &op):
-		return op.Error()
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("no answer within %s", probeTimeout)
-	}
-	return err.Error()
-}
-
-// probeClass is the wolkvox.Class of a failed probe; a failure before any call (a bad
-// option) is "config".
-func probeClass(err error) wolkvox.Class {
-	var re *wolkvox.ResponseError
-	switch {
-	case errors.As(err, &re):
-		return re.Class
-	case errors.Is(err, wolkvox.ErrInvalidOption):
-		return "config"
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return wolkvox.ClassCanceled
-	}
-	return wolkvox.ClassTransient
-}
-
-// probeFix says what to do about a failed probe, by the class of its error.
-func probeFix(err error) string {
-	class := probeClass(err)
-	switch {
-	case errors.Is(err, wolkvox.ErrInvalidOption):
-		return "correct the connector's server, token or base_url"
-	case class == wolkvox.ClassInvalidToken:
-		return "check the token (a new one from the Wolkvox manager?) and that server is the operation's wv number"
-	case class == wolkvox.ClassQuotaExhausted:
-		return "the token's calls for today are spent; wait for the daily reset, or raise the licenses"
-	case class == wolkvox.ClassBadRequest:
-		return "check server (and base_url): this host does not serve information.php?api=token_info"
-	case class == wolkvox.ClassTooManyRequests:
-		return "another program is calling with this token right now; try again, and keep max_in_flight within the token's limit"
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "the API did not answer in time; check the network path to the server and try again"
-	}
-	return "a transient failure (maintenance, network): try again later; check base_url if you set one"
 }
