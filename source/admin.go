@@ -71,7 +71,7 @@ func (w *Worker) ListPositions(ctx context.Context, connector string, now time.T
 	}
 	entries, err := w.store.List(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", w.o.offsetsTopic, err)
+		return nil, fmt.Errorf("reading %s: %w", w.o.dest.OffsetsTopic, err)
 	}
 	stored := map[string]offsets.Entry{}
 	for _, e := range entries {
@@ -212,10 +212,10 @@ func (w *Worker) PlanOffsets(ctx context.Context, connector string, changes []Of
 	}
 	entries, err := w.Offsets(ctx, connector)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", w.o.offsetsTopic, err)
+		return nil, fmt.Errorf("reading %s: %w", w.o.dest.OffsetsTopic, err)
 	}
-	plan := &OffsetPlan{Connector: connector, TransactionalID: TransactionalID(w.o.transactionalIDPrefix, connector),
-		Topic: w.o.offsetsTopic, Location: cfg.Location}
+	plan := &OffsetPlan{Connector: connector, TransactionalID: TransactionalID(w.o.dest.TransactionalIDPrefix, connector),
+		Topic: w.o.dest.OffsetsTopic, Location: cfg.Location}
 	known := make([]offsets.Key, len(cfg.Reports))
 	for i, rc := range cfg.Reports {
 		known[i] = OffsetKey(cfg, rc)
@@ -299,7 +299,7 @@ func (w *Worker) PlanOffsetSet(ctx context.Context, connector, report string, wi
 	pos := offsets.Position{WindowEnd: windowEnd.UTC()}
 	entries, err := w.Offsets(ctx, connector)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", w.o.offsetsTopic, err)
+		return nil, fmt.Errorf("reading %s: %w", w.o.dest.OffsetsTopic, err)
 	}
 	if i := slices.IndexFunc(entries, func(e offsets.Entry) bool { return e.Key.String() == key.String() }); i >= 0 && entries[i].Err == nil {
 		pos.LastSeen = entries[i].Position.LastSeen
@@ -318,7 +318,7 @@ func (w *Worker) PlanOffsetReset(ctx context.Context, connector string, reports 
 	}
 	entries, err := w.Offsets(ctx, connector)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", w.o.offsetsTopic, err)
+		return nil, fmt.Errorf("reading %s: %w", w.o.dest.OffsetsTopic, err)
 	}
 	var changes []OffsetChange
 	if len(reports) == 0 {

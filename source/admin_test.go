@@ -42,8 +42,8 @@ func TestOffsetAdministration(t *testing.T) {
 				{API: "skill_4"}, // bucketed by the hour, within the cursor's day
 				{API: "chat_3"},  // range aggregate: the bucket the cursor is in
 			}}
-		w, err := source.NewWorker([]source.Config{cfg}, source.Kafka(kc.Seeds), source.OffsetsTopic(offTopic),
-			source.TransactionalIDPrefix(prefix+"-"), source.Logger(testLogger(t)))
+		w, err := source.NewWorker([]source.Config{cfg}, source.WriteTo(testDestination(kc.Seeds, prefix)),
+			source.Logger(testLogger(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

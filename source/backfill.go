@@ -81,7 +81,7 @@ func (b *backfillSpec) update(fn func(p *BackfillProgress)) {
 // transactional ID, optional target topic.
 func (b *backfillSpec) apply(c *Connector) {
 	rangeParam := b.from.UTC().Format(time.RFC3339) + "/" + b.to.UTC().Format(time.RFC3339)
-	c.opts.transactionalIDPrefix += "backfill-"
+	c.opts.dest.TransactionalIDPrefix += "backfill-"
 	for _, rs := range c.reports {
 		rs.rc.Start, rs.rc.End = b.from, b.to
 		rs.key.Params = maps.Clone(rs.key.Params)
@@ -117,7 +117,7 @@ func (c *Connector) seedFromTopic(ctx context.Context, rs *reportState) error {
 	b.update(func(p *BackfillProgress) { p.Seeding = true })
 	defer b.update(func(p *BackfillProgress) { p.Seeding = false })
 	seeded := 0
-	opts := append([]kgo.Opt{kgo.SeedBrokers(c.opts.seeds...)}, c.opts.kafkaOpts...)
+	opts := c.opts.dest.readOpts()
 	err := sink.ReadCommitted(ctx, opts, []string{rs.topic}, func(r *kgo.Record) bool {
 		var version uint64
 		var windowEnd time.Time

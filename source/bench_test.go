@@ -146,9 +146,8 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int) {
 			Reports: []source.ReportConfig{{API: benchReport, Start: benchStart}},
 		}
 		// Logs are discarded: a handler's cost is not the connector's.
-		return source.New(cfg, source.Kafka(seeds), source.WithClock(clock), source.Encoder(enc),
-			source.TopicTemplate(prefix+".{report}"), source.OffsetsTopic(prefix+".offsets"),
-			source.DeadLetterTopic(prefix+".dlq"), source.TransactionalIDPrefix(prefix+"-"),
+		return source.New(cfg, source.WriteTo(testDestination(seeds, prefix)), source.WithClock(clock), source.Encoder(enc),
+
 			source.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
 			source.WithObserver(obs), source.Logger(slog.New(slog.DiscardHandler)))
 	}

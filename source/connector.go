@@ -70,12 +70,9 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	o := defaultOptions()
-	for _, opt := range opts {
-		opt.apply(&o)
-	}
-	if len(o.seeds) == 0 {
-		return nil, errors.New("connector: no Kafka seed brokers (option Kafka)")
+	o := resolve(opts)
+	if len(o.dest.Seeds) == 0 {
+		return nil, errors.New("connector: no Kafka seed brokers (option WriteTo)")
 	}
 	if o.encoder == nil {
 		enc, err := schemas.NewEncoder()
@@ -122,7 +119,7 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 
 	for _, rc := range cfg.Reports {
 		rep, _ := catalog.Lookup(rc.API) // Validate checked it
-		topic, err := sink.TopicName(o.topicTemplate, cfg.Name, cfg.Server, rc.API)
+		topic, err := sink.TopicName(o.dest.TopicTemplate, cfg.Name, cfg.Server, rc.API)
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: report %s: %w", cfg.Name, rc.API, err)
 		}
@@ -151,7 +148,7 @@ func (c *Connector) Config() Config { return c.cfg }
 // TransactionalIDPrefix is the prefix of the connector's transactional ID (see
 // [TransactionalID]): a backfill's has "backfill-" added, so it never fences the live
 // connector. Offset administration of its positions takes the same prefix.
-func (c *Connector) TransactionalIDPrefix() string { return c.opts.transactionalIDPrefix }
+func (c *Connector) TransactionalIDPrefix() string { return c.opts.dest.TransactionalIDPrefix }
 
 // Topics returns the topic of every report, by report key.
 func (c *Connector) Topics() map[string]string {
@@ -360,15 +357,7 @@ func permanentStart(err error) bool {
 // and loads the committed offsets. On failure nothing stays open.
 func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]offsets.Position, err error) {
 	o := c.opts
-	writer, err := sink.NewWriter(
-		sink.Seeds(o.seeds...),
-		sink.TransactionalID(TransactionalID(o.transactionalIDPrefix, c.cfg.Name)),
-		sink.KafkaOpts(o.kafkaOpts...),
-		sink.Logger(c.log),
-		sink.Topics(o.topicSettings),
-		sink.OffsetsTopic(o.offsetsTopic),
-		sink.DeadLetterTopic(o.deadLetterTopic),
-	)
+	writer, err := o.dest.writer(c.cfg.Name, c.log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errPermanent, err)
 	}
@@ -382,10 +371,10 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 	if err := writer.Open(ctx); err != nil {
 		return nil, nil, c.kafkaErr(err)
 	}
-	if err := offsets.EnsureTopic(ctx, writer.Admin(), o.offsetsTopic, 1, o.topicSettings.ReplicationFactor); err != nil {
+	if err := offsets.EnsureTopic(ctx, writer.Admin(), o.dest.OffsetsTopic, 1, o.dest.NewTopics.ReplicationFactor); err != nil {
 		return nil, nil, fmt.Errorf("connector %s: %w", c.cfg.Name, err)
 	}
-	store, err := offsets.NewStore(o.offsetsTopic, offsets.Seeds(o.seeds...), offsets.KafkaOpts(o.kafkaOpts...), offsets.Logger(c.log))
+	store, err := o.dest.store("", c.log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errPermanent, err)
 	}
@@ -393,7 +382,7 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector %s: loading offsets: %w", c.cfg.Name, err)
 	}
-	topics := []string{o.deadLetterTopic}
+	topics := []string{o.dest.DeadLetterTopic}
 	for _, rs := range c.reports {
 		topics = append(topics, rs.topic)
 	}

@@ -79,9 +79,8 @@ func TestDeliversGroundTruth(t *testing.T) {
 				cfg.Reports[i].Settle = 12 * time.Minute
 			}
 		}
-		c, err := source.New(cfg, source.Kafka(kc.Seeds), source.WithClock(clock.FastClock),
-			source.TopicTemplate(prefix+".{report}"), source.OffsetsTopic(prefix+".offsets"),
-			source.DeadLetterTopic(prefix+".dlq"), source.TransactionalIDPrefix(prefix+"-"),
+		c, err := source.New(cfg, source.WriteTo(testDestination(kc.Seeds, prefix)), source.WithClock(clock.FastClock),
+
 			source.RowCap(400),
 			// Client retries wait in real time; on a 300× clock a real second is five
 			// virtual minutes, so keep them short.

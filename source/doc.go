@@ -6,16 +6,20 @@
 // (sink, offsets).
 //
 // The key types are [Connector] (one operation, built by [New] and driven by Run), its
-// [Config] and [ReportConfig], [Worker] (several connectors in one process, with pause,
-// resume, stop, restart and offset changes, as a Kafka Connect worker), [Quota] (the
-// daily call budget of a token) and [Redactor] (the secrets hidden from logs and
-// status). [Backfill] turns a connector into a one-off re-read of a past range.
+// [Config] and [ReportConfig], [Destination] (the Kafka side: cluster, topics,
+// transactional IDs, passed in with [WriteTo]), [Worker] (several connectors in one
+// process, with pause, resume, stop and restart, as a Kafka Connect worker, and offset
+// administration: [Worker.ListPositions], [Worker.PlanOffsets] returning an
+// [OffsetPlan] that says what a change does, [Worker.ApplyOffsets]), [Quota] (the daily
+// call budget of a token) and [Redactor] (the secrets hidden from logs and status).
+// [Backfill] turns a connector into a one-off re-read of a past range.
 //
 // Where a row goes, file by file: window.go plans the window; poll.go reads it (the
 // client fetches and decodes it) and commits it; identity.go recognises rows already
 // delivered; schemas converts and encodes each row; sink writes the transaction;
 // offsets remembers where each report stands. quota.go paces the token's calls,
-// worker.go runs connectors side by side, status.go says what each is doing.
+// worker.go runs connectors side by side, admin.go changes their positions, status.go
+// says what each is doing.
 //
 // Beside it: source/config (the configuration file: types, strict loading, secrets,
 // validation, the quota plan), source/wolkvox (the HTTP client of the Reports Manager

@@ -231,8 +231,8 @@ func TestWorkerExitsWhenAllFailed(t *testing.T) {
 			BaseURL: url, Reports: []source.ReportConfig{{API: "diagram_13", Start: start}}}
 	}
 	worker := func(cfgs ...source.Config) *source.Worker {
-		w, err := source.NewWorker(cfgs, source.Kafka(seeds), source.TopicTemplate("{connector}.{report}"),
-			source.OffsetsTopic(prefix+".offsets"), source.DeadLetterTopic(prefix+".dlq"), source.Logger(testLogger(t)),
+		w, err := source.NewWorker(cfgs, source.WriteTo(workerDestination(seeds, prefix)),
+			source.Logger(testLogger(t)),
 			source.ExitWhenAllFailed())
 		if err != nil {
 			t.Fatal(err)

@@ -81,9 +81,7 @@ func testConnector(t *testing.T, seeds []string, url string, start time.Time, cl
 	prefix := kafkatest.Topic(t)
 	cfg := source.Config{Name: prefix, Server: "0040", Token: source.NewSecret("tok"), Location: bogota, DailyQuota: 100000, BaseURL: url,
 		Reports: []source.ReportConfig{{API: "diagram_13", Start: start, Lookback: 10 * time.Minute, Settle: time.Minute}}}
-	c, err := source.New(cfg, append([]source.Opt{source.Kafka(seeds), source.WithClock(clock),
-		source.TopicTemplate(prefix + ".{report}"), source.OffsetsTopic(prefix + ".offsets"),
-		source.DeadLetterTopic(prefix + ".dlq"), source.TransactionalIDPrefix(prefix + "-"),
+	c, err := source.New(cfg, append([]source.Opt{source.WriteTo(testDestination(seeds, prefix)), source.WithClock(clock),
 		source.Logger(testLogger(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

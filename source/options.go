@@ -1,12 +1,15 @@
 package source
 
 import (
+	"cmp"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
@@ -28,44 +31,34 @@ type optFunc func(*options)
 func (f optFunc) apply(o *options) { f(o) }
 
 type options struct {
-	seeds                 []string
-	kafkaOpts             []kgo.Opt
-	topicTemplate         string
-	topicSettings         sink.TopicSettings
-	offsetsTopic          string
-	deadLetterTopic       string
-	transactionalIDPrefix string
-	sourceOpts            []wolkvox.Opt
-	quota                 *Quota
-	encoder               *schemas.Encoder
-	converter             *schemas.Converter
-	clock                 Clock
-	logger                *slog.Logger
-	observer              Observer
-	maxBackoff            time.Duration
-	rowCap                int
-	futureTolerance       time.Duration
-	stallTimeout          time.Duration
-	redactor              *Redactor
-	exitWhenAllFailed     bool
-	backfill              *backfillSpec
-	newBackoff            func() backoff.BackOff
+	dest              Destination
+	extraKafkaOpts    []kgo.Opt
+	sourceOpts        []wolkvox.Opt
+	quota             *Quota
+	encoder           *schemas.Encoder
+	converter         *schemas.Converter
+	clock             Clock
+	logger            *slog.Logger
+	observer          Observer
+	maxBackoff        time.Duration
+	rowCap            int
+	futureTolerance   time.Duration
+	stallTimeout      time.Duration
+	redactor          *Redactor
+	exitWhenAllFailed bool
+	backfill          *backfillSpec
+	newBackoff        func() backoff.BackOff
 }
 
 func defaultOptions() options {
 	o := options{
-		topicTemplate:         DefaultTopicTemplate,
-		offsetsTopic:          DefaultOffsetsTopic,
-		deadLetterTopic:       DefaultDeadLetterTopic,
-		transactionalIDPrefix: DefaultTxnIDPrefix,
-		converter:             &schemas.Converter{},
-		clock:                 WallClock{},
-		logger:                slog.New(slog.DiscardHandler),
-		maxBackoff:            5 * time.Minute,
-		rowCap:                wolkvox.MaxRows,
-		futureTolerance:       DefaultFutureTolerance,
-		stallTimeout:          DefaultStallTimeout,
-		topicSettings:         sink.TopicSettings{Partitions: -1, ReplicationFactor: -1},
+		converter:       &schemas.Converter{},
+		clock:           WallClock{},
+		logger:          slog.New(slog.DiscardHandler),
+		maxBackoff:      5 * time.Minute,
+		rowCap:          wolkvox.MaxRows,
+		futureTolerance: DefaultFutureTolerance,
+		stallTimeout:    DefaultStallTimeout,
 	}
 	o.newBackoff = func() backoff.BackOff {
 		return backoff.NewExponentialBackOff(backoff.WithInitialInterval(5*time.Second),
@@ -74,36 +67,85 @@ func defaultOptions() options {
 	return o
 }
 
-// Kafka sets the seed brokers and extra client options (TLS, SASL) for the connector's
-// transactional producer and its offsets reader. Required.
-func Kafka(seeds []string, opts ...kgo.Opt) Opt {
-	return optFunc(func(o *options) { o.seeds, o.kafkaOpts = seeds, opts })
+// Destination is the Kafka side of a worker, the engine's one collaborator for it:
+// the cluster, the topics it writes and remembers in, the prefix of its transactional
+// IDs, and how missing topics are created. Every connector opens its own transactional
+// writer and offsets store from it (see writer and store). Fields left zero take the
+// defaults (DefaultTopicTemplate, DefaultOffsetsTopic, DefaultDeadLetterTopic,
+// DefaultTxnIDPrefix, the broker's partitions and replication), here and nowhere else.
+type Destination struct {
+	// Seeds are the bootstrap brokers (required); ClientOpts add TLS, SASL, hooks.
+	Seeds      []string
+	ClientOpts []kgo.Opt
+	// TopicTemplate names each report's topic: {connector}, {server} and {report} are
+	// replaced.
+	TopicTemplate string
+	// OffsetsTopic is the compacted topic positions are kept in; DeadLetterTopic
+	// receives the rows that cannot be converted.
+	OffsetsTopic, DeadLetterTopic string
+	// TransactionalIDPrefix + a connector's name is its stable transactional ID.
+	TransactionalIDPrefix string
+	// NewTopics is how missing report, dead-letter and offsets topics are created.
+	NewTopics sink.TopicSettings
 }
 
-// KafkaOpts appends client options to those given with Kafka (metrics hooks, say).
+// resolve applies opts over the defaults.
+func resolve(opts []Opt) options {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	o.dest = o.dest.withDefaults()
+	o.dest.ClientOpts = append(slices.Clone(o.dest.ClientOpts), o.extraKafkaOpts...)
+	return o
+}
+
+func (d Destination) withDefaults() Destination {
+	d.TopicTemplate = cmp.Or(d.TopicTemplate, DefaultTopicTemplate)
+	d.OffsetsTopic = cmp.Or(d.OffsetsTopic, DefaultOffsetsTopic)
+	d.DeadLetterTopic = cmp.Or(d.DeadLetterTopic, DefaultDeadLetterTopic)
+	d.TransactionalIDPrefix = cmp.Or(d.TransactionalIDPrefix, DefaultTxnIDPrefix)
+	d.NewTopics.Partitions = cmp.Or(d.NewTopics.Partitions, -1)
+	d.NewTopics.ReplicationFactor = cmp.Or(d.NewTopics.ReplicationFactor, -1)
+	return d
+}
+
+// writer is the transactional writer of connector, logging to log.
+func (d Destination) writer(connector string, log *slog.Logger) (*sink.Writer, error) {
+	return sink.NewWriter(
+		sink.Seeds(d.Seeds...),
+		sink.TransactionalID(TransactionalID(d.TransactionalIDPrefix, connector)),
+		sink.KafkaOpts(d.ClientOpts...),
+		sink.Logger(log),
+		sink.Topics(d.NewTopics),
+		sink.OffsetsTopic(d.OffsetsTopic),
+		sink.DeadLetterTopic(d.DeadLetterTopic),
+	)
+}
+
+// store is the offsets store; with a connector, it writes with the connector's
+// transactional ID, so a change fences any instance of it still running.
+func (d Destination) store(connector string, log *slog.Logger) (*offsets.Store, error) {
+	opts := []offsets.Opt{offsets.Seeds(d.Seeds...), offsets.KafkaOpts(d.ClientOpts...), offsets.Logger(log)}
+	if connector != "" {
+		opts = append(opts, offsets.TransactionalID(TransactionalID(d.TransactionalIDPrefix, connector)))
+	}
+	return offsets.NewStore(d.OffsetsTopic, opts...)
+}
+
+// readOpts are the client options of a reader of the destination's topics.
+func (d Destination) readOpts() []kgo.Opt {
+	return append([]kgo.Opt{kgo.SeedBrokers(d.Seeds...)}, d.ClientOpts...)
+}
+
+// WriteTo sets where the connectors write. Required: Seeds at least. The last one
+// given wins.
+func WriteTo(d Destination) Opt { return optFunc(func(o *options) { o.dest = d }) }
+
+// KafkaOpts adds client options to the destination's, wherever WriteTo is given
+// (metrics hooks, say).
 func KafkaOpts(opts ...kgo.Opt) Opt {
-	return optFunc(func(o *options) { o.kafkaOpts = append(o.kafkaOpts, opts...) })
-}
-
-// TopicTemplate names each report's topic; {connector}, {server} and {report} are
-// replaced. Default "wolkvox.{connector}.{report}".
-func TopicTemplate(t string) Opt { return optFunc(func(o *options) { o.topicTemplate = t }) }
-
-// TopicSettings are used to create missing topics (partitions, replication, configs).
-func TopicSettings(s sink.TopicSettings) Opt {
-	return optFunc(func(o *options) { o.topicSettings = s })
-}
-
-// OffsetsTopic is the compacted topic offsets are stored in. Default "wolkvox-connect-offsets".
-func OffsetsTopic(t string) Opt { return optFunc(func(o *options) { o.offsetsTopic = t }) }
-
-// DeadLetterTopic receives rows that cannot be converted. Default "wolkvox-connect-dlq".
-func DeadLetterTopic(t string) Opt { return optFunc(func(o *options) { o.deadLetterTopic = t }) }
-
-// TransactionalIDPrefix prefixes the connector's name to make its stable transactional
-// ID. Default "wolkvox-connect-".
-func TransactionalIDPrefix(p string) Opt {
-	return optFunc(func(o *options) { o.transactionalIDPrefix = p })
+	return optFunc(func(o *options) { o.extraKafkaOpts = append(o.extraKafkaOpts, opts...) })
 }
 
 // SourceOpts are passed to the Wolkvox client after the connector's own (BaseURL for a

@@ -153,7 +153,7 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	futureAfter := c.opts.clock.Now().Add(c.opts.futureTolerance)
 	for _, p := range pieces {
 		deadLetter := func(raw []byte, reason error, headers ...kgo.RecordHeader) error {
-			dl := sink.DeadLetter(c.opts.deadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End)
+			dl := sink.DeadLetter(c.opts.dest.DeadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End)
 			dl.Headers = append(dl.Headers, headers...)
 			if err := writer.FitDeadLetter(ctx, dl); err != nil {
 				return err
@@ -246,7 +246,7 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 	}
 	seen.prune(pruneFrom)
 	pos := offsets.Position{LastSeen: lastSeen, WindowEnd: cursor, Seen: seen.entries()}
-	offsetRec, err := offsets.Record(c.opts.offsetsTopic, rs.key, &pos)
+	offsetRec, err := offsets.Record(c.opts.dest.OffsetsTopic, rs.key, &pos)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errPermanent, err)
 	}

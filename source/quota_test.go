@@ -44,9 +44,8 @@ func TestQuotaRunsOutMidDay(t *testing.T) {
 			r.Start, r.Lookback = start, 90*time.Minute
 			cfg.Reports = append(cfg.Reports, r)
 		}
-		c, err := source.New(cfg, source.Kafka(kc.Seeds), source.WithClock(clock),
-			source.TopicTemplate(prefix+".{report}"), source.OffsetsTopic(prefix+".offsets"),
-			source.DeadLetterTopic(prefix+".dlq"), source.TransactionalIDPrefix(prefix+"-"),
+		c, err := source.New(cfg, source.WriteTo(testDestination(kc.Seeds, prefix)), source.WithClock(clock),
+
 			source.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
 			source.Logger(testLogger(t)))
 		if err != nil {

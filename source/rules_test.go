@@ -142,3 +142,28 @@ func TestConfigReport(t *testing.T) {
 		})
 	}
 }
+
+// TestDestinationDefaults: what a Destination leaves out takes the engine's defaults,
+// and what it gives wins.
+func TestDestinationDefaults(t *testing.T) {
+	cfg := source.Config{Name: "bogota", Server: "0040", Token: source.NewSecret("t"), DailyQuota: 1000, Reports: []source.ReportConfig{{API: "diagram_13"}}}
+	tests := []struct {
+		dest          source.Destination
+		topic, prefix string
+	}{
+		{dest: source.Destination{Seeds: []string{"k:9092"}}, topic: "wolkvox.bogota.diagram_13", prefix: source.DefaultTxnIDPrefix},
+		{dest: source.Destination{Seeds: []string{"k:9092"}, TopicTemplate: "{server}-{report}", TransactionalIDPrefix: "p-"}, topic: "0040-diagram_13", prefix: "p-"},
+	}
+	for _, tt := range tests {
+		c, err := source.New(cfg, source.WriteTo(tt.dest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Topics()["diagram_13"]; got != tt.topic || c.TransactionalIDPrefix() != tt.prefix {
+			t.Errorf("%+v: topic %q, prefix %q; want %q, %q", tt.dest, got, c.TransactionalIDPrefix(), tt.topic, tt.prefix)
+		}
+	}
+	if _, err := source.New(cfg); err == nil || !strings.Contains(err.Error(), "WriteTo") {
+		t.Errorf("New without a destination: %v, want an error naming WriteTo", err)
+	}
+}

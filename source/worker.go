@@ -64,10 +64,7 @@ var ErrNotStopped = errors.New("connector: stop the connector before changing it
 // NewWorker builds the connectors of configs with opts (Kafka, encoder, topics, clock,
 // logger...) applied to each, sharing quota and limiter between connectors of a token.
 func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
-	o := defaultOptions()
-	for _, opt := range opts {
-		opt.apply(&o)
-	}
+	o := resolve(opts)
 	if o.redactor == nil {
 		o.redactor = NewRedactor()
 		opts = append(slices.Clone(opts), WithRedactor(o.redactor))
@@ -76,7 +73,7 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 		o.redactor.Add(cfg.Token.Reveal())
 	}
 	w := &Worker{opts: opts, o: o, log: slog.New(o.redactor.Handler(o.logger.Handler())), ended: make(chan struct{}, 1)}
-	store, err := w.storeFor("")
+	store, err := w.o.dest.store("", w.o.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -386,16 +383,6 @@ func (w *Worker) Restart(ctx context.Context, name string) error {
 	return nil
 }
 
-// storeFor returns an offsets store that writes with connector's transactional ID, so a
-// change fences any instance of it still running somewhere.
-func (w *Worker) storeFor(connector string) (*offsets.Store, error) {
-	opts := []offsets.Opt{offsets.Seeds(w.o.seeds...), offsets.KafkaOpts(w.o.kafkaOpts...), offsets.Logger(w.o.logger)}
-	if connector != "" {
-		opts = append(opts, offsets.TransactionalID(TransactionalID(w.o.transactionalIDPrefix, connector)))
-	}
-	return offsets.NewStore(w.o.offsetsTopic, opts...)
-}
-
 // Offsets returns the committed offsets of a connector's reports.
 func (w *Worker) Offsets(ctx context.Context, name string) ([]offsets.Entry, error) {
 	if _, err := w.Config(name); err != nil {
@@ -444,7 +431,7 @@ func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChan
 	if len(changes) == 0 {
 		return nil // only the check: no store, no topic, no transaction
 	}
-	store, err := w.storeFor(name)
+	store, err := w.o.dest.store(name, w.o.logger)
 	if err != nil {
 		return err
 	}
@@ -460,7 +447,7 @@ func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChan
 	// read by no one.
 	err = store.Apply(ctx, batch...)
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return fmt.Errorf("%w (the offsets topic %s does not exist: the worker creates it when it starts; check topics.offsets)", err, w.o.offsetsTopic)
+		return fmt.Errorf("%w (the offsets topic %s does not exist: the worker creates it when it starts; check topics.offsets)", err, w.o.dest.OffsetsTopic)
 	}
 	return err
 }

@@ -38,8 +38,7 @@ func TestWrongTokenStopsOnlyItsConnector(t *testing.T) {
 			DailyQuota: 1000, BaseURL: sim.URL(), Reports: []source.ReportConfig{{API: "diagram_13", Start: start}}}
 	}
 	w, err := source.NewWorker([]source.Config{mk(prefix+"-good", simulator.DefaultToken), mk(prefix+"-bad", "Secret-XYZ-123")},
-		source.Kafka(seeds), source.TopicTemplate("{connector}.{report}"), source.OffsetsTopic(prefix+".offsets"),
-		source.DeadLetterTopic(prefix+".dlq"), source.Logger(testLogger(t)))
+		source.WriteTo(workerDestination(seeds, prefix)), source.Logger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +83,8 @@ func TestLifecycleStorm(t *testing.T) {
 		cfg := source.Config{Name: name, Server: "0040", Token: source.NewSecret("tok"), Location: bogota, DailyQuota: 1_000_000, BaseURL: srv.URL,
 			Reports: []source.ReportConfig{{API: "diagram_13", Start: start}, {API: "act_3", Params: map[string]string{"cod_act": "x"}, Start: start}}}
 		clock := source.FastClock{Origin: time.Now(), Start: start.Add(10 * time.Minute), Speed: 600}
-		w, err := source.NewWorker([]source.Config{cfg}, source.Kafka(kc.Seeds), source.WithClock(clock),
-			source.TopicTemplate("{connector}.{report}"), source.OffsetsTopic(prefix+".offsets"),
-			source.DeadLetterTopic(prefix+".dlq"), source.Logger(testLogger(t)))
+		w, err := source.NewWorker([]source.Config{cfg}, source.WriteTo(workerDestination(kc.Seeds, prefix)), source.WithClock(clock),
+			source.Logger(testLogger(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

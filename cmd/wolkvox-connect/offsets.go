@@ -166,11 +166,13 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 	}
 	red := s.Redactor()
 	log := slog.New(red.Handler(quietLogger(env.stderr).Handler()))
-	var extra []source.Opt
-	if f.txnPrefix != "" {
-		extra = append(extra, source.TransactionalIDPrefix(f.txnPrefix))
+	kopts, err := s.Kafka.Opts()
+	if err != nil {
+		return nil, err
 	}
-	w, err := newWorker(s, log, red, extra...)
+	dest := s.Destination(kopts...)
+	dest.TransactionalIDPrefix = f.txnPrefix
+	w, err := newWorker(s, log, red, source.WriteTo(dest))
 	if err != nil {
 		return nil, err
 	}

@@ -343,7 +343,7 @@ func (s *Settings) Connector(name string) (*source.Connector, error) {
 	case i < 0:
 		return nil, &UnknownConnectorError{Name: name, Connectors: names}
 	}
-	c, err := source.New(s.Connectors[i].SourceConfig(), source.Kafka(s.Kafka.Brokers), source.TopicTemplate(s.Topics.Template))
+	c, err := source.New(s.Connectors[i].SourceConfig(), source.WriteTo(s.Destination()))
 	if err != nil {
 		return nil, fmt.Errorf("connector %s: %w", name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
@@ -37,26 +38,26 @@ func (s *Settings) WorkerOpts(log *slog.Logger, red *source.Redactor, version st
 		return nil, err
 	}
 	opts := []source.Opt{
-		source.Kafka(s.Kafka.Brokers, kopts...),
+		source.WriteTo(s.Destination(kopts...)),
 		source.Encoder(encoder),
 		source.Logger(log),
 		source.WithRedactor(red),
-		source.TopicSettings(sink.TopicSettings{Partitions: s.Topics.Partitions, ReplicationFactor: s.Topics.ReplicationFactor, Configs: s.Topics.Configs}),
-	}
-	if s.Topics.Template != "" {
-		opts = append(opts, source.TopicTemplate(s.Topics.Template))
-	}
-	if s.Topics.Offsets != "" {
-		opts = append(opts, source.OffsetsTopic(s.Topics.Offsets))
-	}
-	if s.Topics.DeadLetter != "" {
-		opts = append(opts, source.DeadLetterTopic(s.Topics.DeadLetter))
 	}
 	opts = append(opts, s.Limits.opts()...)
 	if s.Clock != nil {
 		opts = append(opts, source.WithClock(s.Clock.FastClock()))
 	}
 	return opts, nil
+}
+
+// Destination is where the file's connectors write, reached with the client options
+// kopts (those of [Kafka.Opts], for a writer).
+func (s *Settings) Destination(kopts ...kgo.Opt) source.Destination {
+	return source.Destination{
+		Seeds: s.Kafka.Brokers, ClientOpts: kopts,
+		TopicTemplate: s.Topics.Template, OffsetsTopic: s.Topics.Offsets, DeadLetterTopic: s.Topics.DeadLetter,
+		NewTopics: sink.TopicSettings{Partitions: s.Topics.Partitions, ReplicationFactor: s.Topics.ReplicationFactor, Configs: s.Topics.Configs},
+	}
 }
 
 // opts are the engine options of the limits block; a zero limit is left to the

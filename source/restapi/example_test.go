@@ -29,7 +29,7 @@ func Example() {
 	}
 	var configs []source.Config // from the configuration file
 	worker, err := source.NewWorker(configs,
-		source.Kafka([]string{"127.0.0.1:9092"}, metrics.KafkaHooks()),
+		source.WriteTo(source.Destination{Seeds: []string{"127.0.0.1:9092"}}), source.KafkaOpts(metrics.KafkaHooks()),
 		source.WithObserver(metrics), source.Logger(log))
 	if err != nil {
 		log.Error("worker", "err", err)

@@ -24,7 +24,7 @@ const Namespace = "wolkvox_connect"
 // franz-go's client metrics. Label values are connector names, report keys ("act_3" or
 // "act_3,cod_act=X", as in the status), call classes and states: never a token.
 //
-// Build it before the worker (source.WithObserver(m), source.Kafka(seeds,
+// Build it before the worker (source.WithObserver(m), source.KafkaOpts(
 // m.KafkaHooks())), then let the server watch the worker (WithMetrics(m)) or call
 // Watch. Its observer methods never block.
 type Metrics struct {

@@ -42,7 +42,7 @@ func TestRealWorker(t *testing.T) {
 		Reports: []source.ReportConfig{{API: "diagram_13", Start: time.Now().Add(-2 * time.Hour).Truncate(time.Minute)}},
 	}
 	w, err := source.NewWorker([]source.Config{cfg},
-		source.Kafka(seeds, m.KafkaHooks()), source.WithObserver(m), source.Logger(testLogger()),
+		source.WriteTo(source.Destination{Seeds: seeds}), source.KafkaOpts(m.KafkaHooks()), source.WithObserver(m), source.Logger(testLogger()),
 		source.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)))
 	if err != nil {
 		t.Fatal(err)
