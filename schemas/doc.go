@@ -5,7 +5,8 @@
 //
 //   - [Set] and [Schema]: the generated schemas, embedded from avro/ ([Embedded]), one
 //     per catalog report, each with its kept versions; [Set.Check] proves every change
-//     BACKWARD compatible.
+//     BACKWARD compatible, and [Set.WriteTable] and [Set.WriteCheck] report the set to
+//     people.
 //   - [Converter]: turns a [source.Row] of any report into a native event, driven by the
 //     report's catalog entry; a value that does not fit gives a [*ConversionError].
 //   - [Encoder] and [Decoder]: the wire formats, Confluent (with a schema registry,

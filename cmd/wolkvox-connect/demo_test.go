@@ -18,9 +18,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
-	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/demo"
 )
 
 // runDemoCmd runs "wolkvox-connect demo args..." in process, as main would.
@@ -231,7 +231,7 @@ func demoPositions(t *testing.T, seeds []string) map[string]offsets.Position {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	pos, err := store.Load(ctx, demoConnector)
+	pos, err := store.Load(ctx, demo.Connector)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,155 +289,6 @@ func TestDemoHelp(t *testing.T) {
 	}
 }
 
-func TestParseDemoReports(t *testing.T) {
-	tests := []struct {
-		name  string
-		specs []string
-		want  []source.ReportConfig
-	}{
-		{"seeds", demoSeedReports, []source.ReportConfig{
-			{API: "diagram_13"},
-			{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}},
-			{API: "diagram_4"},
-			{API: "diagram_1_3", Settle: demoLateDelay},
-			{API: "chat_3", Settle: demoLateDelay},
-		}},
-		{"catalog default filled", []string{"act_3"}, []source.ReportConfig{{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}}}},
-		{"several parameters", []string{" skill_1:skill_id=12:services_time=45"}, []source.ReportConfig{{API: "skill_1", Params: map[string]string{"skill_id": "12", "services_time": "45"}, Settle: demoLateDelay}}},
-		{"required parameter given", []string{"agent_2:agent_id=1001"}, []source.ReportConfig{{API: "agent_2", Params: map[string]string{"agent_id": "1001"}}}},
-		{"same report, other parameters", []string{"act_3", "act_3:cod_act=cod_act2"}, []source.ReportConfig{
-			{API: "act_3", Params: map[string]string{"cod_act": "cod_act1"}},
-			{API: "act_3", Params: map[string]string{"cod_act": "cod_act2"}},
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseDemoReports(tt.specs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d reports, want %d: %+v", len(got), len(tt.want), got)
-			}
-			for i := range got {
-				g, w := got[i], tt.want[i]
-				if g.API != w.API || !maps.Equal(g.Params, w.Params) || g.Settle != w.Settle {
-					t.Errorf("report %d = %+v, want %+v", i, g, w)
-				}
-			}
-		})
-	}
-	for _, bad := range [][]string{nil, {""}, {"act_3:"}, {"act_3:cod_act"}, {"act_3:cod_act="}, {"act_3:=x"}, {"act_3:cod_act=a:cod_act=b"}} {
-		if got, err := parseDemoReports(bad); err == nil {
-			t.Errorf("parseDemoReports(%q) = %+v, want an error", bad, got)
-		}
-	}
-}
-
-// FuzzParseDemoReports: any --reports value either fails or yields valid, distinct
-// report configurations the connector accepts.
-func FuzzParseDemoReports(f *testing.F) {
-	for _, s := range []string{strings.Join(demoSeedReports, ","), "agent_2:agent_id=1", "act_3:cod_act=x:cod_act=y", "skill_1::", ":", "chat_3,chat_3"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, value string) {
-		reports, err := parseDemoReports(strings.Split(value, ","))
-		if err != nil {
-			return
-		}
-		cfg := source.Config{Name: demoConnector, Server: "0040", Token: source.NewSecret("t"), DailyQuota: demoDailyQuota, Reports: reports}
-		if err := cfg.Validate(); err != nil {
-			t.Fatalf("parseDemoReports(%q) accepted a configuration the connector refuses: %v", value, err)
-		}
-		for _, r := range reports {
-			rep, _ := catalog.Lookup(r.API)
-			if (rep.Kind == catalog.RangeAggregate) != (r.Settle == demoLateDelay) {
-				t.Fatalf("%s: settle %s", r.API, r.Settle)
-			}
-		}
-	})
-}
-
-func TestRenderDemoFrame(t *testing.T) {
-	now := time.Date(2026, 5, 4, 10, 42, 13, 0, demoZone)
-	fr := demoFrame{Now: now, Speed: 60, Elapsed: 42*time.Second + 400*time.Millisecond, Status: source.Status{
-		Name: demoConnector, State: source.StateRunning, QuotaUsed: 37, QuotaLimit: 3000,
-		Reports: []source.ReportStatus{
-			{Key: "diagram_13", State: source.StateRunning, Rows: 812, Windows: 9, Calls: 10, UpstreamErrs: 1, LastSeen: now.Add(-3*time.Minute - 12*time.Second)},
-			{Key: "act_3,cod_act=cod_act1", State: source.StateBackingOff, Calls: 2, UpstreamErrs: 2, LastError: "HTTP 500\nINTERNAL " + strings.Repeat("x", 200)},
-			{Key: "chat_3", State: source.StateRunning, Rows: 12, Windows: 3, Calls: 3, Cursor: now.Add(-time.Hour)},
-		},
-	}}
-	want := "virtual 2026-05-04 10:42:13 -05 · 60× · 42s · quota 37/3000 calls today · RUNNING\n" +
-		"REPORT                  STATE               ROWS  WINDOWS  CALLS  ERRORS  DEAD  LAG\n" +
-		"diagram_13              RUNNING              812        9     10       1     0  3m12s\n" +
-		"act_3,cod_act=cod_act1  BACKING_OFF            0        0      2       2     0  -\n" +
-		"chat_3                  RUNNING               12        3      3       0     0  1h0m0s\n"
-	got := renderDemoFrame(fr)
-	if !strings.HasPrefix(got, want) {
-		t.Fatalf("table:\n%s\nwant it to start with:\n%s", got, want)
-	}
-	errLine := strings.TrimPrefix(got, want)
-	if !strings.HasPrefix(errLine, "  act_3,cod_act=cod_act1: HTTP 500 INTERNAL xxx") || !strings.HasSuffix(errLine, "…\n") ||
-		len([]rune(strings.TrimSuffix(errLine, "\n"))) != demoLineWidth {
-		t.Errorf("error line %q: want the report's error on one line cut to %d runes", errLine, demoLineWidth)
-	}
-}
-
-func TestDemoViewTerminal(t *testing.T) {
-	var out, logs bytes.Buffer
-	v := newDemoView(&out, true)
-	lw := v.logWriter(&logs)
-
-	if _, err := lw.Write([]byte("before\n")); err != nil {
-		t.Fatal(err)
-	}
-	v.redraw("a\nb\n")
-	v.redraw("c\nd\ne\n")
-	if _, err := lw.Write([]byte("during\n")); err != nil {
-		t.Fatal(err)
-	}
-	v.final(demoFrame{Now: time.Date(2026, 5, 4, 10, 0, 0, 0, demoZone), Speed: 60})
-
-	const (
-		up2 = "\x1b[2F\x1b[J"
-		up3 = "\x1b[3F\x1b[J"
-	)
-	wantPrefix := "a\nb\n" + up2 + "c\nd\ne\n" + // redraw in place
-		up3 + "c\nd\ne\n" + // lifted off for the log line, then put back
-		up3 + "Final status:\n" // replaced by the final table
-	if !strings.HasPrefix(out.String(), wantPrefix) {
-		t.Errorf("terminal output %q, want it to start with %q", out.String(), wantPrefix)
-	}
-	if logs.String() != "before\nduring\n" {
-		t.Errorf("logs %q", logs.String())
-	}
-	// After the final table nothing is redrawn: logs no longer touch stdout.
-	n := out.Len()
-	if _, err := lw.Write([]byte("after\n")); err != nil {
-		t.Fatal(err)
-	}
-	if out.Len() != n {
-		t.Errorf("a log line after the final table wrote to stdout: %q", out.String()[n:])
-	}
-}
-
-func TestDemoViewPlain(t *testing.T) {
-	var out, logs bytes.Buffer
-	v := newDemoView(&out, false)
-	v.block("a\nb\n")
-	if _, err := v.logWriter(&logs).Write([]byte("log\n")); err != nil {
-		t.Fatal(err)
-	}
-	v.final(demoFrame{Now: time.Date(2026, 5, 4, 10, 0, 0, 0, demoZone), Speed: 60})
-	if got := out.String(); !strings.HasPrefix(got, "a\nb\n\nFinal status:\nvirtual 2026-05-04 10:00:00 -05") || strings.Contains(got, "\x1b") {
-		t.Errorf("plain output %q", got)
-	}
-	if logs.String() != "log\n" {
-		t.Errorf("logs %q", logs.String())
-	}
-}
-
 func TestDemoIsTerminal(t *testing.T) {
 	env := func(term string) func(string) string { return func(string) string { return term } }
 	if demoIsTerminal(&bytes.Buffer{}, env("xterm")) {
@@ -458,22 +309,6 @@ func TestDemoIsTerminal(t *testing.T) {
 		}
 		if demoIsTerminal(tty, env("dumb")) {
 			t.Error("TERM=dumb is treated as a terminal")
-		}
-	}
-}
-
-func TestDemoStart(t *testing.T) {
-	tests := []struct {
-		real time.Time
-		want string
-	}{
-		{time.Date(2026, 5, 4, 15, 0, 0, 0, time.UTC), "2026-05-04 10:00:00 -05"},
-		// 02:00 UTC is still the evening before in Bogota.
-		{time.Date(2026, 5, 5, 2, 0, 0, 0, time.UTC), "2026-05-04 10:00:00 -05"},
-	}
-	for _, tt := range tests {
-		if got := demoStart(tt.real).Format("2006-01-02 15:04:05 MST"); got != tt.want {
-			t.Errorf("demoStart(%v) = %s, want %s", tt.real, got, tt.want)
 		}
 	}
 }

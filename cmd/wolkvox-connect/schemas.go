@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -97,27 +94,10 @@ func schemasList(env *environment, set *schemas.Set, args []string, asJSON bool)
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	type row struct {
-		Report      string `json:"report"`
-		Record      string `json:"record"`
-		Fingerprint string `json:"fingerprint"`
-		Versions    int    `json:"versions"`
-	}
-	var rows []row
-	for _, sc := range set.All() {
-		rows = append(rows, row{sc.Report, sc.Name, fmt.Sprintf("%016x", sc.Fingerprint), len(sc.Versions)})
-	}
 	if asJSON {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(env.stdout, set.Summaries())
 	}
-	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REPORT\tRECORD\tFINGERPRINT\tVERSIONS")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", r.Report, r.Record, r.Fingerprint, r.Versions)
-	}
-	return tw.Flush()
+	return set.WriteTable(env.stdout)
 }
 
 func schemasShow(env *environment, set *schemas.Set, args []string, version int, canonical bool) error {
@@ -130,11 +110,11 @@ func schemasShow(env *environment, set *schemas.Set, args []string, version int,
 	}
 	text, canon := sc.Text, sc.Canonical
 	if version != 0 {
-		i := slices.IndexFunc(sc.Versions, func(v schemas.Version) bool { return v.Number == version })
-		if i < 0 {
+		v, ok := sc.Version(version)
+		if !ok {
 			return fmt.Errorf("%w: %s has versions 1 to %d, not %d", errUsage, sc.Report, len(sc.Versions), version)
 		}
-		text, canon = sc.Versions[i].Text, sc.Versions[i].Canonical
+		text, canon = v.Text, v.Canonical
 	}
 	if canonical {
 		_, err := fmt.Fprintln(env.stdout, canon)
@@ -148,18 +128,5 @@ func schemasCheck(env *environment, set *schemas.Set, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	versions := 0
-	for _, sc := range set.All() {
-		versions += len(sc.Versions)
-	}
-	if err := set.Check(); err != nil {
-		var joined interface{ Unwrap() []error }
-		n := 1
-		if errors.As(err, &joined) {
-			n = len(joined.Unwrap())
-		}
-		return fmt.Errorf("%d problem(s):\n%w", n, err)
-	}
-	fmt.Fprintf(env.stdout, "ok: %d schemas, %d kept versions, every schema reads all its versions (BACKWARD)\n", set.Len(), versions)
-	return nil
+	return set.WriteCheck(env.stdout)
 }

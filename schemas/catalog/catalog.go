@@ -3,7 +3,8 @@
 // identify a row, its longest window and its quirks.
 //
 // The catalog is read from catalog.json, embedded in the binary. The key types are
-// [Report] (one entry) and [Field] (one column); [All] and [Lookup] read the catalog.
+// [Report] (one entry) and [Field] (one column); [All] and [Lookup] read the catalog,
+// [WriteTable] and [WriteReport] print it for people.
 //
 // catalog.json is generated, never edited: internal/gencatalog derives it from the
 // extract of Wolkvox's public Postman collection kept in postman/ (reports.json, the 104

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"cmp"
@@ -16,9 +16,9 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
-// demoSample is one event read back from Kafka, as the demo prints it: one JSON line,
-// the record's coordinates and the decoded value with its fields in schema order.
-type demoSample struct {
+// sample is one event read back from Kafka, as the demo prints it: one JSON line, the
+// record's coordinates and the decoded value with its fields in schema order.
+type sample struct {
 	Report    string         `json:"report"`
 	Topic     string         `json:"topic"`
 	Partition int32          `json:"partition"`
@@ -26,10 +26,10 @@ type demoSample struct {
 	Value     *schemas.Event `json:"value"`
 }
 
-// printDemoSamples reads the first n committed events of each report's topic and
-// prints them as JSON lines, report by report. An event that does not decode is printed
-// as an error line, not skipped: the demo is also a check of the wire format.
-func printDemoSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports []source.ReportStatus, n int, log *slog.Logger) error {
+// printSamples reads the first n committed events of each report's topic and prints
+// them as JSON lines, report by report. An event that does not decode is printed as an
+// error line, not skipped: the demo is also a check of the wire format.
+func printSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports []source.ReportStatus, n int, log *slog.Logger) error {
 	topics := make([]string, 0, len(reports))
 	byTopic := map[string]string{}
 	for _, r := range reports {
@@ -38,7 +38,7 @@ func printDemoSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports
 		}
 		byTopic[r.Topic] = r.Key
 	}
-	samples, err := readDemoSamples(ctx, kopts, topics, n, log)
+	samples, err := readSamples(ctx, kopts, topics, n, log)
 	if err != nil {
 		return fmt.Errorf("reading sample events back: %w", err)
 	}
@@ -56,7 +56,7 @@ func printDemoSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports
 			continue
 		}
 		for _, r := range recs {
-			s := demoSample{Report: byTopic[topic], Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
+			s := sample{Report: byTopic[topic], Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 			ev, err := dec.Decode(ctx, r.Value)
 			if err != nil {
 				fmt.Fprintf(w, "(%s %s/%d@%d does not decode: %v)\n", s.Report, r.Topic, r.Partition, r.Offset, err)
@@ -72,10 +72,10 @@ func printDemoSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports
 	return nil
 }
 
-// readDemoSamples returns up to n committed records of each topic, in offset order
-// within a partition. It reads from the start to the last stable offset, so it ends by
-// itself however few events there are.
-func readDemoSamples(ctx context.Context, kopts []kgo.Opt, topics []string, n int, log *slog.Logger) (map[string][]*kgo.Record, error) {
+// readSamples returns up to n committed records of each topic, in offset order within
+// a partition. It reads from the start to the last stable offset, so it ends by itself
+// however few events there are.
+func readSamples(ctx context.Context, kopts []kgo.Opt, topics []string, n int, log *slog.Logger) (map[string][]*kgo.Record, error) {
 	out := map[string][]*kgo.Record{}
 	opts := append(slices.Clone(kopts), kgo.WithLogger(sink.KafkaLogger(log)))
 	err := sink.ReadCommitted(ctx, opts, topics, func(r *kgo.Record) bool {

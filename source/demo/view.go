@@ -1,0 +1,190 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+)
+
+// How often the demo's progress shows: the table is refreshed every refresh on a
+// terminal; elsewhere (CI, pipes, tests) a whole block every refresh would flood the
+// log, so it prints one block every blockEvery.
+const (
+	refresh    = time.Second
+	blockEvery = 5 * time.Second
+	// lineWidth bounds error lines in the table: a wrapped line would make the
+	// in-place redraw miscount the lines it has to move up.
+	lineWidth = 110
+)
+
+// frame is one snapshot of the demo: the virtual now, the clock's speed, the real time
+// since the worker started, and the connector's status.
+type frame struct {
+	Now     time.Time
+	Speed   float64
+	Elapsed time.Duration
+	Status  source.Status
+}
+
+// view draws the demo's progress on out. On a terminal it redraws the table in place
+// (ANSI: up to the table's first line, clear to the end of the screen) and keeps it
+// below log lines, which scroll above it; elsewhere it prints plain blocks. It is safe
+// for concurrent use: the view loop draws while the worker's goroutines log.
+type view struct {
+	out io.Writer
+	tty bool
+
+	mu    sync.Mutex
+	drawn string // the table on screen in terminal mode, redrawn after a log line
+}
+
+func newView(out io.Writer, tty bool) *view { return &view{out: out, tty: tty} }
+
+// run draws snapshots until ctx is done. It calls stop, and returns, as soon as the
+// connector has failed: running on would only show the same error.
+func (v *view) run(ctx context.Context, snapshot func() frame, stop context.CancelFunc) {
+	t := time.NewTicker(refresh)
+	defer t.Stop()
+	every := int(blockEvery / refresh)
+	for tick := 1; ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fr := snapshot()
+		switch {
+		case v.tty:
+			v.redraw(render(fr))
+		case tick%every == 0:
+			v.block(render(fr))
+		}
+		if fr.Status.State == source.StateFailed {
+			stop()
+			return
+		}
+	}
+}
+
+// final replaces the live table by the final one, which stays on screen.
+func (v *view) final(fr frame) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.drawn != "" {
+		io.WriteString(v.out, erase(v.drawn))
+		v.drawn = ""
+	}
+	fmt.Fprintf(v.out, "Final status:\n%s", render(fr))
+}
+
+func (v *view) redraw(table string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	io.WriteString(v.out, erase(v.drawn)+table)
+	v.drawn = table
+}
+
+func (v *view) block(table string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	io.WriteString(v.out, table+"\n")
+}
+
+// erase is the escape sequence that erases table, drawn last and ending with a
+// newline: move to the start of its first line, clear to the end of the screen.
+func erase(table string) string {
+	n := strings.Count(table, "\n")
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\x1b[%dF\x1b[J", n)
+}
+
+// logWriter returns the writer logs go through to w: on a terminal it lifts the table
+// off before each log line and puts it back after, so logs scroll above the table
+// instead of being overwritten by the next redraw. slog handlers write a record with one
+// Write, which keeps lines whole.
+func (v *view) logWriter(w io.Writer) io.Writer { return &logWriter{v: v, w: w} }
+
+type logWriter struct {
+	v *view
+	w io.Writer
+}
+
+func (l *logWriter) Write(p []byte) (int, error) {
+	l.v.mu.Lock()
+	defer l.v.mu.Unlock()
+	if l.v.drawn == "" {
+		return l.w.Write(p)
+	}
+	io.WriteString(l.v.out, erase(l.v.drawn))
+	n, err := l.w.Write(p)
+	io.WriteString(l.v.out, l.v.drawn)
+	return n, err
+}
+
+// render is the status table: a header line, one line per report, and the last error
+// of any report that is not running.
+//
+//	virtual 2026-05-04 10:42:13 -05 · 60× · 42s · quota 37/3000 calls today · RUNNING
+//	REPORT                  STATE        ROWS  WINDOWS  CALLS  ERRORS  DEAD  LAG
+//	diagram_13              RUNNING       812        9     10       1     0  3m12s
+//
+// ERRORS counts failed calls (each retried), DEAD the rows sent to the dead-letter
+// topic, LAG the virtual time since the newest row delivered (see lag).
+func render(fr frame) string {
+	st := fr.Status
+	var b strings.Builder
+	fmt.Fprintf(&b, "virtual %s · %g× · %s · quota %d/%d calls today · %s\n",
+		fr.Now.In(zone).Format("2006-01-02 15:04:05 MST"), fr.Speed, fr.Elapsed.Round(time.Second),
+		st.QuotaUsed, st.QuotaLimit, st.State)
+	width := len("REPORT")
+	for _, r := range st.Reports {
+		width = max(width, len(r.Key))
+	}
+	fmt.Fprintf(&b, "%-*s  %-15s %8s %8s %6s %7s %5s  %s\n", width, "REPORT", "STATE", "ROWS", "WINDOWS", "CALLS", "ERRORS", "DEAD", "LAG")
+	for _, r := range st.Reports {
+		fmt.Fprintf(&b, "%-*s  %-15s %8d %8d %6d %7d %5d  %s\n", width, r.Key, r.State, r.Rows, r.Windows, r.Calls,
+			r.UpstreamErrs, r.DeadLetters, lag(fr.Now, r))
+	}
+	for _, r := range st.Reports {
+		if r.State != source.StateRunning && r.LastError != "" {
+			b.WriteString(truncate("  "+r.Key+": "+r.LastError, lineWidth) + "\n")
+		}
+	}
+	if st.LastError != "" {
+		b.WriteString(truncate("  connector: "+st.LastError, lineWidth) + "\n")
+	}
+	return b.String()
+}
+
+// lag is now − last_seen to the second. Range aggregates have no row time, so for
+// them, and for any report with windows but no row yet, it is measured from the cursor,
+// the end of what has been read. "-" before the first window.
+func lag(now time.Time, r source.ReportStatus) string {
+	from := r.LastSeen
+	if from.IsZero() && r.Windows > 0 {
+		from = r.Cursor
+	}
+	if from.IsZero() {
+		return "-"
+	}
+	return max(now.Sub(from), 0).Round(time.Second).String()
+}
+
+// truncate cuts s to n runes, marking the cut with an ellipsis, and flattens newlines,
+// which would break the line count of the redraw.
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
