@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -179,137 +177,24 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 	return &offsetsSession{env: env, settings: s, file: f.config, connector: f.connector, now: now, worker: w}, nil
 }
 
-// offsetsRow is one report's line in offsets list.
-type offsetsRow struct {
-	Connector  string     `json:"connector"`
-	Server     string     `json:"server"`
-	Report     string     `json:"report"`
-	Configured bool       `json:"configured"`
-	Stored     bool       `json:"stored"`
-	LastSeen   *time.Time `json:"last_seen,omitempty"`
-	WindowEnd  *time.Time `json:"window_end,omitempty"`
-	NextRead   *time.Time `json:"next_read,omitempty"`
-	Seen       int        `json:"seen"`
-	LagSeconds *int64     `json:"lag_seconds,omitempty"`
-	Error      string     `json:"error,omitempty"`
-
-	loc *time.Location
-}
-
 func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 	if o.connector != "" {
 		if _, err := connectorByFlag(o.settings, o.file, o.connector); err != nil {
 			return err
 		}
 	}
-	infos, err := o.worker.ListPositions(ctx, o.connector, o.now)
+	positions, err := o.worker.ListPositions(ctx, o.connector, o.now)
 	if err != nil {
 		return err
 	}
-	rows := []offsetsRow{}
-	for _, p := range infos {
-		row := offsetsRow{Connector: p.Key.Connector, Server: p.Key.Server, Report: p.Report, Configured: p.Configured, Stored: p.Stored,
-			NextRead: timePtr(p.NextRead), loc: p.Location}
-		switch {
-		case p.Err != nil:
-			row.Error = p.Err.Error()
-		case p.Stored:
-			row.Seen, row.LastSeen, row.WindowEnd = len(p.Position.Seen), timePtr(p.Position.LastSeen), timePtr(p.Position.WindowEnd)
-		}
-		if lag, ok := p.Lag(o.now); ok {
-			s := int64(lag / time.Second)
-			row.LagSeconds = &s
-		}
-		rows = append(rows, row)
-	}
 	if asJSON {
+		rows := []source.PositionRow{}
+		for _, p := range positions {
+			rows = append(rows, p.Row(o.now))
+		}
 		return writeJSON(o.env.stdout, rows)
 	}
-	return o.printRows(o.env.stdout, o.settings.Topics.Offsets, rows)
-}
-
-// timePtr is t in UTC, nil when zero.
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-func (o *offsetsSession) printRows(w io.Writer, topic string, rows []offsetsRow) error {
-	if len(rows) == 0 {
-		_, err := fmt.Fprintf(w, "no reports and no positions in %s\n", topic)
-		return err
-	}
-	fmt.Fprintf(w, "positions in %s, lag against %s\n", topic, o.now.Format(time.RFC3339))
-	for start := 0; start < len(rows); {
-		end := start + 1
-		for end < len(rows) && rows[end].Connector == rows[start].Connector {
-			end++
-		}
-		name := rows[start].Connector
-		header := "\nconnector " + name
-		server := ""
-		if i := slices.IndexFunc(o.settings.Connectors, func(c config.Connector) bool { return c.Config.Name == name }); i >= 0 {
-			c := &o.settings.Connectors[i].Config
-			server = c.Server
-			header += fmt.Sprintf(" (server %s, %s)", c.Server, c.Location)
-		} else {
-			header += " (not in " + o.file + ")"
-		}
-		fmt.Fprintln(w, header+":")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  REPORT\tLAST_SEEN\tWINDOW_END\tSEEN\tLAG\tNOTE")
-		for _, r := range rows[start:end] {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", r.Report, offsetsTime(r.LastSeen, r.loc), offsetsTime(r.WindowEnd, r.loc),
-				offsetsSeen(r), offsetsLag(r.LagSeconds), offsetsNote(r, server))
-		}
-		if err := tw.Flush(); err != nil {
-			return fmt.Errorf("writing the list: %w", err)
-		}
-		start = end
-	}
-	return nil
-}
-
-func offsetsTime(t *time.Time, loc *time.Location) string {
-	if t == nil {
-		return "-"
-	}
-	return t.In(loc).Format(time.RFC3339)
-}
-
-func offsetsSeen(r offsetsRow) string {
-	if !r.Stored || r.Error != "" {
-		return "-"
-	}
-	return fmt.Sprint(r.Seen)
-}
-
-func offsetsLag(s *int64) string {
-	if s == nil {
-		return "-"
-	}
-	return (time.Duration(*s) * time.Second).String()
-}
-
-// offsetsNote explains a row that is not a plain stored position of a configured
-// report; configured is the file's server for the row's connector ("" when the file
-// does not have the connector).
-func offsetsNote(r offsetsRow, configured string) string {
-	var notes []string
-	switch {
-	case !r.Stored:
-		notes = append(notes, "no position yet: starts at its configured start")
-	case !r.Configured && configured != "" && r.Server != configured:
-		notes = append(notes, fmt.Sprintf("not in the configuration (server %s; the file has %s)", r.Server, configured))
-	case !r.Configured:
-		notes = append(notes, "not in the configuration")
-	}
-	if r.Error != "" {
-		notes = append(notes, "unreadable: "+r.Error)
-	}
-	return strings.Join(notes, "; ")
+	return source.WritePositions(o.env.stdout, o.settings.Topics.Offsets, positions, o.now, "not in "+o.file)
 }
 
 func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes bool) error {
@@ -337,24 +222,7 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	if err != nil {
 		return err
 	}
-	pc, loc, w := plan.Changes[0], plan.Location, o.env.stdout
-	fmt.Fprintf(w, "connector %s, report %s\n  offsets key %s in %s\n", plan.Connector, pc.Report, pc.Key, plan.Topic)
-	switch {
-	case pc.Before == nil:
-		fmt.Fprintf(w, "  current: no position (the report would start at %s)\n", offsetsStart(pc.Config, loc))
-	case pc.Before.Err != nil:
-		fmt.Fprintf(w, "  current: unreadable: %v\n", pc.Before.Err)
-	default:
-		fmt.Fprintf(w, "  current: window_end %s, last_seen %s, %d seen rows\n", offsetsFormat(pc.Before.Position.WindowEnd, loc), offsetsFormat(pc.Before.Position.LastSeen, loc), len(pc.Before.Position.Seen))
-	}
-	fmt.Fprintf(w, "  new:     window_end %s, last_seen %s, no seen rows\n", offsetsFormat(pc.After.WindowEnd, loc), offsetsFormat(pc.After.LastSeen, loc))
-	fmt.Fprintf(w, "\nThe next read starts at %s (%s).\n", offsetsFormat(pc.NextRead, loc), source.NextReadRule(*pc.Config))
-	if !pc.Redelivered.IsZero() {
-		fmt.Fprintf(w, "warning: rows from %s to %s were already delivered and will be delivered again: the seen rows that recognised them are dropped.\n", offsetsFormat(pc.Redelivered.From, loc), offsetsFormat(pc.Redelivered.To, loc))
-	}
-	if !pc.Skipped.IsZero() {
-		fmt.Fprintf(w, "warning: rows from %s to %s have not been read and will be skipped.\n", offsetsFormat(pc.Skipped.From, loc), offsetsFormat(pc.Skipped.To, loc))
-	}
+	plan.WritePreview(o.env.stdout)
 	return o.apply(ctx, plan, yes, "written")
 }
 
@@ -373,22 +241,6 @@ func (o *offsetsSession) apply(ctx context.Context, plan *source.OffsetPlan, yes
 		"A running instance of %s with that ID is now fenced: its next commit fails and it stops\n"+
 		"instead of overwriting this. Restart the connector (or the worker) to continue from here.\n", done, plan.TransactionalID, plan.Connector)
 	return nil
-}
-
-// offsetsFormat is t in loc, RFC 3339; "-" when zero.
-func offsetsFormat(t time.Time, loc *time.Location) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.In(loc).Format(time.RFC3339)
-}
-
-// offsetsStart describes where a report without a position starts.
-func offsetsStart(rc *source.ReportConfig, loc *time.Location) string {
-	if rc.Start.IsZero() {
-		return fmt.Sprintf("the current time minus its lookback of %s", rc.Lookback)
-	}
-	return "its configured start, " + rc.Start.In(loc).Format(time.RFC3339)
 }
 
 func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool) error {
@@ -421,21 +273,9 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 		fmt.Fprintf(w, "connector %s has no stored position. Nothing to reset.\n", name)
 		return nil
 	case plan.Changes[0].Before == nil:
-		fmt.Fprintf(w, "connector %s, report %s has no stored position: it already starts at %s. Nothing to reset.\n", name, plan.Changes[0].Report, offsetsStart(plan.Changes[0].Config, plan.Location))
+		fmt.Fprintf(w, "connector %s, report %s has no stored position: it already starts at %s. Nothing to reset.\n", name, plan.Changes[0].Report, source.StartDescription(*plan.Changes[0].Config, plan.Location))
 		return nil
 	}
-	fmt.Fprintf(w, "connector %s: reset %d position(s) in %s\n", name, len(plan.Changes), plan.Topic)
-	for _, pc := range plan.Changes {
-		was := "unreadable"
-		if pc.Before.Err == nil {
-			was = fmt.Sprintf("window_end %s, %d seen rows", offsetsFormat(pc.Before.Position.WindowEnd, plan.Location), len(pc.Before.Position.Seen))
-		}
-		then := "not in the configuration: if it is added again, it starts at its configured start"
-		if pc.Config != nil {
-			then = "restarts at " + offsetsStart(pc.Config, plan.Location)
-		}
-		fmt.Fprintf(w, "  %s (%s): %s\n", pc.Report, was, then)
-	}
-	fmt.Fprintln(w, "warning: rows delivered since that start will be delivered again.")
+	plan.WritePreview(w)
 	return o.apply(ctx, plan, yes, fmt.Sprintf("%d tombstone(s) written", len(plan.Changes)))
 }
