@@ -206,14 +206,29 @@ func (e *UnknownPartitionError) Error() string {
 // from. Every key must be the connector's; a position must be for a report it reads, a
 // reset for one it reads or has stored ([*UnknownPartitionError]).
 func (w *Worker) PlanOffsets(ctx context.Context, connector string, changes []OffsetChange, now time.Time) (*OffsetPlan, error) {
-	cfg, err := w.Config(connector)
+	cfg, entries, err := w.stored(ctx, connector)
 	if err != nil {
 		return nil, err
 	}
+	return w.plan(cfg, entries, changes, now)
+}
+
+// stored is connector's configuration and the positions stored for it.
+func (w *Worker) stored(ctx context.Context, connector string) (Config, []offsets.Entry, error) {
+	cfg, err := w.Config(connector)
+	if err != nil {
+		return Config{}, nil, err
+	}
 	entries, err := w.Offsets(ctx, connector)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", w.o.dest.OffsetsTopic, err)
+		return Config{}, nil, fmt.Errorf("reading %s: %w", w.o.dest.OffsetsTopic, err)
 	}
+	return cfg, entries, nil
+}
+
+// plan is PlanOffsets on positions already read.
+func (w *Worker) plan(cfg Config, entries []offsets.Entry, changes []OffsetChange, now time.Time) (*OffsetPlan, error) {
+	connector := cfg.Name
 	plan := &OffsetPlan{Connector: connector, TransactionalID: TransactionalID(w.o.dest.TransactionalIDPrefix, connector),
 		Topic: w.o.dest.OffsetsTopic, Location: cfg.Location}
 	known := make([]offsets.Key, len(cfg.Reports))
@@ -287,7 +302,7 @@ func NextReadRule(rc ReportConfig) string {
 // PlanOffsetSet plans moving one report's cursor to windowEnd, keeping its last_seen and
 // dropping its seen rows; report is a report key or an api name read once.
 func (w *Worker) PlanOffsetSet(ctx context.Context, connector, report string, windowEnd, now time.Time) (*OffsetPlan, error) {
-	cfg, err := w.Config(connector)
+	cfg, entries, err := w.stored(ctx, connector)
 	if err != nil {
 		return nil, err
 	}
@@ -297,14 +312,10 @@ func (w *Worker) PlanOffsetSet(ctx context.Context, connector, report string, wi
 	}
 	key := OffsetKey(cfg, rc)
 	pos := offsets.Position{WindowEnd: windowEnd.UTC()}
-	entries, err := w.Offsets(ctx, connector)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", w.o.dest.OffsetsTopic, err)
-	}
 	if i := slices.IndexFunc(entries, func(e offsets.Entry) bool { return e.Key.String() == key.String() }); i >= 0 && entries[i].Err == nil {
 		pos.LastSeen = entries[i].Position.LastSeen
 	}
-	return w.PlanOffsets(ctx, connector, []OffsetChange{{Key: key, Position: &pos}}, now)
+	return w.plan(cfg, entries, []OffsetChange{{Key: key, Position: &pos}}, now)
 }
 
 // PlanOffsetReset plans deleting positions of connector: those of reports (report keys, or
@@ -312,13 +323,9 @@ func (w *Worker) PlanOffsetSet(ctx context.Context, connector, report string, wi
 // every position stored for it when reports is empty. A configured report with nothing
 // stored is planned with Before nil: applying it changes nothing.
 func (w *Worker) PlanOffsetReset(ctx context.Context, connector string, reports []string, now time.Time) (*OffsetPlan, error) {
-	cfg, err := w.Config(connector)
+	cfg, entries, err := w.stored(ctx, connector)
 	if err != nil {
 		return nil, err
-	}
-	entries, err := w.Offsets(ctx, connector)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", w.o.dest.OffsetsTopic, err)
 	}
 	var changes []OffsetChange
 	if len(reports) == 0 {
@@ -339,7 +346,7 @@ func (w *Worker) PlanOffsetReset(ctx context.Context, connector string, reports 
 		}
 		changes = append(changes, OffsetChange{Key: entries[i].Key})
 	}
-	return w.PlanOffsets(ctx, connector, changes, now)
+	return w.plan(cfg, entries, changes, now)
 }
 
 // ApplyOffsets writes a plan's changes in one transaction with its transactional ID, once the

@@ -214,6 +214,10 @@ func (f *fakeWorker) Offsets(_ context.Context, name string) ([]offsets.Entry, e
 func (f *fakeWorker) RequireStopped(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.stoppedLocked(name)
+}
+
+func (f *fakeWorker) stoppedLocked(name string) error {
 	c, err := f.conn(name)
 	if err != nil {
 		return err
@@ -271,13 +275,10 @@ func (f *fakeWorker) ApplyOffsets(ctx context.Context, plan *source.OffsetPlan) 
 func (f *fakeWorker) alterOffsets(_ context.Context, name string, changes []source.OffsetChange) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c, err := f.conn(name)
-	if err != nil {
+	if err := f.stoppedLocked(name); err != nil {
 		return err
 	}
-	if !c.stopped {
-		return source.ErrNotStopped
-	}
+	c, _ := f.conn(name)
 	for _, ch := range changes {
 		want := ch.Key.String()
 		i := slices.IndexFunc(c.entries, func(e offsets.Entry) bool { return e.Key.String() == want })
