@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/config"
+	"github.com/wolkvox-connect/wolkvox-connect/source/console"
 )
 
 // backfillCommand is "wolkvox-connect backfill".
@@ -75,7 +74,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	}
 	// The progress bar and the log share stderr through one console, so that they never
 	// write at once nor cut into each other's lines.
-	term := newConsole(env.stderr, isTTY(env.stderr))
+	term := console.New(env.stderr, console.IsTerminal(env.stderr, env.getenv))
 	log, red := s.Logger(term)
 	opts, err := s.WorkerOpts(log, red, version)
 	if err != nil {
@@ -96,7 +95,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 			st := c.Status()
 			bp, _ := c.BackfillProgress()
 			if bp.Finished == len(st.Reports) {
-				term.EndStatus()
+				term.Keep()
 				r := st.Reports[0]
 				fmt.Fprintf(env.stdout, "backfill of %s %s..%s into %s was already done: its progress, stored under %s, reached the range's end, so nothing was read.\n"+
 					"To read the range again, reset that progress and run this command again:\n"+
@@ -150,7 +149,7 @@ func parseInstant(v string, loc *time.Location) (time.Time, error) {
 // terminal, a line every few seconds elsewhere. Times are in the connector's zone,
 // with their offset, as --from and --to are read.
 type progress struct {
-	term     *console
+	term     *console.Console
 	from, to time.Time
 	loc      *time.Location
 	last     time.Time
@@ -180,24 +179,13 @@ func (p *progress) draw(st source.Status, bp source.BackfillProgress, final bool
 			r.Cursor.In(p.loc).Format(progressTime), plural(r.Rows, "row"), plural(r.Calls, "call"), r.State)
 	}
 	switch {
-	case p.term.tty:
-		p.term.Status(line)
+	case p.term.Terminal():
+		p.term.Show(line + "\n")
 		if final {
-			p.term.EndStatus()
+			p.term.Keep()
 		}
 	case final || time.Since(p.last) >= 5*time.Second:
-		p.term.Status(line)
+		p.term.Show(line + "\n")
 		p.last = time.Now()
 	}
-}
-
-// isTTY reports whether w is a character device (a terminal), where redrawing in
-// place works.
-func isTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/wolkvox-connect/wolkvox-connect/source/console"
 	"github.com/wolkvox-connect/wolkvox-connect/source/demo"
 )
 
@@ -70,7 +69,7 @@ var demoFlagOf = map[string]string{"Duration": "--duration", "Speed": "--speed",
 func (f *demoFlags) config(fs *pflag.FlagSet, env *environment) (demo.Config, error) {
 	cfg := demo.Config{
 		Duration: f.duration, Speed: f.speed, Events: f.events, Seed: f.seed, Version: version,
-		Out: env.stdout, Terminal: demoIsTerminal(env.stdout, env.getenv), Log: env.stderr,
+		Out: env.stdout, Terminal: console.IsTerminal(env.stdout, env.getenv), Log: env.stderr,
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
@@ -109,15 +108,4 @@ func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 		return err
 	}
 	return demo.Run(ctx, cfg)
-}
-
-// demoIsTerminal reports whether w is a terminal that understands ANSI escapes: a
-// character device, unless TERM is "dumb".
-func demoIsTerminal(w io.Writer, getenv func(string) string) bool {
-	f, ok := w.(*os.File)
-	if !ok || getenv("TERM") == "dumb" {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

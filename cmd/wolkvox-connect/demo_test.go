@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -285,30 +283,6 @@ func TestDemoHelp(t *testing.T) {
 	for _, want := range []string{"Usage: wolkvox-connect demo", "--duration", "--brokers", "--reports", "--events", "Example:\n  wolkvox-connect demo --duration 30s"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("help does not mention %q:\n%s", want, stdout)
-		}
-	}
-}
-
-func TestDemoIsTerminal(t *testing.T) {
-	env := func(term string) func(string) string { return func(string) string { return term } }
-	if demoIsTerminal(&bytes.Buffer{}, env("xterm")) {
-		t.Error("a buffer is a terminal")
-	}
-	f, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if demoIsTerminal(f, env("xterm")) {
-		t.Error("a regular file is a terminal")
-	}
-	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
-		defer tty.Close()
-		if !demoIsTerminal(tty, env("xterm")) {
-			t.Error("/dev/tty is not a terminal")
-		}
-		if demoIsTerminal(tty, env("dumb")) {
-			t.Error("TERM=dumb is treated as a terminal")
 		}
 	}
 }

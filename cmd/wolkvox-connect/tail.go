@@ -20,6 +20,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/config"
+	"github.com/wolkvox-connect/wolkvox-connect/source/console"
 )
 
 // tailListTimeout bounds tail's first step, listing the topic's offsets: an unreachable
@@ -78,7 +79,7 @@ func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	}
 	// The Kafka client's goroutines log while tail reports a skipped data loss: one
 	// serialized writer keeps their lines whole and the writer safe to share.
-	stderr := newConsole(env.stderr, false)
+	stderr := console.New(env.stderr, false)
 	// The logger exists before the file is read; the file's secrets join it then.
 	red := source.NewRedactor()
 	log := slog.New(red.Handler(quietLogger(stderr).Handler()))

@@ -115,8 +115,8 @@ func TestViewTerminal(t *testing.T) {
 	if _, err := lw.Write([]byte("before\n")); err != nil {
 		t.Fatal(err)
 	}
-	v.redraw("a\nb\n")
-	v.redraw("c\nd\ne\n")
+	v.c.Show("a\nb\n")
+	v.c.Show("c\nd\ne\n")
 	if _, err := lw.Write([]byte("during\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestViewTerminal(t *testing.T) {
 func TestViewPlain(t *testing.T) {
 	var out, logs bytes.Buffer
 	v := newView(&out, false)
-	v.block("a\nb\n")
+	v.c.Show("a\nb\n\n")
 	if _, err := v.logWriter(&logs).Write([]byte("log\n")); err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/console"
 )
 
 // How often the demo's progress shows: the table is refreshed every refresh on a
@@ -32,19 +32,11 @@ type frame struct {
 	Status  source.Status
 }
 
-// view draws the demo's progress on out. On a terminal it redraws the table in place
-// (ANSI: up to the table's first line, clear to the end of the screen) and keeps it
-// below log lines, which scroll above it; elsewhere it prints plain blocks. It is safe
-// for concurrent use: the view loop draws while the worker's goroutines log.
-type view struct {
-	out io.Writer
-	tty bool
+// view draws the demo's progress on a console: on a terminal the table is redrawn in
+// place below the log lines, which scroll above it; elsewhere it prints plain blocks.
+type view struct{ c *console.Console }
 
-	mu    sync.Mutex
-	drawn string // the table on screen in terminal mode, redrawn after a log line
-}
-
-func newView(out io.Writer, tty bool) *view { return &view{out: out, tty: tty} }
+func newView(out io.Writer, tty bool) *view { return &view{c: console.New(out, tty)} }
 
 // run draws snapshots until ctx is done. It calls stop, and returns, as soon as the
 // connector has failed: running on would only show the same error.
@@ -60,10 +52,10 @@ func (v *view) run(ctx context.Context, snapshot func() frame, stop context.Canc
 		}
 		fr := snapshot()
 		switch {
-		case v.tty:
-			v.redraw(render(fr))
+		case v.c.Terminal():
+			v.c.Show(render(fr))
 		case tick%every == 0:
-			v.block(render(fr))
+			v.c.Show(render(fr) + "\n")
 		}
 		if fr.Status.State == source.StateFailed {
 			stop()
@@ -74,60 +66,12 @@ func (v *view) run(ctx context.Context, snapshot func() frame, stop context.Canc
 
 // final replaces the live table by the final one, which stays on screen.
 func (v *view) final(fr frame) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.drawn != "" {
-		io.WriteString(v.out, erase(v.drawn))
-		v.drawn = ""
-	}
-	fmt.Fprintf(v.out, "Final status:\n%s", render(fr))
+	v.c.Clear()
+	fmt.Fprintf(v.c, "Final status:\n%s", render(fr))
 }
 
-func (v *view) redraw(table string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	io.WriteString(v.out, erase(v.drawn)+table)
-	v.drawn = table
-}
-
-func (v *view) block(table string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	io.WriteString(v.out, table+"\n")
-}
-
-// erase is the escape sequence that erases table, drawn last and ending with a
-// newline: move to the start of its first line, clear to the end of the screen.
-func erase(table string) string {
-	n := strings.Count(table, "\n")
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("\x1b[%dF\x1b[J", n)
-}
-
-// logWriter returns the writer logs go through to w: on a terminal it lifts the table
-// off before each log line and puts it back after, so logs scroll above the table
-// instead of being overwritten by the next redraw. slog handlers write a record with one
-// Write, which keeps lines whole.
-func (v *view) logWriter(w io.Writer) io.Writer { return &logWriter{v: v, w: w} }
-
-type logWriter struct {
-	v *view
-	w io.Writer
-}
-
-func (l *logWriter) Write(p []byte) (int, error) {
-	l.v.mu.Lock()
-	defer l.v.mu.Unlock()
-	if l.v.drawn == "" {
-		return l.w.Write(p)
-	}
-	io.WriteString(l.v.out, erase(l.v.drawn))
-	n, err := l.w.Write(p)
-	io.WriteString(l.v.out, l.v.drawn)
-	return n, err
-}
+// logWriter returns the writer logs go through to w, above the table.
+func (v *view) logWriter(w io.Writer) io.Writer { return v.c.Above(w) }
 
 // render is the status table: a header line, one line per report, and the last error
 // of any report that is not running.

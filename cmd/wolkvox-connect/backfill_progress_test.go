@@ -2,96 +2,13 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/console"
 )
-
-// TestConsole checks what reaches the terminal: on a terminal a log line lifts the
-// status line off and puts it back; elsewhere the status is a line of its own.
-func TestConsole(t *testing.T) {
-	tests := []struct {
-		name string
-		tty  bool
-		do   func(c *console)
-		want string
-	}{
-		{"tty: log above the bar", true, func(c *console) {
-			c.Status("[##..] 50%")
-			fmt.Fprint(c, "level=INFO msg=window\n")
-			c.Status("[####] 100%")
-			c.EndStatus()
-		}, "\r\x1b[K[##..] 50%" + "\r\x1b[K" + "level=INFO msg=window\n" + "[##..] 50%" + "\r\x1b[K[####] 100%" + "\n"},
-		{"tty: no bar yet", true, func(c *console) { fmt.Fprint(c, "a\n") }, "a\n"},
-		{"tty: after the end, logs are plain", true, func(c *console) {
-			c.Status("bar")
-			c.EndStatus()
-			fmt.Fprint(c, "b\n")
-		}, "\r\x1b[Kbar\nb\n"},
-		{"not a tty: lines", false, func(c *console) {
-			c.Status("bar 1")
-			fmt.Fprint(c, "log\n")
-			c.Status("bar 2")
-			c.EndStatus()
-		}, "bar 1\nlog\nbar 2\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			c := newConsole(&b, tt.tty)
-			tt.do(c)
-			if b.String() != tt.want {
-				t.Errorf("wrote %q, want %q", b.String(), tt.want)
-			}
-		})
-	}
-}
-
-// TestConsoleConcurrent: a drawing loop and loggers on other goroutines share one
-// plain buffer (as in TestBackfill); under -race nothing races, and every line comes
-// out whole.
-func TestConsoleConcurrent(t *testing.T) {
-	for _, tty := range []bool{false, true} {
-		t.Run(fmt.Sprint("tty=", tty), func(t *testing.T) {
-			var b bytes.Buffer
-			c := newConsole(&b, tty)
-			var wg sync.WaitGroup
-			for g := range 4 {
-				wg.Go(func() {
-					for i := range 200 {
-						fmt.Fprintf(c, "log g%d i%03d end\n", g, i)
-					}
-				})
-			}
-			wg.Go(func() {
-				for i := range 200 {
-					c.Status(fmt.Sprintf("bar %03d end", i))
-				}
-			})
-			wg.Wait()
-			c.EndStatus()
-			logs := 0
-			for _, line := range strings.Split(strings.ReplaceAll(b.String(), clearLine, "\n"), "\n") {
-				if line == "" {
-					continue
-				}
-				if !strings.HasSuffix(line, " end") || strings.Count(line, "end") != 1 {
-					t.Fatalf("garbled line %q", line)
-				}
-				if strings.HasPrefix(line, "log ") {
-					logs++
-				}
-			}
-			if logs != 800 {
-				t.Errorf("%d log lines, want 800", logs)
-			}
-		})
-	}
-}
 
 // TestProgressLine checks the bar: the seeding phase shows its count, the cursor is in
 // the operation's zone with its offset, and counts have their plural.
@@ -117,7 +34,7 @@ func TestProgressLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			p := progress{term: newConsole(&b, false), from: from, to: to, loc: loc}
+			p := progress{term: console.New(&b, false), from: from, to: to, loc: loc}
 			p.draw(source.Status{Reports: []source.ReportStatus{tt.r}}, tt.bp, true)
 			for _, w := range tt.want {
 				if !strings.Contains(b.String(), w) {
