@@ -1,6 +1,7 @@
 package sink_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -345,81 +346,139 @@ func TestNewReaderRejects(t *testing.T) {
 }
 
 // TestReaderTruncatedLog has the brokers lose records under a follower, which takes an
-// unclean leader election, so it runs on kfake alone: told its leader changed, kgo asks
-// where its epoch ends, hears offset 1 though it read to 3, and goes on at 1 (its
-// *kgo.ErrDataLoss). The reader reports that and passes on what it then reads, offsets
-// it passed on before included: on a real cluster they now hold other records.
+// unclean leader election, so it runs on kfake alone, with faults: after a1 and a2 at
+// offsets 0 and 1 (the marker at 2), the fetch at 3 fails. The reader reports the loss
+// and passes on what it then reads, offsets it passed on before included: on a real
+// cluster they now hold other records.
 func TestReaderTruncatedLog(t *testing.T) {
-	c, seeds := fake(t)
-	ctx, cancel := readerCtx(t)
-	defer cancel()
-	topic := kafkatest.Topic(t)
-	kafkatest.CreateTopic(t, seeds, topic, 1, nil)
-	p := kafkatest.Client(t, seeds, kgo.TransactionalID(kafkatest.TransactionalID(t)))
-	commit := func(values ...string) {
-		t.Helper()
-		if err := p.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range values {
-			if err := p.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(v)}).FirstErr(); err != nil {
-				t.Fatal(err)
+	// truncatedAt1 answers the next listing of last stable offsets with 1.
+	truncatedAt1 := func(c *kfake.Cluster) {
+		c.ControlKey(kmsg.ListOffsets.Int16(), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+			req := kreq.(*kmsg.ListOffsetsRequest)
+			if req.IsolationLevel != 1 {
+				return nil, nil, false
 			}
-		}
-		if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
-			t.Fatal(err)
-		}
-	}
-	commit("a1", "a2") // 0, 1 and the marker at 2
-	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: topic, Err: kerr.FencedLeaderEpoch,
-		When: func(kreq kmsg.Request) bool {
-			for _, rt := range kreq.(*kmsg.FetchRequest).Topics {
+			resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+			for _, rt := range req.Topics {
+				st := kmsg.NewListOffsetsResponseTopic()
+				st.Topic = rt.Topic
 				for _, rp := range rt.Partitions {
-					if rp.FetchOffset == 3 {
-						return true
+					sp := kmsg.NewListOffsetsResponseTopicPartition()
+					sp.Partition, sp.Offset = rp.Partition, 1
+					st.Partitions = append(st.Partitions, sp)
+				}
+				resp.Topics = append(resp.Topics, st)
+			}
+			return resp, nil, true
+		})
+	}
+	// epochEndsAt1 answers the next question of where a leader epoch ends with 1.
+	epochEndsAt1 := func(c *kfake.Cluster) {
+		c.ControlKey(kmsg.OffsetForLeaderEpoch.Int16(), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+			req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
+			resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+			for _, rt := range req.Topics {
+				st := kmsg.NewOffsetForLeaderEpochResponseTopic()
+				st.Topic = rt.Topic
+				for _, rp := range rt.Partitions {
+					sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+					sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, rp.LeaderEpoch, 1
+					st.Partitions = append(st.Partitions, sp)
+				}
+				resp.Topics = append(resp.Topics, st)
+			}
+			return resp, nil, true
+		})
+	}
+	tests := []struct {
+		name     string
+		fault    *kerr.Error            // the fetch at 3 fails with it
+		control  func(c *kfake.Cluster) // installed once a1 is read
+		want     []string               // b1 is committed once a2 is read again
+		wantErr  error                  // errors.Is, of Read's error or else of the loss
+		wantLoss bool                   // one loss, at 3, going on at 1
+	}{
+		{name: "kgo finds the leader's log ends before where it read", fault: kerr.FencedLeaderEpoch, control: epochEndsAt1,
+			want: []string{"a1", "a2", "a2", "b1"}, wantLoss: true},
+		{name: "out of range, and the log now ends before where it read", fault: kerr.OffsetOutOfRange, control: truncatedAt1,
+			want: []string{"a1", "a2", "a2", "b1"}, wantErr: kerr.OffsetOutOfRange, wantLoss: true},
+		{name: "out of range at an offset the broker lists in range", fault: kerr.OffsetOutOfRange,
+			want: []string{"a1", "a2"}, wantErr: kerr.OffsetOutOfRange},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, seeds := fake(t)
+			ctx, cancel := readerCtx(t)
+			defer cancel()
+			topic := kafkatest.Topic(t)
+			kafkatest.CreateTopic(t, seeds, topic, 1, nil)
+			p := kafkatest.Client(t, seeds, kgo.TransactionalID(kafkatest.TransactionalID(t)))
+			commit := func(values ...string) {
+				t.Helper()
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range values {
+					if err := p.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(v)}).FirstErr(); err != nil {
+						t.Fatal(err)
 					}
 				}
+				if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+					t.Fatal(err)
+				}
 			}
-			return false
-		}})
-	c.ControlKey(kmsg.OffsetForLeaderEpoch.Int16(), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
-		resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewOffsetForLeaderEpochResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
-				sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, rp.LeaderEpoch, 1
-				st.Partitions = append(st.Partitions, sp)
+			commit("a1", "a2")
+			c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: topic, Err: tt.fault,
+				When: func(kreq kmsg.Request) bool {
+					for _, rt := range kreq.(*kmsg.FetchRequest).Topics {
+						for _, rp := range rt.Partitions {
+							if rp.FetchOffset == 3 {
+								return true
+							}
+						}
+					}
+					return false
+				}})
+			var losses []*sink.DataLossError
+			r, err := sink.NewReader([]string{topic}, sink.ReaderKafkaOpts(kgo.SeedBrokers(seeds...)), sink.Follow(),
+				sink.OnDataLoss(func(e *sink.DataLossError) { losses = append(losses, e) }))
+			if err != nil {
+				t.Fatal(err)
 			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
-	var losses []*sink.DataLossError
-	r, err := sink.NewReader([]string{topic}, sink.ReaderKafkaOpts(kgo.SeedBrokers(seeds...)), sink.Follow(),
-		sink.OnDataLoss(func(e *sink.DataLossError) { losses = append(losses, e) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	err = r.Read(ctx, func(rec *kgo.Record) bool {
-		v := string(rec.Value)
-		got = append(got, v)
-		if v == "a2" && slices.Index(got, "a2") < len(got)-1 {
-			commit("b1") // once a2 was read again: the follower goes on
-		}
-		return v != "b1"
-	})
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	if want := []string{"a1", "a2", "a2", "b1"}; !slices.Equal(got, want) {
-		t.Errorf("records %q, want %q", got, want)
-	}
-	var kgoLoss *kgo.ErrDataLoss
-	if len(losses) != 1 || losses[0].Offset != 3 || losses[0].Resume != 1 || !errors.As(losses[0], &kgoLoss) {
-		t.Errorf("data losses %v, want one at offset 3 going on at 1, from kgo", losses)
+			var got []string
+			err = r.Read(ctx, func(rec *kgo.Record) bool {
+				v := string(rec.Value)
+				got = append(got, v)
+				switch {
+				case v == "a1" && tt.control != nil:
+					tt.control(c)
+				case v == "a2" && slices.Index(got, "a2") < len(got)-1:
+					commit("b1") // once a2 was read again: the follower goes on
+				}
+				return v != "b1"
+			})
+			if tt.wantLoss {
+				if err != nil {
+					t.Fatalf("Read: %v", err)
+				}
+				if len(losses) != 1 || losses[0].Offset != 3 || losses[0].Resume != 1 {
+					t.Fatalf("data losses %v, want one at offset 3 going on at 1", losses)
+				}
+				err = losses[0]
+			} else if len(losses) > 0 {
+				t.Errorf("data losses %v, want none", losses)
+			}
+			var kgoLoss *kgo.ErrDataLoss
+			ok := errors.As(err, &kgoLoss)
+			if tt.wantErr != nil {
+				ok = errors.Is(err, tt.wantErr)
+			}
+			if !ok {
+				t.Errorf("error %v, want %v", err, cmp.Or[any](tt.wantErr, "a *kgo.ErrDataLoss"))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("records %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
