@@ -96,7 +96,7 @@ func (e *UnknownTopicError) Error() string {
 // Is reports ErrUnknownTopic.
 func (e *UnknownTopicError) Is(target error) bool { return target == ErrUnknownTopic }
 
-// DataLossError is records a [Reader] could not read: deleted before it fetched them
+// DataLossError reports records a [Reader] could not read: deleted before it fetched them
 // (retention, DeleteRecords), or lost by the brokers (an unclean leader election, which
 // kgo reports as a *kgo.ErrDataLoss). Read returns it, or with [OnDataLoss] reports it
 // and goes on at Resume.
