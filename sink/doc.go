@@ -8,4 +8,9 @@
 // errors in errors.go say what the caller should do next (retry the batch, fix it, or
 // stop because another instance took over). [TopicName], [EventRecord] and [DeadLetter]
 // build the topics and records.
+//
+// [Reader] reads topics back as read_committed consumers see them: from the start or the
+// end, up to the last stable offset or on with [Follow], reporting records lost under
+// it ([DataLossError]). [ReadCommitted] is its common case, used by the offsets store, a
+// backfill and the demo; tail follows a topic with it.
 package sink

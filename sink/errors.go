@@ -3,6 +3,8 @@ package sink
 import (
 	"errors"
 	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 var (
@@ -42,6 +44,12 @@ var (
 
 	// ErrInvalidTopic is matched by [*TopicNameError].
 	ErrInvalidTopic = errors.New("sink: invalid topic name")
+
+	// ErrUnknownTopic is matched by [*UnknownTopicError].
+	ErrUnknownTopic = errors.New("sink: unknown topic")
+
+	// ErrDataLoss is matched by [*DataLossError].
+	ErrDataLoss = errors.New("sink: records lost")
 )
 
 // TopicNameError is a topic name (or the template that produced it) that Kafka would
@@ -74,3 +82,44 @@ func (e *CommitError) Error() string {
 
 // Unwrap returns the kind and the cause.
 func (e *CommitError) Unwrap() []error { return []error{e.Kind, e.Err} }
+
+// UnknownTopicError is returned by [Reader.Read] for a topic the cluster does not have
+// (unless [MissingTopicsEmpty]).
+type UnknownTopicError struct {
+	Topic string
+}
+
+func (e *UnknownTopicError) Error() string {
+	return fmt.Sprintf("sink: %s does not exist on the cluster", e.Topic)
+}
+
+// Is reports ErrUnknownTopic.
+func (e *UnknownTopicError) Is(target error) bool { return target == ErrUnknownTopic }
+
+// DataLossError reports records a [Reader] could not read: deleted before it fetched them
+// (retention, DeleteRecords), or lost by the brokers (an unclean leader election, which
+// kgo reports as a *kgo.ErrDataLoss). Read returns it, or with [OnDataLoss] reports it
+// and goes on at Resume.
+type DataLossError struct {
+	Topic     string
+	Partition int32
+	// Offset is where the reader was: from there on, records up to Resume were not read
+	// (or, when Resume is lower, were replaced on the brokers and are read again).
+	Offset int64
+	Resume int64
+	Err    error // kerr.OffsetOutOfRange or a *kgo.ErrDataLoss
+}
+
+func (e *DataLossError) Error() string {
+	if e.Resume > e.Offset && errors.Is(e.Err, kerr.OffsetOutOfRange) {
+		return fmt.Sprintf("sink: %s/%d: records at offsets %d to %d were deleted before they were read (retention?); going on at %d",
+			e.Topic, e.Partition, e.Offset, e.Resume-1, e.Resume)
+	}
+	return fmt.Sprintf("sink: %s/%d: records lost at offset %d (%v); going on at %d", e.Topic, e.Partition, e.Offset, e.Err, e.Resume)
+}
+
+// Is reports ErrDataLoss.
+func (e *DataLossError) Is(target error) bool { return target == ErrDataLoss }
+
+// Unwrap returns the cause.
+func (e *DataLossError) Unwrap() error { return e.Err }

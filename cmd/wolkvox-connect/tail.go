@@ -5,19 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/config"
 	"github.com/wolkvox-connect/wolkvox-connect/source/console"
@@ -77,25 +73,55 @@ func runTail(ctx context.Context, env *environment, fs *pflag.FlagSet, args []st
 	if err := f.check(fs); err != nil {
 		return err
 	}
-	// The Kafka client's goroutines log while tail reports a skipped data loss: one
-	// serialized writer keeps their lines whole and the writer safe to share.
+	// The Kafka client's goroutines log while tail reports a data loss: one serialized
+	// writer keeps their lines whole and the writer safe to share.
 	stderr := console.New(env.stderr, false)
 	// The logger exists before the file is read; the file's secrets join it then.
 	red := source.NewRedactor()
 	log := slog.New(red.Handler(quietLogger(stderr).Handler()))
-	topic, kopts, decOpts, err := f.resolve(env, red)
+	topic, kopts, dec, err := f.resolve(env, red, log)
 	if err != nil {
 		return err
 	}
-	dec, err := schemas.NewDecoder(append(decOpts, schemas.WithLogger(log))...)
+	follow := f.follow || !f.fromBeginning
+	opts := []sink.ReaderOpt{sink.ReaderKafkaOpts(append(kopts, kgo.WithLogger(kslog.New(log)))...),
+		sink.ListTimeout(tailListTimeout),
+		// Records deleted or lost under tail: say so, and go on where they resume.
+		sink.OnDataLoss(func(e *sink.DataLossError) { fmt.Fprintf(stderr, "tail: %v\n", e) })}
+	if !f.fromBeginning {
+		opts = append(opts, sink.FromEnd())
+	}
+	if follow {
+		opts = append(opts, sink.Follow())
+	}
+	r, err := sink.NewReader([]string{topic}, opts...)
 	if err != nil {
 		return err
 	}
-	t := &tailer{
-		out: env.stdout, stderr: stderr, log: log, kopts: kopts, topic: topic, dec: dec,
-		fromBeginning: f.fromBeginning, follow: f.follow || !f.fromBeginning, max: f.max,
+	enc := json.NewEncoder(env.stdout)
+	enc.SetEscapeHTML(false)
+	printed := 0
+	var werr error
+	err = r.Read(ctx, func(rec *kgo.Record) bool {
+		if werr = enc.Encode(dec.DecodeRecord(ctx, rec)); werr != nil {
+			return false
+		}
+		printed++
+		return f.max == 0 || printed < f.max
+	})
+	switch {
+	case ctx.Err() != nil:
+		return nil // Ctrl-C is a normal stop
+	case errors.Is(err, sink.ErrUnknownTopic):
+		return fmt.Errorf("topic not found: %s does not exist on the cluster (has the connector written anything yet? is the topic template right?)", topic)
+	case err != nil:
+		return err
+	case werr != nil:
+		return fmt.Errorf("writing an event: %w", werr)
+	case printed == 0 && !follow:
+		fmt.Fprintf(stderr, "tail: %s has no committed event to show\n", topic)
 	}
-	return t.run(ctx)
+	return nil
 }
 
 // check rejects flag combinations that do not name exactly one topic and one cluster.
@@ -124,14 +150,15 @@ func (f *tailFlags) check(fs *pflag.FlagSet) error {
 }
 
 // resolve turns the flags into the topic to read, the client options to reach it and
-// the decoder's options.
-func (f *tailFlags) resolve(env *environment, red *source.Redactor) (string, []kgo.Opt, []schemas.Opt, error) {
+// the decoder, which logs to log.
+func (f *tailFlags) resolve(env *environment, red *source.Redactor, log *slog.Logger) (string, []kgo.Opt, *schemas.Decoder, error) {
 	if f.config == "" {
-		var dopts []schemas.Opt
+		dopts := []schemas.Opt{schemas.WithLogger(log)}
 		if f.registry != "" {
 			dopts = append(dopts, schemas.RegistryURLs(f.registry))
 		}
-		return f.topic, []kgo.Opt{kgo.SeedBrokers(f.brokers...)}, dopts, nil
+		dec, err := schemas.NewDecoder(dopts...)
+		return f.topic, []kgo.Opt{kgo.SeedBrokers(f.brokers...)}, dec, err
 	}
 	s, err := config.Load(f.config, env.getenv)
 	if err != nil {
@@ -142,17 +169,9 @@ func (f *tailFlags) resolve(env *environment, red *source.Redactor) (string, []k
 	if err != nil {
 		return "", nil, nil, err
 	}
-	ropts, err := s.SchemaRegistry.Opts(version)
+	dec, err := s.Decoder(log, version)
 	if err != nil {
 		return "", nil, nil, err
-	}
-	var dopts []schemas.Opt
-	if ropts != nil {
-		cl, err := sr.NewClient(ropts...)
-		if err != nil {
-			return "", nil, nil, fmt.Errorf("schema registry client: %w", err)
-		}
-		dopts = append(dopts, schemas.Registry(cl))
 	}
 	topic := f.topic
 	if topic == "" {
@@ -166,219 +185,5 @@ func (f *tailFlags) resolve(env *environment, red *source.Redactor) (string, []k
 		}
 		topic = c.Topics()[rc.Key()]
 	}
-	return topic, kopts, dopts, nil
-}
-
-// quietLogger is the logger of the one-shot commands (tail, offsets): warnings and errors
-// only, on stderr, so that the Kafka client's routine messages do not drown the output.
-func quietLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// connectorByFlag is the connector --connector names in the file s was loaded from
-// (an empty name picks a file's only connector), with the fix for the flag.
-func connectorByFlag(s *config.Settings, file, name string) (*source.Connector, error) {
-	c, err := s.Connector(name)
-	var unknown *config.UnknownConnectorError
-	if errors.As(err, &unknown) {
-		return nil, fmt.Errorf("%w: %s %v (fix --connector)", errUsage, file, err)
-	}
-	return c, err
-}
-
-// reportByFlag is the report of c that --report names, with the fix for the flag.
-func reportByFlag(c *source.Connector, file, key string) (source.ReportConfig, error) {
-	rc, err := c.Config().Report(key)
-	var unknown *source.UnknownReportError
-	if errors.As(err, &unknown) && !unknown.Ambiguous {
-		return rc, fmt.Errorf("%w: %s: %v (fix --report, or add the report to the file)", errUsage, file, err)
-	}
-	if err != nil {
-		return rc, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	return rc, nil
-}
-
-// errTopicNotFound is returned by tail for a topic the cluster does not have.
-var errTopicNotFound = errors.New("topic not found")
-
-// tailer reads one topic and prints its events. It owns its Kafka clients for the
-// duration of run, which closes them before returning.
-type tailer struct {
-	out, stderr   io.Writer
-	log           *slog.Logger
-	kopts         []kgo.Opt
-	topic         string
-	dec           *schemas.Decoder
-	fromBeginning bool
-	follow        bool
-	max           int
-}
-
-// tailEvent is one printed line. Field order is the line's.
-type tailEvent struct {
-	Topic     string            `json:"topic"`
-	Partition int32             `json:"partition"`
-	Offset    int64             `json:"offset"`
-	Key       *string           `json:"key"` // null for a record without a key
-	Headers   map[string]string `json:"headers"`
-	Value     any               `json:"value"`
-	Error     string            `json:"error,omitempty"`
-	Raw       []byte            `json:"raw,omitempty"`
-}
-
-// run prints events until --max, the end (without follow), or ctx is cancelled, which
-// is a normal stop (Ctrl-C) and returns nil.
-//
-// The end of a partition is its last stable offset when tail starts: under
-// read_committed nothing past it can be read yet. Control records are kept so that a
-// partition ending in a commit marker is seen to end. A partition whose last records
-// before that offset belong to an aborted transaction whose marker lies beyond it (two
-// producers' transactions interleaved) never shows its end; the connector has one
-// producer per topic, so this only happens with foreign writers, and --max or Ctrl-C
-// still stop tail.
-func (t *tailer) run(ctx context.Context) error {
-	start, remaining, err := t.offsets(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	}
-	if !t.follow && len(remaining) == 0 {
-		fmt.Fprintf(t.stderr, "tail: %s has no committed event to show\n", t.topic)
-		return nil
-	}
-	cl, err := kgo.NewClient(append(slices.Clone(t.kopts),
-		kgo.WithLogger(kslog.New(t.log)),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{t.topic: start}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-	)...)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
-	}
-	defer cl.Close()
-
-	enc := json.NewEncoder(t.out)
-	enc.SetEscapeHTML(false)
-	printed := 0
-	for t.follow || len(remaining) > 0 {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err := t.fetchErrors(fetches); err != nil {
-			return err
-		}
-		for it := fetches.RecordIter(); !it.Done(); {
-			r := it.Next()
-			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
-				delete(remaining, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				continue
-			}
-			if err := enc.Encode(t.event(ctx, r)); err != nil {
-				return fmt.Errorf("writing an event: %w", err)
-			}
-			printed++
-			if t.max > 0 && printed >= t.max {
-				return nil
-			}
-		}
-	}
-	return nil
-}
-
-// offsets lists where to start in each partition and, for each partition with events
-// between that start and its end, the end (exclusive).
-func (t *tailer) offsets(ctx context.Context) (map[int32]kgo.Offset, map[int32]int64, error) {
-	cl, err := kgo.NewClient(append(slices.Clone(t.kopts), kgo.WithLogger(kslog.New(t.log)))...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("kafka client: %w", err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(ctx, tailListTimeout)
-	defer cancel()
-	starts, err := adm.ListStartOffsets(ctx, t.topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		if errors.Is(err, kerr.UnknownTopicOrPartition) {
-			return nil, nil, fmt.Errorf("%w: %s does not exist on the cluster (has the connector written anything yet? is the topic template right?)", errTopicNotFound, t.topic)
-		}
-		return nil, nil, fmt.Errorf("listing the offsets of %s: %w", t.topic, err)
-	}
-	ends, err := adm.ListCommittedOffsets(ctx, t.topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("listing the committed offsets of %s: %w", t.topic, err)
-	}
-	start := map[int32]kgo.Offset{}
-	remaining := map[int32]int64{}
-	starts.Each(func(s kadm.ListedOffset) {
-		e, ok := ends.Lookup(s.Topic, s.Partition)
-		if !ok {
-			return
-		}
-		if !t.fromBeginning {
-			// The last stable offset, not the high watermark: events of a transaction
-			// open now are shown once it commits.
-			start[s.Partition] = kgo.NewOffset().At(e.Offset)
-			return
-		}
-		start[s.Partition] = kgo.NewOffset().At(s.Offset)
-		if e.Offset > s.Offset {
-			remaining[s.Partition] = e.Offset
-		}
-	})
-	if len(start) == 0 {
-		return nil, nil, fmt.Errorf("%w: %s has no partitions", errTopicNotFound, t.topic)
-	}
-	return start, remaining, nil
-}
-
-// fetchErrors returns the first fetch error that ends tail. Data loss (the log was
-// truncated under tail) is reported and skipped: the client resumes where it can.
-func (t *tailer) fetchErrors(fetches kgo.Fetches) error {
-	var fatal error
-	fetches.EachError(func(topic string, p int32, err error) {
-		var lost *kgo.ErrDataLoss
-		if errors.As(err, &lost) {
-			fmt.Fprintf(t.stderr, "tail: %v\n", err)
-			return
-		}
-		if fatal == nil {
-			fatal = fmt.Errorf("fetching %s/%d: %w", topic, p, err)
-		}
-	})
-	return fatal
-}
-
-// event builds the printed form of one record.
-func (t *tailer) event(ctx context.Context, r *kgo.Record) tailEvent {
-	ev := tailEvent{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Headers: make(map[string]string, len(r.Headers))}
-	if r.Key != nil {
-		k := string(r.Key)
-		ev.Key = &k
-	}
-	// A repeated header keeps its last value, as most consumers' header maps do.
-	for _, h := range r.Headers {
-		ev.Headers[h.Key] = string(h.Value)
-	}
-	if r.Value == nil {
-		return ev // a tombstone: "value":null with no error
-	}
-	decoded, err := t.dec.Decode(ctx, r.Value)
-	if err != nil {
-		ev.Error, ev.Raw = err.Error(), r.Value
-		return ev
-	}
-	ev.Value = decoded
-	return ev
+	return topic, kopts, dec, nil
 }

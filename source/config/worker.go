@@ -86,17 +86,36 @@ func (l Limits) opts() []source.Opt {
 // encoder is the Schema Registry encoder when one is configured, else single-object
 // encoding.
 func (s *Settings) encoder(log *slog.Logger, version string) (*schemas.Encoder, error) {
-	ropts, err := s.SchemaRegistry.Opts(version)
+	opts, err := s.registry(version)
 	if err != nil {
 		return nil, err
 	}
-	opts := []schemas.Opt{schemas.WithLogger(log)}
-	if len(ropts) > 0 {
-		cl, err := sr.NewClient(ropts...)
-		if err != nil {
-			return nil, fmt.Errorf("schema_registry: %w", err)
-		}
-		opts = append(opts, schemas.Registry(cl), schemas.RequirePreRegistered(s.SchemaRegistry.PreRegistered))
+	if len(opts) > 0 {
+		opts = append(opts, schemas.RequirePreRegistered(s.SchemaRegistry.PreRegistered))
 	}
-	return schemas.NewEncoder(opts...)
+	return schemas.NewEncoder(append(opts, schemas.WithLogger(log))...)
+}
+
+// Decoder reads events in both wire formats: single-object encoding with the built-in
+// schemas, the Confluent format with the configured Schema Registry (version names the
+// reader to it). It logs to log.
+func (s *Settings) Decoder(log *slog.Logger, version string) (*schemas.Decoder, error) {
+	opts, err := s.registry(version)
+	if err != nil {
+		return nil, err
+	}
+	return schemas.NewDecoder(append(opts, schemas.WithLogger(log))...)
+}
+
+// registry is the option of the configured Schema Registry's client; none without one.
+func (s *Settings) registry(version string) ([]schemas.Opt, error) {
+	ropts, err := s.SchemaRegistry.Opts(version)
+	if err != nil || len(ropts) == 0 {
+		return nil, err
+	}
+	cl, err := sr.NewClient(ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("schema_registry: %w", err)
+	}
+	return []schemas.Opt{schemas.Registry(cl)}, nil
 }
