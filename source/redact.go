@@ -88,6 +88,28 @@ func (r *Redactor) Redact(s string) string {
 // only its text, which is all a handler prints of it), groups are walked.
 func (r *Redactor) Handler(h slog.Handler) slog.Handler { return &redactingHandler{next: h, r: r} }
 
+// Error returns err with every secret r knows hidden from its text, for an error
+// printed outside the logger (a command's last words), which may quote an upstream's
+// answer; errors.Is and errors.As still see its chain. Nil stays nil.
+func (r *Redactor) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	if text := r.Redact(err.Error()); text != err.Error() {
+		return &redactedError{err: err, text: text}
+	}
+	return err
+}
+
+// redactedError is an error whose text had secrets in it: Error is the redacted text.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
 type redactingHandler struct {
 	next slog.Handler
 	r    *Redactor

@@ -167,3 +167,18 @@ func TestDestinationDefaults(t *testing.T) {
 		t.Errorf("New without a destination: %v, want an error naming WriteTo", err)
 	}
 }
+
+// TestRedactorError: an error's text loses its secrets, its chain stays.
+func TestRedactorError(t *testing.T) {
+	r := source.NewRedactor()
+	r.Add("s3cret-token")
+	cause := errors.New("HTTP 403: token s3cret-token refused")
+	err := r.Error(fmt.Errorf("%w: %w", source.ErrInvalidToken, cause))
+	if strings.Contains(err.Error(), "s3cret-token") || !errors.Is(err, source.ErrInvalidToken) || !errors.Is(err, cause) {
+		t.Errorf("Error = %q (Is token error %v, Is cause %v)", err, errors.Is(err, source.ErrInvalidToken), errors.Is(err, cause))
+	}
+	plain := errors.New("nothing secret")
+	if r.Error(plain) != plain || r.Error(nil) != nil {
+		t.Error("an error without secrets, or nil, must come back as it was")
+	}
+}

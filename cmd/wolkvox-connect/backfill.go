@@ -85,7 +85,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- redactError(red, c.Run(ctx)) }()
+	go func() { done <- red.Error(c.Run(ctx)) }()
 	bar := progress{term: term, from: from, to: to, loc: cfg.Location}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()

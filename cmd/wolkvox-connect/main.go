@@ -35,6 +35,9 @@ type command struct {
 	// run registers its flags on fs (whose --help shows usage and example), parses args
 	// with parseFlags and does the work.
 	run func(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error
+	// actions, when set, are the command's own subcommands ("offsets list"), each named
+	// after it; the first argument picks one, and run is not used.
+	actions []command
 }
 
 // environment is what a subcommand may touch of the process, so tests can run them.
@@ -91,7 +94,7 @@ func runMain(ctx context.Context, env *environment, args []string) int {
 }
 
 func execute(ctx context.Context, env *environment, c command, args []string) int {
-	err := c.run(ctx, env, newFlagSet(env, c), args)
+	err := c.dispatch(ctx, env, args)
 	switch {
 	case err == nil, errors.Is(err, pflag.ErrHelp):
 		return 0
@@ -105,6 +108,30 @@ func execute(ctx context.Context, env *environment, c command, args []string) in
 		fmt.Fprintf(env.stderr, "wolkvox-connect %s: %v\n", c.name, err)
 		return 1
 	}
+}
+
+// dispatch runs c, or the action of c that args name first.
+func (c command) dispatch(ctx context.Context, env *environment, args []string) error {
+	if len(c.actions) == 0 {
+		return c.run(ctx, env, newFlagSet(env, c), args)
+	}
+	names := make([]string, len(c.actions))
+	for i, a := range c.actions {
+		names[i] = strings.TrimPrefix(a.name, c.name+" ")
+	}
+	want := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if err := parseFlags(newFlagSet(env, c), args); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: missing action: %s", errUsage, want)
+	}
+	i := slices.Index(names, args[0])
+	if i < 0 {
+		return fmt.Errorf("%w: unknown action %q: want %s", errUsage, args[0], want)
+	}
+	a := c.actions[i]
+	return a.run(ctx, env, newFlagSet(env, a), args[1:])
 }
 
 func lookupCommand(name string) (command, bool) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -35,7 +33,7 @@ func offsetsCommand() command {
 			offsetsStopped + "\n\n" +
 			"Run 'wolkvox-connect offsets ACTION --help' for an action's flags.",
 		example: "wolkvox-connect offsets list --config worker.yaml --connector bogota",
-		run:     runOffsets,
+		actions: offsetsActions(),
 	}
 }
 
@@ -43,7 +41,7 @@ func offsetsCommand() command {
 // what they would write.
 var errNotConfirmed = errors.New("nothing written: run again with --yes to write it")
 
-// offsetsActions describes the actions for their --help; runOffsets does the work.
+// offsetsActions are the offsets actions.
 func offsetsActions() []command {
 	return []command{
 		{name: "offsets list", summary: "List the stored position of every report, per connector", usage: "--config FILE [--connector NAME] [--json] [--now RFC3339]\n\n" +
@@ -52,7 +50,13 @@ func offsetsActions() []command {
 			"delivered rows it remembers to recognise them when re-read (SEEN) and how far the\n" +
 			"cursor is behind now (LAG). Positions stored for reports the file no longer lists\n" +
 			"are shown too. Times are in the connector's time zone (UTC in --json).",
-			example: "wolkvox-connect offsets list --config worker.yaml --json"},
+			example: "wolkvox-connect offsets list --config worker.yaml --json",
+			run: offsetsRun(func(fs *pflag.FlagSet, f *offsetsFlags) offsetsAction {
+				fs.StringVar(&f.connector, "connector", "", "list only this connector (default: all of the file's, and any other in the topic)")
+				fs.StringVar(&f.now, "now", "", "compute the lag against this RFC 3339 instant instead of the current time")
+				asJSON := fs.Bool("json", false, "print JSON instead of tables, for scripts")
+				return func(ctx context.Context, o *offsetsSession) error { return o.list(ctx, *asJSON) }
+			})},
 		{name: "offsets set", summary: "Move one report's cursor", usage: "--config FILE --connector NAME --report KEY --window-end RFC3339 [--yes]\n\n" +
 			"Writes a position with the given window_end and an empty set of seen rows (the\n" +
 			"last_seen time is kept). The connector's next read starts where its own plan puts it\n" +
@@ -61,13 +65,28 @@ func offsetsActions() []command {
 			"already delivered from there on are delivered again\n" +
 			"and, when the cursor moves forward, rows between the old cursor and that start are\n" +
 			"skipped. Without --yes it only prints the change and these consequences.\n\n" + offsetsStopped,
-			example: "wolkvox-connect offsets set --config worker.yaml --connector bogota --report act_3,cod_act=cod_act1 --window-end 2026-11-01T08:00:00-05:00 --yes"},
+			example: "wolkvox-connect offsets set --config worker.yaml --connector bogota --report act_3,cod_act=cod_act1 --window-end 2026-11-01T08:00:00-05:00 --yes",
+			run: offsetsRun(func(fs *pflag.FlagSet, f *offsetsFlags) offsetsAction {
+				f.writeFlags(fs)
+				fs.StringVar(&f.now, "now", "", "refuse a window end after this RFC 3339 instant instead of the current time")
+				report := fs.String("report", "", "the report key as 'offsets list' shows it (an api name read once is enough)")
+				windowEnd := fs.String("window-end", "", "the new cursor, RFC 3339 (2026-11-01T08:00:00-05:00)")
+				yes := fs.Bool("yes", false, "write the position (without it, only show the change)")
+				return func(ctx context.Context, o *offsetsSession) error { return o.set(ctx, *report, *windowEnd, *yes) }
+			})},
 		{name: "offsets reset", summary: "Delete positions: reports restart from their configured start", usage: "--config FILE --connector NAME (--report KEY | --all) [--yes]\n\n" +
 			"Writes a tombstone for the report's position (--all: for every position stored for\n" +
 			"the connector, those of reports the file no longer lists included). The report then\n" +
 			"starts over at its configured start, or now minus its lookback, and rows delivered\n" +
 			"since then are delivered again. Without --yes it only prints what it would reset.\n\n" + offsetsStopped,
-			example: "wolkvox-connect offsets reset --config worker.yaml --connector bogota --report diagram_13 --yes"},
+			example: "wolkvox-connect offsets reset --config worker.yaml --connector bogota --report diagram_13 --yes",
+			run: offsetsRun(func(fs *pflag.FlagSet, f *offsetsFlags) offsetsAction {
+				f.writeFlags(fs)
+				report := fs.String("report", "", "the report key as 'offsets list' shows it")
+				all := fs.Bool("all", false, "reset every position stored for the connector")
+				yes := fs.Bool("yes", false, "write the tombstones (without it, only show what would be reset)")
+				return func(ctx context.Context, o *offsetsSession) error { return o.reset(ctx, *report, *all, *yes) }
+			})},
 	}
 }
 
@@ -77,55 +96,34 @@ type offsetsFlags struct {
 	timeout                           time.Duration
 }
 
-func runOffsets(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+// offsetsAction is what an offsets action does once its session is ready.
+type offsetsAction func(context.Context, *offsetsSession) error
+
+// offsetsRun is an offsets action's run: the flags every action takes, its own (which
+// flags adds, returning what it does), the session and the timeout.
+func offsetsRun(flags func(*pflag.FlagSet, *offsetsFlags) offsetsAction) func(context.Context, *environment, *pflag.FlagSet, []string) error {
+	return func(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
+		var f offsetsFlags
+		configFlag(fs, &f.config, env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML) of the worker (env WOLKVOX_CONNECT_CONFIG)")
+		fs.DurationVar(&f.timeout, "timeout", time.Minute, "give up after this long (an unreachable cluster)")
+		run := flags(fs, &f)
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
-		return fmt.Errorf("%w: missing action: list, set or reset", errUsage)
+		o, err := f.session(env, fs)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		return run(ctx, o)
 	}
-	actions := offsetsActions()
-	i := slices.IndexFunc(actions, func(a command) bool { return a.name == "offsets "+args[0] })
-	if i < 0 {
-		return fmt.Errorf("%w: unknown action %q: want list, set or reset", errUsage, args[0])
-	}
-	afs := newFlagSet(env, actions[i])
-	var f offsetsFlags
-	configFlag(afs, &f.config, env.getenv("WOLKVOX_CONNECT_CONFIG"), "configuration file (YAML) of the worker (env WOLKVOX_CONNECT_CONFIG)")
-	afs.DurationVar(&f.timeout, "timeout", time.Minute, "give up after this long (an unreachable cluster)")
-	var run func(context.Context, *offsetsSession) error
-	switch args[0] {
-	case "list":
-		afs.StringVar(&f.connector, "connector", "", "list only this connector (default: all of the file's, and any other in the topic)")
-		afs.StringVar(&f.now, "now", "", "compute the lag against this RFC 3339 instant instead of the current time")
-		asJSON := afs.Bool("json", false, "print JSON instead of tables, for scripts")
-		run = func(ctx context.Context, o *offsetsSession) error { return o.list(ctx, *asJSON) }
-	case "set":
-		afs.StringVar(&f.connector, "connector", "", "the connector (optional when the file has one)")
-		afs.StringVar(&f.txnPrefix, "transactional-id-prefix", source.DefaultTxnIDPrefix, "the worker's transactional ID prefix")
-		afs.StringVar(&f.now, "now", "", "refuse a window end after this RFC 3339 instant instead of the current time")
-		report := afs.String("report", "", "the report key as 'offsets list' shows it (an api name read once is enough)")
-		windowEnd := afs.String("window-end", "", "the new cursor, RFC 3339 (2026-11-01T08:00:00-05:00)")
-		yes := afs.Bool("yes", false, "write the position (without it, only show the change)")
-		run = func(ctx context.Context, o *offsetsSession) error { return o.set(ctx, *report, *windowEnd, *yes) }
-	case "reset":
-		afs.StringVar(&f.connector, "connector", "", "the connector (optional when the file has one)")
-		afs.StringVar(&f.txnPrefix, "transactional-id-prefix", source.DefaultTxnIDPrefix, "the worker's transactional ID prefix")
-		report := afs.String("report", "", "the report key as 'offsets list' shows it")
-		all := afs.Bool("all", false, "reset every position stored for the connector")
-		yes := afs.Bool("yes", false, "write the tombstones (without it, only show what would be reset)")
-		run = func(ctx context.Context, o *offsetsSession) error { return o.reset(ctx, *report, *all, *yes) }
-	}
-	if err := parseFlags(afs, args[1:]); err != nil {
-		return err
-	}
-	o, err := f.session(env, afs)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	return run(ctx, o)
+}
+
+// writeFlags are the flags of the actions that write.
+func (f *offsetsFlags) writeFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.connector, "connector", "", "the connector (optional when the file has one)")
+	fs.StringVar(&f.txnPrefix, "transactional-id-prefix", source.DefaultTxnIDPrefix, "the worker's transactional ID prefix")
 }
 
 // offsetsSession is one offsets action's resolved inputs: the settings and a worker

@@ -169,29 +169,7 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	cancel()
 	err = errors.Join(err, <-served)
 	log.Info("worker stopped")
-	return redactError(parts.redactor, err)
-}
-
-// redactedError is an error whose text had secrets in it: Error is the redacted text,
-// and errors.Is and errors.As still see the chain.
-type redactedError struct {
-	err  error
-	text string
-}
-
-func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redactError returns err with every secret red knows hidden from its text: the error a
-// command ends with is printed outside the logger, and may quote an upstream's answer.
-func redactError(red *source.Redactor, err error) error {
-	if err == nil {
-		return nil
-	}
-	if text := red.Redact(err.Error()); text != err.Error() {
-		return &redactedError{err: err, text: text}
-	}
-	return err
+	return parts.redactor.Error(err)
 }
 
 // newWorker builds the worker the settings describe, hiding secrets with red; extra

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -23,53 +21,48 @@ func schemasCommand() command {
 			"  check         prove every schema can read data written with its older versions\n\n" +
 			"Run 'wolkvox-connect schemas ACTION --help' for an action's flags.",
 		example: "wolkvox-connect schemas show diagram_13",
-		run:     runSchemas,
+		actions: schemasActions(),
 	}
 }
 
-func runSchemas(_ context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+// schemasActions are the schemas actions.
+func schemasActions() []command {
+	return []command{
+		{name: "schemas list", summary: "List every report's Avro record name, fingerprint (CRC-64-AVRO, hex) and number of kept versions", usage: "[--json] [--dir DIR]", example: "wolkvox-connect schemas list --json",
+			run: schemasRun(func(fs *pflag.FlagSet, env *environment) schemasAction {
+				asJSON := fs.Bool("json", false, "print JSON instead of a table")
+				return func(set *schemas.Set, rest []string) error { return schemasList(env, set, rest, *asJSON) }
+			})},
+		{name: "schemas show", summary: "Print a report's Avro schema", usage: "REPORT [--version N] [--canonical] [--dir DIR]", example: "wolkvox-connect schemas show diagram_13 --version 1",
+			run: schemasRun(func(fs *pflag.FlagSet, env *environment) schemasAction {
+				version := fs.Int("version", 0, "print kept version N instead of the current schema")
+				canonical := fs.Bool("canonical", false, "print the Parsing Canonical Form (what the fingerprint is computed over)")
+				return func(set *schemas.Set, rest []string) error { return schemasShow(env, set, rest, *version, *canonical) }
+			})},
+		{name: "schemas check", summary: "Check that every report's schema can read data written with each of its kept versions (BACKWARD compatibility); exits 1 on failure", usage: "[--dir DIR]", example: "wolkvox-connect schemas check --dir schemas/avro",
+			run: schemasRun(func(_ *pflag.FlagSet, env *environment) schemasAction {
+				return func(set *schemas.Set, rest []string) error { return schemasCheck(env, set, rest) }
+			})},
+	}
+}
+
+// schemasAction is what a schemas action does with the schema set and its arguments.
+type schemasAction func(set *schemas.Set, args []string) error
+
+// schemasRun is a schemas action's run: --dir, its own flags (which flags adds,
+// returning what it does) and the schema set.
+func schemasRun(flags func(*pflag.FlagSet, *environment) schemasAction) func(context.Context, *environment, *pflag.FlagSet, []string) error {
+	return func(_ context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
+		dir := fs.String("dir", "", "read schemas from this directory (laid out like schemas/avro) instead of the built-in ones")
+		run := flags(fs, env)
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
-		return fmt.Errorf("%w: missing action: list, show or check", errUsage)
-	}
-	actions := schemasActions()
-	i := slices.IndexFunc(actions, func(a command) bool { return a.name == "schemas "+args[0] })
-	if i < 0 {
-		return fmt.Errorf("%w: unknown action %q: want list, show or check", errUsage, args[0])
-	}
-	a := actions[i]
-	afs := newFlagSet(env, a)
-	dir := afs.String("dir", "", "read schemas from this directory (laid out like schemas/avro) instead of the built-in ones")
-	var run func(*schemas.Set, []string) error
-	switch args[0] {
-	case "list":
-		asJSON := afs.Bool("json", false, "print JSON instead of a table")
-		run = func(set *schemas.Set, rest []string) error { return schemasList(env, set, rest, *asJSON) }
-	case "show":
-		version := afs.Int("version", 0, "print kept version N instead of the current schema")
-		canonical := afs.Bool("canonical", false, "print the Parsing Canonical Form (what the fingerprint is computed over)")
-		run = func(set *schemas.Set, rest []string) error { return schemasShow(env, set, rest, *version, *canonical) }
-	case "check":
-		run = func(set *schemas.Set, rest []string) error { return schemasCheck(env, set, rest) }
-	}
-	if err := parseFlags(afs, args[1:]); err != nil {
-		return err
-	}
-	set, err := loadSchemaSet(*dir)
-	if err != nil {
-		return err
-	}
-	return run(set, afs.Args())
-}
-
-// schemasActions describes the actions for their --help; runSchemas does the work.
-func schemasActions() []command {
-	return []command{
-		{name: "schemas list", summary: "List every report's Avro record name, fingerprint (CRC-64-AVRO, hex) and number of kept versions", usage: "[--json] [--dir DIR]", example: "wolkvox-connect schemas list --json"},
-		{name: "schemas show", summary: "Print a report's Avro schema", usage: "REPORT [--version N] [--canonical] [--dir DIR]", example: "wolkvox-connect schemas show diagram_13 --version 1"},
-		{name: "schemas check", summary: "Check that every report's schema can read data written with each of its kept versions (BACKWARD compatibility); exits 1 on failure", usage: "[--dir DIR]", example: "wolkvox-connect schemas check --dir schemas/avro"},
+		set, err := loadSchemaSet(*dir)
+		if err != nil {
+			return err
+		}
+		return run(set, fs.Args())
 	}
 }
 
