@@ -84,45 +84,38 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- red.Error(c.Run(ctx)) }()
-	bar := progress{term: term, from: from, to: to, loc: cfg.Location}
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			st := c.Status()
-			bp, _ := c.BackfillProgress()
-			if bp.Finished == len(st.Reports) {
-				term.Keep()
-				r := st.Reports[0]
-				fmt.Fprintf(env.stdout, "backfill of %s %s..%s into %s was already done: its progress, stored under %s, reached the range's end, so nothing was read.\n"+
-					"To read the range again, reset that progress and run this command again:\n"+
-					"  wolkvox-connect offsets reset --config %s --connector %s --report '%s' --transactional-id-prefix %s --yes\n",
-					r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, strings.Join(bp.Keys, ", "),
-					o.config, cfg.Name, bp.Keys[0], c.TransactionalIDPrefix())
-				return err
-			}
-			bar.draw(st, bp, true)
-			if err != nil {
-				return err
-			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("interrupted: run the same command again to resume where it stopped")
-			}
-			r := st.Reports[0]
-			if r.State == source.StateFailed {
-				return fmt.Errorf("report %s failed: %s", r.Key, r.LastError)
-			}
-			fmt.Fprintf(env.stdout, "backfilled %s %s..%s into %s: %s written, %s, %s; %s already in the topic before, %s read again and skipped (already written)\n",
-				r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, plural(r.Rows, "row"), plural(r.DeadLetters, "dead letter"),
-				plural(r.Calls, "call"), plural(bp.Seeded, "event"), plural(r.Duplicates, "row"))
-			return nil
-		case <-tick.C:
-			bp, _ := c.BackfillProgress()
-			bar.draw(c.Status(), bp, false)
-		}
+	bar := progress{from: from, to: to, loc: cfg.Location}
+	status := func() (string, bool) {
+		bp, _ := c.BackfillProgress()
+		return bar.line(c.Status(), bp) + "\n", false
+	}
+	err = red.Error(term.Watch(ctx, 500*time.Millisecond, c.Run, status))
+	st := c.Status()
+	bp, _ := c.BackfillProgress()
+	if bp.Finished == len(st.Reports) {
+		term.Keep()
+		r := st.Reports[0]
+		fmt.Fprintf(env.stdout, "backfill of %s %s..%s into %s was already done: its progress, stored under %s, reached the range's end, so nothing was read.\n"+
+			"To read the range again, reset that progress and run this command again:\n"+
+			"  wolkvox-connect offsets reset --config %s --connector %s --report '%s' --transactional-id-prefix %s --yes\n",
+			r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, strings.Join(bp.Keys, ", "),
+			o.config, cfg.Name, bp.Keys[0], c.TransactionalIDPrefix())
+		return err
+	}
+	term.Show(bar.line(st, bp) + "\n")
+	term.Keep()
+	switch r := st.Reports[0]; {
+	case err != nil:
+		return err
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted: run the same command again to resume where it stopped")
+	case r.State == source.StateFailed:
+		return fmt.Errorf("report %s failed: %s", r.Key, r.LastError)
+	default:
+		fmt.Fprintf(env.stdout, "backfilled %s %s..%s into %s: %s written, %s, %s; %s already in the topic before, %s read again and skipped (already written)\n",
+			r.Key, from.Format(time.RFC3339), to.Format(time.RFC3339), r.Topic, plural(r.Rows, "row"), plural(r.DeadLetters, "dead letter"),
+			plural(r.Calls, "call"), plural(bp.Seeded, "event"), plural(r.Duplicates, "row"))
+		return nil
 	}
 }
 
@@ -145,47 +138,33 @@ func parseInstant(v string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-11-01T08:00:00-05:00) nor a date (2026-11-01)", v)
 }
 
-// progress draws a backfill's progress on its console: a bar redrawn in place on a
-// terminal, a line every few seconds elsewhere. Times are in the connector's zone,
-// with their offset, as --from and --to are read.
+// progress is a backfill's progress bar. Times are in the connector's zone, with their
+// offset, as --from and --to are read.
 type progress struct {
-	term     *console.Console
 	from, to time.Time
 	loc      *time.Location
-	last     time.Time
 }
 
 // progressTime is how the bar shows an instant: local to the operation, with its offset.
 const progressTime = "2006-01-02 15:04 -07:00"
 
-func (p *progress) draw(st source.Status, bp source.BackfillProgress, final bool) {
+// line is the bar for the status of a backfill's one report.
+func (p *progress) line(st source.Status, bp source.BackfillProgress) string {
 	if len(st.Reports) == 0 {
-		return
+		return ""
 	}
 	r := st.Reports[0]
-	var line string
 	if bp.Seeding {
 		// Before the first call: reading what the topic holds, so none of it is written twice.
-		line = fmt.Sprintf("reading what %s holds first: %s so far", r.Topic, plural(bp.Seeded, "event"))
-	} else {
-		frac := 0.0
-		if r.Cursor.After(p.from) {
-			frac = min(float64(r.Cursor.Sub(p.from))/float64(p.to.Sub(p.from)), 1)
-		}
-		const width = 30
-		filled := int(frac * width)
-		line = fmt.Sprintf("[%s%s] %3.0f%% %s up to %s, %s, %s, %s",
-			strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*frac, r.Key,
-			r.Cursor.In(p.loc).Format(progressTime), plural(r.Rows, "row"), plural(r.Calls, "call"), r.State)
+		return fmt.Sprintf("reading what %s holds first: %s so far", r.Topic, plural(bp.Seeded, "event"))
 	}
-	switch {
-	case p.term.Terminal():
-		p.term.Show(line + "\n")
-		if final {
-			p.term.Keep()
-		}
-	case final || time.Since(p.last) >= 5*time.Second:
-		p.term.Show(line + "\n")
-		p.last = time.Now()
+	frac := 0.0
+	if r.Cursor.After(p.from) {
+		frac = min(float64(r.Cursor.Sub(p.from))/float64(p.to.Sub(p.from)), 1)
 	}
+	const width = 30
+	filled := int(frac * width)
+	return fmt.Sprintf("[%s%s] %3.0f%% %s up to %s, %s, %s, %s",
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*frac, r.Key,
+		r.Cursor.In(p.loc).Format(progressTime), plural(r.Rows, "row"), plural(r.Calls, "call"), r.State)
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
-	"github.com/wolkvox-connect/wolkvox-connect/source/console"
 )
 
 // TestProgressLine checks the bar: the seeding phase shows its count, the cursor is in
@@ -33,12 +31,11 @@ func TestProgressLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			p := progress{term: console.New(&b, false), from: from, to: to, loc: loc}
-			p.draw(source.Status{Reports: []source.ReportStatus{tt.r}}, tt.bp, true)
+			p := progress{from: from, to: to, loc: loc}
+			line := p.line(source.Status{Reports: []source.ReportStatus{tt.r}}, tt.bp)
 			for _, w := range tt.want {
-				if !strings.Contains(b.String(), w) {
-					t.Errorf("bar %q lacks %q", b.String(), w)
+				if !strings.Contains(line, w) {
+					t.Errorf("bar %q lacks %q", line, w)
 				}
 			}
 		})

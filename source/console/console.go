@@ -7,11 +7,13 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Console serializes a status block and log lines on one writer. It is safe for
@@ -85,6 +87,41 @@ func (c *Console) Clear() {
 	defer c.mu.Unlock()
 	io.WriteString(c.w, erase(c.drawn))
 	c.drawn = ""
+}
+
+// plainEvery is how often Watch prints a status off a terminal, where every block stays
+// on screen: often enough to show progress, rarely enough not to flood a log.
+const plainEvery = 5 * time.Second
+
+// Watch runs work until it returns and, meanwhile, shows status every interval on a
+// terminal (every 5 s elsewhere). status returns the block to show and whether to stop:
+// then work's context is cancelled and Watch waits for it. Watch returns work's error;
+// the last block stays on screen as the caller leaves it ([Console.Keep],
+// [Console.Clear]). The goroutine running work is Watch's: it has ended when Watch
+// returns.
+func (c *Console) Watch(ctx context.Context, interval time.Duration, work func(context.Context) error, status func() (block string, stop bool)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- work(ctx) }()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	every := max(1, int(plainEvery/interval))
+	for tick := 1; ; tick++ {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+		}
+		block, stop := status()
+		if c.tty || tick%every == 0 {
+			c.Show(block)
+		}
+		if stop {
+			cancel()
+			return <-done
+		}
+	}
 }
 
 // erase is the escape sequence that erases block, drawn last: move to the start of its

@@ -2,11 +2,14 @@ package console
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestConsole checks what reaches the screen: on a terminal a log line lifts the status
@@ -113,5 +116,34 @@ func TestIsTerminal(t *testing.T) {
 		if !IsTerminal(tty, env("xterm")) || IsTerminal(tty, env("dumb")) {
 			t.Error("/dev/tty: a terminal unless TERM=dumb")
 		}
+	}
+}
+
+// TestWatch: work runs to its end while the status shows; a status asking to stop
+// cancels work, and Watch returns what work returned, its goroutine ended.
+func TestWatch(t *testing.T) {
+	var b bytes.Buffer
+	c := New(&b, true)
+	release := make(chan struct{})
+	shown := 0
+	err := c.Watch(context.Background(), time.Millisecond, func(context.Context) error {
+		<-release
+		return errors.New("done")
+	}, func() (string, bool) {
+		if shown++; shown == 3 {
+			close(release)
+		}
+		return fmt.Sprintf("tick %d\n", shown), false
+	})
+	if err == nil || err.Error() != "done" || shown < 3 || !strings.Contains(b.String(), "tick 3\n") {
+		t.Errorf("Watch = %v after %d statuses, output %q", err, shown, b.String())
+	}
+
+	err = New(&b, false).Watch(context.Background(), time.Millisecond, func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}, func() (string, bool) { return "failed\n", true })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a status asking to stop: Watch = %v, want work cancelled", err)
 	}
 }

@@ -205,10 +205,7 @@ func Run(ctx context.Context, cfg Config) error {
 		fmt.Fprintf(cfg.Out, "Running until Ctrl-C.\n\n")
 	}
 
-	// The worker runs in a goroutine owned here: runCtx stops it and done says it has.
-	done := make(chan error, 1)
 	began := time.Now()
-	go func() { done <- w.Run(runCtx) }()
 	snapshot := func() frame {
 		st, err := w.Status(Connector)
 		if err != nil {
@@ -217,8 +214,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return frame{Now: clock.Now(), Speed: cfg.Speed, Elapsed: time.Since(began), Status: st}
 	}
-	view.run(runCtx, snapshot, cancel)
-	werr := <-done
+	werr := view.watch(runCtx, w.Run, snapshot)
 	final := snapshot()
 	if final.Status.State == source.StateStopped {
 		// The connector keeps each report's last running state; once it has stopped,

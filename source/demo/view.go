@@ -13,11 +13,9 @@ import (
 )
 
 // How often the demo's progress shows: the table is refreshed every refresh on a
-// terminal; elsewhere (CI, pipes, tests) a whole block every refresh would flood the
-// log, so it prints one block every blockEvery.
+// terminal; elsewhere (CI, pipes, tests) the console prints a block every few seconds.
 const (
-	refresh    = time.Second
-	blockEvery = 5 * time.Second
+	refresh = time.Second
 	// lineWidth bounds error lines in the table: a wrapped line would make the
 	// in-place redraw miscount the lines it has to move up.
 	lineWidth = 110
@@ -38,30 +36,17 @@ type view struct{ c *console.Console }
 
 func newView(out io.Writer, tty bool) *view { return &view{c: console.New(out, tty)} }
 
-// run draws snapshots until ctx is done. It calls stop, and returns, as soon as the
-// connector has failed: running on would only show the same error.
-func (v *view) run(ctx context.Context, snapshot func() frame, stop context.CancelFunc) {
-	t := time.NewTicker(refresh)
-	defer t.Stop()
-	every := int(blockEvery / refresh)
-	for tick := 1; ; tick++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// watch runs work, drawing snapshots as it goes, and stops it as soon as the connector
+// has failed: running on would only show the same error.
+func (v *view) watch(ctx context.Context, work func(context.Context) error, snapshot func() frame) error {
+	return v.c.Watch(ctx, refresh, work, func() (string, bool) {
 		fr := snapshot()
-		switch {
-		case v.c.Terminal():
-			v.c.Show(render(fr))
-		case tick%every == 0:
-			v.c.Show(render(fr) + "\n")
+		table := render(fr)
+		if !v.c.Terminal() {
+			table += "\n" // blocks that stay on screen, one after the other
 		}
-		if fr.Status.State == source.StateFailed {
-			stop()
-			return
-		}
-	}
+		return table, fr.Status.State == source.StateFailed
+	})
 }
 
 // final replaces the live table by the final one, which stays on screen.
