@@ -52,7 +52,8 @@ FUZZ_TARGETS ?= \
 	./offsets:FuzzPositionUnmarshal \
 	./offsets:FuzzDecodeKey \
 	./schemas:FuzzConvert \
-	./source/restapi:FuzzParseOffsets
+	./source/restapi:FuzzParseOffsets \
+	./source/demo:FuzzParseReports
 FUZZTIME ?= 8s
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
