@@ -16,11 +16,3 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	return nil
 }
-
-// orDash is s, or "-" for an empty column.
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
