@@ -67,3 +67,24 @@ func (s *Set) WriteCheck(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "ok: %d schemas, %d kept versions, every schema reads all its versions (BACKWARD)\n", s.Len(), versions)
 	return err
 }
+
+// ErrNoVersion: a schema has no kept version of that number.
+var ErrNoVersion = errors.New("schemas: no such version")
+
+// Show is what 'schemas show' prints of the schema: its .avsc text, or with canonical
+// its Parsing Canonical Form (what the fingerprint is computed over), of the current
+// schema (version 0) or of kept version N (ErrNoVersion when it has none).
+func (sc *Schema) Show(version int, canonical bool) (string, error) {
+	text, canon := sc.Text, sc.Canonical
+	if version != 0 {
+		v, ok := sc.Version(version)
+		if !ok {
+			return "", fmt.Errorf("%w: %s has versions 1 to %d, not %d", ErrNoVersion, sc.Report, len(sc.Versions), version)
+		}
+		text, canon = v.Text, v.Canonical
+	}
+	if canonical {
+		return canon + "\n", nil
+	}
+	return text, nil
+}

@@ -88,3 +88,27 @@ func TestWriteCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemaShow: the current text, a kept version, the canonical form, and a version
+// the schema does not have.
+func TestSchemaShow(t *testing.T) {
+	set, err := Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, ok := set.Lookup("diagram_13")
+	if !ok || len(sc.Versions) == 0 {
+		t.Fatal("diagram_13 has no schema with versions")
+	}
+	cur, err := sc.Show(0, false)
+	if err != nil || cur != sc.Text {
+		t.Errorf("Show(0, false) = %q, %v; want the .avsc", cur, err)
+	}
+	first, err := sc.Show(1, true)
+	if err != nil || first != sc.Versions[0].Canonical+"\n" {
+		t.Errorf("Show(1, true) = %q, %v; want version 1's canonical form", first, err)
+	}
+	if _, err := sc.Show(len(sc.Versions)+1, false); !errors.Is(err, ErrNoVersion) {
+		t.Errorf("a version it does not have: %v, want ErrNoVersion", err)
+	}
+}

@@ -98,7 +98,7 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 	}
 	srcOpts := []wolkvox.Opt{
 		wolkvox.Server(cfg.Server), wolkvox.Token(cfg.Token.Reveal()), wolkvox.Location(cfg.Location),
-		wolkvox.Logger(log), wolkvox.OnCall(c.onCall), wolkvox.RowCap(o.rowCap),
+		wolkvox.Logger(log), wolkvox.OnCall(c.onCall),
 	}
 	if cfg.BaseURL != "" {
 		srcOpts = append(srcOpts, wolkvox.BaseURL(cfg.BaseURL))

@@ -81,7 +81,7 @@ func TestDeliversGroundTruth(t *testing.T) {
 		}
 		c, err := source.New(cfg, source.WriteTo(testDestination(kc.Seeds, prefix)), source.WithClock(clock.FastClock),
 
-			source.RowCap(400),
+			source.SourceOpts(wolkvox.RowCap(400)),
 			// Client retries wait in real time; on a 300× clock a real second is five
 			// virtual minutes, so keep them short.
 			source.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)), source.MaxBackoff(time.Minute), source.Logger(testLogger(t)))

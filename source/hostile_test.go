@@ -322,7 +322,7 @@ func TestBisectsDownToOneSecond(t *testing.T) {
 	}
 	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
 		up := &scripted{loc: bogota, answer: rowsIn(9)}
-		c, prefix := hostileRun(t, kc, up, start, start.Add(20*time.Minute), source.RowCap(10))
+		c, prefix := hostileRun(t, kc, up, start, start.Add(20*time.Minute), source.SourceOpts(wolkvox.RowCap(10)))
 		if !oneSecond(up) {
 			t.Errorf("the one-second window %s was never asked for; windows: %v", dense, up.windows())
 		}
@@ -338,7 +338,7 @@ func TestBisectsDownToOneSecond(t *testing.T) {
 		up := &scripted{loc: bogota, answer: rowsIn(10)}
 		srv := httptest.NewServer(up)
 		defer srv.Close()
-		c, _ := testConnector(t, kafkatest.Fake(t), srv.URL, start, fastClock(start.Add(10*time.Minute), 600), source.RowCap(10))
+		c, _ := testConnector(t, kafkatest.Fake(t), srv.URL, start, fastClock(start.Add(10*time.Minute), 600), source.SourceOpts(wolkvox.RowCap(10)))
 		err := c.Run(context.Background()) // its only report fails: Run ends
 		if !errors.Is(err, source.ErrAllFailed) {
 			t.Fatalf("Run = %v, want ErrAllFailed", err)

@@ -41,7 +41,6 @@ type options struct {
 	logger            *slog.Logger
 	observer          Observer
 	maxBackoff        time.Duration
-	rowCap            int
 	futureTolerance   time.Duration
 	stallTimeout      time.Duration
 	redactor          *Redactor
@@ -56,7 +55,6 @@ func defaultOptions() options {
 		clock:           WallClock{},
 		logger:          slog.New(slog.DiscardHandler),
 		maxBackoff:      5 * time.Minute,
-		rowCap:          wolkvox.MaxRows,
 		futureTolerance: DefaultFutureTolerance,
 		stallTimeout:    DefaultStallTimeout,
 	}
@@ -148,8 +146,11 @@ func KafkaOpts(opts ...kgo.Opt) Opt {
 	return optFunc(func(o *options) { o.extraKafkaOpts = append(o.extraKafkaOpts, opts...) })
 }
 
-// SourceOpts are passed to the Wolkvox client after the connector's own (BaseURL for a
-// proxy or the simulator, a Limiter shared with other connectors of the same token).
+// SourceOpts are passed to the Wolkvox client after the connector's own: its limits
+// (MaxBodyBytes, MaxRowBytes, a RowCap lowered in tests with the simulator's). The
+// engine builds each connector's client itself, from the Config (server, token, zone,
+// base URL) and the token group's Limiter, since it installs its own call hook; this is
+// the one way in for the rest.
 func SourceOpts(opts ...wolkvox.Opt) Opt {
 	return optFunc(func(o *options) { o.sourceOpts = append(o.sourceOpts, opts...) })
 }
@@ -172,11 +173,6 @@ func WithObserver(obs Observer) Opt { return optFunc(func(o *options) { o.observ
 
 // MaxBackoff caps the wait between failed windows of a report. Default 5m.
 func MaxBackoff(d time.Duration) Opt { return optFunc(func(o *options) { o.maxBackoff = d }) }
-
-// RowCap is the most rows the API returns for one call; an answer that size is taken
-// as cut and its window bisected. Default wolkvox.MaxRows (60,000), Wolkvox's limit; tests
-// lower it together with the simulator's.
-func RowCap(n int) Opt { return optFunc(func(o *options) { o.rowCap = n }) }
 
 // DefaultFutureTolerance is how far past now a row's time may lie and still count for
 // last_seen: enough for a clock off by some minutes, not for a row dated next year.

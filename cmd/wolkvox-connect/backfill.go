@@ -29,7 +29,7 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	o.register(fs, env, false)
 	name := fs.String("connector", "", "the connector whose report to re-read (required when the file has several)")
 	report := fs.String("report", "", `the report's key as 'wolkvox-connect offsets list' shows it, e.g. "act_3,cod_act=cod_act1" (required)`)
-	fromFlag := fs.String("from", "", `start of the range: RFC 3339, or a date "2026-11-01" (midnight in the connector's zone) (required)`)
+	fromFlag := fs.String("from", "", `start of the range: RFC 3339, a date "2026-11-01" (midnight in the connector's zone) or "today" (required)`)
 	toFlag := fs.String("to", "", "end of the range, same forms (required)")
 	topic := fs.String("topic", "", "write to this topic instead of the report's own")
 	if err := parseFlags(fs, args); err != nil {
@@ -52,25 +52,21 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	}
 	cfg := conn.Config()
 	cfg.Reports = []source.ReportConfig{rc}
-	from, err := parseInstant(*fromFlag, cfg.Location)
-	if err != nil {
-		return fmt.Errorf("%w: --from: %v", errUsage, err)
+	now := time.Now()
+	var bounds [2]time.Time
+	for i, fv := range []struct{ flag, value string }{{"--from", *fromFlag}, {"--to", *toFlag}} {
+		t, err := config.ParseInstant(fv.value, cfg.Location, now)
+		if problem := config.CheckInstant(t, now); err == nil && problem != "" {
+			err = fmt.Errorf("%s; give a time between %s and a year from now", problem, config.EarliestStart.Format(time.DateOnly))
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", errUsage, fv.flag, err)
+		}
+		bounds[i] = t
 	}
-	to, err := parseInstant(*toFlag, cfg.Location)
-	if err != nil {
-		return fmt.Errorf("%w: --to: %v", errUsage, err)
-	}
+	from, to := bounds[0], bounds[1]
 	if !from.Before(to) {
 		return fmt.Errorf("%w: --from %s is not before --to %s", errUsage, *fromFlag, *toFlag)
-	}
-	now := time.Now()
-	for _, fv := range []struct {
-		flag string
-		t    time.Time
-	}{{"--from", from}, {"--to", to}} {
-		if problem := config.CheckInstant(fv.t, now); problem != "" {
-			return fmt.Errorf("%w: %s: %s; give a time between %s and a year from now", errUsage, fv.flag, problem, config.EarliestStart.Format(time.DateOnly))
-		}
 	}
 	// The progress bar and the log share stderr through one console, so that they never
 	// write at once nor cut into each other's lines.
@@ -125,17 +121,6 @@ func plural(n int64, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// parseInstant reads RFC 3339 or a date, midnight in loc.
-func parseInstant(v string, loc *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02", v, loc); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-11-01T08:00:00-05:00) nor a date (2026-11-01)", v)
 }
 
 // progress is a backfill's progress bar. Times are in the connector's zone, with their

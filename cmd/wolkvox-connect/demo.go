@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -41,71 +38,17 @@ func demoCommand() command {
 	}
 }
 
-// demoFlags are the demo command's flags.
-type demoFlags struct {
-	duration time.Duration
-	speed    float64
-	brokers  []string
-	reports  []string
-	events   int
-	logLevel string
-	seed     int64
-}
-
-func (f *demoFlags) register(fs *pflag.FlagSet) {
-	fs.DurationVar(&f.duration, "duration", 0, "stop after this real time (0: run until Ctrl-C)")
-	fs.Float64Var(&f.speed, "speed", 60, "virtual seconds per real second, shared by the simulator and the worker")
-	fs.StringSliceVar(&f.brokers, "brokers", nil, "use this Kafka cluster (HOST:PORT,...) instead of the embedded broker")
-	fs.StringSliceVar(&f.reports, "reports", demo.DefaultReports(), "reports to read: api[:param=value...], comma-separated")
-	fs.IntVar(&f.events, "events", 3, "decoded events to print per report at the end (0: none)")
-	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
-	fs.Int64Var(&f.seed, "seed", 1, "seed of the simulated data and of its injected faults")
-}
-
-// demoFlagOf names the flag of each demo.Config field the flags set, for its errors.
-var demoFlagOf = map[string]string{"Duration": "--duration", "Speed": "--speed", "Events": "--events"}
-
-// config validates the flags and returns the demo they describe, writing to env.
-func (f *demoFlags) config(fs *pflag.FlagSet, env *environment) (demo.Config, error) {
-	cfg := demo.Config{
-		Duration: f.duration, Speed: f.speed, Events: f.events, Seed: f.seed, Version: version,
-		Out: env.stdout, Terminal: console.IsTerminal(env.stdout, env.getenv), Log: env.stderr,
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
-	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return cfg, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, f.logLevel)
-	}
-	for _, b := range f.brokers {
-		if b = strings.TrimSpace(b); b == "" {
-			return cfg, fmt.Errorf("%w: --brokers has an empty address", errUsage)
-		}
-		cfg.Brokers = append(cfg.Brokers, b)
-	}
-	var err error
-	if cfg.Reports, err = demo.ParseReports(f.reports); err != nil {
-		return cfg, fmt.Errorf("%w: --reports: %w", errUsage, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		var bad *demo.ConfigError
-		if errors.As(err, &bad) && demoFlagOf[bad.Field] != "" {
-			return cfg, fmt.Errorf("%w: %s %v %s", errUsage, demoFlagOf[bad.Field], bad.Value, bad.Reason)
-		}
-		return cfg, err
-	}
-	return cfg, nil
-}
-
 func runDemo(ctx context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
-	var f demoFlags
-	f.register(fs)
+	f := demo.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := f.config(fs, env)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	cfg, err := f.Config(env.stdout, console.IsTerminal(env.stdout, env.getenv), env.stderr, version)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return demo.Run(ctx, cfg)
 }

@@ -34,7 +34,6 @@ type demoOutput struct {
 }
 
 type demoSampleLine struct {
-	Report    string         `json:"report"`
 	Topic     string         `json:"topic"`
 	Partition int32          `json:"partition"`
 	Offset    int64          `json:"offset"`
@@ -53,7 +52,7 @@ func parseDemoOutput(t *testing.T, stdout string) demoOutput {
 		switch {
 		case line == "Final status:":
 			inFinal = true
-		case strings.HasPrefix(line, `{"report":`):
+		case strings.HasPrefix(line, `{"topic":`):
 			var s demoSampleLine
 			if err := json.Unmarshal([]byte(line), &s); err != nil {
 				t.Fatalf("sample line is not JSON: %v\n%s", err, line)
@@ -103,7 +102,7 @@ func (o demoOutput) check(t *testing.T, reports map[string]string, perReport int
 		api, _, _ := strings.Cut(key, ",")
 		var got int
 		for _, s := range o.samples {
-			if s.Report != api {
+			if s.Value["wv_report"] != api {
 				continue
 			}
 			got++

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,29 +144,10 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 		return err
 	}
 	log, w, api := parts.log, parts.worker, parts.api
-	for _, p := range s.Warnings {
-		log.Warn("configuration: "+p.String(), "field", p.Field)
-	}
-	for _, g := range s.TokenGroups() {
-		plan := s.QuotaPlan(g)
-		log.Info("quota plan", "token", g.Label(s), "calls_per_day", int64(plan.Total), "budget", plan.Budget)
-	}
+	s.LogPlans(log)
 	log.Info("worker starting", "version", version, "connectors", len(s.Connectors), "brokers", strings.Join(s.Kafka.Brokers, ","))
-	// The REST API and the worker live and die together: a REST address that cannot be
-	// bound stops the worker, and the end of the worker stops the API.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	served := make(chan error, 1)
-	go func() {
-		err := api.Serve(ctx)
-		if err != nil {
-			cancel()
-		}
-		served <- err
-	}()
-	err = w.Run(ctx)
-	cancel()
-	err = errors.Join(err, <-served)
+	// The REST API and the worker live and die together.
+	err = api.ServeWhile(ctx, w.Run)
 	log.Info("worker stopped")
 	return parts.redactor.Error(err)
 }

@@ -101,19 +101,11 @@ func schemasShow(env *environment, set *schemas.Set, args []string, version int,
 	if !ok {
 		return fmt.Errorf("%w: no schema for report %q (see 'wolkvox-connect schemas list')", errUsage, args[0])
 	}
-	text, canon := sc.Text, sc.Canonical
-	if version != 0 {
-		v, ok := sc.Version(version)
-		if !ok {
-			return fmt.Errorf("%w: %s has versions 1 to %d, not %d", errUsage, sc.Report, len(sc.Versions), version)
-		}
-		text, canon = v.Text, v.Canonical
+	text, err := sc.Show(version, canonical)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if canonical {
-		_, err := fmt.Fprintln(env.stdout, canon)
-		return err
-	}
-	_, err := fmt.Fprint(env.stdout, text)
+	_, err = fmt.Fprint(env.stdout, text)
 	return err
 }
 

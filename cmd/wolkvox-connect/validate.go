@@ -52,7 +52,7 @@ func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	var ce *config.Error
 	if errors.As(err, &ce) {
 		for _, p := range ce.Problems {
-			fmt.Fprintf(env.stdout, "%s:%s\n", path, problemLine(p))
+			fmt.Fprintln(env.stdout, p.At(path))
 		}
 		return fmt.Errorf("%s: %d problem(s): %w", path, len(ce.Problems), errProblems)
 	}
@@ -64,10 +64,10 @@ func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 		reports += len(c.Config.Reports)
 	}
 	for _, w := range s.Warnings {
-		fmt.Fprintf(env.stdout, "%s:%s\n", path, strings.Replace(problemLine(w), w.Field+":", "warning: "+w.Field+":", 1))
+		fmt.Fprintln(env.stdout, w.WarningAt(path))
 	}
 	fmt.Fprintf(env.stdout, "config OK: %s (%d connector(s), %d report(s))\n", path, len(s.Connectors), reports)
-	printPlans(env.stdout, s)
+	s.WritePlans(env.stdout)
 	if !*probe {
 		return nil
 	}
@@ -75,25 +75,6 @@ func runValidate(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 		return fmt.Errorf("%s: the configuration is valid, but %d %w: %s", path, len(failed), errProbeFailed, strings.Join(failed, "; "))
 	}
 	return nil
-}
-
-// problemLine is one problem as "LINE: field: problem (fix: ...)", LINE empty when
-// unknown, so that "file:line:" reads as a compiler's position.
-func problemLine(p config.Problem) string {
-	if p.Line == 0 {
-		return " " + p.FieldError.Error()
-	}
-	return fmt.Sprintf("%d: %s", p.Line, p.FieldError.Error())
-}
-
-// printPlans prints the steady-state calls a day of each token group.
-func printPlans(w io.Writer, s *config.Settings) {
-	for _, g := range s.TokenGroups() {
-		first := s.Connectors[g.Connectors[0]].Config
-		p := s.QuotaPlan(g)
-		fmt.Fprintf(w, "\nquota plan for %s (resets at %02d:00 %s):\n%s\n", g.Label(s), g.QuotaResetHour, first.Location, p)
-		fmt.Fprintf(w, "  fits: %.0f calls a day left for catching up and retries\n", float64(p.Budget)-p.Total)
-	}
 }
 
 // probeTokens calls token_info once per connector and prints the outcome; it returns

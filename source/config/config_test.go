@@ -360,12 +360,12 @@ func TestParseStart(t *testing.T) {
 		{"", time.Time{}, false},
 	}
 	for _, tt := range tests {
-		got, err := parseStart(tt.in, lima, now)
+		got, err := ParseInstant(tt.in, lima, now)
 		if (err == nil) != tt.ok || !got.Equal(tt.want) {
-			t.Errorf("parseStart(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+			t.Errorf("ParseInstant(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
 		if err != nil && !errors.Is(err, ErrInvalid) {
-			t.Errorf("parseStart(%q) error %v does not wrap ErrInvalid", tt.in, err)
+			t.Errorf("ParseInstant(%q) error %v does not wrap ErrInvalid", tt.in, err)
 		}
 	}
 }

@@ -56,6 +56,20 @@ func (p Problem) String() string {
 	return fmt.Sprintf("line %d: %s", p.Line, p.FieldError.Error())
 }
 
+// At is the problem as a compiler would print it: "FILE:LINE: field: problem (fix:
+// ...)", "FILE: field: ..." when the line is unknown.
+func (p Problem) At(file string) string { return p.at(file, "") }
+
+// WarningAt is At for a warning: "FILE:LINE: warning: field: ...".
+func (p Problem) WarningAt(file string) string { return p.at(file, "warning: ") }
+
+func (p Problem) at(file, kind string) string {
+	if p.Line == 0 {
+		return fmt.Sprintf("%s: %s%s", file, kind, p.FieldError.Error())
+	}
+	return fmt.Sprintf("%s:%d: %s%s", file, p.Line, kind, p.FieldError.Error())
+}
+
 func (e *Error) Error() string {
 	var b strings.Builder
 	name := cmp.Or(e.File, "configuration")

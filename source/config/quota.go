@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
@@ -91,5 +93,28 @@ func (l *loader) checkTokens(s *Settings) {
 		l.bad(fmt.Sprintf("connectors[%d].daily_quota", first), fmt.Sprintf("the reports on %s make %.0f calls a day in steady state, above the daily quota of %d",
 			who, p.Total, g.DailyQuota),
 			fmt.Sprintf("cut %.0f calls a day: a longer interval (10m instead of 5m halves a report's calls), a longer bucket for range reports, or fewer reports; raise daily_quota only if the token has more licenses", p.Total-float64(g.DailyQuota)))
+	}
+}
+
+// WritePlans writes the quota plan of every token group: the steady-state calls a day
+// of each report, their sum against the budget, and what is left for catching up.
+func (s *Settings) WritePlans(w io.Writer) {
+	for _, g := range s.TokenGroups() {
+		first := s.Connectors[g.Connectors[0]].Config
+		p := s.QuotaPlan(g)
+		fmt.Fprintf(w, "\nquota plan for %s (resets at %02d:00 %s):\n%s\n", g.Label(s), g.QuotaResetHour, first.Location, p)
+		fmt.Fprintf(w, "  fits: %.0f calls a day left for catching up and retries\n", float64(p.Budget)-p.Total)
+	}
+}
+
+// LogPlans logs, as a worker starts, the configuration's warnings and each token
+// group's quota plan.
+func (s *Settings) LogPlans(log *slog.Logger) {
+	for _, p := range s.Warnings {
+		log.Warn("configuration: "+p.String(), "field", p.Field)
+	}
+	for _, g := range s.TokenGroups() {
+		plan := s.QuotaPlan(g)
+		log.Info("quota plan", "token", g.Label(s), "calls_per_day", int64(plan.Total), "budget", plan.Budget)
 	}
 }

@@ -555,7 +555,7 @@ func (l *loader) schedule(fs *fileSchedule, path string, base *source.ReportConf
 	dur("settle", fs.Settle, &rc.Settle)
 	dur("bucket", fs.Bucket, &rc.Bucket)
 	if fs.Start != "" {
-		t, err := parseStart(fs.Start, loc, now)
+		t, err := ParseInstant(fs.Start, loc, now)
 		if err != nil {
 			l.bad(join(path, "start"), fmt.Sprintf("%q is not a start", fs.Start), `write an RFC 3339 instant ("2026-11-01T00:00:00-05:00"), a date ("2026-11-01", midnight in time_zone) or "today"`)
 		} else if problem := CheckInstant(t, now); problem != "" {
@@ -567,9 +567,10 @@ func (l *loader) schedule(fs *fileSchedule, path string, base *source.ReportConf
 	return rc
 }
 
-// parseStart reads a start: an RFC 3339 instant, a date (midnight in loc), or "today"
-// (midnight in loc of the day now falls in).
-func parseStart(s string, loc *time.Location, now time.Time) (time.Time, error) {
+// ParseInstant reads an instant as the file's start and backfill's --from and --to
+// take it: RFC 3339, a date (midnight in loc), or "today" (midnight of now's date in
+// loc). Anything else wraps ErrInvalid.
+func ParseInstant(s string, loc *time.Location, now time.Time) (time.Time, error) {
 	if strings.EqualFold(s, "today") {
 		y, m, d := now.In(loc).Date()
 		return time.Date(y, m, d, 0, 0, 0, 0, loc), nil
@@ -579,7 +580,7 @@ func parseStart(s string, loc *time.Location, now time.Time) (time.Time, error) 
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("start %q: %w", s, ErrInvalid)
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-11-01T08:00:00-05:00), a date (2026-11-01) nor \"today\": %w", s, ErrInvalid)
 	}
 	return t, nil
 }

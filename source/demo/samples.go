@@ -16,19 +16,10 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
-// sample is one event read back from Kafka, as the demo prints it: one JSON line, the
-// record's coordinates and the decoded value with its fields in schema order.
-type sample struct {
-	Report    string         `json:"report"`
-	Topic     string         `json:"topic"`
-	Partition int32          `json:"partition"`
-	Offset    int64          `json:"offset"`
-	Value     *schemas.Event `json:"value"`
-}
-
 // printSamples reads the first n committed events of each report's topic and prints
-// them as JSON lines, report by report. An event that does not decode is printed as an
-// error line, not skipped: the demo is also a check of the wire format.
+// them as JSON lines, report by report, as tail does (schemas.Record). An event that
+// does not decode is printed with its error and raw bytes, not skipped: the demo is
+// also a check of the wire format.
 func printSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports []source.ReportStatus, n int, log *slog.Logger) error {
 	topics := make([]string, 0, len(reports))
 	byTopic := map[string]string{}
@@ -56,15 +47,7 @@ func printSamples(ctx context.Context, w io.Writer, kopts []kgo.Opt, reports []s
 			continue
 		}
 		for _, r := range recs {
-			s := sample{Report: byTopic[topic], Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
-			ev, err := dec.Decode(ctx, r.Value)
-			if err != nil {
-				fmt.Fprintf(w, "(%s %s/%d@%d does not decode: %v)\n", s.Report, r.Topic, r.Partition, r.Offset, err)
-				continue
-			}
-			s.Report = ev.Report
-			s.Value = ev
-			if err := enc.Encode(s); err != nil {
+			if err := enc.Encode(dec.DecodeRecord(ctx, r)); err != nil {
 				return fmt.Errorf("writing an event: %w", err)
 			}
 		}

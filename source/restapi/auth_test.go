@@ -218,3 +218,47 @@ func TestServe(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestServeWhile: the API and the work live and die together. An API that cannot serve
+// stops the work; the end of the work stops the API; both errors come back.
+func TestServeWhile(t *testing.T) {
+	holder, err := New(newFake(), Address("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	held := make(chan error, 1)
+	go func() { held <- holder.Serve(ctx) }()
+	<-holder.Ready()
+	defer func() {
+		cancel()
+		if err := <-held; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	taken, err := New(newFake(), Address(holder.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = taken.ServeWhile(context.Background(), func(ctx context.Context) error {
+		<-ctx.Done() // stopped by the API that could not listen
+		return nil
+	})
+	if err == nil {
+		t.Error("ServeWhile on a taken port: nil error, want the listen error")
+	}
+
+	free, err := New(newFake(), Address("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	workErr := errors.New("worker ended")
+	err = free.ServeWhile(context.Background(), func(context.Context) error {
+		<-free.Ready()
+		return workErr
+	})
+	if !errors.Is(err, workErr) {
+		t.Errorf("ServeWhile after the work ended: %v, want its error (and the API stopped)", err)
+	}
+}

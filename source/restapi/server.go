@@ -123,6 +123,26 @@ func (s *Server) Addr() string {
 	return s.cfg.address
 }
 
+// ServeWhile serves the API while run (the worker's Run) runs, and ties their lives
+// together: an API that cannot serve (its address taken) cancels run's context, and
+// the end of run stops the API. It returns both errors, joined; the goroutine serving
+// the API has ended when it returns.
+func (s *Server) ServeWhile(ctx context.Context, run func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() {
+		err := s.Serve(ctx)
+		if err != nil {
+			cancel()
+		}
+		served <- err
+	}()
+	err := run(ctx)
+	cancel()
+	return errors.Join(err, <-served)
+}
+
 // Serve listens on the configured address and serves until ctx ends, then shuts down
 // gracefully: it stops accepting, waits up to ShutdownTimeout for requests in flight,
 // closes what is left and returns. It returns nil after a shutdown ctx asked for, and
