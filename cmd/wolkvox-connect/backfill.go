@@ -42,13 +42,13 @@ func runBackfill(ctx context.Context, env *environment, fs *pflag.FlagSet, args 
 	if *report == "" {
 		return fmt.Errorf("%w: --report KEY is required ('wolkvox-connect offsets list' shows the keys)", errUsage)
 	}
-	conn, err := connectorByFlag(s, o.config, *name)
+	conn, err := s.Connector(*name)
 	if err != nil {
-		return err
+		return lookupError(o.config, err)
 	}
-	rc, err := reportByFlag(conn, o.config, *report)
+	rc, err := conn.Config().Report(*report)
 	if err != nil {
-		return err
+		return lookupError(o.config, err)
 	}
 	cfg := conn.Config()
 	cfg.Reports = []source.ReportConfig{rc}

@@ -177,8 +177,8 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 
 func (o *offsetsSession) list(ctx context.Context, asJSON bool) error {
 	if o.connector != "" {
-		if _, err := connectorByFlag(o.settings, o.file, o.connector); err != nil {
-			return err
+		if _, err := o.settings.Connector(o.connector); err != nil {
+			return lookupError(o.file, err)
 		}
 	}
 	positions, err := o.worker.ListPositions(ctx, o.connector, o.now)
@@ -206,19 +206,16 @@ func (o *offsetsSession) set(ctx context.Context, report, windowEnd string, yes 
 	if err != nil {
 		return fmt.Errorf("%w: --window-end %q is not an RFC 3339 instant such as 2026-11-01T08:00:00-05:00", errUsage, windowEnd)
 	}
-	c, err := connectorByFlag(o.settings, o.file, o.connector)
+	c, err := o.settings.Connector(o.connector)
 	if err != nil {
-		return err
-	}
-	if _, err := reportByFlag(c, o.file, report); err != nil {
-		return err
+		return lookupError(o.file, err)
 	}
 	plan, err := o.worker.PlanOffsetSet(ctx, c.Config().Name, report, we, o.now)
 	if errors.Is(err, source.ErrFutureCursor) {
 		return fmt.Errorf("%w: --window-end %s is in the future (now is %s): the connector would skip everything until then", errUsage, windowEnd, o.now.Format(time.RFC3339))
 	}
 	if err != nil {
-		return err
+		return lookupError(o.file, err)
 	}
 	plan.WritePreview(o.env.stdout)
 	return o.apply(ctx, plan, yes, "written")
@@ -248,9 +245,9 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 	case report != "" && all:
 		return fmt.Errorf("%w: give --report KEY or --all, not both", errUsage)
 	}
-	c, err := connectorByFlag(o.settings, o.file, o.connector)
+	c, err := o.settings.Connector(o.connector)
 	if err != nil {
-		return err
+		return lookupError(o.file, err)
 	}
 	name := c.Config().Name
 	var reports []string
@@ -258,12 +255,8 @@ func (o *offsetsSession) reset(ctx context.Context, report string, all, yes bool
 		reports = []string{report}
 	}
 	plan, err := o.worker.PlanOffsetReset(ctx, name, reports, o.now)
-	var unknown *source.UnknownReportError
-	if errors.As(err, &unknown) {
-		_, err = reportByFlag(c, o.file, report) // the same error, with the fix for the flag
-	}
 	if err != nil {
-		return err
+		return lookupError(o.file, err)
 	}
 	w := o.env.stdout
 	switch {

@@ -29,19 +29,35 @@ func schemasCommand() command {
 func schemasActions() []command {
 	return []command{
 		{name: "schemas list", summary: "List every report's Avro record name, fingerprint (CRC-64-AVRO, hex) and number of kept versions", usage: "[--json] [--dir DIR]", example: "wolkvox-connect schemas list --json",
-			run: schemasRun(func(fs *pflag.FlagSet, env *environment) schemasAction {
+			run: schemasRun(0, func(fs *pflag.FlagSet, env *environment) schemasAction {
 				asJSON := fs.Bool("json", false, "print JSON instead of a table")
-				return func(set *schemas.Set, rest []string) error { return schemasList(env, set, rest, *asJSON) }
+				return func(set *schemas.Set, _ []string) error {
+					if *asJSON {
+						return writeJSON(env.stdout, set.Summaries())
+					}
+					return set.WriteTable(env.stdout)
+				}
 			})},
 		{name: "schemas show", summary: "Print a report's Avro schema", usage: "REPORT [--version N] [--canonical] [--dir DIR]", example: "wolkvox-connect schemas show diagram_13 --version 1",
-			run: schemasRun(func(fs *pflag.FlagSet, env *environment) schemasAction {
+			run: schemasRun(1, func(fs *pflag.FlagSet, env *environment) schemasAction {
 				version := fs.Int("version", 0, "print kept version N instead of the current schema")
 				canonical := fs.Bool("canonical", false, "print the Parsing Canonical Form (what the fingerprint is computed over)")
-				return func(set *schemas.Set, rest []string) error { return schemasShow(env, set, rest, *version, *canonical) }
+				return func(set *schemas.Set, args []string) error {
+					sc, ok := set.Lookup(args[0])
+					if !ok {
+						return fmt.Errorf("%w: no schema for report %q (see 'wolkvox-connect schemas list')", errUsage, args[0])
+					}
+					text, err := sc.Show(*version, *canonical)
+					if err != nil {
+						return fmt.Errorf("%w: %v", errUsage, err)
+					}
+					_, err = fmt.Fprint(env.stdout, text)
+					return err
+				}
 			})},
 		{name: "schemas check", summary: "Check that every report's schema can read data written with each of its kept versions (BACKWARD compatibility); exits 1 on failure", usage: "[--dir DIR]", example: "wolkvox-connect schemas check --dir schemas/avro",
-			run: schemasRun(func(_ *pflag.FlagSet, env *environment) schemasAction {
-				return func(set *schemas.Set, rest []string) error { return schemasCheck(env, set, rest) }
+			run: schemasRun(0, func(_ *pflag.FlagSet, env *environment) schemasAction {
+				return func(set *schemas.Set, _ []string) error { return set.WriteCheck(env.stdout) }
 			})},
 	}
 }
@@ -49,69 +65,32 @@ func schemasActions() []command {
 // schemasAction is what a schemas action does with the schema set and its arguments.
 type schemasAction func(set *schemas.Set, args []string) error
 
-// schemasRun is a schemas action's run: --dir, its own flags (which flags adds,
-// returning what it does) and the schema set.
-func schemasRun(flags func(*pflag.FlagSet, *environment) schemasAction) func(context.Context, *environment, *pflag.FlagSet, []string) error {
+// schemasRun is the run of a schemas action taking nargs arguments: --dir, its own
+// flags (which flags adds, returning what it does) and the schema set.
+func schemasRun(nargs int, flags func(*pflag.FlagSet, *environment) schemasAction) func(context.Context, *environment, *pflag.FlagSet, []string) error {
 	return func(_ context.Context, env *environment, fs *pflag.FlagSet, args []string) error {
 		dir := fs.String("dir", "", "read schemas from this directory (laid out like schemas/avro) instead of the built-in ones")
 		run := flags(fs, env)
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
-		set, err := loadSchemaSet(*dir)
+		switch {
+		case nargs == 1 && fs.NArg() != 1:
+			return fmt.Errorf("%w: want exactly one REPORT", errUsage)
+		case nargs == 0 && fs.NArg() > 0:
+			return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		}
+		load := schemas.Embedded
+		if *dir != "" {
+			if _, err := os.Stat(*dir); err != nil {
+				return fmt.Errorf("%w: --dir: %w", errUsage, err)
+			}
+			load = func() (*schemas.Set, error) { return schemas.Load(os.DirFS(*dir)) }
+		}
+		set, err := load()
 		if err != nil {
 			return err
 		}
 		return run(set, fs.Args())
 	}
-}
-
-func loadSchemaSet(dir string) (*schemas.Set, error) {
-	if dir == "" {
-		return schemas.Embedded()
-	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("%w: --dir: %w", errUsage, err)
-	}
-	return schemas.Load(os.DirFS(dir))
-}
-
-func noArgs(args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
-	}
-	return nil
-}
-
-func schemasList(env *environment, set *schemas.Set, args []string, asJSON bool) error {
-	if err := noArgs(args); err != nil {
-		return err
-	}
-	if asJSON {
-		return writeJSON(env.stdout, set.Summaries())
-	}
-	return set.WriteTable(env.stdout)
-}
-
-func schemasShow(env *environment, set *schemas.Set, args []string, version int, canonical bool) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: want exactly one REPORT", errUsage)
-	}
-	sc, ok := set.Lookup(args[0])
-	if !ok {
-		return fmt.Errorf("%w: no schema for report %q (see 'wolkvox-connect schemas list')", errUsage, args[0])
-	}
-	text, err := sc.Show(version, canonical)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	_, err = fmt.Fprint(env.stdout, text)
-	return err
-}
-
-func schemasCheck(env *environment, set *schemas.Set, args []string) error {
-	if err := noArgs(args); err != nil {
-		return err
-	}
-	return set.WriteCheck(env.stdout)
 }

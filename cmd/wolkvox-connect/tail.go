@@ -175,13 +175,13 @@ func (f *tailFlags) resolve(env *environment, red *source.Redactor, log *slog.Lo
 	}
 	topic := f.topic
 	if topic == "" {
-		c, err := connectorByFlag(s, f.config, f.connector)
+		c, err := s.Connector(f.connector)
 		if err != nil {
-			return "", nil, nil, err
+			return "", nil, nil, lookupError(f.config, err)
 		}
-		rc, err := reportByFlag(c, f.config, f.report)
+		rc, err := c.Config().Report(f.report)
 		if err != nil {
-			return "", nil, nil, err
+			return "", nil, nil, lookupError(f.config, err)
 		}
 		topic = c.Topics()[rc.Key()]
 	}
