@@ -42,6 +42,9 @@ var (
 	// cannot be right (no offset record, a record without a topic).
 	ErrInvalidBatch = errors.New("sink: invalid batch")
 
+	// ErrTxnEnded is returned by a [Txn] used after its Commit or Abort.
+	ErrTxnEnded = errors.New("sink: transaction already ended")
+
 	// ErrInvalidTopic is matched by [*TopicNameError].
 	ErrInvalidTopic = errors.New("sink: invalid topic name")
 

@@ -181,52 +181,11 @@ func (w *Writer) Commit(ctx context.Context, b Batch) error {
 	if err := w.validate(b); err != nil {
 		return err
 	}
-	if err := w.acquire(ctx); err != nil {
-		return &CommitError{Kind: ErrAborted, Op: "begin", Err: err}
-	}
-	defer w.release()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w.stateMu.Lock()
-	closed, opened := w.closed, w.opened
-	if closed == nil {
-		w.cancel = cancel
-	}
-	w.stateMu.Unlock()
-	switch {
-	case closed != nil:
-		return closed
-	case !opened:
-		return ErrNotOpen
-	}
-	defer func() {
-		w.stateMu.Lock()
-		w.cancel = nil
-		w.stateMu.Unlock()
-	}()
-
-	start := time.Now()
-	if w.inTxn {
-		if err := w.abort(ctx); err != nil {
-			return w.classifyAbortFailure("abort", err)
-		}
-	}
-	if err := w.cl.BeginTransaction(); err != nil {
-		if isFatal(err) {
-			return w.fail(&CommitError{Kind: ErrFenced, Op: "begin", Err: err})
-		}
-		return &CommitError{Kind: ErrAborted, Op: "begin", Err: err}
-	}
-	w.inTxn = true
-
-	recs := make([]*kgo.Record, 0, b.Len())
-	recs = append(recs, b.Records...)
-	recs = append(recs, b.DeadLetters...)
-	recs = append(recs, b.Offset)
 	// franz-go stores the produce ctx in a record whose Context is nil and later
-	// honours its cancellation; restore the callers' contexts so the same batch can
-	// be committed again after this ctx is gone.
+	// honours its cancellation; restore the callers' contexts so the same batch can be
+	// committed again after this ctx is gone.
+	recs := make([]*kgo.Record, 0, b.Len())
+	recs = append(append(append(recs, b.Records...), b.DeadLetters...), b.Offset)
 	callerCtxs := make([]context.Context, len(recs))
 	for i, r := range recs {
 		callerCtxs[i] = r.Context
@@ -236,14 +195,165 @@ func (w *Writer) Commit(ctx context.Context, b Batch) error {
 			r.Context = callerCtxs[i]
 		}
 	}()
+	t, err := w.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs[:len(recs)-1] {
+		if t.Produce(r) != nil {
+			break // Commit reports it, after aborting
+		}
+	}
+	return t.Commit(b.Offset)
+}
+
+// Txn is one open transaction of a [Writer]: records are produced into it as they come
+// ([Txn.Produce]), and it ends with [Txn.Commit], which adds the window's offset record
+// last and commits, or [Txn.Abort]. While it is open the writer runs no other
+// transaction, and [Writer.Close] cancels it. Produce blocks while the producer's buffer
+// is full: that back-pressure bounds the memory of a window however many rows it has,
+// when Kafka is slower than they come. A Txn is used by one goroutine.
+type Txn struct {
+	w      *Writer
+	ctx    context.Context // produces run on it: the caller's, Close's cancel, the txn timeout
+	cancel context.CancelFunc
+	start  time.Time
+	events int
+
+	mu  sync.Mutex
+	err error // the first produce that failed
+}
+
+// Begin opens a transaction (aborting first one a failed abort left open). It may fail
+// with ErrNotOpen or ErrClosed, or a [*CommitError] of kind ErrAborted or ErrFenced.
+// ctx bounds every produce of the transaction; its end aborts it.
+func (w *Writer) Begin(ctx context.Context) (*Txn, error) {
+	if err := w.acquire(ctx); err != nil {
+		return nil, &CommitError{Kind: ErrAborted, Op: "begin", Err: err}
+	}
 	// A transaction that outlives its timeout is aborted by the broker anyway; bounding
-	// the produce by it turns a broker that stopped answering into an ErrAborted the
+	// the produces by it turns a broker that stopped answering into an ErrAborted the
 	// caller retries and reports, rather than a commit that waits for ever.
-	produceCtx, produceCancel := context.WithTimeout(ctx, w.cfg.txnTimeout)
-	defer produceCancel()
-	res := w.cl.ProduceSync(produceCtx, recs...)
-	if err := res.FirstErr(); err != nil {
+	tctx, cancel := context.WithTimeout(ctx, w.cfg.txnTimeout)
+	t := &Txn{w: w, ctx: tctx, cancel: cancel, start: time.Now()}
+	w.stateMu.Lock()
+	closed, opened := w.closed, w.opened
+	if closed == nil {
+		w.cancel = cancel
+	}
+	w.stateMu.Unlock()
+	fail := func(err error) (*Txn, error) {
+		t.end()
+		return nil, err
+	}
+	switch {
+	case closed != nil:
+		return fail(closed)
+	case !opened:
+		return fail(ErrNotOpen)
+	}
+	if w.inTxn {
+		if err := w.abort(ctx); err != nil {
+			return fail(w.classifyAbortFailure("abort", err))
+		}
+	}
+	if err := w.cl.BeginTransaction(); err != nil {
+		if isFatal(err) {
+			return fail(w.fail(&CommitError{Kind: ErrFenced, Op: "begin", Err: err}))
+		}
+		return fail(&CommitError{Kind: ErrAborted, Op: "begin", Err: err})
+	}
+	w.inTxn = true
+	return t, nil
+}
+
+// end releases the writer for the next transaction.
+func (t *Txn) end() {
+	t.cancel()
+	t.w.stateMu.Lock()
+	t.w.cancel = nil
+	t.w.stateMu.Unlock()
+	t.w.release()
+	t.w = nil
+}
+
+// Produce adds r (an event or a dead letter, not the offset record) to the transaction.
+// It returns at once once the record is buffered, blocking while the buffer is full; a
+// record that fails is reported by this or a later Produce and by Commit, which then
+// aborts. After an error the caller should stop producing and call Commit or Abort. r
+// belongs to the transaction until it ends: it must not be changed or produced again.
+func (t *Txn) Produce(r *kgo.Record) error {
+	if t.w == nil {
+		return ErrTxnEnded
+	}
+	if r == nil || r.Topic == "" || r.Topic == t.w.cfg.offsetsTopic {
+		t.setErr(fmt.Errorf("%w: an event or dead letter without a topic, or on the offsets topic", ErrInvalidBatch))
+	}
+	if err := t.firstErr(); err != nil {
+		return err
+	}
+	t.events++
+	t.w.cl.Produce(t.ctx, r, func(_ *kgo.Record, err error) {
+		if err != nil {
+			t.setErr(err)
+		}
+	})
+	return t.firstErr()
+}
+
+// Flush waits until every record produced so far is written to the broker (still
+// invisible to read_committed readers until Commit), and returns the first failure.
+func (t *Txn) Flush() error {
+	if t.w == nil {
+		return ErrTxnEnded
+	}
+	if err := t.w.cl.Flush(t.ctx); err != nil {
+		t.setErr(err)
+	}
+	return t.firstErr()
+}
+
+func (t *Txn) setErr(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err == nil {
+		t.err = err
+	}
+}
+
+func (t *Txn) firstErr() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+// Commit produces off, the window's offset record, last, and commits: on success
+// everything produced is visible to read_committed consumers; on any error nothing is.
+// The errors are those of [Writer.Commit]. The transaction has ended when it returns.
+func (t *Txn) Commit(off *kgo.Record) error {
+	if t.w == nil {
+		return ErrTxnEnded
+	}
+	w, ctx := t.w, t.ctx
+	defer t.end()
+	if off == nil || off.Topic != w.cfg.offsetsTopic {
+		t.setErr(fmt.Errorf("%w: the offset record must go to the offsets topic %q", ErrInvalidBatch, w.cfg.offsetsTopic))
+	}
+	if t.firstErr() == nil {
+		w.cl.Produce(ctx, off, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.setErr(err)
+			}
+		})
+		if err := w.cl.Flush(ctx); err != nil {
+			t.setErr(err)
+		}
+	}
+	if err := t.firstErr(); err != nil {
 		kind := classifyProduce(err)
+		if errors.Is(err, ErrInvalidBatch) {
+			kind = ErrRejected
+		}
 		if kind == ErrFenced {
 			return w.fail(&CommitError{Kind: ErrFenced, Op: "produce", Err: err})
 		}
@@ -259,8 +369,7 @@ func (w *Writer) Commit(ctx context.Context, b Batch) error {
 	switch {
 	case err == nil:
 		w.inTxn = false
-		w.log.DebugContext(ctx, "batch committed", "events", len(b.Records), "dead_letters", len(b.DeadLetters),
-			"offset_key", string(b.Offset.Key), "took", time.Since(start))
+		w.log.DebugContext(ctx, "transaction committed", "records", t.events, "offset_key", string(off.Key), "took", time.Since(t.start))
 		return nil
 	case isFatal(err):
 		return w.fail(&CommitError{Kind: ErrFenced, Op: "commit", Err: err})
@@ -270,7 +379,22 @@ func (w *Writer) Commit(ctx context.Context, b Batch) error {
 		}
 		return &CommitError{Kind: ErrAborted, Op: "commit", Err: err}
 	}
-	return w.resolve(ctx, b.Offset, err)
+	return w.resolve(ctx, off, err)
+}
+
+// Abort ends the transaction with an abort: nothing it produced is ever visible. An
+// abort that fails leaves the transaction to the next Begin or Close, which abort it
+// first, or to the broker's transaction timeout.
+func (t *Txn) Abort() error {
+	if t.w == nil {
+		return ErrTxnEnded
+	}
+	w := t.w
+	defer t.end()
+	if err := w.abort(t.ctx); err != nil {
+		return w.classifyAbortFailure("abort", err)
+	}
+	return nil
 }
 
 // resolve finds out whether a commit whose answer was lost went through.

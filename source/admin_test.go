@@ -208,3 +208,53 @@ func mustPlan(t *testing.T) func(*source.OffsetPlan, error) *source.OffsetPlan {
 		return p
 	}
 }
+
+// TestApplyOffsetsCreatesTopicInRunningWorker: a running worker whose connector was
+// stopped before it ever started (so before it created the offsets topic) can still
+// take a position: it creates the topic, as starting the connector would have. A worker
+// that is not run does not (TestOffsetsSet's "no offsets topic" in cmd).
+func TestApplyOffsetsCreatesTopicInRunningWorker(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		ctx := context.Background()
+		prefix := kafkatest.Topic(t)
+		name := prefix + "-c"
+		cfg := source.Config{Name: name, Server: "0040", Token: source.NewSecret("tok"), Location: bogota, DailyQuota: 1000,
+			BaseURL: "http://127.0.0.1:1", Reports: []source.ReportConfig{{API: "diagram_13"}}}
+		w, err := source.NewWorker([]source.Config{cfg}, source.WriteTo(testDestination(kc.Seeds, prefix)), source.Logger(testLogger(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Stop(ctx, name); err != nil { // before Run: it never starts
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- w.Run(rctx) }()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}()
+		now := time.Now()
+		var plan *source.OffsetPlan
+		for deadline := time.Now().Add(10 * time.Second); !w.Running(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the worker does not run")
+			}
+		}
+		if st, _ := w.Status(name); st.State != source.StateStopped {
+			t.Fatalf("connector %s, want it STOPPED since before Run", st.State)
+		}
+		if plan, err = w.PlanOffsetSet(ctx, name, "diagram_13", now.Add(-time.Hour), now); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.ApplyOffsets(ctx, plan); err != nil {
+			t.Fatalf("ApplyOffsets in a running worker: %v", err)
+		}
+		got, err := w.Offsets(ctx, name)
+		if err != nil || len(got) != 1 || !got[0].Position.WindowEnd.Equal(now.Add(-time.Hour).UTC()) {
+			t.Fatalf("positions after the change: %+v, %v", got, err)
+		}
+	})
+}

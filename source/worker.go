@@ -157,6 +157,14 @@ func (w *Worker) build(cfg Config, q *Quota, l *wolkvox.Limiter) (*Connector, er
 	return New(cfg, opts...)
 }
 
+// Running reports whether Run has begun and its context is not done. Only a running
+// worker creates a missing offsets topic for an offset change (see ApplyOffsets).
+func (w *Worker) Running() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.runCtx != nil && w.runCtx.Err() == nil
+}
+
 // Run starts every connector and returns when ctx is done and all have stopped. A
 // connector that fails stays FAILED (see Status) without stopping the others; with
 // ExitWhenAllFailed, Run stops and returns ErrAllConnectorsFailed (wrapping each
@@ -423,7 +431,7 @@ func (w *Worker) alterOffsets(ctx context.Context, name string, changes []Offset
 func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChange) error {
 	name := e.cfg.Name
 	w.mu.Lock()
-	stopped := e.stopped || e.cancel == nil
+	stopped, running := e.stopped || e.cancel == nil, w.runCtx != nil && w.runCtx.Err() == nil
 	w.mu.Unlock()
 	if !stopped {
 		return ErrNotStopped
@@ -442,9 +450,15 @@ func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChan
 		}
 		batch = append(batch, offsets.Change{Key: ch.Key, Position: ch.Position})
 	}
-	// The topic is not created here: a missing one means a wrong topics.offsets (the
-	// worker creates it when it starts), and positions written to a new topic would be
-	// read by no one.
+	// A running worker creates the offsets topic if its connector was stopped before it
+	// could (as starting it would have). A worker that is not run (the offsets command)
+	// does not: there a missing topic means a wrong topics.offsets, and positions
+	// written to a new topic would be read by no one.
+	if running {
+		if err := store.EnsureTopic(ctx, w.o.dest.NewTopics.ReplicationFactor); err != nil {
+			return err
+		}
+	}
 	err = store.Apply(ctx, batch...)
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
 		return fmt.Errorf("%w (the offsets topic %s does not exist: the worker creates it when it starts; check topics.offsets)", err, w.o.dest.OffsetsTopic)

@@ -1,0 +1,155 @@
+package sink_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+)
+
+// TestTxnStreams produces a window into an open transaction record by record, on kfake
+// and the real broker: nothing is visible to read_committed readers until Commit, an
+// aborted transaction is never visible, a record the batch cannot carry fails the whole
+// transaction at Commit, and an ended Txn refuses more work.
+func TestTxnStreams(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
+		t.Parallel()
+		ctx := testCtx(t)
+		e := newEnv(t, c.Seeds)
+		w := e.writer(t)
+
+		produce := func(txn *sink.Txn, b sink.Batch) {
+			t.Helper()
+			for _, r := range slices.Concat(b.Records, b.DeadLetters) {
+				if err := txn.Produce(r); err != nil {
+					t.Fatalf("Produce: %v", err)
+				}
+			}
+		}
+
+		// Committed: visible only once Commit returns.
+		first := e.batch(t, "first", 50)
+		txn, err := w.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		produce(txn, first)
+		if err := txn.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		ends, err := kadm.NewClient(kafkatest.Client(t, c.Seeds)).ListEndOffsets(ctx, e.eventsA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written := int64(0)
+		ends.Each(func(o kadm.ListedOffset) { written += o.Offset })
+		if got := readNow(t, c.Seeds, e.eventsA); written < 50 || len(got) != 0 {
+			t.Fatalf("%d records written, %d of them visible before Commit; want 50 written, none visible", written, len(got))
+		}
+		if err := txn.Commit(first.Offset); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		if err := txn.Produce(first.Records[0]); !errors.Is(err, sink.ErrTxnEnded) {
+			t.Errorf("Produce after Commit: %v, want ErrTxnEnded", err)
+		}
+
+		// Aborted: never visible, and the writer goes on.
+		aborted := e.batch(t, "aborted", 50)
+		txn, err = w.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		produce(txn, aborted)
+		if err := txn.Abort(); err != nil {
+			t.Fatalf("Abort: %v", err)
+		}
+		if err := txn.Abort(); !errors.Is(err, sink.ErrTxnEnded) {
+			t.Errorf("a second Abort: %v, want ErrTxnEnded", err)
+		}
+
+		// A record on the offsets topic among the events fails the transaction.
+		bad := e.batch(t, "bad", 3)
+		txn, err = w.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		produce(txn, bad)
+		if err := txn.Produce(&kgo.Record{Topic: e.offsets, Value: []byte("x")}); !errors.Is(err, sink.ErrInvalidBatch) {
+			t.Errorf("an event on the offsets topic: %v, want ErrInvalidBatch", err)
+		}
+		wantKind(t, txn.Commit(bad.Offset), sink.ErrRejected)
+
+		third := e.batch(t, "third", 5)
+		if err := w.Commit(ctx, third); err != nil {
+			t.Fatalf("Commit after an abort and a rejected transaction: %v", err)
+		}
+		for _, topic := range []string{e.eventsA, e.eventsB, e.dlq, e.offsets} {
+			got, want := committed(t, c.Seeds, topic), concat(values(first, topic), values(third, topic))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: committed %q\nwant %q", topic, got, want)
+			}
+		}
+	})
+}
+
+// TestCloseCancelsOpenTxn: Close ends a transaction left open, which is then aborted and
+// never visible.
+func TestCloseCancelsOpenTxn(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
+		t.Parallel()
+		ctx := testCtx(t)
+		e := newEnv(t, c.Seeds)
+		w := e.writer(t)
+		b := e.batch(t, "open", 20)
+		txn, err := w.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range b.Records {
+			if err := txn.Produce(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- w.Close(ctx) }()
+		// Close cancels the transaction's context: its owner's next Produce says so (it
+		// may take a few until the cancel lands), and Commit aborts.
+		var perr error
+		for deadline := time.Now().Add(10 * time.Second); perr == nil && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			perr = txn.Produce(&kgo.Record{Topic: e.eventsA, Value: []byte("late")}) // a record is produced once
+		}
+		if perr == nil {
+			t.Fatal("Produce goes on succeeding after Close")
+		}
+		if err := txn.Commit(b.Offset); err == nil {
+			t.Fatal("Commit of a transaction Close cancelled succeeded")
+		}
+		if err := <-closed; err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if got := committed(t, c.Seeds, e.eventsA); len(got) != 0 {
+			t.Errorf("%d records of the cancelled transaction visible", len(got))
+		}
+	})
+}
+
+// readNow returns the values read_committed readers see on topic now, without waiting
+// for open transactions to end.
+func readNow(t *testing.T, seeds []string, topic string) []string {
+	t.Helper()
+	var out []string
+	err := sink.ReadCommitted(testCtx(t), []kgo.Opt{kgo.SeedBrokers(seeds...)}, []string{topic}, func(r *kgo.Record) bool {
+		out = append(out, string(r.Value))
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
