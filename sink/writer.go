@@ -350,17 +350,7 @@ func (t *Txn) Commit(off *kgo.Record) error {
 		}
 	}
 	if err := t.firstErr(); err != nil {
-		kind := classifyProduce(err)
-		if errors.Is(err, ErrInvalidBatch) {
-			kind = ErrRejected
-		}
-		if kind == ErrFenced {
-			return w.fail(&CommitError{Kind: ErrFenced, Op: "produce", Err: err})
-		}
-		if abortErr := w.abort(ctx); abortErr != nil {
-			return w.classifyAbortFailure("produce", errors.Join(err, abortErr))
-		}
-		return &CommitError{Kind: kind, Op: "produce", Err: err}
+		return t.produceFailed(err)
 	}
 
 	endCtx, endCancel := w.endContext(ctx)
@@ -382,19 +372,41 @@ func (t *Txn) Commit(off *kgo.Record) error {
 	return w.resolve(ctx, off, err)
 }
 
-// Abort ends the transaction with an abort: nothing it produced is ever visible. An
-// abort that fails leaves the transaction to the next Begin or Close, which abort it
-// first, or to the broker's transaction timeout.
+// Abort ends the transaction with an abort: nothing it produced is ever visible. If a
+// produce had failed, Abort returns that failure as Commit would have (a *CommitError
+// saying whether to retry); an abort asked for without one returns nil. An abort that
+// fails leaves the transaction to the next Begin or Close, which abort it first, or to
+// the broker's transaction timeout.
 func (t *Txn) Abort() error {
 	if t.w == nil {
 		return ErrTxnEnded
 	}
 	w := t.w
 	defer t.end()
+	if err := t.firstErr(); err != nil {
+		return t.produceFailed(err)
+	}
 	if err := w.abort(t.ctx); err != nil {
 		return w.classifyAbortFailure("abort", err)
 	}
 	return nil
+}
+
+// produceFailed aborts after a failed produce (unless it fenced the writer) and says
+// what the failure means.
+func (t *Txn) produceFailed(err error) error {
+	w := t.w
+	kind := classifyProduce(err)
+	if errors.Is(err, ErrInvalidBatch) {
+		kind = ErrRejected
+	}
+	if kind == ErrFenced {
+		return w.fail(&CommitError{Kind: ErrFenced, Op: "produce", Err: err})
+	}
+	if abortErr := w.abort(t.ctx); abortErr != nil {
+		return w.classifyAbortFailure("produce", errors.Join(err, abortErr))
+	}
+	return &CommitError{Kind: kind, Op: "produce", Err: err}
 }
 
 // resolve finds out whether a commit whose answer was lost went through.

@@ -134,159 +134,66 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 		return err
 	}
 
-	c.mu.Lock()
-	seen := maps.Clone(rs.seen)
-	lastSeen := rs.lastSeen
-	c.mu.Unlock()
-
-	var (
-		batch sink.Batch
-		stats WindowStats
-	)
 	header, err := c.opts.encoder.SchemaHeader(ctx, rs.topic, rs.rep)
 	if err != nil {
 		return err
 	}
-	// A row dated after this is upstream noise (a clock or data-entry error): it is
-	// delivered, but it does not move last_seen, which would otherwise read "no lag"
-	// until the present catches up with it.
-	futureAfter := c.opts.clock.Now().Add(c.opts.futureTolerance)
-	for _, p := range pieces {
-		deadLetter := func(raw []byte, reason error, headers ...kgo.RecordHeader) error {
-			dl := sink.DeadLetter(c.opts.dest.DeadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End)
-			dl.Headers = append(dl.Headers, headers...)
-			if err := writer.FitDeadLetter(ctx, dl); err != nil {
-				return err
-			}
-			batch.DeadLetters = append(batch.DeadLetters, dl)
-			stats.DeadLetters++
-			return nil
-		}
-		for _, big := range p.oversize {
-			id := oversizeIdentity(big)
-			if seen.has(id) {
-				seen.add(id, p.w.End)
-				stats.Duplicates++
-				continue
-			}
-			seen.add(id, p.w.End)
-			reason := &OversizeRowError{Report: rs.rep.API, Bytes: big.Bytes}
-			truncated := kgo.RecordHeader{Key: sink.HeaderTruncated, Value: []byte(strconv.FormatInt(big.Bytes, 10))}
-			if err := deadLetter(big.Prefix, reason, truncated); err != nil {
-				return err
-			}
-		}
-		for _, row := range p.rows {
-			id, idErr := identify(rs.rep, p.w, row, c.cfg.Location)
-			if seen.has(id) {
-				seen.add(id, p.w.End) // returned again: keep it as long as windows return it
-				stats.Duplicates++
-				continue
-			}
-			seen.add(id, p.w.End)
-			if idErr != nil {
-				if err := deadLetter(rowJSON(row), idErr); err != nil {
-					return err
-				}
-				continue
-			}
-			native, err := c.opts.converter.Convert(rs.rep, row, schemas.Meta{
-				Server: c.cfg.Server, Report: rs.rep.API, WindowStart: p.w.Start, WindowEnd: p.w.End,
-				ReadAt: p.at, RowID: id.Key, Location: c.cfg.Location,
-			})
-			var conv *schemas.ConversionError
-			if errors.As(err, &conv) {
-				if err := deadLetter(rowJSON(row), err); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("%w: converting a %s row: %w", errPermanent, rs.rep.API, err)
-			}
-			value, err := c.opts.encoder.Encode(ctx, rs.topic, rs.rep, native, nil)
-			if err != nil {
-				return fmt.Errorf("encoding a %s row: %w", rs.rep.API, err)
-			}
-			rec := sink.EventRecord(rs.topic, []byte(id.Key), value, rs.rep.API, p.w.Start, p.w.End, string(header.Value))
-			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderRowVersion, Value: []byte(strconv.FormatUint(id.Version, 16))})
-			// A record the topic can never take would fail every transaction of the
-			// window, for ever: it is a dead letter, decided before producing.
-			if err := writer.CheckSize(ctx, rec); err != nil {
-				if !errors.Is(err, sink.ErrRecordTooLarge) {
-					return err
-				}
-				if err := deadLetter(rowJSON(row), err); err != nil {
-					return err
-				}
-				continue
-			}
-			batch.Records = append(batch.Records, rec)
-			stats.Rows++
-			rowTime, timed := rowTimeOf(rs, row, c.cfg.Location)
-			switch {
-			case !timed:
-			case rowTime.After(futureAfter):
-				stats.FutureRows++
-			case rowTime.After(lastSeen):
-				lastSeen = rowTime
-			}
-		}
-	}
-	if stats.FutureRows > 0 {
-		c.log.Warn("rows dated in the future: delivered, but last_seen ignores them", "report", rs.rc.Key(),
-			"window", w, "rows", stats.FutureRows, "tolerance", c.opts.futureTolerance)
-	}
-
-	cursor := advance(rs.rep, w, c.cfg.Location)
-	next, _ := plan(rs.rep, &rs.rc, cursor, cursor.Add(rs.rc.Settle+rs.rc.Interval), c.cfg.Location)
-	pruneFrom := cursor
-	if !next.Start.IsZero() && next.Start.Before(pruneFrom) {
-		pruneFrom = next.Start
-	}
-	seen.prune(pruneFrom)
-	pos := offsets.Position{LastSeen: lastSeen, WindowEnd: cursor, Seen: seen.entries()}
-	offsetRec, err := offsets.Record(c.opts.dest.OffsetsTopic, rs.key, &pos)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errPermanent, err)
-	}
-	batch.Offset = offsetRec
-
 	c.activity(rs, "committing")
-	if err := c.commit(ctx, writer, rs, batch); err != nil {
+	d, err := c.deliver(ctx, writer, rs, w, pieces, header)
+	if err != nil {
 		return err
 	}
 
 	c.mu.Lock()
-	rs.cursor, rs.lastSeen, rs.seen = cursor, lastSeen, seen
+	rs.cursor, rs.lastSeen, rs.seen = d.cursor, d.lastSeen, d.seen
 	st := &rs.status
-	st.Cursor, st.LastSeen = cursor, lastSeen
-	st.Rows += stats.Rows
-	st.DeadLetters += stats.DeadLetters
-	st.Duplicates += stats.Duplicates
-	st.FutureRows += stats.FutureRows
+	st.Cursor, st.LastSeen = d.cursor, d.lastSeen
+	st.Rows += d.stats.Rows
+	st.DeadLetters += d.stats.DeadLetters
+	st.Duplicates += d.stats.Duplicates
+	st.FutureRows += d.stats.FutureRows
 	st.Windows++
 	st.LastError, st.FailingSince = "", time.Time{}
 	if st.State == StateBackingOff {
 		st.State = StateRunning
 	}
 	c.mu.Unlock()
-	stats.LastSeen, stats.Cursor = lastSeen, cursor
+	d.stats.LastSeen, d.stats.Cursor = d.lastSeen, d.cursor
 	if c.opts.observer != nil {
-		c.opts.observer.Window(c.cfg.Name, rs.rc.Key(), stats)
+		c.opts.observer.Window(c.cfg.Name, rs.rc.Key(), d.stats)
+	}
+	if d.stats.FutureRows > 0 {
+		c.log.Warn("rows dated in the future: delivered, but last_seen ignores them", "report", rs.rc.Key(),
+			"window", w, "rows", d.stats.FutureRows, "tolerance", c.opts.futureTolerance)
 	}
 	c.log.Info("window delivered", "report", rs.rc.Key(), "window", w, "pieces", len(pieces),
-		"rows", stats.Rows, "dead_letters", stats.DeadLetters, "duplicates", stats.Duplicates, "seen", len(seen))
+		"rows", d.stats.Rows, "dead_letters", d.stats.DeadLetters, "duplicates", d.stats.Duplicates, "seen", len(d.seen))
 	return nil
 }
 
-// commit writes the batch in one transaction, retrying a transaction Kafka aborted
-// (the batch is still in hand, so a retry repeats nothing). Fencing is final.
-func (c *Connector) commit(ctx context.Context, writer *sink.Writer, rs *reportState, batch sink.Batch) error {
+// delivery is a committed window: the state it moved the report to, and its counts.
+type delivery struct {
+	seen             seenSet
+	lastSeen, cursor time.Time
+	stats            WindowStats
+}
+
+// deliver commits the pieces of window w in one transaction, retrying a transaction
+// Kafka aborted: the rows are still in hand, so a retry converts them again from the
+// report's committed state and repeats nothing. Fencing is final; an error that is not
+// the transaction's (a conversion the engine cannot do, the encoder's registry) ends it
+// at once, for the window to be read again later.
+func (c *Connector) deliver(ctx context.Context, writer *sink.Writer, rs *reportState, w Window, pieces []piece, header kgo.RecordHeader) (*delivery, error) {
 	b := backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(200*time.Millisecond), backoff.WithMaxInterval(5*time.Second)), 5), ctx)
-	return backoff.Retry(func() error {
-		err := writer.Commit(ctx, batch)
+	var d *delivery
+	err := backoff.Retry(func() error {
+		var err error
+		d, err = c.attempt(ctx, writer, rs, w, pieces, header)
+		var ce *sink.CommitError
+		if err != nil && !errors.As(err, &ce) {
+			return backoff.Permanent(err)
+		}
 		c.mu.Lock()
 		if err == nil {
 			rs.status.Commits++
@@ -311,6 +218,141 @@ func (c *Connector) commit(ctx context.Context, writer *sink.Writer, rs *reportS
 		}
 		return err
 	}, b)
+	return d, err
+}
+
+// attempt is one transaction of deliver: every new row of the pieces goes, as it is
+// converted and encoded, into the open transaction (the producer's buffer bounds what
+// is held), then the window's offset record, and the commit.
+func (c *Connector) attempt(ctx context.Context, writer *sink.Writer, rs *reportState, w Window, pieces []piece, header kgo.RecordHeader) (_ *delivery, err error) {
+	c.mu.Lock()
+	d := &delivery{seen: maps.Clone(rs.seen), lastSeen: rs.lastSeen}
+	c.mu.Unlock()
+	txn, err := writer.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ended := false
+	defer func() {
+		if !ended {
+			if abortErr := txn.Abort(); abortErr != nil && err == nil {
+				err = abortErr
+			}
+		}
+	}()
+	produce := func(r *kgo.Record) error {
+		if err := txn.Produce(r); err != nil {
+			ended = true
+			return txn.Abort() // says what the failed produce means
+		}
+		return nil
+	}
+	seen, stats := d.seen, &d.stats
+	// A row dated after this is upstream noise (a clock or data-entry error): it is
+	// delivered, but it does not move last_seen, which would otherwise read "no lag"
+	// until the present catches up with it.
+	futureAfter := c.opts.clock.Now().Add(c.opts.futureTolerance)
+	for _, p := range pieces {
+		deadLetter := func(raw []byte, reason error, headers ...kgo.RecordHeader) error {
+			dl := sink.DeadLetter(c.opts.dest.DeadLetterTopic, raw, reason, c.cfg.Name, rs.rep.API, p.w.Start, p.w.End)
+			dl.Headers = append(dl.Headers, headers...)
+			if err := writer.FitDeadLetter(ctx, dl); err != nil {
+				return err
+			}
+			stats.DeadLetters++
+			return produce(dl)
+		}
+		for _, big := range p.oversize {
+			id := oversizeIdentity(big)
+			if seen.has(id) {
+				seen.add(id, p.w.End)
+				stats.Duplicates++
+				continue
+			}
+			seen.add(id, p.w.End)
+			reason := &OversizeRowError{Report: rs.rep.API, Bytes: big.Bytes}
+			truncated := kgo.RecordHeader{Key: sink.HeaderTruncated, Value: []byte(strconv.FormatInt(big.Bytes, 10))}
+			if err := deadLetter(big.Prefix, reason, truncated); err != nil {
+				return nil, err
+			}
+		}
+		for _, row := range p.rows {
+			id, idErr := identify(rs.rep, p.w, row, c.cfg.Location)
+			if seen.has(id) {
+				seen.add(id, p.w.End) // returned again: keep it as long as windows return it
+				stats.Duplicates++
+				continue
+			}
+			seen.add(id, p.w.End)
+			if idErr != nil {
+				if err := deadLetter(rowJSON(row), idErr); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			native, err := c.opts.converter.Convert(rs.rep, row, schemas.Meta{
+				Server: c.cfg.Server, Report: rs.rep.API, WindowStart: p.w.Start, WindowEnd: p.w.End,
+				ReadAt: p.at, RowID: id.Key, Location: c.cfg.Location,
+			})
+			var conv *schemas.ConversionError
+			if errors.As(err, &conv) {
+				if err := deadLetter(rowJSON(row), err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: converting a %s row: %w", errPermanent, rs.rep.API, err)
+			}
+			value, err := c.opts.encoder.Encode(ctx, rs.topic, rs.rep, native, nil)
+			if err != nil {
+				return nil, fmt.Errorf("encoding a %s row: %w", rs.rep.API, err)
+			}
+			rec := sink.EventRecord(rs.topic, []byte(id.Key), value, rs.rep.API, p.w.Start, p.w.End, string(header.Value))
+			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderRowVersion, Value: []byte(strconv.FormatUint(id.Version, 16))})
+			// A record the topic can never take would fail every transaction of the
+			// window, for ever: it is a dead letter, decided before producing.
+			if err := writer.CheckSize(ctx, rec); err != nil {
+				if !errors.Is(err, sink.ErrRecordTooLarge) {
+					return nil, err
+				}
+				if err := deadLetter(rowJSON(row), err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err := produce(rec); err != nil {
+				return nil, err
+			}
+			stats.Rows++
+			rowTime, timed := rowTimeOf(rs, row, c.cfg.Location)
+			switch {
+			case !timed:
+			case rowTime.After(futureAfter):
+				stats.FutureRows++
+			case rowTime.After(d.lastSeen):
+				d.lastSeen = rowTime
+			}
+		}
+	}
+
+	d.cursor = advance(rs.rep, w, c.cfg.Location)
+	next, _ := plan(rs.rep, &rs.rc, d.cursor, d.cursor.Add(rs.rc.Settle+rs.rc.Interval), c.cfg.Location)
+	pruneFrom := d.cursor
+	if !next.Start.IsZero() && next.Start.Before(pruneFrom) {
+		pruneFrom = next.Start
+	}
+	seen.prune(pruneFrom)
+	pos := offsets.Position{LastSeen: d.lastSeen, WindowEnd: d.cursor, Seen: seen.entries()}
+	offsetRec, err := offsets.Record(c.opts.dest.OffsetsTopic, rs.key, &pos)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	ended = true
+	if err := txn.Commit(offsetRec); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // rowJSON is a row as dead letters carry it: its JSON, keys in the order the API sent them.
