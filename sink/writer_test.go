@@ -146,6 +146,21 @@ func values(b sink.Batch, topic string) []string {
 	return out
 }
 
+// wantCommitted checks that every topic of e holds, committed, exactly what batches
+// put there.
+func (e *env) wantCommitted(t *testing.T, batches ...sink.Batch) {
+	t.Helper()
+	for _, topic := range []string{e.eventsA, e.eventsB, e.dlq, e.offsets} {
+		var want [][]string
+		for _, b := range batches {
+			want = append(want, values(b, topic))
+		}
+		if got, want := committed(t, e.seeds, topic), concat(want...); !slices.Equal(got, want) {
+			t.Errorf("%s: committed %q\nwant %q", topic, got, want)
+		}
+	}
+}
+
 func concat(xs ...[]string) []string {
 	out := slices.Concat(xs...)
 	slices.Sort(out)
@@ -187,12 +202,7 @@ func TestCommitIsAtomic(t *testing.T) {
 			t.Fatalf("Commit after a rejected batch: %v", err)
 		}
 
-		for _, topic := range []string{e.eventsA, e.eventsB, e.dlq, e.offsets} {
-			got, want := committed(t, c.Seeds, topic), concat(values(first, topic), values(third, topic))
-			if !slices.Equal(got, want) {
-				t.Errorf("%s: committed %q\nwant %q", topic, got, want)
-			}
-		}
+		e.wantCommitted(t, first, third)
 		st, err := offsets.NewStore(e.offsets, offsets.Seeds(c.Seeds...))
 		if err != nil {
 			t.Fatal(err)
