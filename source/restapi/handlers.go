@@ -57,16 +57,23 @@ type connectorInfo struct {
 	Topics  map[string]string `json:"topics"`
 }
 
-func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
+// connector returns the configuration and status of the connector the path names.
+func (s *Server) connector(r *http.Request) (source.Config, source.Status, error) {
 	name := r.PathValue("name")
 	cfg, err := s.w.Config(name)
 	if err != nil {
-		return err
+		return cfg, source.Status{}, err
 	}
 	st, err := s.w.Status(name)
+	return cfg, st, err
+}
+
+func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
+	cfg, st, err := s.connector(r)
 	if err != nil {
 		return err
 	}
+	name := cfg.Name
 	info := connectorInfo{Name: name, Config: viewConfig(cfg), Reports: []string{}, Topics: map[string]string{}}
 	for _, rs := range st.Reports {
 		info.Reports = append(info.Reports, rs.Key)
@@ -77,12 +84,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
-	cfg, err := s.w.Config(name)
-	if err != nil {
-		return err
-	}
-	st, err := s.w.Status(name)
+	cfg, st, err := s.connector(r)
 	if err != nil {
 		return err
 	}
