@@ -121,6 +121,12 @@ check-generated:
 		echo "the lines above read outside the repository: copy what they need into it" >&2
 		exit 1
 	fi
+	# A built binary committed by mistake weighs megabytes; no source file does.
+	big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 {print $$2}')
+	if [[ -n "$$big" ]]; then
+		echo "tracked files over 1 MiB (a built binary?): $$big" >&2
+		exit 1
+	fi
 
 lint: $(STATICCHECK) check-generated
 	@echo "$$(date +%T) == go vet"
