@@ -232,11 +232,13 @@ func (c *Connector) attempt(ctx context.Context, writer *sink.Writer, rs *report
 	if err != nil {
 		return nil, err
 	}
+	// Every return before Commit is an error: the transaction is aborted with it (the
+	// next Begin or Close retries an abort that fails).
 	ended := false
 	defer func() {
 		if !ended {
-			if abortErr := txn.Abort(); abortErr != nil && err == nil {
-				err = abortErr
+			if abortErr := txn.Abort(); abortErr != nil {
+				c.log.Warn("aborting the window's transaction", "report", rs.rc.Key(), "err", abortErr, "because", err)
 			}
 		}
 	}()

@@ -162,8 +162,10 @@ func (w *Worker) build(cfg Config, q *Quota, l *wolkvox.Limiter) (*Connector, er
 func (w *Worker) Running() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.runCtx != nil && w.runCtx.Err() == nil
+	return w.runningLocked()
 }
+
+func (w *Worker) runningLocked() bool { return w.runCtx != nil && w.runCtx.Err() == nil }
 
 // Run starts every connector and returns when ctx is done and all have stopped. A
 // connector that fails stays FAILED (see Status) without stopping the others; with
@@ -371,10 +373,7 @@ func (w *Worker) Restart(ctx context.Context, name string) error {
 		return err
 	}
 	defer e.life.Unlock()
-	w.mu.Lock()
-	runCtx := w.runCtx
-	w.mu.Unlock()
-	if runCtx == nil || runCtx.Err() != nil {
+	if !w.Running() {
 		return ErrNotRunning
 	}
 	if err := w.stopLocked(ctx, e); err != nil {
@@ -431,7 +430,7 @@ func (w *Worker) alterOffsets(ctx context.Context, name string, changes []Offset
 func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChange) error {
 	name := e.cfg.Name
 	w.mu.Lock()
-	stopped, running := e.stopped || e.cancel == nil, w.runCtx != nil && w.runCtx.Err() == nil
+	stopped, running := e.stopped || e.cancel == nil, w.runningLocked()
 	w.mu.Unlock()
 	if !stopped {
 		return ErrNotStopped

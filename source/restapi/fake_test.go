@@ -230,7 +230,7 @@ func (f *fakeWorker) stoppedLocked(name string) error {
 
 // PlanOffsets follows the engine's partition rule on the fake's configuration and
 // entries (package source proves the rule; these tests prove the answers to it).
-func (f *fakeWorker) PlanOffsets(ctx context.Context, name string, changes []source.OffsetChange, _ time.Time) (*source.OffsetPlan, error) {
+func (f *fakeWorker) PlanOffsets(ctx context.Context, name string, changes []source.OffsetChange, now time.Time) (*source.OffsetPlan, error) {
 	entries, err := f.Offsets(ctx, name)
 	if err != nil {
 		return nil, err
@@ -246,6 +246,9 @@ func (f *fakeWorker) PlanOffsets(ctx context.Context, name string, changes []sou
 		stored := slices.ContainsFunc(entries, func(e offsets.Entry) bool { return has(e.Key) })
 		if !slices.ContainsFunc(known, has) && (ch.Position != nil || !stored) {
 			return nil, &source.UnknownPartitionError{Index: i, Key: ch.Key, Reset: ch.Position == nil, Known: known}
+		}
+		if ch.Position != nil && ch.Position.WindowEnd.After(now) {
+			return nil, fmt.Errorf("%w: %s", source.ErrFutureCursor, ch.Position.WindowEnd)
 		}
 		plan.Changes = append(plan.Changes, source.PlannedChange{Key: ch.Key, After: ch.Position})
 	}

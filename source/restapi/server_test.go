@@ -155,6 +155,11 @@ func TestEndpoints(t *testing.T) {
 			wantActions: []string{"set " + chat3Key + " window_end=2026-11-19T00:00:00Z"},
 		},
 		{
+			name: "patch refuses a window_end in the future", method: "PATCH", path: "/connectors/beta/offsets",
+			body:       `{"offsets":[{"partition":{"report":"chat_3","server":"0041"},"offset":{"version":1,"window_end":"2026-11-21T00:00:00Z"}}]}`,
+			wantStatus: 400, wantError: true,
+		},
+		{
 			name: "patch resets a stored partition no longer configured", method: "PATCH", path: "/connectors/beta/offsets",
 			body:       `{"offsets":[{"partition":{"server":"0041","report":"chat_1"},"offset":null}]}`,
 			wantStatus: 200, wantActions: []string{"reset " + chat1Key},
