@@ -21,7 +21,7 @@ import (
 type rowsOf struct{ rows []wolkvox.Row }
 
 func (h *rowsOf) Row(r wolkvox.Row) error { h.rows = append(h.rows, r); return nil }
-func (h *rowsOf) Reset()                  { h.rows = nil }
+func (h *rowsOf) Reset() error            { h.rows = nil; return nil }
 
 // TestSimulatorRowsEveryReport is the proof with the rows the connector really
 // gets: every report's rows are read from the simulator through wolkvox.Client (nested

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"time"
@@ -11,13 +12,16 @@ import (
 
 // Defaults of the options below.
 const (
-	DefaultTransactionTimeout = 60 * time.Second
+	DefaultTransactionTimeout = 5 * time.Minute
 	DefaultDeadLetterTopic    = "wolkvox-connect-dlq"
 	DefaultOffsetsTopic       = "wolkvox-connect-offsets"
 
-	// defaultMaxBufferedRecords holds a full 60,000-row window plus its dead letters
-	// without Produce blocking on a full buffer (kgo's default is 10,000).
-	defaultMaxBufferedRecords = 100_000
+	// DefaultMaxBufferedRecords and DefaultMaxBufferedBytes bound what the producer
+	// holds (see MaxBuffered): kgo's default record count, and bytes enough for
+	// several full batches to every partition a window writes, and for the largest
+	// record a topic accepts by default many times over.
+	DefaultMaxBufferedRecords = 10_000
+	DefaultMaxBufferedBytes   = 16 << 20
 	// offsetsBatchMaxBytes lets one offset record carry a position of up to
 	// offsets.MaxPositionBytes; the offsets topic is created to accept it
 	// (offsets.TopicMaxMessageBytes). Other topics keep Kafka's 1 MB default, which
@@ -43,6 +47,10 @@ type cfg struct {
 	dlqTopic     string
 	offsetsTopic string
 	compression  []kgo.CompressionCodec
+
+	maxBufferedRecords int
+	maxBufferedBytes   int
+	spoolDir           string
 }
 
 func defaultCfg() cfg {
@@ -53,6 +61,9 @@ func defaultCfg() cfg {
 		dlqTopic:     DefaultDeadLetterTopic,
 		offsetsTopic: DefaultOffsetsTopic,
 		compression:  []kgo.CompressionCodec{kgo.Lz4Compression(), kgo.NoCompression()},
+
+		maxBufferedRecords: DefaultMaxBufferedRecords,
+		maxBufferedBytes:   DefaultMaxBufferedBytes,
 	}
 }
 
@@ -64,8 +75,11 @@ func (c *cfg) validate() error {
 	if c.logger == nil {
 		errs = append(errs, errors.New("sink: nil Logger"))
 	}
-	if c.txnTimeout <= 0 {
-		errs = append(errs, errors.New("sink: TransactionTimeout must be positive"))
+	if c.txnTimeout < time.Second {
+		errs = append(errs, errors.New("sink: TransactionTimeout must be at least 1s"))
+	}
+	if c.maxBufferedRecords <= 0 || c.maxBufferedBytes < eventsBatchMaxBytes {
+		errs = append(errs, fmt.Errorf("sink: MaxBuffered: want at least 1 record and %d bytes (one record of a topic's default max.message.bytes)", eventsBatchMaxBytes))
 	}
 	if err := ValidateTopic(c.dlqTopic); err != nil {
 		errs = append(errs, err)
@@ -121,11 +135,27 @@ func Topics(s TopicSettings) Opt {
 }
 
 // TransactionTimeout sets how long the broker lets a transaction stay open before it
-// aborts it, overriding the default of 60 s. It bounds how long a crashed instance's
-// transaction holds back read_committed consumers if no new instance fences it, and
-// must be longer than a commit of the largest window takes; it must not exceed the
-// broker's transaction.max.timeout.ms (15 min by default).
+// aborts it, overriding the default of 5 min; the writer itself gives up on a
+// transaction at nine tenths of it (see [Writer.Begin]). It must be longer than the
+// longest transaction: a window's rows stream into its transaction while it is read, so
+// that is a window's reads (a bisected one makes several calls of up to a minute each)
+// and its commit. It bounds how long a crashed instance's transaction holds back
+// read_committed consumers if no new instance fences it (a restarted one fences it at
+// once), and must not exceed the broker's transaction.max.timeout.ms (15 min by
+// default).
 func TransactionTimeout(d time.Duration) Opt { return optFunc(func(c *cfg) { c.txnTimeout = d }) }
+
+// MaxBuffered bounds what the producer buffers: records and bytes (keys, values and
+// headers), overriding 10,000 and 16 MiB. What a transaction produces beyond that waits
+// in its spool (see [Txn]); bytes must hold the largest record any topic accepts.
+func MaxBuffered(records, bytes int) Opt {
+	return optFunc(func(c *cfg) { c.maxBufferedRecords, c.maxBufferedBytes = records, bytes })
+}
+
+// SpoolDir sets where a transaction's spool file goes once its memory part is full,
+// overriding os.TempDir(). The file is removed when the transaction ends; on a
+// read-only root file system, mount a writable volume there.
+func SpoolDir(dir string) Opt { return optFunc(func(c *cfg) { c.spoolDir = dir }) }
 
 // DeadLetterTopic sets the dead-letter topic, overriding "wolkvox-connect-dlq".
 func DeadLetterTopic(topic string) Opt { return optFunc(func(c *cfg) { c.dlqTopic = topic }) }

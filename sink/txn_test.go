@@ -2,12 +2,18 @@ package sink_test
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
@@ -147,4 +153,72 @@ func readNow(t *testing.T, seeds []string, topic string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestProduceNeverWaitsForTheBroker: with the broker holding every produce request, a
+// transaction still takes records as fast as they come — what the producer's bounded
+// buffer cannot hold waits in the spool, past its memory part into a file — and once
+// the broker answers, Commit produces the spooled records in order, commits them all,
+// and removes the file. A Produce that waited for the broker would hang this test.
+func TestProduceNeverWaitsForTheBroker(t *testing.T) {
+	c, seeds := fake(t)
+	ctx := testCtx(t)
+	e := newEnv(t, seeds)
+	dir := t.TempDir()
+	w := e.writer(t, sink.MaxBuffered(20, 1_000_012), sink.SpoolDir(dir))
+
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+
+	// 2,000 records of 4 KiB: twice the spool's memory part.
+	var b sink.Batch
+	pad := strings.Repeat("x", 4<<10)
+	for i := range 2000 {
+		b.Records = append(b.Records, sink.EventRecord(e.eventsA, fmt.Appendf(nil, "k%d", i%7),
+			fmt.Appendf(nil, "%05d%s", i, pad), "act_3", time.Unix(0, 0), time.Unix(300, 0), "1"))
+	}
+	b.Offset = e.batch(t, "spooled", 0).Offset
+	txn, err := w.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range b.Records {
+		if err := txn.Produce(r); err != nil {
+			t.Fatalf("Produce: %v", err)
+		}
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 1 || txn.Spooled() < 1900 {
+		t.Fatalf("%d spool files, %d records spooled; want one file and all but the buffer's 20 spooled", len(files), txn.Spooled())
+	}
+	unblock()
+	if err := txn.Commit(b.Offset); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Errorf("%d spool files left after Commit", len(files))
+	}
+	// In order: each key's records (one partition each) in the order produced.
+	last := map[string]int{}
+	n := 0
+	if err := sink.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(seeds...)}, []string{e.eventsA}, func(r *kgo.Record) bool {
+		i, _ := strconv.Atoi(string(r.Value[:5]))
+		if prev, ok := last[string(r.Key)]; ok && i <= prev {
+			t.Errorf("key %s: record %d after %d", r.Key, i, prev)
+		}
+		last[string(r.Key)] = i
+		n++
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(b.Records) {
+		t.Errorf("%d records committed, want %d", n, len(b.Records))
+	}
 }

@@ -96,7 +96,8 @@ func NewWriter(opts ...Opt) (*Writer, error) {
 	clientOpts := append([]kgo.Opt{
 		kgo.TransactionalID(c.txnID),
 		kgo.TransactionTimeout(c.txnTimeout),
-		kgo.MaxBufferedRecords(defaultMaxBufferedRecords),
+		kgo.MaxBufferedRecords(c.maxBufferedRecords),
+		kgo.MaxBufferedBytes(c.maxBufferedBytes),
 		kgo.ProducerBatchCompression(c.compression...),
 		kgo.ProducerBatchMaxBytesFn(func(topic string) int32 { return int32(w.batchMaxBytes(topic)) }),
 	}, conn...)
@@ -106,6 +107,14 @@ func NewWriter(opts ...Opt) (*Writer, error) {
 	}
 	w.cl, w.adm = cl, kadm.NewClient(cl)
 	return w, nil
+}
+
+// hasRoom reports whether the producer can buffer r without waiting. Only the Txn in
+// flight produces, and the buffer only drains meanwhile, so the answer holds until r
+// is produced.
+func (w *Writer) hasRoom(r *kgo.Record) bool {
+	return w.cl.BufferedProduceRecords() < int64(w.cfg.maxBufferedRecords) &&
+		w.cl.BufferedProduceBytes()+recordBytes(r) <= int64(w.cfg.maxBufferedBytes)
 }
 
 // batchMaxBytes is the producer's batch limit for topic: what one record may take at most.
@@ -210,15 +219,23 @@ func (w *Writer) Commit(ctx context.Context, b Batch) error {
 // Txn is one open transaction of a [Writer]: records are produced into it as they come
 // ([Txn.Produce]), and it ends with [Txn.Commit], which adds the window's offset record
 // last and commits, or [Txn.Abort]. While it is open the writer runs no other
-// transaction, and [Writer.Close] cancels it. Produce blocks while the producer's buffer
-// is full: that back-pressure bounds the memory of a window however many rows it has,
-// when Kafka is slower than they come. A Txn is used by one goroutine.
+// transaction, and [Writer.Close] cancels it. A Txn is used by one goroutine.
+//
+// Produce never waits for the broker. The producer buffers a bounded amount (see
+// [MaxBuffered]); a record it has no room for, and every record after it, waits in the
+// transaction's spool (a few MiB in memory, then a temporary file in [SpoolDir]) until
+// [Txn.Drain], [Txn.Flush] or [Txn.Commit] produces them in order, waiting for room. So
+// memory stays bounded however many records a transaction has, and a caller that
+// reads an answer into the transaction reads it at its own pace whatever Kafka's.
 type Txn struct {
 	w      *Writer
 	ctx    context.Context // produces run on it: the caller's, Close's cancel, the txn timeout
 	cancel context.CancelFunc
 	start  time.Time
 	events int
+	spool  spool
+	// spooled counts the records that went through the spool.
+	spooled int
 
 	mu  sync.Mutex
 	err error // the first produce that failed
@@ -231,11 +248,14 @@ func (w *Writer) Begin(ctx context.Context) (*Txn, error) {
 	if err := w.acquire(ctx); err != nil {
 		return nil, &CommitError{Kind: ErrAborted, Op: "begin", Err: err}
 	}
-	// A transaction that outlives its timeout is aborted by the broker anyway; bounding
-	// the produces by it turns a broker that stopped answering into an ErrAborted the
-	// caller retries and reports, rather than a commit that waits for ever.
-	tctx, cancel := context.WithTimeout(ctx, w.cfg.txnTimeout)
-	t := &Txn{w: w, ctx: tctx, cancel: cancel, start: time.Now()}
+	// A transaction that outlives its timeout is aborted by the broker, which fences
+	// the producer's epoch; ending it here a tenth of the timeout earlier turns a
+	// transaction that ran too long (a broker that stopped answering, a window that
+	// kept reading) into an ErrAborted the caller retries and reports, and our own
+	// abort, rather than a commit that waits for ever or a fenced writer.
+	tctx, cancel := context.WithTimeout(ctx, w.cfg.txnTimeout-w.cfg.txnTimeout/10)
+	t := &Txn{w: w, ctx: tctx, cancel: cancel, start: time.Now(),
+		spool: spool{dir: w.cfg.spoolDir, memLimit: spoolMemoryBytes}}
 	w.stateMu.Lock()
 	closed, opened := w.closed, w.opened
 	if closed == nil {
@@ -269,6 +289,7 @@ func (w *Writer) Begin(ctx context.Context) (*Txn, error) {
 
 // end releases the writer for the next transaction.
 func (t *Txn) end() {
+	t.spool.close()
 	t.cancel()
 	t.w.stateMu.Lock()
 	t.w.cancel = nil
@@ -277,11 +298,12 @@ func (t *Txn) end() {
 	t.w = nil
 }
 
-// Produce adds r (an event or a dead letter, not the offset record) to the transaction.
-// It returns at once once the record is buffered, blocking while the buffer is full; a
-// record that fails is reported by this or a later Produce and by Commit, which then
-// aborts. After an error the caller should stop producing and call Commit or Abort. r
-// belongs to the transaction until it ends: it must not be changed or produced again.
+// Produce adds r (an event or a dead letter, not the offset record) to the transaction,
+// without waiting: into the producer's buffer if it has room and nothing is spooled,
+// else into the spool (see [Txn]). A record that fails is reported by this or a later
+// call and by Commit, which then aborts; so is a spool that cannot be written. After an
+// error the caller should stop producing and call Commit or Abort. r belongs to the
+// transaction until it ends: it must not be changed or produced again.
 func (t *Txn) Produce(r *kgo.Record) error {
 	if t.w == nil {
 		return ErrTxnEnded
@@ -293,19 +315,58 @@ func (t *Txn) Produce(r *kgo.Record) error {
 		return err
 	}
 	t.events++
+	if t.spool.len() > 0 || !t.w.hasRoom(r) {
+		t.spooled++
+		if err := t.spool.add(r); err != nil {
+			t.setErr(err)
+		}
+		return t.firstErr()
+	}
+	t.produce(r)
+	return t.firstErr()
+}
+
+// produce hands r to the producer, waiting while its buffer is full.
+func (t *Txn) produce(r *kgo.Record) {
 	t.w.cl.Produce(t.ctx, r, func(_ *kgo.Record, err error) {
 		if err != nil {
 			t.setErr(err)
 		}
 	})
+}
+
+// Drain produces every spooled record, in order, waiting for room in the producer's
+// buffer, and returns the first failure so far. A caller streaming an answer into the
+// transaction drains once the answer is read; Flush and Commit drain first.
+func (t *Txn) Drain() error {
+	if t.w == nil {
+		return ErrTxnEnded
+	}
+	if err := t.firstErr(); err != nil {
+		return err
+	}
+	if t.spool.len() > 0 {
+		t.w.log.DebugContext(t.ctx, "producing the records spooled while the producer was full", "records", t.spool.len())
+	}
+	if err := t.spool.drain(func(r *kgo.Record) error {
+		t.produce(r)
+		return t.firstErr()
+	}); err != nil {
+		t.setErr(err)
+	}
 	return t.firstErr()
 }
 
-// Flush waits until every record produced so far is written to the broker (still
-// invisible to read_committed readers until Commit), and returns the first failure.
+// Spooled is how many records of the transaction went through the spool: zero unless
+// the producer's buffer was full at some point.
+func (t *Txn) Spooled() int { return t.spooled }
+
+// Flush waits until every record produced so far (the spooled ones too) is written to
+// the broker (still invisible to read_committed readers until Commit), and returns the
+// first failure.
 func (t *Txn) Flush() error {
-	if t.w == nil {
-		return ErrTxnEnded
+	if err := t.Drain(); err != nil {
+		return err
 	}
 	if err := t.w.cl.Flush(t.ctx); err != nil {
 		t.setErr(err)
@@ -339,7 +400,7 @@ func (t *Txn) Commit(off *kgo.Record) error {
 	if off == nil || off.Topic != w.cfg.offsetsTopic {
 		t.setErr(fmt.Errorf("%w: the offset record must go to the offsets topic %q", ErrInvalidBatch, w.cfg.offsetsTopic))
 	}
-	if t.firstErr() == nil {
+	if t.Drain() == nil {
 		w.cl.Produce(ctx, off, func(_ *kgo.Record, err error) {
 			if err != nil {
 				t.setErr(err)

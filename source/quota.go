@@ -89,6 +89,20 @@ func (q *Quota) Take(now time.Time) (until time.Time, spent, ok bool) {
 	return time.Time{}, false, true
 }
 
+// TakeUnpaced spends one call unless the day's budget is spent (until is then the
+// reset), ahead of the pace line if need be: for a call that cannot wait, such as one
+// made while a transaction is open. The pace line counts it, so later Takes wait for it.
+func (q *Quota) TakeUnpaced(now time.Time) (until time.Time, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.roll(now)
+	if q.exhausted || q.used >= q.budget {
+		return q.period.AddDate(0, 0, 1), false
+	}
+	q.used++
+	return time.Time{}, true
+}
+
 // Spent records a call that was not taken through Take (a retry inside the client).
 func (q *Quota) Spent(now time.Time) {
 	q.mu.Lock()

@@ -49,3 +49,39 @@ func TestQuotaPacesAndResets(t *testing.T) {
 		t.Errorf("after the API said the quota is spent, Take = ok %v spent %v", ok, spent)
 	}
 }
+
+// TestTakeUnpacedSpendsAheadNeverOver: a call that cannot wait (a transaction is open)
+// is taken ahead of the pace line, counted so that paced calls wait for it, and refused
+// only when the day's budget is spent or the API said so.
+func TestTakeUnpacedSpendsAheadNeverOver(t *testing.T) {
+	loc := time.FixedZone("Bogota", -5*3600)
+	q, err := NewQuota(240, 0, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, loc)
+	for range 20 { // the pace line's two hours ahead
+		if _, _, ok := q.Take(day); !ok {
+			t.Fatal("paced Take refused within the allowance")
+		}
+	}
+	if _, spent, ok := q.Take(day); ok || spent {
+		t.Fatalf("paced Take: ok %v spent %v, want a pace wait", ok, spent)
+	}
+	for i := range 220 {
+		if _, ok := q.TakeUnpaced(day); !ok {
+			t.Fatalf("TakeUnpaced refused call %d of the day's remaining 220", i+1)
+		}
+	}
+	if until, ok := q.TakeUnpaced(day); ok || !until.Equal(day.AddDate(0, 0, 1)) {
+		t.Fatalf("TakeUnpaced past the budget: ok %v until %s, want refused until the reset", ok, until)
+	}
+	if used, _ := q.Usage(day); used != 240 {
+		t.Errorf("used %d, want the whole budget of 240", used)
+	}
+	next := day.AddDate(0, 0, 1)
+	q.Exhausted(next)
+	if _, ok := q.TakeUnpaced(next.Add(time.Hour)); ok {
+		t.Error("TakeUnpaced after the API said the quota is spent")
+	}
+}

@@ -29,7 +29,7 @@ type ReportStatus struct {
 	LastSeen     time.Time `json:"last_seen"`
 	Rows         int64     `json:"rows"`          // rows delivered as events
 	DeadLetters  int64     `json:"dead_letters"`  // rows sent to the dead-letter topic
-	Duplicates   int64     `json:"duplicates"`    // rows read again and recognised
+	Duplicates   int64     `json:"duplicates"`    // rows an earlier window delivered, read again and recognised
 	FutureRows   int64     `json:"future_rows"`   // rows dated beyond now + the tolerance: delivered, not counted in LastSeen
 	Windows      int64     `json:"windows"`       // windows committed
 	Calls        int64     `json:"calls"`         // calls made, retries included

@@ -97,12 +97,14 @@ type Result struct {
 
 // Handler receives a window's rows. If an attempt fails after some rows were handed on,
 // Reset is called before Read goes on (to retry, or to return): the handler discards
-// every row it got since the start of the Read or the last Reset. A Row belongs to the
-// handler, which may keep it. Row is called while the HTTP response is being read, so
-// a slow handler holds the token's Limiter slot and counts against CallTimeout.
+// every row it got since the start of the Read or the last Reset. A handler that cannot
+// take its rows back returns an error from Reset: Read then stops, without retrying,
+// and returns it wrapped (with the attempt's failure). A Row belongs to the handler,
+// which may keep it. Row is called while the HTTP response is being read, so a slow
+// handler holds the token's Limiter slot and counts against CallTimeout.
 type Handler interface {
 	Row(Row) error
-	Reset()
+	Reset() error
 }
 
 // OversizeHandler is a Handler that also takes rows longer than MaxRowBytes. Such a
@@ -204,7 +206,9 @@ func (c *Client) Read(ctx context.Context, req Request, h Handler) (Result, erro
 			c.report(req, attempt, out, time.Since(callStart))
 		}
 		if out.rows > 0 && out.class != ClassOK && out.class != ClassHandler {
-			h.Reset()
+			if err := h.Reset(); err != nil {
+				return res, fmt.Errorf("source: %s %s: %w, after %w", req.Report, c.window(req), err, out.err)
+			}
 		}
 		switch out.class {
 		case ClassOK:

@@ -29,10 +29,11 @@ var (
 
 // recorder is a Handler keeping the rows handed on since the last Reset.
 type recorder struct {
-	mu     sync.Mutex
-	rows   []Row
-	resets int
-	fail   error // returned by Row when set
+	mu       sync.Mutex
+	rows     []Row
+	resets   int
+	fail     error // returned by Row when set
+	resetErr error // returned by Reset
 }
 
 func (r *recorder) Row(row Row) error {
@@ -45,11 +46,12 @@ func (r *recorder) Row(row Row) error {
 	return nil
 }
 
-func (r *recorder) Reset() {
+func (r *recorder) Reset() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rows = nil
 	r.resets++
+	return r.resetErr
 }
 
 // logBuffer collects log output from any goroutine.
@@ -471,6 +473,21 @@ func TestReadHandlerError(t *testing.T) {
 	}
 	if h.calls[0].Class != ClassHandler {
 		t.Errorf("call class %s, want %s", h.calls[0].Class, ClassHandler)
+	}
+}
+
+// A handler that cannot take its rows back stops the read at the failed attempt: no
+// retry, and the error says both why the attempt failed and why the rows stay.
+func TestReadResetError(t *testing.T) {
+	kept := errors.New("rows already in an open transaction")
+	h := newHarness(t, []response{{status: 200, file: "truncated.json"}, {status: 200, file: "diagram_13_code_string.json"}})
+	rec := &recorder{resetErr: kept}
+	res, err := h.client.Read(t.Context(), act3, rec)
+	if !errors.Is(err, kept) || !errors.Is(err, ErrTransient) || res.Calls != 1 || rec.resets != 1 {
+		t.Fatalf("err = %v, %d calls, %d resets; want the Reset error and the truncation after 1 call and 1 Reset", err, res.Calls, rec.resets)
+	}
+	if h.script.calls() != 1 {
+		t.Errorf("%d calls reached the server, want 1: no retry after a refused Reset", h.script.calls())
 	}
 }
 

@@ -20,7 +20,7 @@ func (printer) Row(r wolkvox.Row) error {
 	return nil
 }
 
-func (printer) Reset() { fmt.Println("-- discard the rows above --") }
+func (printer) Reset() error { fmt.Println("-- discard the rows above --"); return nil }
 
 func ExampleClient_Read() {
 	// A stand-in for https://wv0040.wolkvox.com.

@@ -87,11 +87,12 @@ func (r *oversizeRecorder) Oversize(o OversizeRow) error {
 	return nil
 }
 
-func (r *oversizeRecorder) Reset() {
-	r.recorder.Reset()
+func (r *oversizeRecorder) Reset() error {
+	err := r.recorder.Reset()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.over = nil
+	return err
 }
 
 var _ OversizeHandler = (*oversizeRecorder)(nil)

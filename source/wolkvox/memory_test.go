@@ -88,7 +88,7 @@ func (h *countingHandler) Row(Row) error {
 	return nil
 }
 
-func (h *countingHandler) Reset() { h.resets++ }
+func (h *countingHandler) Reset() error { h.resets++; return nil }
 
 func (h *countingHandler) Oversize(o OversizeRow) error {
 	h.oversize++
