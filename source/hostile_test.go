@@ -127,7 +127,7 @@ func hostileRun(t *testing.T, kc kafkatest.Cluster, up *scripted, start, until t
 }
 
 // readTopic returns every committed record of topic.
-func readTopic(t *testing.T, seeds []string, topic string) []*kgo.Record {
+func readTopic(t testing.TB, seeds []string, topic string) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
