@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -90,7 +89,9 @@ var benchStart = time.Date(2026, 11, 20, 9, 0, 0, 0, bogota)
 // allocs/row, peak-RSS-MiB (VmHWM from /proc/self/status, reset with
 // /proc/self/clear_refs once the setup is done, so it covers the timed windows with
 // their setup; where the kernel refuses the reset it is the process's peak so far, and
-// the benchmark logs so), ceiling-rows/s and %-of-ceiling (rows/s over ceiling-rows/s).
+// the benchmark logs so), idle-RSS-MiB (the RSS at that reset: the test binary and the
+// benchmark's own clients, before any window), ceiling-rows/s and %-of-ceiling (rows/s
+// over ceiling-rows/s).
 // CPU and RSS are process-wide: with kfake they include the in-process broker's work
 // and the records it holds; against the real broker they do not include the broker.
 func BenchmarkWindow60k(b *testing.B) {
@@ -230,10 +231,7 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int, answerBytes int
 
 	// The peak counts from here: the first window's read-back and the live simulator are
 	// the benchmark's, not the connector's.
-	debug.FreeOSMemory()
-	if err := resetPeakRSS(); err != nil {
-		b.Logf("peak RSS is the process's since it started: %v", err)
-	}
+	baseline := resetPeak(b)
 	b.ReportAllocs()
 	var cpu, wall time.Duration
 	var mallocs uint64
@@ -290,6 +288,7 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int, answerBytes int
 	b.ReportMetric(float64(rows)*n/cpu.Seconds(), "rows/cpu-s")
 	b.ReportMetric(float64(mallocs)/(float64(rows)*n), "allocs/row")
 	b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(baseline)/(1<<20), "idle-RSS-MiB")
 
 	if err := waitStable(ctx, setup.admin, last.topic); err != nil {
 		b.Fatal(err)
@@ -370,10 +369,7 @@ func BenchmarkCatchUp20(b *testing.B) {
 			seeds := cl.seeds(b)
 			setup := recordWindow(b, seeds, rows, 0, 0)
 			ctx := b.Context()
-			debug.FreeOSMemory()
-			if err := resetPeakRSS(); err != nil {
-				b.Logf("peak RSS is the process's since it started: %v", err)
-			}
+			baseline := resetPeak(b)
 			var wall time.Duration
 			for b.Loop() {
 				b.StopTimer()
@@ -412,9 +408,25 @@ func BenchmarkCatchUp20(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
+			b.ReportMetric(float64(baseline)/(1<<20), "idle-RSS-MiB")
 			b.ReportMetric(float64(connectors*rows)*float64(b.N)/wall.Seconds(), "rows/s")
 		})
 	}
+}
+
+// resetPeak returns the heap the setup left to the OS, resets the peak RSS to the
+// current RSS and returns that: the process idle, before the measured work (the test
+// binary, the Kafka and HTTP clients, the recorded answers' bookkeeping).
+func resetPeak(b *testing.B) int64 {
+	debug.FreeOSMemory()
+	if err := resetPeakRSS(); err != nil {
+		b.Logf("peak RSS is the process's since it started: %v", err)
+	}
+	rss, err := currentRSS()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rss
 }
 
 // mallocCount is the process's heap allocations so far.
@@ -751,23 +763,28 @@ func resetPeakRSS() error {
 }
 
 // peakRSS is the process's peak resident set size in bytes (VmHWM in /proc/self/status).
-func peakRSS() (int64, error) {
+func peakRSS() (int64, error) { return procStatus("VmHWM") }
+
+// currentRSS is the process's resident set size in bytes (VmRSS in /proc/self/status).
+func currentRSS() (int64, error) { return procStatus("VmRSS") }
+
+// procStatus reads a size in kB from /proc/self/status ("VmHWM:	  123456 kB").
+func procStatus(field string) (int64, error) {
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0, fmt.Errorf("peak RSS: %w", err)
+		return 0, fmt.Errorf("%s: %w", field, err)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
-		// "VmHWM:	  123456 kB"
 		f := strings.Fields(sc.Text())
-		if len(f) != 3 || f[0] != "VmHWM:" || f[2] != "kB" {
+		if len(f) != 3 || f[0] != field+":" || f[2] != "kB" {
 			continue
 		}
 		kb, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("peak RSS: VmHWM %q: %w", f[1], err)
+			return 0, fmt.Errorf("%s %q: %w", field, f[1], err)
 		}
 		return kb << 10, nil
 	}
-	return 0, errors.New("peak RSS: no VmHWM line in /proc/self/status")
+	return 0, fmt.Errorf("no %s line in /proc/self/status", field)
 }

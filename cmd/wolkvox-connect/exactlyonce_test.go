@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
@@ -447,4 +449,85 @@ connectors:
 			t.Errorf("%s does not name the clock as a test setting:\n%s", command, out)
 		}
 	}
+}
+
+// TestKillNineMidTransaction kills the worker (SIGKILL) at the two moments streaming
+// makes delicate, each checked on the broker before the kill: in the middle of a window
+// whose rows are streaming into its open transaction (records written, none committed),
+// and in the middle of a bisection (the capped answer's rows in the open transaction,
+// its halves being read). It alternates the two, three times each, on the catch-up
+// window that holds a 61,000-row burst; then a last run drains, and every topic must
+// equal the ground truth: nothing of an open transaction visible, nothing lost or
+// repeated.
+func TestKillNineMidTransaction(t *testing.T) {
+	seeds := kafkatest.Real(t)
+	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogotaLoc())
+	e := newE2E(t, seeds, e2eOptions{speed: 300, quota: 100000, simOpts: []simulator.Opt{
+		simulator.DefaultRowsPerMinute(3), simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.1, 20*time.Minute),
+		simulator.DailyQuota(100000),
+		simulator.Bursts(simulator.Burst{Report: "diagram_13", Minute: start.Add(20 * time.Minute), Rows: 61000}),
+	}})
+	topic := e.name + ".diagram_13"
+	adm := kadm.NewClient(kafkatest.Client(t, seeds))
+	// Created here, as the worker would, so that the admin client knows its partitions
+	// from the first poll instead of caching "unknown topic" while the window streams.
+	if _, err := adm.CreateTopic(t.Context(), -1, -1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	var killedAt int64 // the topic's end when the last process was killed
+	for i := range 6 {
+		midBisection := i%2 == 1
+		e.launch()
+		proc := fmt.Sprintf("---- process %d ----", e.procN)
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			if time.Now().After(deadline) {
+				t.Fatalf("kill %d: no open transaction with rows on %s (mid-bisection %v) within 2 minutes", i+1, topic, midBisection)
+			}
+			logs := e.logs.String()
+			bisecting := strings.Contains(logs[strings.LastIndex(logs, proc):], "bisecting")
+			// Records beyond the stable offset, once the new process has fenced the
+			// killed one (its transaction aborted, the stable offset past it), are this
+			// process's open transaction.
+			end, stable := topicOffsets(t, adm, topic)
+			if bisecting == midBisection && stable >= killedAt && end > stable {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		e.kill()
+		end, stable := topicOffsets(t, adm, topic)
+		killedAt = end
+		t.Logf("kill %d (mid-bisection %v): %d records of the open transaction on the broker", i+1, midBisection, end-stable)
+	}
+	e.launch()
+	time.Sleep(3 * time.Second)
+	frozen := e.clock.Freeze()
+	e.drain(5, frozen.Add(20*time.Minute), 3*time.Minute)
+	e.stop()
+	e.compare(frozen, e.clock.Start, 30*time.Minute)
+}
+
+// topicOffsets sums the end offsets and the last stable offsets of topic's partitions:
+// the records between the two belong to a transaction still open (or, for a moment
+// after a commit, one whose markers are being written), which read_committed consumers
+// cannot see.
+func topicOffsets(t *testing.T, adm *kadm.Client, topic string) (end, stable int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	stables, err := adm.ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("stable offsets of %s: %v", topic, err)
+	}
+	ends.Each(func(o kadm.ListedOffset) {
+		if s, ok := stables.Lookup(o.Topic, o.Partition); ok && o.Err == nil && s.Err == nil {
+			end, stable = end+o.Offset, stable+s.Offset
+		}
+	})
+	return end, stable
 }
