@@ -4,9 +4,12 @@
 // does, so a crash at any instant neither loses nor repeats a row.
 //
 // [Writer] owns one transactional client with a stable transactional ID per connector:
-// [Writer.Open] fences any previous instance, [Writer.Commit] writes a [Batch], and the
-// errors in errors.go say what the caller should do next (retry the batch, fix it, or
-// stop because another instance took over). [TopicName], [EventRecord] and [DeadLetter]
+// [Writer.Open] fences any previous instance; [Writer.Begin] opens a [Txn] that records
+// stream into as they come (never waiting for the broker: what the producer's bounded
+// buffer cannot hold waits in the transaction's spool, memory then a temporary file) and
+// that [Txn.Commit] ends with the offset record; [Writer.Commit] writes a whole [Batch]
+// that way. The errors in errors.go say what the caller should do next (retry, fix the
+// records, or stop because another instance took over). [TopicName], [EventRecord] and [DeadLetter]
 // build the topics and records.
 //
 // [Reader] reads topics back as read_committed consumers see them: from the start or the

@@ -2,8 +2,8 @@
 // operation end to end, exactly once. Per report it plans the next window, reads it
 // through the Wolkvox client (source/wolkvox), bisecting windows that hit the API's row
 // cap, recognises rows already delivered, converts and encodes the new ones (schemas),
-// and commits them, their dead letters and the report's offset in one Kafka transaction
-// (sink, offsets).
+// and streams them, their dead letters and the report's offset into one Kafka
+// transaction (sink, offsets) that commits the window.
 //
 // The key types are [Connector] (one operation, built by [New] and driven by Run), its
 // [Config] and [ReportConfig], [Destination] (the Kafka side: cluster, topics,
@@ -15,8 +15,10 @@
 // [Backfill] turns a connector into a one-off re-read of a past range.
 //
 // Where a row goes, file by file: window.go plans the window; poll.go reads it (the
-// client fetches and decodes it) and commits it; identity.go recognises rows already
-// delivered; schemas converts and encodes each row; sink writes the transaction;
+// client fetches and decodes it), bisecting and reading again as needed; stream.go takes
+// each row as it is decoded into the window's open transaction and commits it;
+// identity.go recognises rows already delivered; schemas converts and encodes each row;
+// sink writes the transaction;
 // offsets remembers where each report stands. quota.go paces the token's calls,
 // worker.go runs connectors side by side, admin.go changes their positions, status.go
 // says what each is doing.
