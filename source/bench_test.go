@@ -315,7 +315,8 @@ func commitCeiling(b *testing.B, seeds []string, recs []*kgo.Record, times int) 
 			b.Fatal(err)
 		}
 		topic := prefix + ".events"
-		if err := w.Open(ctx); err == nil {
+		err = w.Open(ctx)
+		if err == nil {
 			err = w.EnsureTopics(ctx, topic)
 		}
 		if err == nil {
