@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,18 +33,18 @@ type image struct {
 	final    instructions.Stage
 }
 
-func parseDockerfile(t *testing.T) image {
+func parseDockerfile(t *testing.T, rel string) image {
 	t.Helper()
-	res, err := parser.Parse(bytes.NewReader(readFile(t, "Dockerfile")))
+	res, err := parser.Parse(bytes.NewReader(readFile(t, rel)))
 	if err != nil {
-		t.Fatalf("Dockerfile: %v", err)
+		t.Fatalf("%s: %v", rel, err)
 	}
 	stages, metaArgs, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		t.Fatalf("Dockerfile: %v", err)
+		t.Fatalf("%s: %v", rel, err)
 	}
 	if len(stages) != 2 {
-		t.Fatalf("Dockerfile has %d stages, want 2 (build, final)", len(stages))
+		t.Fatalf("%s has %d stages, want 2 (build, final)", rel, len(stages))
 	}
 	img := image{metaArgs: map[string]string{}, build: stages[0], final: stages[1]}
 	for _, a := range metaArgs {
@@ -139,7 +140,7 @@ func flagValue(words []string, name string) (string, bool) {
 // build with the version stamped, a scratch image with a non-root numeric user, the
 // REST port exposed, no HEALTHCHECK, an exec-form entrypoint.
 func TestDockerfileShape(t *testing.T) {
-	img := parseDockerfile(t)
+	img := parseDockerfile(t, "Dockerfile")
 	goMod := string(readFile(t, "go.mod"))
 	goLine := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(goMod)
 	if goLine == nil {
@@ -159,7 +160,7 @@ func TestDockerfileShape(t *testing.T) {
 		{"build stage uses the Go of go.mod (" + goLine[1] + ")", strings.HasPrefix(baseImage, "golang:"+goLine[1]+"-") || baseImage == "golang:"+goLine[1], baseImage},
 		{"build stage is named build", img.build.Name == "build", img.build.Name},
 		{"CGO_ENABLED=0 for the go build", stageEnv(img.build, nil)["CGO_ENABLED"] == "0", stageEnv(img.build, nil)["CGO_ENABLED"]},
-		{"go build -trimpath", slices_contains(words, "-trimpath"), words},
+		{"go build -trimpath", slices.Contains(words, "-trimpath"), words},
 		{"go build stamps main.version from ARG VERSION", strings.Contains(mustFlag(t, words, "-ldflags"), "-X main.version=dev"), words},
 		{"go build builds ./cmd/wolkvox-connect", words[len(words)-1] == "./cmd/wolkvox-connect", words},
 		{"final stage is scratch", img.final.BaseName == "scratch", img.final.BaseName},
@@ -178,14 +179,6 @@ func TestDockerfileShape(t *testing.T) {
 	}
 }
 
-func slices_contains(words []string, w string) bool {
-	for _, x := range words {
-		if x == w {
-			return true
-		}
-	}
-	return false
-}
 
 func mustFlag(t *testing.T, words []string, name string) string {
 	t.Helper()
@@ -215,9 +208,11 @@ func nonRoot(s instructions.Stage) bool {
 
 func exposesRESTPort(s instructions.Stage, env map[string]string) bool {
 	_, port, ok := strings.Cut(env["WOLKVOX_REST_ADDRESS"], ":")
-	if !ok {
-		return false
-	}
+	return ok && exposesPort(s, port)
+}
+
+// exposesPort reports whether the stage has an EXPOSE of port (TCP).
+func exposesPort(s instructions.Stage, port string) bool {
 	for _, e := range commands[*instructions.ExposeCommand](s) {
 		for _, p := range e.Ports {
 			if strings.TrimSuffix(p, "/tcp") == port {
@@ -235,7 +230,7 @@ func entrypointExec(s instructions.Stage) bool {
 
 func copiesFromBuild(s instructions.Stage, src string) bool {
 	for _, c := range commands[*instructions.CopyCommand](s) {
-		if c.From == "build" && slices_contains(c.SourcePaths, src) {
+		if c.From == "build" && slices.Contains(c.SourcePaths, src) {
 			return true
 		}
 	}
@@ -339,9 +334,16 @@ func buildContext(t *testing.T) string {
 // path the Dockerfile names).
 func buildImageBinary(t *testing.T, img image, version string) string {
 	t.Helper()
+	return buildStage(t, img, map[string]string{"VERSION": version}, "wolkvox-connect")
+}
+
+// buildStage runs the build stage's RUN commands (see buildImageBinary) with buildArgs
+// and returns the path of the binary its go build wrote, named name.
+func buildStage(t *testing.T, img image, buildArgs map[string]string, name string) string {
+	t.Helper()
 	ctxDir := buildContext(t)
-	env := stageEnv(img.build, map[string]string{"VERSION": version})
-	out := filepath.Join(t.TempDir(), "wolkvox-connect")
+	env := stageEnv(img.build, buildArgs)
+	out := filepath.Join(t.TempDir(), name)
 	for _, run := range commands[*instructions.RunCommand](img.build) {
 		words := runWords(t, run, env)
 		if len(words) > 2 && words[0] == "go" && words[1] == "build" {
@@ -470,7 +472,7 @@ func configPath(t *testing.T, img image) string {
 // while Kafka is unreachable), stops on SIGTERM with 0, and verifies TLS with the CA
 // bundle at the place the image puts it.
 func TestImageRunsInEmptyRoot(t *testing.T) {
-	img := parseDockerfile(t)
+	img := parseDockerfile(t, "Dockerfile")
 	const version = "v0.0.0-image-test"
 	binary := buildImageBinary(t, img, version)
 	binSrc := mustFlag(t, goBuild(t, img, nil), "-o")
