@@ -179,7 +179,6 @@ func TestDockerfileShape(t *testing.T) {
 	}
 }
 
-
 func mustFlag(t *testing.T, words []string, name string) string {
 	t.Helper()
 	v, ok := flagValue(words, name)
