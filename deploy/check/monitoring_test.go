@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -256,7 +257,9 @@ func TestMonitoringMetricsExist(t *testing.T) {
 	waitHTTP(t, s, "http://"+simAddr+"/_sim/stats", 200, 20*time.Second)
 	cfg := string(readFile(t, "deploy/examples/simulator.yaml"))
 	cfg = strings.Replace(cfg, "base_url: http://127.0.0.1:8089", "base_url: http://"+simAddr, 1)
-	cfg = strings.Replace(cfg, "- name: simulator", "- name: metrics-check", 1)
+	// A connector of its own each run: one with stored offsets would call nothing
+	// until its next interval.
+	cfg = strings.Replace(cfg, "- name: simulator", "- name: metrics-"+strconv.FormatInt(time.Now().UnixNano(), 36), 1)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
