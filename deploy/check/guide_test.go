@@ -10,11 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // readmeBlock returns the lines of the first ```sh block under the README heading.
@@ -72,7 +76,7 @@ func TestLocalBrokerGuide(t *testing.T) {
 	kafka := filepath.Join(repoRoot, "deploy", "local", "kafka.sh")
 	running := exec.Command(kafka, "status").Run() == nil
 	if running {
-		resetGuideOffsets(t, kafka)
+		resetGuide(t, kafka)
 	}
 	var script strings.Builder
 	script.WriteString("set -euo pipefail\n")
@@ -161,24 +165,58 @@ func TestLocalBrokerGuide(t *testing.T) {
 	}
 }
 
-// resetGuideOffsets deletes what an earlier run of the guide left in the offsets topic
-// of the running broker, so that this run reads the day again as a first run does
-// (the status and metrics lines then show rows delivered by this worker).
-func resetGuideOffsets(t *testing.T, kafka string) {
+// resetGuide deletes what an earlier run of the guide left on the running broker (its
+// report topics, then its offsets), so that this run starts as a first run does: the
+// tail then waits for this worker's events, and the status and metrics lines show
+// rows this worker delivered.
+func resetGuide(t *testing.T, kafka string) {
 	t.Helper()
-	addr, err := exec.Command(kafka, "start").Output() // the running broker: prints its address
+	out, err := exec.Command(kafka, "start").Output() // the running broker: prints its address
 	if err != nil {
 		t.Fatalf("kafka.sh start (reusing the running broker): %v", err)
+	}
+	addr := strings.TrimSpace(string(out))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	topics, err := adm.ListTopics(ctx)
+	if err != nil {
+		t.Fatalf("listing the broker's topics: %v", err)
+	}
+	var old []string
+	for _, name := range topics.Names() {
+		if strings.HasPrefix(name, "wolkvox.simulator.") {
+			old = append(old, name)
+		}
+	}
+	if len(old) > 0 {
+		if _, err := adm.DeleteTopics(ctx, old...); err != nil {
+			t.Fatalf("deleting the topics of an earlier run %v: %v", old, err)
+		}
+		for gone := false; !gone; {
+			all, err := adm.ListTopics(ctx)
+			if err != nil {
+				t.Fatalf("waiting for the deletion of %v: %v", old, err)
+			}
+			gone = !slices.ContainsFunc(all.Names(), func(n string) bool { return slices.Contains(old, n) })
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Logf("deleted the topics of an earlier run: %v", old)
 	}
 	connect, _ := builtBinaries(t)
 	cmd := exec.Command(connect, "offsets", "reset", "--config", "deploy/examples/simulator.yaml", "--all", "--yes")
 	cmd.Dir = repoRoot
-	cmd.Env = append(guideEnv(), "WOLKVOX_KAFKA_BROKERS="+strings.TrimSpace(string(addr)))
-	out, err := cmd.CombinedOutput()
+	cmd.Env = append(guideEnv(), "WOLKVOX_KAFKA_BROKERS="+addr)
+	reset, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("resetting the offsets of an earlier run: %v\n%s", err, out)
+		t.Fatalf("resetting the offsets of an earlier run: %v\n%s", err, reset)
 	}
-	t.Logf("offsets of an earlier run: %s", strings.TrimSpace(string(out)))
+	t.Logf("offsets of an earlier run: %s", strings.TrimSpace(string(reset)))
 }
 
 // guideEnv is this process's environment without the variables the guide sets, so it

@@ -2,6 +2,7 @@ package check
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -253,7 +254,10 @@ func TestMonitoringMetricsExist(t *testing.T) {
 	}
 	connect, sim := builtBinaries(t)
 	simAddr, rest := freeAddr(t), freeAddr(t)
-	s := start(t, exec.Command(sim, "--addr", simAddr, "--fault-500", "0.3"))
+	// Every call fails at first (so failed calls are counted, whatever the order of
+	// the calls), until the first error shows in /metrics; then the faults are cleared
+	// and the retries deliver.
+	s := start(t, exec.Command(sim, "--addr", simAddr, "--fault-500", "1"))
 	waitHTTP(t, s, "http://"+simAddr+"/_sim/stats", 200, 20*time.Second)
 	cfg := string(readFile(t, "deploy/examples/simulator.yaml"))
 	cfg = strings.Replace(cfg, "base_url: http://127.0.0.1:8089", "base_url: http://"+simAddr, 1)
@@ -267,8 +271,20 @@ func TestMonitoringMetricsExist(t *testing.T) {
 	w := start(t, exec.Command(connect, "run", "--config", path, "--brokers", brokers, "--rest-address", rest))
 	deadline := time.Now().Add(2 * time.Minute)
 	var missing []string
+	faulty := true
 	for {
 		body := waitHTTP(t, w, "http://"+rest+"/metrics", 200, 30*time.Second)
+		if faulty && strings.Contains(body, "\nwolkvox_connect_upstream_errors_total{") {
+			resp, err := http.Post("http://"+simAddr+"/_sim/faults", "application/json", strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("clearing the simulator's faults: %s", resp.Status)
+			}
+			faulty = false
+		}
 		present := map[string]bool{}
 		for _, line := range strings.Split(body, "\n") {
 			if line == "" || strings.HasPrefix(line, "#") {
