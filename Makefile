@@ -4,6 +4,11 @@
 #                   test with -race against it (WOLKVOX_TEST_KAFKA), stop the broker (always,
 #                   even when tests fail or make is interrupted), then a short fuzz smoke.
 #                   Stops at the first step that fails (make then exits 2, its convention).
+#                   The deployment checks (deploy/check, a module of its own: Dockerfile,
+#                   compose, Kubernetes, systemd, monitoring, the README's guide) run in
+#                   the same broker session, into the same log and counts.
+# make test-deploy  only the deployment checks (give WOLKVOX_TEST_KAFKA for those that
+#                   need a broker; without it they are skipped, as outside CI)
 # make lint         only the static checks, and check-generated
 # make generate     regenerate the catalog (from schemas/catalog/postman) and the Avro schemas
 # make check-generated
@@ -15,8 +20,8 @@
 # make kafka-stop   stop it and delete its data
 #
 # Nothing is installed globally: Kafka's jars go to .cache/kafka-<version>/libs (fetched once
-# with mvn from Maven Central) and staticcheck to .cache/staticcheck-<version>/ (built once
-# through the Go module proxy). Both are pinned here or in deploy/local/pom.xml.
+# with mvn from Maven Central), staticcheck and promtool to .cache/<tool>-<version>/ (built
+# once through the Go module proxy). All are pinned here or in deploy/local/pom.xml.
 #
 # make test reuses a broker already running for this checkout (make kafka-start) and then
 # leaves it running; only a broker that make test started itself is stopped at the end.
@@ -38,6 +43,14 @@ KAFKA := deploy/local/kafka.sh
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
+# promtool of Prometheus 3.16 (module version v0.316.0, the newest that builds with Go 1.26),
+# for promtool check rules and test rules in deploy/check. Built with -tags remove_all_sd:
+# the rule commands need no service discovery, and leaving out the cloud SDKs cuts the
+# build on 2 cores from over ten minutes to about one or two.
+PROMTOOL_VERSION := v0.316.0
+PROMTOOL := $(CACHE)/promtool-$(PROMTOOL_VERSION)/promtool
+DEPLOY_CHECK := deploy/check
+
 # Fuzz smoke run by make test and make fuzz: space-separated <package>:<FuzzName> pairs,
 # each fuzzed for FUZZTIME. These are the parsers of outside input: API responses, the
 # configuration file, what the offsets topic holds, REST bodies, row values. The other
@@ -58,12 +71,12 @@ FUZZTIME ?= 8s
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: test lint fuzz build generate check-generated kafka-start kafka-stop help
+.PHONY: test test-deploy lint fuzz build generate check-generated kafka-start kafka-stop help
 
 help:
 	@sed -n 's/^# \(make .*\)/\1/p' $(firstword $(MAKEFILE_LIST))
 
-test: lint
+test: lint $(PROMTOOL)
 	@started=$$(date +%s)
 	# A broker that already runs for this checkout (make kafka-start, another engineer) is
 	# reused and left running; one that make test starts is always stopped, even when the
@@ -84,9 +97,14 @@ test: lint
 	# every failure and test log line, and which tests ran against the real broker.
 	status=0
 	$(GO) test -race -count=1 -v $(PKGS) >$(CACHE)/test.log 2>&1 || status=$$?
+	# The deployment checks, a module of their own, with the whole suite only.
+	if [[ "$(PKGS)" == "./..." ]]; then
+		echo "$$(date +%T) == go test -race ./... in $(DEPLOY_CHECK) (deployment checks)"
+		(cd $(DEPLOY_CHECK) && PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -v ./...) >>$(CACHE)/test.log 2>&1 || status=$$?
+	fi
 	grep -E '^(ok |FAIL|panic:|\s*--- (FAIL|SKIP))|_test\.go:[0-9]+: ' $(CACHE)/test.log || true
 	echo "$$(date +%T) == tests that ran against Apache Kafka at $$WOLKVOX_TEST_KAFKA:"
-	grep -E -- '--- PASS: (Test[A-Za-z0-9]+/kafka|TestKillNineExactlyOnce|TestBrokerRestart|TestFrozenBroker|TestRESTEndToEnd)[ /]' $(CACHE)/test.log | sed 's/^ */  /' || true
+	grep -E -- '--- PASS: (Test[A-Za-z0-9]+/kafka|TestKillNineExactlyOnce|TestBrokerRestart|TestFrozenBroker|TestRESTEndToEnd|TestLocalBrokerGuide|TestMonitoringMetricsExist)[ /]' $(CACHE)/test.log | sed 's/^ */  /' || true
 	passed=$$(grep -cE -- '^\s*--- PASS' $(CACHE)/test.log || true)
 	failed=$$(grep -cE -- '^\s*--- FAIL' $(CACHE)/test.log || true)
 	skipped=$$(grep -cE -- '^\s*--- SKIP' $(CACHE)/test.log || true)
@@ -101,6 +119,9 @@ test: lint
 	fi
 	$(MAKE) fuzz
 	echo "$$(date +%T) == make test passed in $$(( $$(date +%s) - started ))s"
+
+test-deploy: $(PROMTOOL)
+	@cd $(DEPLOY_CHECK) && PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 ./...
 
 generate:
 	@$(GO) generate ./...
@@ -133,6 +154,8 @@ lint: $(STATICCHECK) check-generated
 	$(GO) vet $(PKGS)
 	echo "$$(date +%T) == staticcheck $(STATICCHECK_VERSION)"
 	$(STATICCHECK) $(PKGS)
+	echo "$$(date +%T) == go vet, staticcheck in $(DEPLOY_CHECK)"
+	(cd $(DEPLOY_CHECK) && $(GO) vet ./... && $(STATICCHECK) ./...)
 	echo "$$(date +%T) == gofmt -l"
 	unformatted=$$(gofmt -l .)
 	if [[ -n "$$unformatted" ]]; then
@@ -152,6 +175,10 @@ fuzz:
 $(STATICCHECK):
 	@echo "$$(date +%T) == installing staticcheck $(STATICCHECK_VERSION) into $(@D)"
 	GOBIN="$(@D)" $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(PROMTOOL):
+	@echo "$$(date +%T) == installing promtool $(PROMTOOL_VERSION) into $(@D)"
+	GOBIN="$(@D)" $(GO) install -tags remove_all_sd github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
 
 build:
 	@$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/wolkvox-connect ./cmd/wolkvox-connect

@@ -22,7 +22,9 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
 
-// version is set at build time: go build -ldflags "-X main.version=v1.2.3".
+// version is set at build time: go build -ldflags "-X main.version=v1.2.3" (make build,
+// the Dockerfile). A build without it (go install ...@v1.2.3, a plain go build) takes the
+// version the go command recorded instead: see resolveVersion.
 var version = "dev"
 
 // command is one subcommand. run receives the arguments after the subcommand's name.

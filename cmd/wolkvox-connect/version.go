@@ -4,9 +4,51 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/pflag"
 )
+
+func init() { version = resolveVersion(version, debug.ReadBuildInfo) }
+
+// resolveVersion returns the version to report: the one stamped with -ldflags when
+// there is one, else the main module's version from the build information (what
+// "go install github.com/wolkvox-connect/wolkvox-connect/cmd/wolkvox-connect@v1.2.3"
+// records, or the pseudo-version a go build in a git checkout records), else
+// "dev-<commit>" when only the VCS revision is known (with "-dirty" for local edits),
+// else "dev".
+func resolveVersion(stamped string, buildInfo func() (*debug.BuildInfo, bool)) string {
+	if stamped != "" && stamped != "dev" {
+		return stamped
+	}
+	bi, ok := buildInfo()
+	if !ok || bi == nil {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var revision string
+	var modified bool
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if revision == "" {
+		return "dev"
+	}
+	if len(revision) > 12 {
+		revision = revision[:12]
+	}
+	if modified {
+		return "dev-" + revision + "-dirty"
+	}
+	return "dev-" + revision
+}
 
 // versionCommand is "wolkvox-connect version".
 func versionCommand() command {
