@@ -28,6 +28,9 @@ RUN go build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=${VERSION
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/wolkvox-connect /wolkvox-connect
+# A writable /tmp (os.TempDir()): where a window's transaction spools the records Kafka is
+# too slow to take, so that an answer is never held open; scratch has none.
+COPY --from=build --chown=65532:65532 --chmod=1777 /tmp /tmp
 # Listen on every interface of the container (the worker's default is loopback); the
 # variable replaces rest.address of the configuration file. Set a REST token (rest.token).
 ENV WOLKVOX_REST_ADDRESS=0.0.0.0:8083

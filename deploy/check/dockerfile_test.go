@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/pem"
+	"fmt"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -389,6 +390,12 @@ func emptyRoot(t *testing.T, img image, binary string, binSrc string, extraCA []
 			t.Fatalf("final stage: %s: only single-file COPY --from=build is laid out by this test", c.String())
 		}
 		src := c.SourcePaths[0]
+		if st, err := os.Stat(src); err == nil && st.IsDir() {
+			// A directory the image needs as such (/tmp): laid out empty, with the
+			// COPY's mode and owner.
+			layDir(t, root, c)
+			continue
+		}
 		if src == binSrc {
 			data, err := os.ReadFile(binary)
 			if err != nil {
@@ -411,6 +418,39 @@ func emptyRoot(t *testing.T, img image, binary string, binSrc string, extraCA []
 		place(dst, []byte(content), 0o644)
 	}
 	return root, caPath
+}
+
+// layDir creates the directory a COPY --from=build of a directory puts in the image,
+// empty, with its --chmod (0755 without) and, when this test runs as root, its --chown.
+func layDir(t *testing.T, root string, c *instructions.CopyCommand) {
+	t.Helper()
+	dir := filepath.Join(root, c.DestPath)
+	mode := uint64(0o755)
+	if c.Chmod != "" {
+		var err error
+		if mode, err = strconv.ParseUint(c.Chmod, 8, 32); err != nil {
+			t.Fatalf("%s: --chmod=%s: %v", c.String(), c.Chmod, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	perm := os.FileMode(mode & 0o777)
+	if mode&0o1000 != 0 {
+		perm |= os.ModeSticky
+	}
+	if err := os.Chmod(dir, perm); err != nil {
+		t.Fatal(err)
+	}
+	if c.Chown != "" && os.Geteuid() == 0 {
+		var uid, gid int
+		if _, err := fmt.Sscanf(c.Chown, "%d:%d", &uid, &gid); err != nil {
+			t.Fatalf("%s: --chown=%s: want uid:gid", c.String(), c.Chown)
+		}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // inRoot makes cmd run inside root as the image's user: a chroot when this test runs
@@ -511,6 +551,22 @@ connectors:
 		}
 		if !strings.HasPrefix(string(out), "wolkvox-connect "+version+" ") {
 			t.Errorf("version printed %q, want the stamped %s", out, version)
+		}
+	})
+
+	// A transaction spools to os.TempDir() when Kafka is slower than the answer: the
+	// image's user must be able to create files there.
+	t.Run("spool directory writable", func(t *testing.T) {
+		root, _ := emptyRoot(t, img, binary, binSrc, nil, nil)
+		st, err := os.Stat(filepath.Join(root, os.TempDir()))
+		if err != nil {
+			t.Fatalf("the image has no %s: %v", os.TempDir(), err)
+		}
+		uid, _, _ := imageUser(img.final)
+		sys := st.Sys().(*syscall.Stat_t)
+		writable := st.IsDir() && (st.Mode().Perm()&0o002 != 0 || int(sys.Uid) == uid && st.Mode().Perm()&0o200 != 0)
+		if !writable || os.Geteuid() == 0 && int(sys.Uid) != uid {
+			t.Errorf("%s: mode %v owner %d, want a directory the image's user %d writes to", os.TempDir(), st.Mode(), sys.Uid, uid)
 		}
 	})
 

@@ -109,6 +109,25 @@ func (m manifests) mount(t *testing.T, volumeFor func(corev1.Volume) bool) corev
 	return corev1.VolumeMount{}
 }
 
+// tmpVolume reports whether the pod mounts a writable, size-limited emptyDir at /tmp:
+// with a read-only root, it is where a transaction spools the records Kafka is too slow
+// for (os.TempDir()).
+func tmpVolume(m manifests) bool {
+	for _, v := range m.deployment.Spec.Template.Spec.Volumes {
+		if v.EmptyDir == nil || v.EmptyDir.SizeLimit == nil || v.EmptyDir.SizeLimit.IsZero() {
+			continue
+		}
+		for _, c := range m.deployment.Spec.Template.Spec.Containers {
+			for _, vm := range c.VolumeMounts {
+				if vm.Name == v.Name && vm.MountPath == "/tmp" && !vm.ReadOnly {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // measuredPeakRSS is the upper figure of the README's measured peak RSS of a
 // 60,000-row window, in MiB.
 func measuredPeakRSS(t *testing.T) int64 {
@@ -178,6 +197,7 @@ func workloadChecks(t *testing.T, m manifests) []check {
 		{"seccomp RuntimeDefault", psc != nil && psc.SeccompProfile != nil && psc.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault, psc},
 		{"no privilege escalation", sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation, sc},
 		{"read-only root file system", sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem, sc},
+		{"a writable emptyDir at /tmp (the transactions' spool, sink.SpoolDir), bounded", tmpVolume(m), pod.Volumes},
 		{"every capability dropped", sc != nil && sc.Capabilities != nil && slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) && len(sc.Capabilities.Add) == 0, sc},
 		{"not privileged, no host namespaces", (sc == nil || sc.Privileged == nil || !*sc.Privileged) && !pod.HostNetwork && !pod.HostPID && !pod.HostIPC, sc},
 		{"no service account token", pod.AutomountServiceAccountToken != nil && !*pod.AutomountServiceAccountToken, pod.AutomountServiceAccountToken},
