@@ -143,6 +143,7 @@ func TestCompose(t *testing.T) {
 		{"the simulator is built from the repository", sim.Build != nil && sim.Build.Context == repoRoot && sim.Build.Dockerfile == "deploy/compose/simulator.Dockerfile", sim.Build},
 		{"the configuration is mounted read-only", mount.ReadOnly, mount},
 		{"the worker's root file system is read-only, capabilities dropped", worker.ReadOnly && slices.Equal(worker.CapDrop, []string{"ALL"}), worker.CapDrop},
+		{"a tmpfs at /tmp for the transactions' spool", slices.ContainsFunc(worker.Tmpfs, func(m string) bool { return strings.HasPrefix(m, "/tmp:") || m == "/tmp" }), worker.Tmpfs},
 		{"the worker restarts", worker.Restart == types.RestartPolicyUnlessStopped, worker.Restart},
 		{"the worker's brokers are Kafka's advertised listener", slices.Equal(cfg.Kafka.Brokers, []string{"kafka:9092"}), cfg.Kafka.Brokers},
 		{"the worker uses the registry", regURL.Hostname() == "schema-registry" && regURL.Port() == portOf(env(registry, "SCHEMA_REGISTRY_LISTENERS")), cfg.SchemaRegistry.URL},
