@@ -25,6 +25,12 @@ func TestIdentityGolden(t *testing.T) {
 		{Key: "customer_id", Value: "7419896345"}, {Key: "channel", Value: "chat-facebook"}, {Key: "attempt", Value: "9"},
 		{Key: "telephone", Value: "573250949733"}, {Key: "date", Value: "2026-03-09 00:06:42"},
 		{Key: "second_event", Value: "8"}, {Key: "cod_opc_menu", Value: "ALPHA"}}
+	// wide has more cells than the sort's insertion-sort cut-off, keys out of order and
+	// repeated with other values: their order in the hash is the sort's, and must stay so.
+	var wide wolkvox.Row
+	for i := range 40 {
+		wide = append(wide, wolkvox.Cell{Key: []string{"conn_id", "second_event", "cod_opc_menu", "q01", "q02"}[i*7%5], Value: strconv.Itoa(i), Null: i%11 == 5})
+	}
 	reversed := make(wolkvox.Row, len(d13))
 	for i, c := range d13 {
 		reversed[len(d13)-1-i] = c
@@ -45,6 +51,8 @@ func TestIdentityGolden(t *testing.T) {
 			{Key: "conn_id", Value: "a|b"}, {Key: "second_event", Value: "0"}, {Key: "cod_opc_menu", Value: "Opción ñ"},
 			{Key: "rp_id", Null: true}, {Key: "customer_id", Value: ""}, {Key: "q01", Value: "5"}, {Key: "", Value: "x"}},
 			wantKey: "a|b|0|Opción ñ", wantID: "2996e1dbbdf672fd", wantVersion: "a65c5736ccad6193"},
+		{name: "many cells, keys repeated", api: "diagram_13", row: wide,
+			wantKey: "0|3|1", wantID: "42d2825e614bf265", wantVersion: "b636e876cb48a75f"},
 		{name: "key field missing", api: "diagram_13", row: d13[:7],
 			wantKey: "2657ebafb93af10f", wantID: "8c959d0a1c66a98b", wantVersion: "2657ebafb93af10f",
 			wantMissing: []string{"second_event", "cod_opc_menu"}},
