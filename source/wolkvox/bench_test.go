@@ -74,7 +74,7 @@ func (g *bodyGen) Read(p []byte) (int, error) {
 }
 
 // BenchmarkDecode60k decodes a 60,000-row response (the API's most per call) held in
-// memory, of act_3 rows ("decode") and of diagram_13 rows ("decode/diagram_13"), and
+// memory, of act_3 rows ("decode") and of diagram_13 rows ("decode-diagram_13"), and
 // tokenizes the first with the scanner decode uses and with encoding/json's
 // Decoder.Token, which the scanner replaced ("tokens/...").
 func BenchmarkDecode60k(b *testing.B) {
@@ -89,7 +89,7 @@ func BenchmarkDecode60k(b *testing.B) {
 	for _, tt := range []struct {
 		name string
 		body []byte
-	}{{"decode", body}, {"decode/diagram_13", d13}} {
+	}{{"decode", body}, {"decode-diagram_13", d13}} {
 		b.Run(tt.name, func(b *testing.B) {
 			b.SetBytes(int64(len(tt.body)))
 			b.ReportAllocs()

@@ -13,7 +13,8 @@ import (
 
 // token is one JSON token. kind is the delimiter itself ('{', '}', '[', ']') or one of
 // the kinds below; text is a string's unescaped contents, or the literal text of a
-// number, true, false or null. Keys are strings.
+// number, true, false or null (empty for a string or number read into the scanner's
+// arena). Keys are strings.
 type token struct {
 	kind byte
 	text string
@@ -39,7 +40,8 @@ const maxDepth = 10000
 // Every buffer is bounded, whatever the input: buf holds at most maxValue+1 bytes (a
 // longer token, or a longer row, fails with a *tooLargeError, and skipRow then skips the
 // rest of the row without holding it); scratch never exceeds one string; stack holds at
-// most maxDepth bytes; keys at most maxInterned keys of at most maxInternedLen bytes.
+// most maxDepth bytes; keys at most maxInterned keys of at most maxInternedLen bytes. The
+// arena is the decoder's, bounded by the row.
 type scanner struct {
 	r        io.Reader
 	buf      []byte
@@ -49,6 +51,10 @@ type scanner struct {
 	stack    []byte // open containers, '{' or '['
 	state    scanState
 	scratch  []byte // for unescaping strings
+	// arena, when set, receives the contents of the next string or number value instead
+	// of a string allocated for it: the decoder gathers a row's values there and makes
+	// one string of them all.
+	arena *[]byte
 	// keys interns object keys: a report repeats the same few dozen in every row, so
 	// each is allocated once per body rather than once per row.
 	keys map[string]string
@@ -569,7 +575,12 @@ func (s *scanner) number() (token, error) {
 	if err := s.tooLong(i - s.pos); err != nil {
 		return token{}, err
 	}
-	text := string(s.buf[s.pos:i])
+	var text string
+	if s.arena != nil {
+		*s.arena = append(*s.arena, s.buf[s.pos:i]...)
+	} else {
+		text = string(s.buf[s.pos:i])
+	}
 	s.pos = i
 	s.afterValue()
 	return token{kind: kindNumber, text: text}, nil
@@ -609,7 +620,17 @@ func (s *scanner) readString(intern bool) (string, error) {
 				}
 				raw := s.buf[s.pos+1 : i]
 				s.pos = i + 1
-				if !escaped && (ascii || utf8.Valid(raw)) {
+				plain := !escaped && (ascii || utf8.Valid(raw))
+				if !intern && s.arena != nil {
+					if plain {
+						*s.arena = append(*s.arena, raw...)
+						return "", nil
+					}
+					var err error
+					*s.arena, err = s.unquote(*s.arena, raw)
+					return "", err
+				}
+				if plain {
 					if !intern {
 						return string(raw), nil
 					}
@@ -625,7 +646,12 @@ func (s *scanner) readString(intern bool) (string, error) {
 					}
 					return k, nil
 				}
-				return s.unquote(raw)
+				b, err := s.unquote(s.scratch[:0], raw)
+				if err != nil {
+					return "", err
+				}
+				s.scratch = b
+				return string(b), nil
 			case c == '\\':
 				escaped = true
 				i++ // the escaped byte cannot end the string
@@ -643,16 +669,15 @@ func (s *scanner) readString(intern bool) (string, error) {
 	}
 }
 
-// unquote decodes a string's escapes as encoding/json does: a lone surrogate or an
-// invalid UTF-8 byte becomes U+FFFD.
-func (s *scanner) unquote(raw []byte) (string, error) {
-	b := s.scratch[:0]
+// unquote appends raw to b with its escapes decoded as encoding/json decodes them: a
+// lone surrogate or an invalid UTF-8 byte becomes U+FFFD.
+func (s *scanner) unquote(b, raw []byte) ([]byte, error) {
 	for r := 0; r < len(raw); {
 		c := raw[r]
 		switch {
 		case c == '\\':
 			if r+1 >= len(raw) {
-				return "", s.syntaxError("bad escape")
+				return b, s.syntaxError("bad escape")
 			}
 			switch e := raw[r+1]; e {
 			case '"', '\\', '/':
@@ -671,7 +696,7 @@ func (s *scanner) unquote(raw []byte) (string, error) {
 			case 'u':
 				rr := getu4(raw[r:])
 				if rr < 0 {
-					return "", s.syntaxError("bad \\u escape")
+					return b, s.syntaxError("bad \\u escape")
 				}
 				r += 6
 				if utf16.IsSurrogate(rr) {
@@ -685,7 +710,7 @@ func (s *scanner) unquote(raw []byte) (string, error) {
 				}
 				b = utf8.AppendRune(b, rr)
 			default:
-				return "", s.syntaxError("bad escape \\%c", e)
+				return b, s.syntaxError("bad escape \\%c", e)
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
@@ -696,8 +721,7 @@ func (s *scanner) unquote(raw []byte) (string, error) {
 			r += size
 		}
 	}
-	s.scratch = b
-	return string(b), nil
+	return b, nil
 }
 
 // getu4 decodes \uXXXX at the start of b, or returns -1.
