@@ -56,8 +56,11 @@ type scanner struct {
 	// one string of them all.
 	arena *[]byte
 	// keys interns object keys: a report repeats the same few dozen in every row, so
-	// each is allocated once per body rather than once per row.
-	keys map[string]string
+	// each is allocated once per body rather than once per row. recentKeys holds
+	// interned keys by keySlot, so that most are found by one comparison instead of
+	// hashing them for the map.
+	keys       map[string]string
+	recentKeys [64]string
 
 	// maxValue bounds the text of one row, or of one token outside rows.
 	maxValue int
@@ -603,6 +606,15 @@ func (s *scanner) key() (string, error) {
 	return s.readString(true)
 }
 
+// keySlot is a key's place in scanner.recentKeys: cheap to compute, and different for
+// most of one report's keys.
+func keySlot(raw []byte) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	return (len(raw)*7 + int(raw[0])*3 + int(raw[len(raw)-1]) + int(raw[len(raw)/2])*5) % 64
+}
+
 // str reads a string whose opening quote is at pos and returns its contents.
 func (s *scanner) str() (string, error) {
 	return s.readString(false)
@@ -634,7 +646,12 @@ func (s *scanner) readString(intern bool) (string, error) {
 					if !intern {
 						return string(raw), nil
 					}
+					slot := keySlot(raw)
+					if k := s.recentKeys[slot]; k == string(raw) { // no allocation: a comparison
+						return k, nil
+					}
 					if k, ok := s.keys[string(raw)]; ok { // no allocation: the compiler sees the lookup
+						s.recentKeys[slot] = k
 						return k, nil
 					}
 					k := string(raw)
@@ -643,6 +660,7 @@ func (s *scanner) readString(intern bool) (string, error) {
 							s.keys = make(map[string]string)
 						}
 						s.keys[k] = k
+						s.recentKeys[slot] = k
 					}
 					return k, nil
 				}
