@@ -173,10 +173,13 @@ type nativeField struct {
 	skipped uint8
 }
 
+// recentText is a remembered text and its value. The text is copied in place, so that
+// it holds no memory of the row it came from (a cell's text shares the row's one string).
 type recentText struct {
-	text  string // a copy: it must not hold the memory of the row it came from
-	value any
+	text  [maxRecentText]byte
+	n     uint8 // len of the text
 	known bool
+	value any
 }
 
 const (
@@ -198,7 +201,7 @@ func (nf *nativeField) looking() bool {
 // recall returns the value of s if it is a recent text.
 func (nf *nativeField) recall(s string) (any, bool) {
 	for k := range nf.recent {
-		if r := &nf.recent[k]; r.known && r.text == s {
+		if r := &nf.recent[k]; r.known && string(r.text[:r.n]) == s { // no allocation: a comparison
 			nf.misses = 0
 			return r.value, true
 		}
@@ -209,9 +212,10 @@ func (nf *nativeField) recall(s string) (any, bool) {
 	return nil, false
 }
 
-// remember makes s (already a copy) and its value v a recent text.
+// remember makes s, at most maxRecentText bytes, and its value v a recent text.
 func (nf *nativeField) remember(s string, v any) {
-	nf.recent[nf.next] = recentText{text: s, value: v, known: true}
+	r := &nf.recent[nf.next]
+	r.n, r.known, r.value = uint8(copy(r.text[:], s)), true, v
 	nf.next = (nf.next + 1) % recentTexts
 }
 
@@ -272,10 +276,12 @@ func (n *Native) value(i int, s string) (any, error) {
 		}
 	}
 	remember := looking && len(s) <= maxRecentText
-	if remember {
-		s = strings.Clone(s) // a string field's value is the text itself
+	f := &n.plan.fields[i]
+	text := s
+	if remember && f.typ == catalog.String {
+		text = strings.Clone(s) // the value is the text: kept, it must not hold the row's memory
 	}
-	v, err := n.plan.fields[i].value(s, n.loc)
+	v, err := f.value(text, n.loc)
 	if err != nil {
 		return nil, err
 	}
