@@ -178,15 +178,8 @@ var timestampLayouts = []string{
 // milliseconds. With layout set, only that layout is accepted.
 func parseTimestamp(s, layout string, loc *time.Location) (int64, error) {
 	s = strings.TrimSpace(s)
-	if layout == "" || layout == time.DateTime || layout == time.DateOnly {
-		// The API's own forms; any other text, errors included, is time's to read. With
-		// no layout, DateTime is the first one tried.
-		if ms, ok := parseCivil(s, layout != time.DateOnly, loc); ok {
-			return ms, nil
-		}
-	}
 	if layout != "" {
-		t, err := time.ParseInLocation(layout, s, loc)
+		t, err := ParseInLocation(layout, s, loc)
 		if err != nil {
 			return 0, err
 		}
@@ -194,7 +187,7 @@ func parseTimestamp(s, layout string, loc *time.Location) (int64, error) {
 	}
 	var first error
 	for _, l := range timestampLayouts {
-		t, err := time.ParseInLocation(l, s, loc)
+		t, err := ParseInLocation(l, s, loc)
 		if err == nil {
 			return t.UnixMilli(), nil
 		}
@@ -205,41 +198,53 @@ func parseTimestamp(s, layout string, loc *time.Location) (int64, error) {
 	return 0, first
 }
 
-// parseCivil is time.ParseInLocation with time.DateTime ("2006-01-02 15:04:05"), or
-// with time.DateOnly when clock is false, for the text it accepts: exactly the digits of
-// the layout, every field in range. It reports false for anything else (a one-digit
-// hour or a fraction, which time accepts, or an error, which time words), and the
-// caller asks time, so that both give the same instants and the same errors
-// (FuzzParseCivil). It is many times faster: no layout to interpret.
-func parseCivil(s string, clock bool, loc *time.Location) (int64, bool) {
+// ParseInLocation is time.ParseInLocation: the same Time for the same text, the same
+// error for a bad one. For the API's two layouts, time.DateTime and time.DateOnly, text
+// with exactly the layout's digits, every field in range, is read without time's layout
+// interpreter, several times faster; anything else (a one-digit hour or a fraction,
+// which time accepts, or an error, which time words) is time's to read
+// (FuzzParseInLocation holds the two together).
+func ParseInLocation(layout, value string, loc *time.Location) (time.Time, error) {
+	if layout == time.DateTime || layout == time.DateOnly {
+		if t, ok := civilTime(value, layout == time.DateTime, loc); ok {
+			return t, nil
+		}
+	}
+	return time.ParseInLocation(layout, value, loc)
+}
+
+// civilTime reads value in the layout time.DateTime, or time.DateOnly when clock is
+// false, if it has exactly the layout's digits and every field is in range; then it is
+// what time.ParseInLocation gives.
+func civilTime(s string, clock bool, loc *time.Location) (time.Time, bool) {
 	n := len(time.DateOnly)
 	if clock {
 		n = len(time.DateTime)
 	}
 	if len(s) != n || s[4] != '-' || s[7] != '-' {
-		return 0, false
+		return time.Time{}, false
 	}
 	year, ok1 := digits4(s[0:4])
 	month, ok2 := digits2(s[5:7])
 	day, ok3 := digits2(s[8:10])
 	if !ok1 || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) {
-		return 0, false
+		return time.Time{}, false
 	}
 	hour, minute, sec := 0, 0, 0
 	if clock {
 		if s[10] != ' ' || s[13] != ':' || s[16] != ':' {
-			return 0, false
+			return time.Time{}, false
 		}
 		var ok4, ok5, ok6 bool
 		hour, ok4 = digits2(s[11:13])
 		minute, ok5 = digits2(s[14:16])
 		sec, ok6 = digits2(s[17:19])
 		if !ok4 || !ok5 || !ok6 || hour > 23 || minute > 59 || sec > 59 {
-			return 0, false
+			return time.Time{}, false
 		}
 	}
-	// What time.parse does once the text is read.
-	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, loc).UnixMilli(), true
+	// What time's parser returns once it has read the fields.
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, loc), true
 }
 
 func digits2(s string) (int, bool) {
@@ -274,19 +279,18 @@ func parseDate(s, layout string) (int32, error) {
 		layout = time.DateOnly
 	}
 	s = strings.TrimSpace(s)
-	ms, ok := int64(0), false
+	var t time.Time
+	var err error
 	if layout == time.DateOnly {
-		ms, ok = parseCivil(s, false, time.UTC)
+		t, err = ParseInLocation(layout, s, time.UTC) // time.Parse's zone: the same, for a layout without one
+	} else {
+		t, err = time.Parse(layout, s)
 	}
-	if !ok {
-		t, err := time.Parse(layout, s)
-		if err != nil {
-			return 0, err
-		}
-		y, m, d := t.Date()
-		ms = time.Date(y, m, d, 0, 0, 0, 0, time.UTC).UnixMilli()
+	if err != nil {
+		return 0, err
 	}
-	days := ms / 86_400_000 // exact: midnight UTC
+	y, m, d := t.Date()
+	days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400 // exact: midnight UTC
 	if days < math.MinInt32 || days > math.MaxInt32 {
 		return 0, errRange
 	}

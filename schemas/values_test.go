@@ -233,7 +233,7 @@ func FuzzParsePercent(f *testing.F) {
 }
 
 // timeOnlyTimestamp and timeOnlyDate are parseTimestamp and parseDate as they were
-// before parseCivil, time's parser alone: the reference the fast path must match.
+// before ParseInLocation, time's parser alone: the reference the fast path must match.
 func timeOnlyTimestamp(s, layout string, loc *time.Location) (int64, error) {
 	s = strings.TrimSpace(s)
 	layouts := timestampLayouts
@@ -269,10 +269,10 @@ func timeOnlyDate(s, layout string) (int32, error) {
 	return int32(days), nil
 }
 
-// FuzzParseCivil holds parseTimestamp and parseDate, whose common forms skip time's
-// parser, to exactly what time's parser gives: the same instant or day, the same error
-// text (dead letters carry it), in zones with and without daylight saving time.
-func FuzzParseCivil(f *testing.F) {
+// FuzzParseInLocation holds ParseInLocation, and parseTimestamp and parseDate which
+// use it, to exactly what time's parser gives: the same Time, instant or day, the same
+// error text (dead letters carry it), in zones with and without daylight saving time.
+func FuzzParseInLocation(f *testing.F) {
 	for _, s := range []string{"2024-03-05 14:07:09", "2024-02-29 23:59:59", "2023-02-29 00:00:00", "2024-13-01 00:00:00",
 		"2024-03-05 24:00:00", "2024-03-05 23:60:00", "2024-03-05 23:59:60", "2024-03-05 9:07:09", "2024-03-05 14:07:09.5",
 		"0000-01-01 00:00:00", "9999-12-31 23:59:59", "2024-03-10 02:30:00", "2024-11-03 01:30:00", "2024-03-31 02:30:00",
@@ -291,6 +291,13 @@ func FuzzParseCivil(f *testing.F) {
 	zones = append(zones, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, loc := range zones {
+			for _, layout := range []string{time.DateTime, time.DateOnly, "2006-01-02T15:04:05"} {
+				got, err := ParseInLocation(layout, s, loc)
+				want, wantErr := time.ParseInLocation(layout, s, loc)
+				if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) { // == : the same wall clock, instant and Location
+					t.Fatalf("ParseInLocation(%q, %q, %s) = %v, %v; time gives %v, %v", layout, s, loc, got, err, want, wantErr)
+				}
+			}
 			for _, layout := range []string{"", time.DateTime, time.DateOnly} {
 				got, err := parseTimestamp(s, layout, loc)
 				want, wantErr := timeOnlyTimestamp(s, layout, loc)
@@ -392,4 +399,22 @@ func FuzzScanNumber(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkParseInLocation reads a row's local time with ParseInLocation and with
+// time.ParseInLocation, which it stands for.
+func BenchmarkParseInLocation(b *testing.B) {
+	for _, p := range []struct {
+		name  string
+		parse func(layout, value string, loc *time.Location) (time.Time, error)
+	}{{"schemas", ParseInLocation}, {"time", time.ParseInLocation}} {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.parse(time.DateTime, "2026-03-09 14:07:09", bogota); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
