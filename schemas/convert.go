@@ -3,6 +3,7 @@ package schemas
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,12 @@ type plan struct {
 	err    error          // the entry cannot be mapped (ErrCatalog)
 	// timeLayout reads the TimeField into the event time.
 	timeLayout string
+	// timeIndex is the TimeField's index in fields, -1 when it is not a known field.
+	// timeShared says that the field's own value is the event time: a timestamp read
+	// with timeLayout.
+	timeIndex  int
+	timeShared bool
+	report     any // rep.API, boxed once
 }
 
 type fieldPlan struct {
@@ -92,7 +99,7 @@ func newPlan(rep *catalog.Report) *plan {
 	if err != nil {
 		return &plan{err: err}
 	}
-	p := &plan{index: make(map[string]int, len(mappings)), timeLayout: rep.TimeLayout}
+	p := &plan{index: make(map[string]int, len(mappings)), timeLayout: rep.TimeLayout, timeIndex: -1, report: rep.API}
 	for i, m := range mappings {
 		ti, ok := fieldTypes[m.Type]
 		if !ok {
@@ -101,6 +108,7 @@ func newPlan(rep *catalog.Report) *plan {
 		fp := fieldPlan{key: m.Key, name: m.Name, typ: m.Type, branch: ti.branch}
 		if m.Key == rep.TimeField {
 			fp.layout = rep.TimeLayout
+			p.timeIndex = i
 		}
 		p.fields = append(p.fields, fp)
 		p.index[m.Key] = i
@@ -111,12 +119,270 @@ func newPlan(rep *catalog.Report) *plan {
 			p.timeLayout = time.DateOnly
 		}
 	}
+	if p.timeIndex >= 0 {
+		f := &p.fields[p.timeIndex]
+		p.timeShared = f.typ == catalog.Timestamp && f.layout == p.timeLayout
+	}
 	return p
+}
+
+// Native is a reusable native event. ConvertTo fills it with a row and returns its map,
+// valid until the next ConvertTo into the same Native: the map, the union wrapper of
+// every field and the values of texts a column repeats are kept from row to row, so
+// that a row costs a few allocations instead of dozens. A Native may be used for rows
+// of any report (switching reports starts it afresh), but by one goroutine at a time:
+// keep one per connector and report, for rows encoded as they are converted. The zero
+// value is ready to use.
+type Native struct {
+	plan  *plan
+	loc   *time.Location // the zone the remembered values were read in
+	event map[string]any
+	extra map[string]any
+	// fields holds what the event carries for each plan field, by index.
+	fields []nativeField
+	// extras are the union wrappers of the unknown keys' texts, by order in the row.
+	extras []map[string]any
+	// keys and keyFields remember the last row's keys and their fields (-1: unknown):
+	// rows of a report come with the same keys in the same order, and comparing a key
+	// with the one seen at its place is cheaper than a map lookup.
+	keys      []string
+	keyFields []int
+	// eventTime is the union wrapper of wv_event_time; the event holds it (rather than
+	// nil) when eventTimeInEvent.
+	eventTime        map[string]any
+	eventTimeInEvent bool
+	// The meta values last put in the event, when metaKnown.
+	server                       string
+	windowStart, windowEnd, read int64
+	metaKnown                    bool
+}
+
+// nativeField is one field of a Native.
+type nativeField struct {
+	wrapper map[string]any // {branch: value}, the same map for every row
+	inEvent bool           // the event holds wrapper (rather than nil)
+	// recent are the last distinct texts read and what they gave, next the one to
+	// replace: a column often repeats a few values (a channel, a routing point), which
+	// are then neither parsed nor boxed again. misses counts the rows in a row whose
+	// text was not among them; past missLimit (an id, a phone number) the column is
+	// looked up only every 256th row (skipped counts them), in case its texts start to
+	// repeat.
+	recent  [recentTexts]recentText
+	next    uint8
+	misses  uint8
+	skipped uint8
+}
+
+// recentText is a remembered text and its value. The text is copied in place, so that
+// it holds no memory of the row it came from (a cell's text shares the row's one string).
+type recentText struct {
+	text  [maxRecentText]byte
+	n     uint8 // len of the text
+	known bool
+	value any
+}
+
+const (
+	recentTexts = 4
+	// maxRecentText bounds the texts remembered: longer ones seldom repeat.
+	maxRecentText = 64
+	missLimit     = 32
+)
+
+// looking reports whether to look this row's text up among the recent ones.
+func (nf *nativeField) looking() bool {
+	if nf.misses < missLimit {
+		return true
+	}
+	nf.skipped++
+	return nf.skipped == 0
+}
+
+// recall returns the value of s if it is a recent text.
+func (nf *nativeField) recall(s string) (any, bool) {
+	for k := range nf.recent {
+		if r := &nf.recent[k]; r.known && string(r.text[:r.n]) == s { // no allocation: a comparison
+			nf.misses = 0
+			return r.value, true
+		}
+	}
+	if nf.misses < math.MaxUint8 {
+		nf.misses++
+	}
+	return nil, false
+}
+
+// remember makes s, at most maxRecentText bytes, and its value v a recent text.
+func (nf *nativeField) remember(s string, v any) {
+	r := &nf.recent[nf.next]
+	r.n, r.known, r.value = uint8(copy(r.text[:], s)), true, v
+	nf.next = (nf.next + 1) % recentTexts
+}
+
+// maxRememberedKeys bounds Native.keys: a row of ever-new keys must not grow it without end.
+const maxRememberedKeys = 512
+
+// prepare readies n for a row of p read in loc.
+func (n *Native) prepare(p *plan, loc *time.Location) {
+	if n.plan != p {
+		*n = Native{plan: p, loc: loc, event: make(map[string]any, len(p.fields)+len(metaFields)+1), extra: map[string]any{},
+			fields: make([]nativeField, len(p.fields)), eventTime: map[string]any{"long.timestamp-millis": nil}}
+		for i := range p.fields {
+			n.fields[i].wrapper = map[string]any{p.fields[i].branch: nil}
+			n.event[p.fields[i].name] = nil
+		}
+		n.event[FieldReport] = p.report
+		n.event[FieldEventTime] = nil
+		n.event[FieldExtra] = n.extra
+	}
+	if n.loc != loc {
+		// What was read in another zone may differ in this one.
+		n.loc = loc
+		for i := range n.fields {
+			n.fields[i].recent = [recentTexts]recentText{}
+		}
+	}
+	if len(n.extra) > 0 {
+		clear(n.extra)
+	}
+}
+
+// field returns the plan index of the j-th cell of a row, whose key is key; -1 for a key
+// the catalog does not know.
+func (n *Native) field(j int, key string) int {
+	if j < len(n.keys) && n.keys[j] == key {
+		return n.keyFields[j]
+	}
+	i, ok := n.plan.index[key]
+	if !ok {
+		i = -1
+	}
+	switch {
+	case j < len(n.keys):
+		n.keys[j], n.keyFields[j] = key, i
+	case j == len(n.keys) && j < maxRememberedKeys:
+		n.keys, n.keyFields = append(n.keys, key), append(n.keyFields, i)
+	}
+	return i
+}
+
+// value is the native value of the non-null text s of field i (nil for a placeholder).
+func (n *Native) value(i int, s string) (any, error) {
+	nf := &n.fields[i]
+	looking := nf.looking()
+	if looking {
+		if v, ok := nf.recall(s); ok {
+			return v, nil
+		}
+	}
+	remember := looking && len(s) <= maxRecentText
+	f := &n.plan.fields[i]
+	text := s
+	if remember && f.typ == catalog.String {
+		text = strings.Clone(s) // the value is the text: kept, it must not hold the row's memory
+	}
+	v, err := f.value(text, n.loc)
+	if err != nil {
+		return nil, err
+	}
+	if remember {
+		nf.remember(s, v)
+	}
+	return v, nil
+}
+
+// set makes the event's field i hold v, or null when v is nil.
+func (n *Native) set(i int, v any) {
+	nf := &n.fields[i]
+	if v != nil {
+		nf.wrapper[n.plan.fields[i].branch] = v
+	}
+	if inEvent := v != nil; inEvent != nf.inEvent {
+		if inEvent {
+			n.event[n.plan.fields[i].name] = nf.wrapper
+		} else {
+			n.event[n.plan.fields[i].name] = nil
+		}
+		nf.inEvent = inEvent
+	}
+}
+
+// setEventTime makes wv_event_time hold v (milliseconds), or null when v is nil.
+func (n *Native) setEventTime(v any) {
+	if v != nil {
+		n.eventTime["long.timestamp-millis"] = v
+	}
+	if inEvent := v != nil; inEvent != n.eventTimeInEvent {
+		if inEvent {
+			n.event[FieldEventTime] = n.eventTime
+		} else {
+			n.event[FieldEventTime] = nil
+		}
+		n.eventTimeInEvent = inEvent
+	}
+}
+
+// setMeta puts meta's values in the event, boxing only those that changed.
+func (n *Native) setMeta(meta *Meta) {
+	start, end, read := meta.WindowStart.UnixMilli(), meta.WindowEnd.UnixMilli(), meta.ReadAt.UnixMilli()
+	if !n.metaKnown || meta.Server != n.server {
+		n.event[FieldOperation], n.server = meta.Server, meta.Server
+	}
+	if !n.metaKnown || start != n.windowStart {
+		n.event[FieldWindowStart], n.windowStart = start, start
+	}
+	if !n.metaKnown || end != n.windowEnd {
+		n.event[FieldWindowEnd], n.windowEnd = end, end
+	}
+	if !n.metaKnown || read != n.read {
+		n.event[FieldReadAt], n.read = read, read
+	}
+	n.metaKnown = true
+	n.event[FieldRowID] = meta.RowID
+}
+
+// extraText returns the k-th unknown key's union wrapper holding text.
+func (n *Native) extraText(k int, text string) map[string]any {
+	if k == len(n.extras) {
+		n.extras = append(n.extras, map[string]any{"string": nil})
+	}
+	n.extras[k]["string"] = text
+	return n.extras[k]
+}
+
+// fieldSet is a set of plan field indices; most reports have under 128 fields, which
+// need no allocation.
+type fieldSet struct {
+	bits [2]uint64
+	more map[int]bool
+}
+
+// add adds i and reports whether it was there already.
+func (s *fieldSet) add(i int) bool {
+	if i < 128 {
+		was := s.bits[i/64]&(1<<(i%64)) != 0
+		s.bits[i/64] |= 1 << (i % 64)
+		return was
+	}
+	if s.more == nil {
+		s.more = map[int]bool{}
+	}
+	was := s.more[i]
+	s.more[i] = true
+	return was
+}
+
+func (s *fieldSet) has(i int) bool {
+	if i < 128 {
+		return s.bits[i/64]&(1<<(i%64)) != 0
+	}
+	return s.more[i]
 }
 
 // Convert turns one row of rep into an event in goavro's native form (a map keyed by
 // Avro field name; non-null union values as one-key maps such as {"long": int64(12)}),
-// ready for Encoder.Encode.
+// ready for Encoder.Encode. The map is the caller's to keep; ConvertTo reuses one
+// instead, for rows encoded as they are converted.
 //
 // Typed fields are parsed as the package doc describes; "", "-" and "--" become null.
 // String fields keep their text exactly. A JSON null, or a known key the row lacks,
@@ -127,6 +393,12 @@ func newPlan(rep *catalog.Report) *plan {
 // *ConversionError carrying the whole row for the dead-letter topic. A bad meta gives
 // ErrInvalidMeta and an unusable catalog entry ErrCatalog: both are bugs, not data.
 func (c *Converter) Convert(rep *catalog.Report, row Row, meta Meta) (map[string]any, error) {
+	return c.ConvertTo(new(Native), rep, row, meta)
+}
+
+// ConvertTo is Convert into n: the event it returns is n's, and the next ConvertTo into
+// n changes it. The event and the errors are exactly Convert's.
+func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta) (map[string]any, error) {
 	p := c.plan(rep)
 	if p.err != nil {
 		return nil, p.err
@@ -134,73 +406,74 @@ func (c *Converter) Convert(rep *catalog.Report, row Row, meta Meta) (map[string
 	if err := meta.validate(rep); err != nil {
 		return nil, err
 	}
-	out := make(map[string]any, len(p.fields)+len(metaFields)+1)
-	for i := range p.fields {
-		out[p.fields[i].name] = nil
-	}
-	extra := map[string]any{}
-	var seenBits [2]uint64 // most reports have under 128 fields: no allocation
-	var seenMore map[int]bool
-	seen := func(i int) bool {
-		if i < 128 {
-			was := seenBits[i/64]&(1<<(i%64)) != 0
-			seenBits[i/64] |= 1 << (i % 64)
-			return was
-		}
-		if seenMore == nil {
-			seenMore = map[int]bool{}
-		}
-		was := seenMore[i]
-		seenMore[i] = true
-		return was
-	}
-	for _, cell := range row {
-		i, known := p.index[cell.Key]
-		if !known {
-			if _, dup := extra[cell.Key]; dup {
-				return nil, duplicateKey(rep, row, cell)
+	n.prepare(p, meta.Location)
+	var seen, set fieldSet
+	var timeText string
+	var timeKnown bool // the row has the time field, not null
+	var timeValue any  // when timeShared: the time field's value
+	extras := 0
+	for j := range row {
+		cell := &row[j]
+		i := n.field(j, cell.Key)
+		if i < 0 {
+			if _, dup := n.extra[cell.Key]; dup {
+				return nil, duplicateKey(rep, row, *cell)
 			}
 			if cell.Null {
-				extra[cell.Key] = nil
+				n.extra[cell.Key] = nil
 			} else {
-				extra[cell.Key] = map[string]any{"string": cell.Value}
+				n.extra[cell.Key] = n.extraText(extras, cell.Value)
+				extras++
 			}
 			continue
 		}
-		if seen(i) {
-			return nil, duplicateKey(rep, row, cell)
+		if seen.add(i) {
+			return nil, duplicateKey(rep, row, *cell)
+		}
+		if i == p.timeIndex {
+			timeText, timeKnown = cell.Value, !cell.Null
 		}
 		if cell.Null {
 			continue
 		}
-		f := &p.fields[i]
-		v, err := f.value(cell.Value, meta.Location)
+		v, err := n.value(i, cell.Value)
 		if err != nil {
+			f := &p.fields[i]
 			return nil, &ConversionError{Report: rep.API, Field: cell.Key, Value: cell.Value, Reason: f.want(), Row: row, Err: err}
 		}
 		if v != nil {
-			out[f.name] = map[string]any{f.branch: v}
+			n.set(i, v)
+			set.add(i)
+			if i == p.timeIndex && p.timeShared {
+				timeValue = v
+			}
+		}
+	}
+	for i := range n.fields {
+		if !set.has(i) {
+			n.set(i, nil)
 		}
 	}
 
-	out[FieldOperation] = meta.Server
-	out[FieldReport] = rep.API
-	out[FieldEventTime] = nil
+	var eventTime any
 	if rep.TimeField != "" {
-		if raw, ok := row.Get(rep.TimeField); ok && !isPlaceholder(raw) {
-			ms, err := parseTimestamp(raw, p.timeLayout, meta.Location)
-			if err != nil {
-				return nil, &ConversionError{Report: rep.API, Field: rep.TimeField, Value: raw, Reason: "the report's time field: want a local time in the layout " + p.timeLayout, Row: row, Err: err}
+		if p.timeIndex < 0 {
+			timeText, timeKnown = row.Get(rep.TimeField)
+		}
+		if timeKnown && !isPlaceholder(timeText) {
+			eventTime = timeValue
+			if eventTime == nil {
+				ms, err := parseTimestamp(timeText, p.timeLayout, n.loc)
+				if err != nil {
+					return nil, &ConversionError{Report: rep.API, Field: rep.TimeField, Value: timeText, Reason: "the report's time field: want a local time in the layout " + p.timeLayout, Row: row, Err: err}
+				}
+				eventTime = ms
 			}
-			out[FieldEventTime] = map[string]any{"long.timestamp-millis": ms}
 		}
 	}
-	out[FieldWindowStart] = meta.WindowStart.UnixMilli()
-	out[FieldWindowEnd] = meta.WindowEnd.UnixMilli()
-	out[FieldReadAt] = meta.ReadAt.UnixMilli()
-	out[FieldRowID] = meta.RowID
-	out[FieldExtra] = extra
-	return out, nil
+	n.setEventTime(eventTime)
+	n.setMeta(&meta)
+	return n.event, nil
 }
 
 var errDuplicate = errors.New("duplicate key")

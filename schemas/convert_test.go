@@ -2,7 +2,11 @@ package schemas
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,6 +214,9 @@ func FuzzConvert(f *testing.F) {
 		f.Add(uint8(0), s, false)
 	}
 	var c Converter
+	// reused converts every input into one Native per report, kept across inputs: it
+	// must give what a fresh conversion gives, whatever came before.
+	reused := map[*catalog.Report]*Native{}
 	f.Fuzz(func(t *testing.T, pick uint8, value string, null bool) {
 		rep := reports[int(pick)%len(reports)]
 		row := make(Row, 0, len(rep.Fields))
@@ -220,7 +227,14 @@ func FuzzConvert(f *testing.F) {
 			}
 			row = append(row, Cell{Key: fd.Name, Value: v, Null: null && i%3 == 0})
 		}
-		_, err := c.Convert(rep, row, testMeta(rep, "id"))
+		native, err := c.Convert(rep, row, testMeta(rep, "id"))
+		if reused[rep] == nil {
+			reused[rep] = new(Native)
+		}
+		again, againErr := c.ConvertTo(reused[rep], rep, row, testMeta(rep, "id"))
+		if !reflect.DeepEqual(again, native) || !sameError(againErr, err) {
+			t.Fatalf("ConvertTo = %v, %v; Convert = %v, %v", again, againErr, native, err)
+		}
 		if err == nil {
 			return
 		}
@@ -245,4 +259,66 @@ func allTypes() *catalog.Report {
 		rep.Fields = append(rep.Fields, catalog.Field{Name: name, Type: ft})
 	}
 	return rep
+}
+
+// sameError reports whether a and b are both nil or say the same, causes included.
+func sameError(a, b error) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b) && fmt.Sprint(errors.Unwrap(a)) == fmt.Sprint(errors.Unwrap(b))
+}
+
+// TestConvertToReusesExactly converts the golden rows, three times over in a shuffled
+// order with failing rows among them, into Natives kept from row to row (one per
+// report, and one shared by all reports) and in two time zones: every event and every
+// error must be exactly what a fresh Convert gives.
+func TestConvertToReusesExactly(t *testing.T) {
+	cases := goldenCases()
+	var sequence []goldenCase
+	for range 3 {
+		sequence = append(sequence, cases...)
+	}
+	rand.New(rand.NewPCG(11, 11)).Shuffle(len(sequence), func(i, j int) { sequence[i], sequence[j] = sequence[j], sequence[i] })
+	var c Converter
+	perReport := map[*catalog.Report]*Native{}
+	var shared Native
+	for k, g := range sequence {
+		meta := testMeta(g.rep, g.name)
+		if k%5 == 0 {
+			meta.Location = time.UTC
+			meta.ReadAt = meta.ReadAt.Add(time.Duration(k) * time.Millisecond)
+		}
+		want, wantErr := c.Convert(g.rep, g.row, meta)
+		if perReport[g.rep] == nil {
+			perReport[g.rep] = new(Native)
+		}
+		for name, n := range map[string]*Native{"per report": perReport[g.rep], "shared": &shared} {
+			got, err := c.ConvertTo(n, g.rep, g.row, meta)
+			if !reflect.DeepEqual(got, want) || !sameError(err, wantErr) {
+				t.Fatalf("row %d, %s, Native %s: ConvertTo = %#v, %v; Convert = %#v, %v", k, g.name, name, got, err, want, wantErr)
+			}
+		}
+	}
+}
+
+// TestConvertToConcurrent converts the same report's rows on several goroutines, each
+// into its own Native, with one Converter: the race detector checks that nothing but the
+// Natives changes per row.
+func TestConvertToConcurrent(t *testing.T) {
+	rep := lookup(t, "diagram_13")
+	var c Converter
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			var n Native
+			for variant := range 50 {
+				row, _, _, _ := testRow(rep, g+variant)
+				want, wantErr := c.Convert(rep, row, testMeta(rep, "id"))
+				got, err := c.ConvertTo(&n, rep, row, testMeta(rep, "id"))
+				if !reflect.DeepEqual(got, want) || !sameError(err, wantErr) {
+					t.Errorf("goroutine %d, variant %d: ConvertTo = %v, %v; Convert = %v, %v", g, variant, got, err, want, wantErr)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

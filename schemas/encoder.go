@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -30,6 +32,10 @@ const HeaderKey = "wolkvox.schema"
 // It is safe for concurrent use and owns no goroutine.
 type Encoder struct {
 	cfg cfg
+	// sizes holds, per schema, the size of the last event encoded: Encode reserves that
+	// much (and an eighth more) at once, rather than growing a short dst step by step
+	// through goavro's appends. Read-only after NewEncoder; the counts are atomic.
+	sizes map[*Schema]*atomic.Int64
 
 	mu     sync.Mutex
 	topics map[string]*topicID
@@ -49,7 +55,11 @@ func NewEncoder(opts ...Opt) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Encoder{cfg: c, topics: map[string]*topicID{}}, nil
+	sizes := make(map[*Schema]*atomic.Int64, c.set.Len())
+	for _, s := range c.set.All() {
+		sizes[s] = new(atomic.Int64)
+	}
+	return &Encoder{cfg: c, sizes: sizes, topics: map[string]*topicID{}}, nil
 }
 
 // UsesRegistry reports whether the Encoder writes the Confluent wire format.
@@ -63,26 +73,31 @@ func (e *Encoder) Encode(ctx context.Context, topic string, rep *catalog.Report,
 	if !ok {
 		return dst, fmt.Errorf("%w: %s", ErrUnknownReport, rep.API)
 	}
+	var out []byte
 	if e.cfg.client == nil {
 		// The header is written here, not by goavro's SingleFromNative, because goavro's
 		// fingerprint departs from the specification for logical types (see CanonicalForm).
-		out := binary.LittleEndian.AppendUint64(append(dst, 0xC3, 0x01), s.Fingerprint)
-		out, err := s.codec.BinaryFromNative(out, native)
+		out = binary.LittleEndian.AppendUint64(append(e.reserve(dst, s), 0xC3, 0x01), s.Fingerprint)
+	} else {
+		id, err := e.schemaID(ctx, topic, s)
 		if err != nil {
-			return dst, fmt.Errorf("%w: report %s: %w", ErrEncode, rep.API, err)
+			return dst, err
 		}
-		return out, nil
+		out, _ = (&sr.ConfluentHeader{}).AppendEncode(e.reserve(dst, s), id, nil) // never fails
 	}
-	id, err := e.schemaID(ctx, topic, s)
-	if err != nil {
-		return dst, err
-	}
-	out, _ := (&sr.ConfluentHeader{}).AppendEncode(dst, id, nil) // never fails
-	out, err = s.codec.BinaryFromNative(out, native)
+	out, err := s.codec.BinaryFromNative(out, native)
 	if err != nil {
 		return dst, fmt.Errorf("%w: report %s: %w", ErrEncode, rep.API, err)
 	}
+	e.sizes[s].Store(int64(len(out) - len(dst)))
 	return out, nil
+}
+
+// reserve returns dst with room for an event of s the size of the last one, and an
+// eighth more.
+func (e *Encoder) reserve(dst []byte, s *Schema) []byte {
+	n := e.sizes[s].Load()
+	return slices.Grow(dst, int(n+n/8))
 }
 
 // SchemaHeader returns the header the sink puts on every event of rep written to topic,

@@ -101,15 +101,11 @@ func parseWhole(s string) (int64, error) {
 }
 
 // scanNumber checks the grammar of a decimal number and returns it without thousands
-// separators and without a leading "+", ready for strconv.
+// separators and without a leading "+", ready for strconv. The text itself is returned
+// when it has neither, which is the common case, so that reading it allocates nothing.
 func scanNumber(s string, exponent bool) (string, bool) {
-	var b strings.Builder
-	b.Grow(len(s))
 	i := 0
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		if s[i] == '-' {
-			b.WriteByte('-')
-		}
 		i++
 	}
 	// Integer part: plain digits, or 1-3 digits followed by ",ddd" groups.
@@ -118,8 +114,8 @@ func scanNumber(s string, exponent bool) (string, bool) {
 		i++
 	}
 	intDigits := i - start
-	b.WriteString(s[start:i])
-	if i < len(s) && s[i] == ',' {
+	grouped := i < len(s) && s[i] == ','
+	if grouped {
 		if intDigits == 0 || intDigits > 3 {
 			return "", false
 		}
@@ -127,7 +123,6 @@ func scanNumber(s string, exponent bool) (string, bool) {
 			if i+4 > len(s) || !allDigits(s[i+1:i+4]) {
 				return "", false
 			}
-			b.WriteString(s[i+1 : i+4])
 			i += 4
 		}
 		if i < len(s) && isDigit(s[i]) {
@@ -136,23 +131,19 @@ func scanNumber(s string, exponent bool) (string, bool) {
 	}
 	fracDigits := 0
 	if i < len(s) && s[i] == '.' {
-		b.WriteByte('.')
 		i++
 		start = i
 		for i < len(s) && isDigit(s[i]) {
 			i++
 		}
 		fracDigits = i - start
-		b.WriteString(s[start:i])
 	}
 	if intDigits == 0 && fracDigits == 0 {
 		return "", false
 	}
 	if exponent && i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		b.WriteByte('e')
 		i++
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			b.WriteByte(s[i])
 			i++
 		}
 		start = i
@@ -162,12 +153,15 @@ func scanNumber(s string, exponent bool) (string, bool) {
 		if i == start {
 			return "", false
 		}
-		b.WriteString(s[start:i])
 	}
 	if i != len(s) {
 		return "", false
 	}
-	return b.String(), true
+	s = strings.TrimPrefix(s, "+")
+	if grouped {
+		s = strings.ReplaceAll(s, ",", "") // the grammar put every comma between groups
+	}
+	return s, true
 }
 
 // timestampLayouts are tried, in order, for a timestamp field that has no layout of its
@@ -185,7 +179,7 @@ var timestampLayouts = []string{
 func parseTimestamp(s, layout string, loc *time.Location) (int64, error) {
 	s = strings.TrimSpace(s)
 	if layout != "" {
-		t, err := time.ParseInLocation(layout, s, loc)
+		t, err := ParseInLocation(layout, s, loc)
 		if err != nil {
 			return 0, err
 		}
@@ -193,7 +187,7 @@ func parseTimestamp(s, layout string, loc *time.Location) (int64, error) {
 	}
 	var first error
 	for _, l := range timestampLayouts {
-		t, err := time.ParseInLocation(l, s, loc)
+		t, err := ParseInLocation(l, s, loc)
 		if err == nil {
 			return t.UnixMilli(), nil
 		}
@@ -204,13 +198,94 @@ func parseTimestamp(s, layout string, loc *time.Location) (int64, error) {
 	return 0, first
 }
 
+// ParseInLocation is time.ParseInLocation: the same Time for the same text, the same
+// error for a bad one. For the API's two layouts, time.DateTime and time.DateOnly, text
+// with exactly the layout's digits, every field in range, is read without time's layout
+// interpreter, several times faster; anything else (a one-digit hour or a fraction,
+// which time accepts, or an error, which time words) is time's to read
+// (FuzzParseInLocation holds the two together).
+func ParseInLocation(layout, value string, loc *time.Location) (time.Time, error) {
+	if layout == time.DateTime || layout == time.DateOnly {
+		if t, ok := civilTime(value, layout == time.DateTime, loc); ok {
+			return t, nil
+		}
+	}
+	return time.ParseInLocation(layout, value, loc)
+}
+
+// civilTime reads value in the layout time.DateTime, or time.DateOnly when clock is
+// false, if it has exactly the layout's digits and every field is in range; then it is
+// what time.ParseInLocation gives.
+func civilTime(s string, clock bool, loc *time.Location) (time.Time, bool) {
+	n := len(time.DateOnly)
+	if clock {
+		n = len(time.DateTime)
+	}
+	if len(s) != n || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits4(s[0:4])
+	month, ok2 := digits2(s[5:7])
+	day, ok3 := digits2(s[8:10])
+	if !ok1 || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) {
+		return time.Time{}, false
+	}
+	hour, minute, sec := 0, 0, 0
+	if clock {
+		if s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+			return time.Time{}, false
+		}
+		var ok4, ok5, ok6 bool
+		hour, ok4 = digits2(s[11:13])
+		minute, ok5 = digits2(s[14:16])
+		sec, ok6 = digits2(s[17:19])
+		if !ok4 || !ok5 || !ok6 || hour > 23 || minute > 59 || sec > 59 {
+			return time.Time{}, false
+		}
+	}
+	// What time's parser returns once it has read the fields.
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, loc), true
+}
+
+func digits2(s string) (int, bool) {
+	if !isDigit(s[0]) || !isDigit(s[1]) {
+		return 0, false
+	}
+	return int(s[0]-'0')*10 + int(s[1]-'0'), true
+}
+
+func digits4(s string) (int, bool) {
+	hi, ok1 := digits2(s[0:2])
+	lo, ok2 := digits2(s[2:4])
+	return hi*100 + lo, ok1 && ok2
+}
+
+// daysIn is the length of month m of year, as time counts it (the proleptic Gregorian
+// calendar).
+func daysIn(m time.Month, year int) int {
+	if m == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + int((m+m/8)%2)
+}
+
 // parseDate reads a calendar date ("2006-01-02", or layout when set) as days since
 // 1970-01-01, the Avro date. A date has no time zone, so none is applied.
 func parseDate(s, layout string) (int32, error) {
 	if layout == "" {
 		layout = time.DateOnly
 	}
-	t, err := time.Parse(layout, strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	var t time.Time
+	var err error
+	if layout == time.DateOnly {
+		t, err = ParseInLocation(layout, s, time.UTC) // time.Parse's zone: the same, for a layout without one
+	} else {
+		t, err = time.Parse(layout, s)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -231,3 +231,190 @@ func FuzzParsePercent(f *testing.F) {
 		}
 	})
 }
+
+// timeOnlyTimestamp and timeOnlyDate are parseTimestamp and parseDate as they were
+// before ParseInLocation, time's parser alone: the reference the fast path must match.
+func timeOnlyTimestamp(s, layout string, loc *time.Location) (int64, error) {
+	s = strings.TrimSpace(s)
+	layouts := timestampLayouts
+	if layout != "" {
+		layouts = []string{layout}
+	}
+	var first error
+	for _, l := range layouts {
+		t, err := time.ParseInLocation(l, s, loc)
+		if err == nil {
+			return t.UnixMilli(), nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return 0, first
+}
+
+func timeOnlyDate(s, layout string) (int32, error) {
+	if layout == "" {
+		layout = time.DateOnly
+	}
+	t, err := time.Parse(layout, strings.TrimSpace(s))
+	if err != nil {
+		return 0, err
+	}
+	y, m, d := t.Date()
+	days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+	if days < math.MinInt32 || days > math.MaxInt32 {
+		return 0, errRange
+	}
+	return int32(days), nil
+}
+
+// FuzzParseInLocation holds ParseInLocation, and parseTimestamp and parseDate which
+// use it, to exactly what time's parser gives: the same Time, instant or day, the same
+// error text (dead letters carry it), in zones with and without daylight saving time.
+func FuzzParseInLocation(f *testing.F) {
+	for _, s := range []string{"2024-03-05 14:07:09", "2024-02-29 23:59:59", "2023-02-29 00:00:00", "2024-13-01 00:00:00",
+		"2024-03-05 24:00:00", "2024-03-05 23:60:00", "2024-03-05 23:59:60", "2024-03-05 9:07:09", "2024-03-05 14:07:09.5",
+		"0000-01-01 00:00:00", "9999-12-31 23:59:59", "2024-03-10 02:30:00", "2024-11-03 01:30:00", "2024-03-31 02:30:00",
+		"2024-03-05", "2024-3-05", "2024-03-05T14:07:09", "2024-03-05 14:07", " 2024-03-05 14:07:09 ", "+024-03-05 14:07:09",
+		"2024-03-05 14:07:0a", "2024-03-05 -1:07:09", "٢٠٢٤-03-05 14:07:09", ""} {
+		f.Add(s)
+	}
+	var zones []*time.Location
+	for _, name := range []string{"America/Bogota", "America/New_York", "Europe/London", "Asia/Kathmandu"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		zones = append(zones, loc)
+	}
+	zones = append(zones, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, loc := range zones {
+			for _, layout := range []string{time.DateTime, time.DateOnly, "2006-01-02T15:04:05"} {
+				got, err := ParseInLocation(layout, s, loc)
+				want, wantErr := time.ParseInLocation(layout, s, loc)
+				if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) { // == : the same wall clock, instant and Location
+					t.Fatalf("ParseInLocation(%q, %q, %s) = %v, %v; time gives %v, %v", layout, s, loc, got, err, want, wantErr)
+				}
+			}
+			for _, layout := range []string{"", time.DateTime, time.DateOnly} {
+				got, err := parseTimestamp(s, layout, loc)
+				want, wantErr := timeOnlyTimestamp(s, layout, loc)
+				if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+					t.Fatalf("parseTimestamp(%q, %q, %s) = %d, %v; time gives %d, %v", s, layout, loc, got, err, want, wantErr)
+				}
+			}
+		}
+		for _, layout := range []string{"", time.DateOnly, "20060102"} {
+			got, err := parseDate(s, layout)
+			want, wantErr := timeOnlyDate(s, layout)
+			if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Fatalf("parseDate(%q, %q) = %d, %v; time gives %d, %v", s, layout, got, err, want, wantErr)
+			}
+		}
+	})
+}
+
+// scanNumberBuilt is scanNumber as it was, building its result byte by byte: the
+// reference for the version that returns the text itself when it can.
+func scanNumberBuilt(s string, exponent bool) (string, bool) {
+	var b strings.Builder
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		if s[i] == '-' {
+			b.WriteByte('-')
+		}
+		i++
+	}
+	start := i
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	intDigits := i - start
+	b.WriteString(s[start:i])
+	if i < len(s) && s[i] == ',' {
+		if intDigits == 0 || intDigits > 3 {
+			return "", false
+		}
+		for i < len(s) && s[i] == ',' {
+			if i+4 > len(s) || !allDigits(s[i+1:i+4]) {
+				return "", false
+			}
+			b.WriteString(s[i+1 : i+4])
+			i += 4
+		}
+		if i < len(s) && isDigit(s[i]) {
+			return "", false
+		}
+	}
+	fracDigits := 0
+	if i < len(s) && s[i] == '.' {
+		b.WriteByte('.')
+		i++
+		start = i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		fracDigits = i - start
+		b.WriteString(s[start:i])
+	}
+	if intDigits == 0 && fracDigits == 0 {
+		return "", false
+	}
+	if exponent && i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		b.WriteByte('e')
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			b.WriteByte(s[i])
+			i++
+		}
+		start = i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == start {
+			return "", false
+		}
+		b.WriteString(s[start:i])
+	}
+	if i != len(s) {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// FuzzScanNumber holds scanNumber to the byte-by-byte version it replaced: the same
+// verdict, and the same text but for the exponent's letter, whose case strconv ignores.
+func FuzzScanNumber(f *testing.F) {
+	for _, s := range []string{"12", "-7", "+7", "1,234,567.5", "1,2", "12,345", ",123", "1.", ".5", "1e3", "1E+3", "-1.5e-3", "+", "1,234e5", "٣"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, exponent := range []bool{false, true} {
+			got, ok := scanNumber(s, exponent)
+			want, wantOK := scanNumberBuilt(s, exponent)
+			if ok != wantOK || strings.ReplaceAll(got, "E", "e") != want {
+				t.Fatalf("scanNumber(%q, %t) = %q, %t; before it gave %q, %t", s, exponent, got, ok, want, wantOK)
+			}
+		}
+	})
+}
+
+// BenchmarkParseInLocation reads a row's local time with ParseInLocation and with
+// time.ParseInLocation, which it stands for.
+func BenchmarkParseInLocation(b *testing.B) {
+	for _, p := range []struct {
+		name  string
+		parse func(layout, value string, loc *time.Location) (time.Time, error)
+	}{{"schemas", ParseInLocation}, {"time", time.ParseInLocation}} {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.parse(time.DateTime, "2026-03-09 14:07:09", bogota); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
@@ -37,32 +38,44 @@ type identity struct {
 // topic, so the caller dead-letters the row rather than deliver it under that key.
 func identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location) (identity, error) {
 	version := contentHash(row)
-	var key string
 	var missing []string
+	size := len(rep.KeyFields) // the separators, and one more
 	for _, f := range rep.KeyFields {
-		if v, ok := row.Get(f); !ok || strings.TrimSpace(v) == "" {
+		v, ok := row.Get(f)
+		if !ok || strings.TrimSpace(v) == "" {
 			missing = append(missing, f)
 		}
+		size += len(v)
 	}
+	var key string
 	if len(rep.KeyFields) == 0 || len(missing) > 0 {
-		key = hex.EncodeToString(fnvBytes(version))
+		key = hashKey(version)
 	} else {
-		parts := make([]string, 0, len(rep.KeyFields)+1)
+		// One allocation: the key is built in place rather than joined from parts.
+		var b strings.Builder
+		var stamp [len("2006-01-02T15:04:05Z")]byte
+		var prefix []byte
 		switch rep.Kind {
 		case catalog.RangeAggregate:
-			parts = append(parts, w.Start.UTC().Format("2006-01-02T15:04:05Z"))
+			prefix = w.Start.UTC().AppendFormat(stamp[:0], "2006-01-02T15:04:05Z")
 		case catalog.Bucketed:
-			parts = append(parts, w.Start.In(loc).Format("2006-01-02"))
+			prefix = w.Start.In(loc).AppendFormat(stamp[:0], "2006-01-02")
 		}
-		for _, f := range rep.KeyFields {
+		b.Grow(len(prefix) + size)
+		if prefix != nil {
+			b.Write(prefix)
+			b.WriteByte('|')
+		}
+		for i, f := range rep.KeyFields {
+			if i > 0 {
+				b.WriteByte('|')
+			}
 			v, _ := row.Get(f)
-			parts = append(parts, v)
+			b.WriteString(v)
 		}
-		key = strings.Join(parts, "|")
+		key = b.String()
 	}
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	id := identity{Key: key, ID: h.Sum64(), Version: version}
+	id := identity{Key: key, ID: fnvString(fnvOffset, key), Version: version}
 	if len(missing) > 0 {
 		return id, &MissingKeyError{Report: rep.API, Fields: missing}
 	}
@@ -91,33 +104,56 @@ func oversizeIdentity(r wolkvox.OversizeRow) identity {
 	h.Write(r.Prefix)
 	h.Write([]byte(strconv.FormatInt(r.Bytes, 10)))
 	v := h.Sum64()
-	return identity{Key: hex.EncodeToString(fnvBytes(v)), ID: v, Version: v}
+	return identity{Key: hashKey(v), ID: v, Version: v}
 }
 
+// contentHash is FNV-1a 64 over the cells in key order, each as key, 0, then 1 for null
+// or 2 and the value, then 0. Equal keys keep the order slices.SortFunc gives them:
+// sorting the cells' indices makes the same comparisons, so the same permutation.
 func contentHash(row wolkvox.Row) uint64 {
-	cells := slices.Clone(row)
-	slices.SortFunc(cells, func(a, b wolkvox.Cell) int { return strings.Compare(a.Key, b.Key) })
-	h := fnv.New64a()
-	for _, c := range cells {
-		h.Write([]byte(c.Key))
-		h.Write([]byte{0})
-		if c.Null {
-			h.Write([]byte{1})
-		} else {
-			h.Write([]byte{2})
-			h.Write([]byte(c.Value))
-		}
-		h.Write([]byte{0})
+	var stack [64]uint16 // rows are narrower than this, so sorting allocates nothing
+	order := stack[:0]
+	if len(row) > len(stack) {
+		order = make([]uint16, 0, len(row))
 	}
-	return h.Sum64()
+	for i := range row {
+		order = append(order, uint16(i))
+	}
+	slices.SortFunc(order, func(a, b uint16) int { return strings.Compare(row[a].Key, row[b].Key) })
+	h := uint64(fnvOffset)
+	for _, i := range order {
+		c := &row[i]
+		h = fnvByte(fnvString(h, c.Key), 0)
+		if c.Null {
+			h = fnvByte(h, 1)
+		} else {
+			h = fnvString(fnvByte(h, 2), c.Value)
+		}
+		h = fnvByte(h, 0)
+	}
+	return h
 }
 
-func fnvBytes(v uint64) []byte {
-	b := make([]byte, 8)
-	for i := range 8 {
-		b[7-i] = byte(v >> (8 * i))
+// FNV-1a 64 (hash/fnv's New64a) inline: no hasher to allocate, no []byte conversions.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
 	}
-	return b
+	return h
+}
+
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+
+// hashKey is the key of a row named by a hash: its 16 hex digits, big-endian.
+func hashKey(v uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return hex.EncodeToString(b[:])
 }
 
 // seenSet is the dedupe state of one report: every (row, version) delivered whose row

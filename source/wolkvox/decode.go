@@ -94,6 +94,20 @@ type decoder struct {
 	hint    int // capacity for the next row: the last row's length
 	lim     limits
 	discard bool // past the cap with no code seen: rows are read, not handed on
+	// values gathers the texts of the open row's string and number values, which
+	// become one string when the row is complete: one allocation for all of a row's
+	// values rather than one each. spans and nestedSpans locate each cell's text in it,
+	// for the row's own cells and for its nested elements' cells in order.
+	values      []byte
+	spans       []span
+	nestedSpans []span
+}
+
+// span is a cell's text in decoder.values; a cell whose Value is set already (null, a
+// boolean, a compound value's JSON, the bucket key) has none.
+type span struct {
+	start, end int
+	ok         bool
 }
 
 // errShape is a well-formed body that is not shaped like an API response.
@@ -102,6 +116,19 @@ func errShape(format string, args ...any) error {
 }
 
 func (d *decoder) token() (token, error) { return d.lex.next() }
+
+// valueToken reads a member's value: a string's or number's text goes to d.values, and
+// the span it took is returned.
+func (d *decoder) valueToken() (token, span, error) {
+	start := len(d.values)
+	d.lex.arena = &d.values
+	t, err := d.lex.next()
+	d.lex.arena = nil
+	if t.kind == kindString || t.kind == kindNumber {
+		return t, span{start: start, end: len(d.values), ok: true}, err
+	}
+	return t, span{}, err
+}
 
 func (d *decoder) body() error {
 	t, err := d.token()
@@ -169,7 +196,7 @@ func (d *decoder) data() error {
 				return errShape("an element of data is not an object")
 			}
 			d.lex.beginRow()
-			if err := d.rowObject(nil, token{}, token{}); err != nil {
+			if err := d.rowObject(nil, token{}, token{}, span{}); err != nil {
 				return err
 			}
 		}
@@ -188,23 +215,24 @@ func (d *decoder) objectData() error {
 		return err
 	}
 	d.lex.beginRow() // the data object may be the row itself
+	d.startRow()
 	k, err := d.token()
 	if err != nil {
 		return d.rowFailed(err)
 	}
-	v, err := d.token()
+	v, sp, err := d.valueToken()
 	if err != nil {
 		return d.rowFailed(err)
 	}
 	if v.kind != '{' {
 		// A single record sent as an object: its first member is already read.
-		return d.rowObject(nil, k, v)
+		return d.rowObject(nil, k, v, sp)
 	}
 	d.lex.cancelRow()
 	for {
 		d.lex.beginRow()
 		bucket := []Cell{{Key: catalog.BucketKeyField, Value: k.text}}
-		if err := d.rowObject(bucket, token{}, token{}); err != nil {
+		if err := d.rowObject(bucket, token{}, token{}, span{}); err != nil {
 			return err
 		}
 		if !d.lex.more() {
@@ -226,8 +254,8 @@ func (d *decoder) objectData() error {
 
 // rowObject is object for a row, begun with beginRow: a row over maxRowBytes goes to
 // lim.oversize or fails the body.
-func (d *decoder) rowObject(prefix []Cell, firstKey, firstVal token) error {
-	return d.rowFailed(d.object(prefix, firstKey, firstVal))
+func (d *decoder) rowObject(prefix []Cell, firstKey, firstVal token, firstSpan span) error {
+	return d.rowFailed(d.object(prefix, firstKey, firstVal, firstSpan))
 }
 
 // rowFailed handles an error of a row being read: an oversize row is skipped and handed
@@ -269,21 +297,34 @@ func (d *decoder) counted() error {
 	return nil
 }
 
+// startRow forgets the values of the previous row, or of one that failed.
+func (d *decoder) startRow() {
+	d.values, d.spans, d.nestedSpans = d.values[:0], d.spans[:0], d.nestedSpans[:0]
+}
+
 // object reads one row object whose opening brace is consumed, through its closing
 // brace, and emits its rows. prefix comes first in every row. When firstVal is set
-// (kind not 0), the first member (firstKey: firstVal) was read already.
-func (d *decoder) object(prefix []Cell, firstKey, firstVal token) error {
+// (kind not 0), the first member (firstKey: firstVal, its text at firstSpan) was read
+// already, and startRow was called before it.
+func (d *decoder) object(prefix []Cell, firstKey, firstVal token, firstSpan span) error {
+	if firstVal.kind == 0 {
+		d.startRow()
+	}
 	cells := make([]Cell, 0, max(d.hint, len(prefix)))
 	cells = append(cells, prefix...)
+	for range prefix {
+		d.spans = append(d.spans, span{})
+	}
 	var (
 		nested     [][]Cell
 		nestedSeen bool
 	)
-	member := func(key string, v token) error {
+	member := func(key string, v token, sp span) error {
 		if v.kind != '[' {
 			c, err := d.cell(key, v)
 			if err == nil {
 				cells = append(cells, c)
+				d.spans = append(d.spans, sp)
 			}
 			return err
 		}
@@ -302,11 +343,12 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token) error {
 		text, err := d.arrayText(first)
 		if err == nil {
 			cells = append(cells, Cell{Key: key, Value: text})
+			d.spans = append(d.spans, span{})
 		}
 		return err
 	}
 	if firstVal.kind != 0 {
-		if err := member(firstKey.text, firstVal); err != nil {
+		if err := member(firstKey.text, firstVal, firstSpan); err != nil {
 			return err
 		}
 	}
@@ -315,11 +357,11 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token) error {
 		if err != nil {
 			return err
 		}
-		v, err := d.token()
+		v, sp, err := d.valueToken()
 		if err != nil {
 			return err
 		}
-		if err := member(k.text, v); err != nil {
+		if err := member(k.text, v, sp); err != nil {
 			return err
 		}
 	}
@@ -329,6 +371,7 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token) error {
 	if d.lex.done != nil { // the row closed, longer than allowed: it is not handed on
 		return &tooLargeError{inRow: true, max: d.lex.maxValue}
 	}
+	d.fillValues(cells, nested)
 	if len(nested) == 0 {
 		return d.row(cells)
 	}
@@ -340,6 +383,29 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token) error {
 		}
 	}
 	return nil
+}
+
+// fillValues sets the Value of every cell of the row that has a span, from one string
+// of the row's values.
+func (d *decoder) fillValues(cells []Cell, nested [][]Cell) {
+	if len(d.values) == 0 {
+		return // no text, or only empty ones: the Values are "" already
+	}
+	values := string(d.values)
+	for i, sp := range d.spans {
+		if sp.ok {
+			cells[i].Value = values[sp.start:sp.end]
+		}
+	}
+	k := 0
+	for _, elem := range nested {
+		for i := range elem {
+			if sp := d.nestedSpans[k]; sp.ok {
+				elem[i].Value = values[sp.start:sp.end]
+			}
+			k++
+		}
+	}
 }
 
 func (d *decoder) row(r Row) error {
@@ -363,7 +429,7 @@ func (d *decoder) nestedElements() ([][]Cell, error) {
 			if err != nil {
 				return nil, err
 			}
-			v, err := d.token()
+			v, sp, err := d.valueToken()
 			if err != nil {
 				return nil, err
 			}
@@ -372,6 +438,7 @@ func (d *decoder) nestedElements() ([][]Cell, error) {
 				return nil, err
 			}
 			elem = append(elem, c)
+			d.nestedSpans = append(d.nestedSpans, sp)
 		}
 		if _, err := d.token(); err != nil { // '}'
 			return nil, err
@@ -392,7 +459,8 @@ func (d *decoder) nestedElements() ([][]Cell, error) {
 	return elems, err
 }
 
-// cell makes the cell of one member whose value starts with token v.
+// cell makes the cell of one member whose value starts with token v; a string's or
+// number's Value is left to fillValues.
 func (d *decoder) cell(key string, v token) (Cell, error) {
 	switch v.kind {
 	case kindNull:

@@ -3,10 +3,12 @@ package wolkvox
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -333,6 +335,111 @@ func FuzzDecode(f *testing.F) {
 			b, err := r.MarshalJSON()
 			if err != nil || !json.Valid(b) {
 				t.Fatalf("row %+v does not marshal: %v", r, err)
+			}
+		}
+	})
+}
+
+// jsonFlatRows decodes body with encoding/json into the rows decode must hand on, when body
+// is an object whose "data" members are arrays of objects of scalar values (ok is false
+// otherwise): the reference for each row's keys and value texts.
+func jsonFlatRows(body []byte) (rows []Row, ok bool) {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		if key != "data" {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return nil, false
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return nil, false
+		}
+		for dec.More() {
+			if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+				return nil, false
+			}
+			r := Row{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, false
+				}
+				v, err := dec.Token()
+				if err != nil {
+					return nil, false
+				}
+				c := Cell{Key: k.(string)}
+				switch v := v.(type) {
+				case string:
+					c.Value = v
+				case json.Number:
+					c.Value = string(v)
+				case bool:
+					c.Value = fmt.Sprint(v)
+				case nil:
+					c.Null = true
+				default:
+					return nil, false // a compound value: not a flat row
+				}
+				r = append(r, c)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, false
+			}
+			rows = append(rows, r)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, false
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, false
+	}
+	return rows, true
+}
+
+// FuzzDecodeRowsMatchEncodingJSON holds the rows of flat bodies to what encoding/json
+// reads: the same keys and the same texts, escapes and invalid UTF-8 included, although
+// decode gathers a row's values in one string.
+func FuzzDecodeRowsMatchEncodingJSON(f *testing.F) {
+	for _, name := range []string{"diagram_13_code_string.json", "act_3_code_number.json", "chat_1.json"} {
+		f.Add(fixture(f, name))
+	}
+	for _, s := range []string{
+		`{"code":200,"data":[{"a":"1","b":"","c":null,"d":-1.5e3,"e":true,"f":"\u00e9\"\n","g":"\ud800x"}]}`,
+		"{\"code\":200,\"data\":[{\"a\":\"\xff\xfe\",\"b\":\"x\"},{},{\"a\":\"\"}]}",
+		`{"data":[{"k":"v"}],"code":"200","data":[{"k":"w","n":0}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want, ok := jsonFlatRows(body)
+		if !ok {
+			return
+		}
+		var got []Row
+		if _, err := decode(strings.NewReader(string(body)), func(r Row) error {
+			got = append(got, r)
+			return nil
+		}); err != nil {
+			return // what the envelope rules refuse is decode_test's
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d rows, encoding/json reads %d", len(got), len(want))
+		}
+		for i := range want {
+			if !slices.Equal(got[i], want[i]) && !(len(got[i]) == 0 && len(want[i]) == 0) {
+				t.Fatalf("row %d = %+v, encoding/json reads %+v", i, got[i], want[i])
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package wolkvox
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +14,8 @@ import (
 
 // token is one JSON token. kind is the delimiter itself ('{', '}', '[', ']') or one of
 // the kinds below; text is a string's unescaped contents, or the literal text of a
-// number, true, false or null. Keys are strings.
+// number, true, false or null (empty for a string or number read into the scanner's
+// arena). Keys are strings.
 type token struct {
 	kind byte
 	text string
@@ -39,7 +41,8 @@ const maxDepth = 10000
 // Every buffer is bounded, whatever the input: buf holds at most maxValue+1 bytes (a
 // longer token, or a longer row, fails with a *tooLargeError, and skipRow then skips the
 // rest of the row without holding it); scratch never exceeds one string; stack holds at
-// most maxDepth bytes; keys at most maxInterned keys of at most maxInternedLen bytes.
+// most maxDepth bytes; keys at most maxInterned keys of at most maxInternedLen bytes. The
+// arena is the decoder's, bounded by the row.
 type scanner struct {
 	r        io.Reader
 	buf      []byte
@@ -49,9 +52,16 @@ type scanner struct {
 	stack    []byte // open containers, '{' or '['
 	state    scanState
 	scratch  []byte // for unescaping strings
+	// arena, when set, receives the contents of the next string or number value instead
+	// of a string allocated for it: the decoder gathers a row's values there and makes
+	// one string of them all.
+	arena *[]byte
 	// keys interns object keys: a report repeats the same few dozen in every row, so
-	// each is allocated once per body rather than once per row.
-	keys map[string]string
+	// each is allocated once per body rather than once per row. recentKeys holds
+	// interned keys by keySlot, so that most are found by one comparison instead of
+	// hashing them for the map.
+	keys       map[string]string
+	recentKeys [64]string
 
 	// maxValue bounds the text of one row, or of one token outside rows.
 	maxValue int
@@ -569,7 +579,12 @@ func (s *scanner) number() (token, error) {
 	if err := s.tooLong(i - s.pos); err != nil {
 		return token{}, err
 	}
-	text := string(s.buf[s.pos:i])
+	var text string
+	if s.arena != nil {
+		*s.arena = append(*s.arena, s.buf[s.pos:i]...)
+	} else {
+		text = string(s.buf[s.pos:i])
+	}
 	s.pos = i
 	s.afterValue()
 	return token{kind: kindNumber, text: text}, nil
@@ -592,6 +607,25 @@ func (s *scanner) key() (string, error) {
 	return s.readString(true)
 }
 
+// keySlot is a key's place in scanner.recentKeys: cheap to compute, and different for
+// most of one report's keys.
+func keySlot(raw []byte) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	return (len(raw)*7 + int(raw[0])*3 + int(raw[len(raw)-1]) + int(raw[len(raw)/2])*5) % 64
+}
+
+// hasStringSpecial reports whether one of the eight bytes of x is one that readString
+// must look at: a quote, a backslash, a control character or a byte of a non-ASCII
+// character. (Each test may also flag a byte above one that matches, never a word
+// without a match, which is all that matters here.)
+func hasStringSpecial(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zeroIn := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	return (zeroIn(x^('"'*ones)) | zeroIn(x^('\\'*ones)) | (x-0x20*ones)&^x&highs | x&highs) != 0
+}
+
 // str reads a string whose opening quote is at pos and returns its contents.
 func (s *scanner) str() (string, error) {
 	return s.readString(false)
@@ -602,6 +636,16 @@ func (s *scanner) readString(intern bool) (string, error) {
 	escaped, ascii := false, true
 	for {
 		for ; i < s.end; i++ {
+			if i-s.pos > 16 {
+				// A long string (what makes rows wide): skip eight plain bytes at a
+				// time. Short ones, most values, are quicker byte by byte.
+				for i+8 <= s.end && !hasStringSpecial(binary.LittleEndian.Uint64(s.buf[i:])) {
+					i += 8
+				}
+				if i == s.end {
+					break
+				}
+			}
 			switch c := s.buf[i]; {
 			case c == '"':
 				if err := s.tooLong(i + 1 - s.pos); err != nil {
@@ -609,11 +653,26 @@ func (s *scanner) readString(intern bool) (string, error) {
 				}
 				raw := s.buf[s.pos+1 : i]
 				s.pos = i + 1
-				if !escaped && (ascii || utf8.Valid(raw)) {
+				plain := !escaped && (ascii || utf8.Valid(raw))
+				if !intern && s.arena != nil {
+					if plain {
+						*s.arena = append(*s.arena, raw...)
+						return "", nil
+					}
+					var err error
+					*s.arena, err = s.unquote(*s.arena, raw)
+					return "", err
+				}
+				if plain {
 					if !intern {
 						return string(raw), nil
 					}
+					slot := keySlot(raw)
+					if k := s.recentKeys[slot]; k == string(raw) { // no allocation: a comparison
+						return k, nil
+					}
 					if k, ok := s.keys[string(raw)]; ok { // no allocation: the compiler sees the lookup
+						s.recentKeys[slot] = k
 						return k, nil
 					}
 					k := string(raw)
@@ -622,10 +681,16 @@ func (s *scanner) readString(intern bool) (string, error) {
 							s.keys = make(map[string]string)
 						}
 						s.keys[k] = k
+						s.recentKeys[slot] = k
 					}
 					return k, nil
 				}
-				return s.unquote(raw)
+				b, err := s.unquote(s.scratch[:0], raw)
+				if err != nil {
+					return "", err
+				}
+				s.scratch = b
+				return string(b), nil
 			case c == '\\':
 				escaped = true
 				i++ // the escaped byte cannot end the string
@@ -643,16 +708,15 @@ func (s *scanner) readString(intern bool) (string, error) {
 	}
 }
 
-// unquote decodes a string's escapes as encoding/json does: a lone surrogate or an
-// invalid UTF-8 byte becomes U+FFFD.
-func (s *scanner) unquote(raw []byte) (string, error) {
-	b := s.scratch[:0]
+// unquote appends raw to b with its escapes decoded as encoding/json decodes them: a
+// lone surrogate or an invalid UTF-8 byte becomes U+FFFD.
+func (s *scanner) unquote(b, raw []byte) ([]byte, error) {
 	for r := 0; r < len(raw); {
 		c := raw[r]
 		switch {
 		case c == '\\':
 			if r+1 >= len(raw) {
-				return "", s.syntaxError("bad escape")
+				return b, s.syntaxError("bad escape")
 			}
 			switch e := raw[r+1]; e {
 			case '"', '\\', '/':
@@ -671,7 +735,7 @@ func (s *scanner) unquote(raw []byte) (string, error) {
 			case 'u':
 				rr := getu4(raw[r:])
 				if rr < 0 {
-					return "", s.syntaxError("bad \\u escape")
+					return b, s.syntaxError("bad \\u escape")
 				}
 				r += 6
 				if utf16.IsSurrogate(rr) {
@@ -685,7 +749,7 @@ func (s *scanner) unquote(raw []byte) (string, error) {
 				}
 				b = utf8.AppendRune(b, rr)
 			default:
-				return "", s.syntaxError("bad escape \\%c", e)
+				return b, s.syntaxError("bad escape \\%c", e)
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
@@ -696,8 +760,7 @@ func (s *scanner) unquote(raw []byte) (string, error) {
 			r += size
 		}
 	}
-	s.scratch = b
-	return string(b), nil
+	return b, nil
 }
 
 // getu4 decodes \uXXXX at the start of b, or returns -1.

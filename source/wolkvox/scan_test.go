@@ -2,6 +2,7 @@ package wolkvox
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -128,4 +129,21 @@ func FuzzScannerMatchesEncodingJSON(f *testing.F) {
 			t.Fatalf("scanner %q\nencoding/json %q", got, want)
 		}
 	})
+}
+
+// TestHasStringSpecial checks the eight-byte test against the byte-by-byte rule, for
+// every byte value at every place in a word of plain bytes, and beside another special.
+func TestHasStringSpecial(t *testing.T) {
+	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	for c := range 256 {
+		for at := range 8 {
+			for _, fill := range []byte{'a', ' ', '~', '!', '#', '[', ']'} {
+				word := bytes.Repeat([]byte{fill}, 8)
+				word[at] = byte(c)
+				if got := hasStringSpecial(binary.LittleEndian.Uint64(word)); got != special(byte(c)) {
+					t.Fatalf("hasStringSpecial(%q) = %t", word, got)
+				}
+			}
+		}
+	}
 }
