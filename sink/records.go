@@ -23,16 +23,47 @@ const (
 // identity, and the headers carry the report, the window it was read in and the
 // schema header (a schema ID or fingerprint, left out when empty).
 func EventRecord(topic string, key, value []byte, report string, windowStart, windowEnd time.Time, schemaHeader string) *kgo.Record {
-	h := make([]kgo.RecordHeader, 0, 4)
-	h = append(h,
-		kgo.RecordHeader{Key: HeaderReport, Value: []byte(report)},
-		kgo.RecordHeader{Key: HeaderWindowStart, Value: rfc3339(windowStart)},
-		kgo.RecordHeader{Key: HeaderWindowEnd, Value: rfc3339(windowEnd)},
-	)
+	return NewEventHeaders(report, windowStart, windowEnd, schemaHeader).Record(topic, key, value, kgo.RecordHeader{})
+}
+
+// EventHeaders are the headers every event of one answer carries (see EventRecord),
+// built once for all of them: the events share their bytes, which nothing changes.
+type EventHeaders []kgo.RecordHeader
+
+// NewEventHeaders builds the headers of report's events read in the window
+// windowStart..windowEnd, with the schema header (left out when empty).
+func NewEventHeaders(report string, windowStart, windowEnd time.Time, schemaHeader string) EventHeaders {
+	h := EventHeaders{
+		{Key: HeaderReport, Value: []byte(report)},
+		{Key: HeaderWindowStart, Value: rfc3339(windowStart)},
+		{Key: HeaderWindowEnd, Value: rfc3339(windowEnd)},
+	}
 	if schemaHeader != "" {
 		h = append(h, kgo.RecordHeader{Key: HeaderSchema, Value: []byte(schemaHeader)})
 	}
-	return &kgo.Record{Topic: topic, Key: key, Value: value, Headers: h}
+	return h
+}
+
+// eventRecord is a record with room for its headers, allocated together.
+type eventRecord struct {
+	rec     kgo.Record
+	headers [5]kgo.RecordHeader
+}
+
+// Record returns the event record of key and value with h's headers, then extra
+// unless its Key is empty: one allocation for the record and its headers.
+func (h EventHeaders) Record(topic string, key, value []byte, extra kgo.RecordHeader) *kgo.Record {
+	e := &eventRecord{rec: kgo.Record{Topic: topic, Key: key, Value: value}}
+	hs := e.headers[:0]
+	if len(h)+1 > len(e.headers) {
+		hs = make([]kgo.RecordHeader, 0, len(h)+1)
+	}
+	hs = append(hs, h...)
+	if extra.Key != "" {
+		hs = append(hs, extra)
+	}
+	e.rec.Headers = hs
+	return &e.rec
 }
 
 // DeadLetter returns the dead-letter record of a row that could not become an event:

@@ -62,6 +62,9 @@ type reportState struct {
 	retryAt  time.Time
 	backoff  backoff.BackOff
 	status   ReportStatus
+	// native is the report's conversion scratch, reused row after row by the poll's
+	// goroutine (each row is encoded before the next is converted).
+	native schemas.Native
 }
 
 // New builds a connector. It validates cfg and fails with every problem at once.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
@@ -257,7 +258,7 @@ func rowTimeOf(rs *reportState, row wolkvox.Row, loc *time.Location) (time.Time,
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := time.ParseInLocation(rs.rep.TimeLayout, v, loc)
+	t, err := schemas.ParseInLocation(rs.rep.TimeLayout, v, loc)
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -50,6 +50,8 @@ type windowTxn struct {
 
 	piece Window    // the window of the answer being read (a half, when bisecting)
 	at    time.Time // when the answer's first row arrived
+	// headers are those every event of the answer carries, built at its first event.
+	headers sink.EventHeaders
 	// kept: the transaction holds an earlier answer of the window (a bisection is under
 	// way), so a failed answer cannot be taken back alone: the window is read again.
 	kept bool
@@ -81,7 +83,7 @@ func (wt *windowTxn) fromCommitted() {
 
 // answer starts reading the answer for window w.
 func (wt *windowTxn) answer(w Window) {
-	wt.piece, wt.at, wt.answerRecords = w, time.Time{}, 0
+	wt.piece, wt.at, wt.answerRecords, wt.headers = w, time.Time{}, 0, nil
 }
 
 // answered is called once an answer was read whole: the records the producer had no
@@ -163,7 +165,7 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 	if idErr != nil {
 		return wt.deadLetter(rowJSON(row), idErr)
 	}
-	native, err := c.opts.converter.Convert(rs.rep, row, schemas.Meta{
+	native, err := c.opts.converter.ConvertTo(&rs.native, rs.rep, row, schemas.Meta{
 		Server: c.cfg.Server, Report: rs.rep.API, WindowStart: wt.piece.Start, WindowEnd: wt.piece.End,
 		ReadAt: wt.at, RowID: id.Key, Location: c.cfg.Location,
 	})
@@ -183,8 +185,14 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 	if err != nil {
 		return fmt.Errorf("encoding a %s row: %w", rs.rep.API, err)
 	}
-	rec := sink.EventRecord(rs.topic, []byte(id.Key), value, rs.rep.API, wt.piece.Start, wt.piece.End, string(wt.header.Value))
-	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderRowVersion, Value: []byte(strconv.FormatUint(id.Version, 16))})
+	if wt.headers == nil {
+		wt.headers = sink.NewEventHeaders(rs.rep.API, wt.piece.Start, wt.piece.End, string(wt.header.Value))
+	}
+	// The key and the version header share one allocation.
+	buf := make([]byte, len(id.Key), len(id.Key)+16)
+	copy(buf, id.Key)
+	key, version := buf[:len(id.Key):len(id.Key)], strconv.AppendUint(buf[len(id.Key):], id.Version, 16)
+	rec := wt.headers.Record(rs.topic, key, value, kgo.RecordHeader{Key: HeaderRowVersion, Value: version})
 	// A record the topic can never take would fail every transaction of the window,
 	// for ever: it is a dead letter, decided before producing.
 	if err := wt.writer.CheckSize(wt.ctx, rec); err != nil {
