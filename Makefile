@@ -65,6 +65,9 @@ FUZZ_TARGETS ?= \
 	./offsets:FuzzPositionUnmarshal \
 	./offsets:FuzzDecodeKey \
 	./schemas:FuzzConvert \
+	./schemas:FuzzParseInLocation \
+	./schemas:FuzzScanNumber \
+	./source/wolkvox:FuzzDecodeRowsMatchEncodingJSON \
 	./source/restapi:FuzzParseOffsets \
 	./source/demo:FuzzParseReports
 FUZZTIME ?= 8s
