@@ -104,7 +104,7 @@ func prepareRun(s *config.Settings, w io.Writer, extra ...source.Opt) (*runParts
 	metrics.Watch(wk)
 	api, err := restapi.New(wk, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token),
 		restapi.Logger(log), restapi.WithMetrics(metrics), restapi.Registry(reg),
-		restapi.Version(version), restapi.Clock(now), restapi.Redact(red))
+		restapi.Version(version), restapi.Commit(commit), restapi.Clock(now), restapi.Redact(red))
 	if err != nil {
 		return nil, err
 	}

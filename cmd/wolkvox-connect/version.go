@@ -9,7 +9,42 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func init() { version = resolveVersion(version, debug.ReadBuildInfo) }
+func init() {
+	version = resolveVersion(version, debug.ReadBuildInfo)
+	commit = resolveCommit(debug.ReadBuildInfo)
+}
+
+// resolveCommit is the VCS revision of the build, "-dirty" for local changes, or ""
+// when it has none.
+func resolveCommit(buildInfo func() (*debug.BuildInfo, bool)) string {
+	bi, ok := buildInfo()
+	if !ok || bi == nil {
+		return ""
+	}
+	rev, dirty := vcsStamp(bi)
+	if rev != "" && dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// commit is the VCS revision the build was stamped with, "-dirty" for local changes,
+// "" when it has none (go test, go run): GET / reports it.
+var commit string
+
+// vcsStamp reads the VCS revision and whether the tree had local changes from the
+// build information ("" when the build has no stamp).
+func vcsStamp(bi *debug.BuildInfo) (revision string, modified bool) {
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	return revision, modified
+}
 
 // resolveVersion returns the version to report: the one stamped with -ldflags when
 // there is one, else the main module's version from the build information (what
@@ -28,16 +63,7 @@ func resolveVersion(stamped string, buildInfo func() (*debug.BuildInfo, bool)) s
 	if v := bi.Main.Version; v != "" && v != "(devel)" {
 		return v
 	}
-	var revision string
-	var modified bool
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			revision = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
-		}
-	}
+	revision, modified := vcsStamp(bi)
 	if revision == "" {
 		return "dev"
 	}

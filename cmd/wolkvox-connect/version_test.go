@@ -40,4 +40,21 @@ func TestResolveVersion(t *testing.T) {
 			}
 		})
 	}
+	commits := []struct {
+		name      string
+		buildInfo func() (*debug.BuildInfo, bool)
+		want      string
+	}{
+		{"clean revision, whole", info("(devel)", rev, clean), rev.Value},
+		{"local edits", info("(devel)", rev, modified), rev.Value + "-dirty"},
+		{"no VCS information", info("v1.2.3"), ""},
+		{"no build information", none, ""},
+	}
+	for _, tt := range commits {
+		t.Run("commit/"+tt.name, func(t *testing.T) {
+			if got := resolveCommit(tt.buildInfo); got != tt.want {
+				t.Errorf("resolveCommit = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

@@ -67,11 +67,11 @@ func TestRoot(t *testing.T) {
 		}
 		return "cluster-abc", nil
 	}
-	srv, err := New(newFake(), Version("v1.2.3"), KafkaClusterID(clusterID))
+	srv, err := New(newFake(), Version("v1.2.3"), Commit("0123456789ab-dirty"), KafkaClusterID(clusterID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := rootInfo{Version: "v1.2.3", Commit: buildCommit()}
+	want := rootInfo{Version: "v1.2.3", Commit: "0123456789ab-dirty"}
 	// The ID is left out while unknown, then looked up once and remembered.
 	for i, id := range []string{"", "cluster-abc", "cluster-abc"} {
 		a := do(t, srv.Handler(), "GET", "/", "", "")

@@ -53,7 +53,6 @@ func defaultCfg() cfg {
 		address:         DefaultAddress,
 		logger:          slog.New(slog.DiscardHandler),
 		version:         "dev",
-		commit:          buildCommit(),
 		now:             time.Now,
 		stopTimeout:     DefaultStopTimeout,
 		requestTimeout:  DefaultRequestTimeout,
@@ -92,9 +91,12 @@ func Registry(reg *prometheus.Registry) Opt { return optFunc(func(c *cfg) { c.re
 // the worker, so the worker can report to it (source.WithObserver(m)).
 func WithMetrics(m *Metrics) Opt { return optFunc(func(c *cfg) { c.metrics = m }) }
 
-// Version is the version GET / reports, overriding "dev". The commit comes from the
-// build's VCS stamp (debug.ReadBuildInfo) and is left out when the build has none.
+// Version is the version GET / reports, overriding "dev".
 func Version(v string) Opt { return optFunc(func(c *cfg) { c.version = v }) }
+
+// Commit is the VCS revision GET / reports ("-dirty" for a tree with local changes),
+// left out by default: the binary knows its build, the library does not.
+func Commit(rev string) Opt { return optFunc(func(c *cfg) { c.commit = rev }) }
 
 // KafkaClusterID looks up the Kafka cluster ID that GET / reports. It is called until
 // it first succeeds, with the request's context; while it fails (or without this
