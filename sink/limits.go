@@ -54,21 +54,24 @@ func RecordSize(r *kgo.Record) int {
 
 // RecordLimit is the largest record, in [RecordSize] terms, that topic accepts: its
 // max.message.bytes (as the broker reports it, its default included), or the writer's
-// own batch limit for the topic when that is lower. It is read from the broker once per
+// own batch limit for the topic, or its producer buffer's bytes (MaxBuffered: the
+// producer refuses a record it could never buffer), whichever is lowest. Without the
+// last, a record the topic accepts but the buffer cannot hold would fail every
+// transaction of its window, for ever. It is read from the broker once per
 // topic (EnsureTopics reads it for the topics it ensures) and then kept.
 func (w *Writer) RecordLimit(ctx context.Context, topic string) (int, error) {
 	w.limitsMu.Lock()
 	limit, ok := w.limits[topic]
 	w.limitsMu.Unlock()
-	if ok {
-		return limit, nil
+	if !ok {
+		if err := w.readLimits(ctx, topic); err != nil {
+			return 0, err
+		}
+		w.limitsMu.Lock()
+		limit = w.limits[topic]
+		w.limitsMu.Unlock()
 	}
-	if err := w.readLimits(ctx, topic); err != nil {
-		return 0, err
-	}
-	w.limitsMu.Lock()
-	defer w.limitsMu.Unlock()
-	return w.limits[topic], nil
+	return min(limit, w.cfg.maxBufferedBytes), nil
 }
 
 // readLimits describes topics' configurations and keeps their record limits.

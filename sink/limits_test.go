@@ -14,6 +14,24 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 )
 
+// TestRecordLimitIsTheBuffersToo: a topic whose max.message.bytes was raised above the
+// producer's buffer still gets records no larger than the buffer: a larger one could
+// never be produced, so it is refused (and dead-lettered by the engine) up front.
+func TestRecordLimitIsTheBuffersToo(t *testing.T) {
+	const buffer, topicLimit = 1_000_012, 4_000_000
+	e := newEnv(t, kafkatest.Fake(t))
+	w := e.writer(t, sink.MaxBuffered(100, buffer), sink.Topics(sink.TopicSettings{Partitions: 1, ReplicationFactor: -1,
+		Configs: map[string]string{"max.message.bytes": strconv.Itoa(topicLimit)}}))
+	ctx := testCtx(t)
+	if got, err := w.RecordLimit(ctx, e.eventsA); err != nil || got != buffer {
+		t.Fatalf("RecordLimit = %d, %v; want the buffer's %d", got, err, buffer)
+	}
+	r := sink.EventRecord(e.eventsA, []byte("k"), bytes.Repeat([]byte("v"), 2*buffer), "act_3", time.Unix(0, 0), time.Unix(300, 0), "1")
+	if err := w.CheckSize(ctx, r); !errors.Is(err, sink.ErrRecordTooLarge) {
+		t.Errorf("CheckSize of a record twice the buffer = %v, want ErrRecordTooLarge", err)
+	}
+}
+
 // TestRecordLimit: the writer reads each topic's max.message.bytes; a record at the
 // limit (by RecordSize, an upper bound) commits, one byte over is refused by CheckSize
 // before producing, the broker itself refuses a record well over it (so the limit is
