@@ -108,7 +108,7 @@ func NewMetrics(reg *prometheus.Registry, opts ...MetricsOpt) (*Metrics, error) 
 		}, []string{"connector", "report"}),
 		rows:         counter("rows_total", "Rows delivered to the report's topic as events.", "connector", "report"),
 		deadLetters:  counter("dead_letters_total", "Rows sent to the dead-letter topic.", "connector", "report"),
-		duplicates:   counter("duplicates_total", "Rows read again (lookback, overlaps) and recognised as already delivered.", "connector", "report"),
+		duplicates:   counter("duplicates_total", "Rows an earlier window delivered, read again (lookback, overlaps) and recognised.", "connector", "report"),
 		futureRows:   counter("future_rows_total", "Rows delivered whose time lies beyond now plus the tolerance: they do not move last_seen or the lag.", "connector", "report"),
 		windows:      counter("windows_total", "Windows (polls) committed.", "connector", "report"),
 		splits:       counter("window_splits_total", "Windows bisected because the answer hit the API's row cap.", "connector", "report"),
