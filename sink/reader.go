@@ -36,6 +36,7 @@ type readerCfg struct {
 	kafkaOpts    []kgo.Opt
 	fromEnd      bool
 	follow       bool
+	toHighWater  bool
 	missingEmpty bool
 	onDataLoss   func(*DataLossError)
 	listTimeout  time.Duration
@@ -57,6 +58,14 @@ func FromEnd() ReaderOpt { return readerOptFunc(func(c *readerCfg) { c.fromEnd =
 // the default of ending there: Read then returns only when ctx is done or fn has
 // stopped every topic. Partitions added to a topic later are not read.
 func Follow() ReaderOpt { return readerOptFunc(func(c *readerCfg) { c.follow = true }) }
+
+// ToHighWatermark ends each partition at its high watermark when Read begins, overriding
+// the default of its last stable offset: Read then waits for the transactions open at
+// that moment to end (each within its transaction timeout), so a record committed before
+// Read began is read even when an older, still open transaction of another producer held
+// the last stable offset below it. For a reader that must see the latest committed value
+// of a key, whoever else writes to the partition.
+func ToHighWatermark() ReaderOpt { return readerOptFunc(func(c *readerCfg) { c.toHighWater = true }) }
 
 // MissingTopicsEmpty reads a topic the cluster does not have as empty, overriding the
 // default of failing Read with an [*UnknownTopicError].
@@ -92,6 +101,9 @@ func NewReader(topics []string, opts ...ReaderOpt) (*Reader, error) {
 		if err := ValidateTopic(t); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if c.toHighWater && c.follow {
+		errs = append(errs, errors.New("sink: reader: ToHighWatermark sets an end, which Follow has not"))
 	}
 	if c.fromEnd && !c.follow {
 		errs = append(errs, errors.New("sink: reader: FromEnd without Follow would read nothing"))
@@ -225,7 +237,11 @@ func (rd *reading) listContext(ctx context.Context) (context.Context, context.Ca
 func (rd *reading) list(ctx context.Context, topics []string) (map[string]map[int32]kgo.Offset, error) {
 	lctx, cancel := rd.listContext(ctx)
 	defer cancel()
-	ends, err := rd.adm.ListCommittedOffsets(lctx, topics...)
+	list := rd.adm.ListCommittedOffsets
+	if rd.cfg.toHighWater {
+		list = rd.adm.ListEndOffsets
+	}
+	ends, err := list(lctx, topics...)
 	if err != nil {
 		return nil, fmt.Errorf("sink: read: listing committed offsets: %w", err)
 	}

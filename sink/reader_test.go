@@ -289,6 +289,62 @@ func TestReaderEndBehindAnAbort(t *testing.T) {
 	})
 }
 
+// TestReaderToHighWatermark: a record committed behind another producer's open
+// transaction lies past the last stable offset, so the default end misses it; with
+// ToHighWatermark, Read waits for that transaction to end and reads it.
+func TestReaderToHighWatermark(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		ctx, cancel := readerCtx(t)
+		defer cancel()
+		topic := kafkatest.Topic(t)
+		kafkatest.CreateTopic(t, kc.Seeds, topic, 1, nil)
+		open := kafkatest.Client(t, kc.Seeds, kgo.TransactionalID(kafkatest.TransactionalID(t)))
+		late := kafkatest.Client(t, kc.Seeds, kgo.TransactionalID(kafkatest.TransactionalID(t)))
+		for _, w := range []struct {
+			p *kgo.Client
+			v string
+		}{{open, "open"}, {late, "committed"}} {
+			if err := w.p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.p.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(w.v)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := late.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Fatal(err)
+		}
+		waitHighWatermark(ctx, t, kc.Seeds, topic, 3) // open@0, committed@1, its marker@2
+		read := func(opts ...sink.ReaderOpt) []string {
+			t.Helper()
+			r, err := sink.NewReader([]string{topic}, append(opts, sink.ReaderKafkaOpts(kgo.SeedBrokers(kc.Seeds...)))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := r.Read(ctx, func(rec *kgo.Record) bool {
+				got = append(got, string(rec.Value))
+				return true
+			}); err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			return got
+		}
+		if got := read(); len(got) != 0 {
+			t.Errorf("to the last stable offset: %q, want nothing (the open transaction holds it at 0)", got)
+		}
+		go func() {
+			time.Sleep(200 * time.Millisecond) // Read is waiting by then
+			if err := open.EndTransaction(ctx, kgo.TryAbort); err != nil {
+				t.Error(err)
+			}
+		}()
+		if got := read(sink.ToHighWatermark()); !slices.Equal(got, []string{"committed"}) {
+			t.Errorf("to the high watermark: %q, want [committed]", got)
+		}
+	})
+}
+
 // waitHighWatermark waits until topic's partition 0 holds want offsets: a broker writes
 // transaction markers just after answering EndTxn.
 func waitHighWatermark(ctx context.Context, t *testing.T, seeds []string, topic string, want int64) {
@@ -334,6 +390,7 @@ func TestNewReaderRejects(t *testing.T) {
 		{name: "no topic"},
 		{name: "a topic Kafka refuses", topics: []string{"a/b"}},
 		{name: "from the end without follow", topics: []string{"t"}, opts: []sink.ReaderOpt{sink.FromEnd()}},
+		{name: "to the high watermark with follow", topics: []string{"t"}, opts: []sink.ReaderOpt{sink.ToHighWatermark(), sink.Follow()}},
 		{name: "negative list timeout", topics: []string{"t"}, opts: []sink.ReaderOpt{sink.ListTimeout(-time.Second)}},
 	}
 	for _, tt := range tests {

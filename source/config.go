@@ -99,6 +99,12 @@ func OffsetKey(cfg Config, rc ReportConfig) offsets.Key {
 // commits its windows (and whose offset changes fence a running instance).
 func TransactionalID(prefix, name string) string { return prefix + name }
 
+// QuotaTransactionalID is the transactional ID under which the daily call count of the
+// token whose offsets.TokenHash is tokenHash is kept (see offsets.Ledger): "quota/" and
+// the hash after the prefix, which no connector's ID can be ('/' is not allowed in a
+// connector name).
+func QuotaTransactionalID(prefix, tokenHash string) string { return prefix + "quota/" + tokenHash }
+
 // withDefaults fills what the configuration left out: schedule defaults and the
 // catalog's default parameters (skill_id=all, campaign_id=all).
 func (c Config) withDefaults() Config {

@@ -36,6 +36,8 @@ type Connector struct {
 	log    *slog.Logger
 	client *wolkvox.Client
 	quota  *Quota
+	// ownQuota: the quota is the connector's own (no SharedQuota), closed when Run ends.
+	ownQuota bool
 
 	mu        sync.Mutex
 	state     State
@@ -93,15 +95,15 @@ func New(cfg Config, opts ...Opt) (*Connector, error) {
 
 	c.quota = o.quota
 	if c.quota == nil {
-		q, err := NewQuota(cfg.DailyQuota, cfg.QuotaResetHour, cfg.Location)
-		if err != nil {
+		var err error
+		if c.quota, err = o.dest.quota(cfg, log); err != nil {
 			return nil, err
 		}
-		c.quota = q
+		c.ownQuota = true
 	}
 	srcOpts := []wolkvox.Opt{
 		wolkvox.Server(cfg.Server), wolkvox.Token(cfg.Token.Reveal()), wolkvox.Location(cfg.Location),
-		wolkvox.Logger(log), wolkvox.OnCall(c.onCall),
+		wolkvox.Logger(log), wolkvox.OnCall(c.onCall), wolkvox.BeforeRetry(c.beforeRetry),
 	}
 	if cfg.BaseURL != "" {
 		srcOpts = append(srcOpts, wolkvox.BaseURL(cfg.BaseURL))
@@ -167,8 +169,11 @@ func (c *Connector) Topics() map[string]string {
 func (c *Connector) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	used, limit := c.quota.Usage(c.opts.clock.Now())
-	st := Status{Name: c.cfg.Name, State: c.state, LastError: c.lastErr, NextRetry: c.nextRetry, QuotaUsed: used, QuotaLimit: limit}
+	now := c.opts.clock.Now()
+	used, limit := c.quota.Usage(now)
+	reserved, _ := c.quota.Reserved(now)
+	st := Status{Name: c.cfg.Name, State: c.state, LastError: c.lastErr, NextRetry: c.nextRetry,
+		QuotaUsed: used, QuotaLimit: limit, QuotaReserved: reserved}
 	wall := time.Now()
 	live, backingOff, waitingQuota := 0, 0, 0
 	for _, rs := range c.reports {
@@ -239,12 +244,22 @@ func (c *Connector) setState(s State, err error) {
 	}
 }
 
-// onCall is told of every HTTP call the client makes. Retries inside the client cost
-// quota like any call: the first attempt was taken from the budget before the read.
-func (c *Connector) onCall(call wolkvox.Call) {
-	if call.Attempt > 1 {
-		c.quota.Spent(c.opts.clock.Now())
+// beforeRetry takes a retry inside the client from the quota before it is sent: it
+// costs a call like any other (the first attempt was taken before the read), and is not
+// paced (the read is under way), but never overruns a spent day's budget.
+func (c *Connector) beforeRetry(ctx context.Context) error {
+	until, ok, err := c.quota.TakeUnpaced(ctx, c.opts.clock.Now())
+	if err != nil {
+		return err
 	}
+	if !ok {
+		return fmt.Errorf("%w (reset at %s)", errBudgetSpent, until.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// onCall is told of every HTTP call the client makes.
+func (c *Connector) onCall(call wolkvox.Call) {
 	c.mu.Lock()
 	rs := c.reading
 	report := call.Report
@@ -276,6 +291,9 @@ func (c *Connector) onCall(call wolkvox.Call) {
 // until ctx ends (returning nil), the connector is fenced, the token is refused, or
 // every report has failed. Run may be called once.
 func (c *Connector) Run(ctx context.Context) error {
+	if c.ownQuota {
+		defer c.quota.Close()
+	}
 	err := c.run(ctx)
 	switch {
 	case err == nil || (ctx.Err() != nil && errors.Is(err, ctx.Err())):
@@ -472,7 +490,14 @@ func (c *Connector) run(ctx context.Context) error {
 			}
 			continue
 		}
-		if until, spent, ok := c.quota.Take(o.clock.Now()); !ok {
+		until, spent, ok, err := c.quota.Take(ctx, o.clock.Now())
+		if err != nil {
+			if stop := c.settle(ctx, rs, err); stop != nil {
+				return stop
+			}
+			continue
+		}
+		if !ok {
 			if spent {
 				c.waitQuota(ctx, until)
 			} else if err := c.waitPace(ctx, until); err != nil {
@@ -483,7 +508,7 @@ func (c *Connector) run(ctx context.Context) error {
 			}
 			continue
 		}
-		err := c.poll(ctx, writer, rs, w)
+		err = c.poll(ctx, writer, rs, w)
 		if stop := c.settle(ctx, rs, err); stop != nil {
 			return stop
 		}

@@ -45,6 +45,7 @@ type options struct {
 	stallTimeout      time.Duration
 	redactor          *Redactor
 	exitWhenAllFailed bool
+	assigned          bool
 	backfill          *backfillSpec
 	newBackoff        func() backoff.BackOff
 }
@@ -129,6 +130,23 @@ func (d Destination) store(connector string, log *slog.Logger) (*offsets.Store, 
 		opts = append(opts, offsets.TransactionalID(TransactionalID(d.TransactionalIDPrefix, connector)))
 	}
 	return offsets.NewStore(d.OffsetsTopic, opts...)
+}
+
+// quota is the daily call budget of cfg's token, its count kept in the offsets topic
+// under the token's own transactional ID (QuotaTransactionalID), shared by every
+// process that writes to this destination with the token: a backfill's too, whose
+// connectors' IDs differ.
+func (d Destination) quota(cfg Config, log *slog.Logger) (*Quota, error) {
+	store, err := d.store("", log)
+	if err != nil {
+		return nil, err
+	}
+	hash := offsets.TokenHash(cfg.Token.Reveal())
+	ledger, err := offsets.NewLedger(store, hash, QuotaTransactionalID(d.TransactionalIDPrefix, hash))
+	if err != nil {
+		return nil, err
+	}
+	return NewQuota(cfg.DailyQuota, cfg.QuotaResetHour, cfg.withDefaults().Location, KeptIn(ledger))
 }
 
 // readOpts are the client options of a reader of the destination's topics.
@@ -224,3 +242,8 @@ type Observer interface {
 	Split(connector, report string)
 	Transaction(connector, report string, committed bool)
 }
+
+// Assigned makes a worker one of a group of workers (see package cluster): Run starts
+// no connector, and [Worker.Assign] says which ones this worker runs. Without it, Run
+// starts them all.
+func Assigned() Opt { return optFunc(func(o *options) { o.assigned = true }) }

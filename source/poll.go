@@ -104,11 +104,15 @@ func (c *Connector) takeCall(ctx context.Context, inTxn bool) error {
 		now := c.opts.clock.Now()
 		var until time.Time
 		var spent, ok bool
+		var err error
 		if inTxn {
-			until, ok = c.quota.TakeUnpaced(now)
+			until, ok, err = c.quota.TakeUnpaced(ctx, now)
 			spent = !ok
 		} else {
-			until, spent, ok = c.quota.Take(now)
+			until, spent, ok, err = c.quota.Take(ctx, now)
+		}
+		if err != nil {
+			return err
 		}
 		if ok {
 			return nil

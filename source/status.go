@@ -13,6 +13,9 @@ const (
 	StateBackingOff     State = "BACKING_OFF"
 	StateQuotaExhausted State = "QUOTA_EXHAUSTED"
 	StateFailed         State = "FAILED"
+	// StateUnassigned: in a group of workers, the connector runs on another worker (or
+	// is between two), as Kafka Connect says of a task no worker holds.
+	StateUnassigned State = "UNASSIGNED"
 )
 
 // ReportStatus is a snapshot of one report's progress.
@@ -60,11 +63,15 @@ type ReportStatus struct {
 // unreachable, say; NextRetry says when). LastError is the connector's own error or,
 // when it has none, that of the first report that has one.
 type Status struct {
-	Name       string         `json:"name"`
-	State      State          `json:"state"`
-	LastError  string         `json:"last_error,omitempty"`
-	NextRetry  time.Time      `json:"next_retry,omitzero"`
-	QuotaUsed  int64          `json:"quota_used"`
-	QuotaLimit int64          `json:"quota_limit"`
-	Reports    []ReportStatus `json:"reports"`
+	Name       string    `json:"name"`
+	State      State     `json:"state"`
+	LastError  string    `json:"last_error,omitempty"`
+	NextRetry  time.Time `json:"next_retry,omitzero"`
+	QuotaUsed  int64     `json:"quota_used"`
+	QuotaLimit int64     `json:"quota_limit"`
+	// QuotaReserved is the count of the day kept in the offsets topic: at least
+	// QuotaUsed, at most a block of calls more (see KeptIn). A restart, or another
+	// worker taking the token over, resumes from it.
+	QuotaReserved int64          `json:"quota_reserved"`
+	Reports       []ReportStatus `json:"reports"`
 }

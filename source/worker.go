@@ -45,7 +45,9 @@ type entry struct {
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the current instance's Run returned
 	stopped bool          // stopped through Stop, as opposed to never started
-	err     error         // what the last Run returned
+	// unassigned: in a group of workers (Assigned), another worker runs the connector.
+	unassigned bool
+	err        error // what the last Run returned
 }
 
 // ErrUnknownConnector: no connector of that name.
@@ -86,10 +88,10 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 	sharedOf := make([]shared, len(configs))
 	for _, group := range TokenGroups(configs) {
 		first := configs[group[0]]
-		if !first.Token.IsSet() {
+		if !first.Token.IsSet() || first.DailyQuota <= 0 || first.QuotaResetHour < 0 || first.QuotaResetHour > 23 {
 			continue // refused by the connector's own validation
 		}
-		q, err := NewQuota(max(first.DailyQuota, 1), max(min(first.QuotaResetHour, 23), 0), first.withDefaults().Location)
+		q, err := w.o.dest.quota(first, w.log)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -109,7 +111,7 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 			continue
 		}
 		sh := sharedOf[i]
-		e := &entry{cfg: cfg, quota: sh.quota, limiter: sh.limiter}
+		e := &entry{cfg: cfg, quota: sh.quota, limiter: sh.limiter, unassigned: o.assigned}
 		var err error
 		e.conn, err = w.build(cfg, sh.quota, sh.limiter)
 		if err != nil {
@@ -181,12 +183,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	for _, e := range entries {
 		e.life.Lock()
 		w.mu.Lock()
-		if !e.stopped { // a Stop before Run keeps the connector stopped
+		if !e.stopped && !e.unassigned { // a Stop before Run keeps the connector stopped
 			w.startLocked(e)
 		}
 		w.mu.Unlock()
 		e.life.Unlock()
 	}
+	defer w.closeQuotas()
 	for {
 		select {
 		case <-ctx.Done():
@@ -203,13 +206,29 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// closeQuotas releases the token groups' ledgers once every connector has returned.
+func (w *Worker) closeQuotas() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.entries {
+		if e.quota != nil {
+			e.quota.Close()
+		}
+	}
+}
+
 // allFailed returns ErrAllConnectorsFailed with every connector's error when each one's
 // last Run ended with an error, and nil otherwise.
 func (w *Worker) allFailed() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	errs := []error{ErrAllConnectorsFailed}
+	assigned := 0
 	for _, e := range w.entries {
+		if e.unassigned {
+			continue
+		}
+		assigned++
 		if e.err == nil || e.stopped {
 			return nil
 		}
@@ -219,6 +238,9 @@ func (w *Worker) allFailed() error {
 			return nil // restarted meanwhile
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", e.cfg.Name, e.err))
+	}
+	if assigned == 0 {
+		return nil
 	}
 	return errors.Join(errs...)
 }
@@ -288,10 +310,16 @@ func (w *Worker) Status(name string) (Status, error) {
 		w.mu.Unlock()
 		return Status{}, err
 	}
-	conn, stopped, runErr := e.conn, e.stopped, e.err
+	conn, stopped, unassigned, runErr := e.conn, e.stopped, e.unassigned, e.err
 	w.mu.Unlock()
 	st := conn.Status()
-	if stopped {
+	switch {
+	case unassigned:
+		st.State = StateUnassigned
+		for i := range st.Reports {
+			st.Reports[i].State = StateUnassigned
+		}
+	case stopped:
 		st.State = StateStopped
 		for i := range st.Reports {
 			st.Reports[i].State = StateStopped
@@ -316,8 +344,11 @@ func (w *Worker) with(name string, fn func(*Connector)) error {
 	}
 	defer e.life.Unlock()
 	w.mu.Lock()
-	conn := e.conn
+	conn, unassigned := e.conn, e.unassigned
 	w.mu.Unlock()
+	if unassigned {
+		return fmt.Errorf("%w: %s", ErrNotAssigned, name)
+	}
 	fn(conn)
 	return nil
 }
@@ -349,6 +380,14 @@ func (w *Worker) Stop(ctx context.Context, name string) error {
 func (w *Worker) stopLocked(ctx context.Context, e *entry) error {
 	w.mu.Lock()
 	e.stopped = true
+	w.mu.Unlock()
+	return w.haltLocked(ctx, e)
+}
+
+// haltLocked ends e's instance, if one runs, and waits for its Run to return; e.life
+// is held.
+func (w *Worker) haltLocked(ctx context.Context, e *entry) error {
+	w.mu.Lock()
 	cancel, done := e.cancel, e.done
 	w.mu.Unlock()
 	if cancel == nil {
@@ -376,6 +415,12 @@ func (w *Worker) Restart(ctx context.Context, name string) error {
 	if !w.Running() {
 		return ErrNotRunning
 	}
+	w.mu.Lock()
+	unassigned := e.unassigned
+	w.mu.Unlock()
+	if unassigned {
+		return fmt.Errorf("%w: %s", ErrNotAssigned, name)
+	}
 	if err := w.stopLocked(ctx, e); err != nil {
 		return err
 	}
@@ -387,6 +432,95 @@ func (w *Worker) Restart(ctx context.Context, name string) error {
 	defer w.mu.Unlock()
 	e.conn = conn
 	w.startLocked(e)
+	return nil
+}
+
+// ErrNotAssigned: in a group of workers, the connector runs on another worker (or
+// none yet); lifecycle changes go to its owner.
+var ErrNotAssigned = errors.New("connector: the connector is not assigned to this worker")
+
+// Assign makes names the connectors this worker runs (see Assigned): the others are
+// stopped first, each waited for (its open transaction aborted), then those named are
+// started, unless stopped through Stop. A token group none of whose connectors stays
+// releases its quota's ledger, so the worker that takes the token over resumes the
+// day's count. It returns once every change is made, or with the first error; names
+// unknown to the worker are an error.
+func (w *Worker) Assign(ctx context.Context, names []string) error {
+	w.mu.Lock()
+	for _, n := range names {
+		if _, err := w.find(n); err != nil {
+			w.mu.Unlock()
+			return err
+		}
+	}
+	entries := slices.Clone(w.entries)
+	w.mu.Unlock()
+	var released []*Quota
+	for _, e := range entries {
+		if slices.Contains(names, e.cfg.Name) {
+			continue
+		}
+		e.life.Lock()
+		w.mu.Lock()
+		was := e.unassigned
+		e.unassigned = true
+		w.mu.Unlock()
+		err := w.haltLocked(ctx, e)
+		e.life.Unlock()
+		if err != nil {
+			return err
+		}
+		if !was {
+			w.log.Info("connector unassigned: another worker runs it now", "connector", e.cfg.Name)
+			if e.quota != nil && !slices.Contains(released, e.quota) {
+				released = append(released, e.quota)
+			}
+		}
+	}
+	for _, q := range released {
+		if !w.anyAssigned(q) {
+			q.Close()
+		}
+	}
+	for _, e := range entries {
+		if !slices.Contains(names, e.cfg.Name) {
+			continue
+		}
+		if err := w.assignOne(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// anyAssigned reports whether a connector of quota q's token group runs here.
+func (w *Worker) anyAssigned(q *Quota) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.ContainsFunc(w.entries, func(e *entry) bool { return e.quota == q && !e.unassigned })
+}
+
+// assignOne starts e with a fresh instance unless it already runs here (or was stopped
+// through Stop).
+func (w *Worker) assignOne(e *entry) error {
+	e.life.Lock()
+	defer e.life.Unlock()
+	w.mu.Lock()
+	was, stopped, running := e.unassigned, e.stopped, w.runningLocked()
+	e.unassigned = false
+	w.mu.Unlock()
+	if !was || stopped || !running {
+		return nil // already here; or stopped by an operator; or Run starts it
+	}
+	conn, err := w.build(e.cfg, e.quota, e.limiter)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e.conn = conn
+	w.startLocked(e)
+	w.log.Info("connector assigned to this worker", "connector", e.cfg.Name)
 	return nil
 }
 
@@ -464,3 +598,10 @@ func (w *Worker) alterLocked(ctx context.Context, e *entry, changes []OffsetChan
 	}
 	return err
 }
+
+// Configs returns the connectors' configurations, defaults applied, in configuration
+// order.
+func (w *Worker) Configs() []Config { return w.configs() }
+
+// Destination returns where the worker writes, defaults applied.
+func (w *Worker) Destination() Destination { return w.o.dest }

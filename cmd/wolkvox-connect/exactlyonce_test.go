@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,12 +62,26 @@ type e2eOptions struct {
 	simOpts []simulator.Opt
 	quota   int
 	extra   string // appended to the connector's YAML
+	// start is where the reports start (default 06:00 Bogota on 2026-11-20); the clock
+	// starts at now (default three hours after start). interval is the reports' (default
+	// 5m).
+	start, now time.Time
+	interval   string
+	// reports replaces the connector's reports (YAML list items, indented by six).
+	reports string
 }
 
 func newE2E(t *testing.T, seeds []string, o e2eOptions) *e2e {
 	t.Helper()
-	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogotaLoc())
-	clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: start.Add(3 * time.Hour), Speed: o.speed}}
+	start := cmp.Or(o.start, time.Date(2026, 11, 20, 6, 0, 0, 0, bogotaLoc()))
+	interval := cmp.Or(o.interval, "5m")
+	reports := cmp.Or(o.reports, `      - {api: diagram_13}
+      - {api: act_3, params: {cod_act: cod_act1}}
+      - {api: diagram_4}
+      - {api: diagram_1_3, settle: 12m}
+      - {api: chat_3, settle: 12m}`)
+	now := cmp.Or(o.now, start.Add(3*time.Hour))
+	clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: now, Speed: o.speed}}
 	sim, err := simulator.New(append([]simulator.Opt{simulator.Seed(11), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
 		simulator.Reports("diagram_13", "act_3", "diagram_4", "diagram_1_3", "chat_3")}, o.simOpts...)...)
 	if err != nil {
@@ -91,16 +106,12 @@ connectors:
     time_zone: America/Bogota
     daily_quota: %d
     base_url: %s
-    defaults: {interval: 5m, lookback: 90m, settle: 2m, start: %q}
+    defaults: {interval: %s, lookback: 90m, settle: 2m, start: %q}
     reports:
-      - {api: diagram_13}
-      - {api: act_3, params: {cod_act: cod_act1}}
-      - {api: diagram_4}
-      - {api: diagram_1_3, settle: 12m}
-      - {api: chat_3, settle: 12m}
+%s
 %s`, strings.Join(seeds, ", "), name, name, name,
 		clock.Start.Format(time.RFC3339), clock.Origin.Format(time.RFC3339Nano), o.speed,
-		name, simulator.DefaultServer, simulator.DefaultToken, o.quota, sim.URL(), start.Format(time.RFC3339), o.extra)
+		name, simulator.DefaultServer, simulator.DefaultToken, o.quota, sim.URL(), interval, start.Format(time.RFC3339), reports, o.extra)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

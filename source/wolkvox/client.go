@@ -179,6 +179,8 @@ func (o outcome) statedCount() int {
 //   - An error from h.Row stops the read and is returned wrapped, without a Reset: the
 //     handler knows what it accepted.
 //   - ctx ending stops the read, also during a backoff wait; the error wraps ctx's.
+//   - An error from the BeforeRetry hook stops the read before the retry is sent and is
+//     returned wrapped (with the last failure).
 //
 // A 200 response whose body code is not 200 is classified as if that code were the
 // HTTP status, so a 403 TOKEN LIMIT EXCEEDED sent with status 200 still stops at once;
@@ -233,6 +235,10 @@ func (c *Client) Read(ctx context.Context, req Request, h Handler) (Result, erro
 			"class", out.class, "status", out.status, "wait", wait, "err", out.err)
 		if err := c.cfg.sleep(ctx, wait); err != nil {
 			return res, fmt.Errorf("source: %s %s: stopped while waiting to retry: %w; last failure: %w",
+				req.Report, c.window(req), err, out.err)
+		}
+		if err := c.cfg.beforeRetry(ctx); err != nil {
+			return res, fmt.Errorf("source: %s %s: not retried: %w; last failure: %w",
 				req.Report, c.window(req), err, out.err)
 		}
 	}

@@ -491,6 +491,47 @@ func TestReadResetError(t *testing.T) {
 	}
 }
 
+// TestBeforeRetry: every retry is announced before it is sent, and a refusal stops the
+// read without sending it (the caller spends a call of its budget per retry).
+func TestBeforeRetry(t *testing.T) {
+	spent := errors.New("budget spent")
+	tests := []struct {
+		name      string
+		allow     int // retries the hook allows before refusing
+		wantCalls int
+		wantErr   error
+		wantAsked int
+	}{
+		{name: "all allowed", allow: 10, wantCalls: 3, wantAsked: 2},
+		{name: "second refused", allow: 1, wantCalls: 2, wantAsked: 2, wantErr: spent},
+		{name: "first refused", allow: 0, wantCalls: 1, wantAsked: 1, wantErr: spent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			asked := 0
+			h := newHarness(t, []response{{status: 503}, {status: 503}, {status: 200, file: "diagram_13_code_string.json"}},
+				BeforeRetry(func(ctx context.Context) error {
+					asked++
+					if asked > tt.allow {
+						return spent
+					}
+					return nil
+				}))
+			res, _, err := h.read(t, act3)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != nil && !errors.Is(err, ErrTransient) {
+				t.Errorf("err = %v: want the last failure wrapped too", err)
+			}
+			if h.script.calls() != tt.wantCalls || res.Calls != tt.wantCalls || asked != tt.wantAsked {
+				t.Errorf("server saw %d calls, Result.Calls %d, hook asked %d times; want %d, %d, %d",
+					h.script.calls(), res.Calls, asked, tt.wantCalls, tt.wantCalls, tt.wantAsked)
+			}
+		})
+	}
+}
+
 func TestNewClientOptions(t *testing.T) {
 	lim, err := NewLimiter(2)
 	if err != nil {

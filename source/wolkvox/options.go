@@ -37,6 +37,7 @@ type cfg struct {
 	retryAfterCap time.Duration
 	logger        *slog.Logger
 	onCall        func(Call)
+	beforeRetry   func(context.Context) error
 	rowCap        int
 	maxBodyBytes  int64
 	maxRowBytes   int
@@ -124,6 +125,15 @@ func Logger(l *slog.Logger) Opt { return clientOpt{func(c *cfg) { c.logger = l }
 // goroutine that called Read or TokenInfo: it feeds metrics. It must not block. The
 // default does nothing.
 func OnCall(fn func(Call)) Opt { return clientOpt{func(c *cfg) { c.onCall = fn }} }
+
+// BeforeRetry sets a function called before every retry is sent (after its backoff
+// wait), from the goroutine that called Read: a retry costs the token a call like any
+// other, so the caller can take it from its budget first, or refuse it by returning an
+// error, which Read returns wrapped without sending the retry. The default allows every
+// retry.
+func BeforeRetry(fn func(ctx context.Context) error) Opt {
+	return clientOpt{func(c *cfg) { c.beforeRetry = fn }}
+}
 
 // RowCap sets the most rows the API returns for one call, overriding the default of
 // MaxRows (60,000), and so when Read reports Result.Capped: Read stops reading a body
@@ -233,6 +243,9 @@ func (c *cfg) validate() error {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.logger = c.logger.With("component", "source")
+	if c.beforeRetry == nil {
+		c.beforeRetry = func(context.Context) error { return nil }
+	}
 	if c.onCall == nil {
 		c.onCall = func(Call) {}
 	}
