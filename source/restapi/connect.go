@@ -3,7 +3,9 @@ package restapi
 import (
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,12 +68,20 @@ type taskInfo struct {
 }
 
 // workerID is the worker_id of statuses: the WorkerID option or else the address the
-// API listens on, as Connect's is its advertised host:port.
+// API listens on, as Connect's is its advertised host:port; on every interface
+// (0.0.0.0, ::), the host's name stands for the address.
 func (s *Server) workerID() string {
 	if s.cfg.workerID != "" {
 		return s.cfg.workerID
 	}
-	return s.Addr()
+	addr := s.Addr()
+	host, port, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && (host == "" || ip != nil && ip.IsUnspecified()) {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			return net.JoinHostPort(name, port)
+		}
+	}
+	return addr
 }
 
 // flatConfig is a connector's configuration as Connect has it, a map of strings: the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,15 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 )
+
+// hostname is the worker_id of a server on every interface.
+var hostname = func() string {
+	h, err := os.Hostname()
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
 
 // TestConnectRoutes holds the Kafka Connect routes to their answers on the fake
 // worker: Connect's shapes, its error shape for what is not there, and what was asked
@@ -48,6 +58,7 @@ func TestConnectRoutes(t *testing.T) {
 			wantStatus: 200, wantJSON: `{"id":1,"state":"FAILED","worker_id":"127.0.0.1:8083","version":"dev","trace":"wolkvox: token refused"}`,
 		},
 		{name: "task status with WorkerID", method: "GET", path: "/connectors/alpha/tasks/0/status", opts: []Opt{WorkerID("connect-0.wolkvox:8083")}, wantStatus: 200, wantJSON: `{"id":0,"state":"RUNNING","worker_id":"connect-0.wolkvox:8083","version":"dev"}`},
+		{name: "task status on every interface", method: "GET", path: "/connectors/alpha/tasks/0/status", opts: []Opt{Address("0.0.0.0:8083")}, wantStatus: 200, wantJSON: `{"id":0,"state":"RUNNING","worker_id":"` + hostname + `:8083","version":"dev"}`},
 		{name: "unknown task id", method: "GET", path: "/connectors/alpha/tasks/2/status", wantStatus: 404, wantError: "Task alpha-2 not found: connector alpha has one task per report, numbered in the order of its configuration (0 act_3,cod_act=X, 1 diagram_13)"},
 		{name: "task id not a number", method: "GET", path: "/connectors/alpha/tasks/x/status", wantStatus: 404, wantError: "Task alpha-x not found"},
 		{name: "task id with a leading zero", method: "GET", path: "/connectors/alpha/tasks/01/status", wantStatus: 404, wantError: "Task alpha-01 not found"},

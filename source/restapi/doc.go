@@ -59,7 +59,8 @@
 //   - States are Connect's in connector.state and tasks[].state: BACKING_OFF and
 //     QUOTA_EXHAUSTED are a running connector waiting, so RUNNING there; ours stay in
 //     connector.wolkvox_state and reports[].state. trace is the last error while FAILED.
-//     worker_id is the WorkerID option, or else the address the API listens on.
+//     worker_id is the WorkerID option, or else the address the API listens on (the
+//     host's name for one on every interface).
 //   - The configuration is Connect's map of strings: the configuration file's names,
 //     a report's under "reports.N." (its parameters under "reports.N.params."), with
 //     connector.class (ConnectorClass) and tasks.max (the number of reports) added.

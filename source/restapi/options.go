@@ -67,9 +67,9 @@ func defaultCfg() cfg {
 // registry error). Default: none; pass the worker's Redactor.
 func Redact(r *source.Redactor) Opt { return optFunc(func(c *cfg) { c.redactor = r }) }
 
-// WorkerID is the worker_id statuses report, overriding the address Serve listens on
-// (Kafka Connect's is its advertised host:port; behind a proxy or in a pod, give the
-// name others reach it by).
+// WorkerID is the worker_id statuses report, overriding the address Serve listens on,
+// with the host's name for an address on every interface (Kafka Connect's is its
+// advertised host:port; behind a proxy or in a pod, give the name others reach it by).
 func WorkerID(id string) Opt { return optFunc(func(c *cfg) { c.workerID = id }) }
 
 // LogLevel is the process's log level, which GET /admin/loggers reads and PUT
