@@ -86,7 +86,7 @@ type runParts struct {
 // everything run refuses before it touches Kafka or Wolkvox is refused here, and
 // config.Load (what validate runs) refuses the same (TestValidateAndRunAgree).
 func prepareRun(s *config.Settings, w io.Writer, extra ...source.Opt) (*runParts, error) {
-	log, red := s.Logger(w)
+	log, red, level := leveledLogger(s, w)
 	now := time.Now
 	if s.Clock != nil {
 		now = s.Clock.FastClock().Now
@@ -104,7 +104,7 @@ func prepareRun(s *config.Settings, w io.Writer, extra ...source.Opt) (*runParts
 	metrics.Watch(wk)
 	api, err := restapi.New(wk, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token),
 		restapi.Logger(log), restapi.WithMetrics(metrics), restapi.Registry(reg),
-		restapi.Version(version), restapi.Commit(commit), restapi.Clock(now), restapi.Redact(red))
+		restapi.Version(version), restapi.Commit(commit), restapi.Clock(now), restapi.Redact(red), restapi.LogLevel(level))
 	if err != nil {
 		return nil, err
 	}

@@ -14,11 +14,13 @@ import (
 )
 
 // Example shows the wiring: the Metrics exist before the worker, which reports to them
-// and hands their hooks to its Kafka clients; the server then watches the worker.
+// and hands their hooks to its Kafka clients; the server then watches the worker, and
+// PUT /admin/loggers/root changes the level the logger's handler reads.
 func Example() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	level := new(slog.LevelVar) // INFO until PUT /admin/loggers/root changes it
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -35,7 +37,7 @@ func Example() {
 		log.Error("worker", "err", err)
 		return
 	}
-	srv, err := restapi.New(worker, restapi.WithMetrics(metrics), restapi.Logger(log),
+	srv, err := restapi.New(worker, restapi.WithMetrics(metrics), restapi.Logger(log), restapi.LogLevel(level),
 		restapi.Address("0.0.0.0:8083"), restapi.BearerToken(source.NewSecret(os.Getenv("WOLKVOX_CONNECT_REST_TOKEN"))))
 	if err != nil {
 		log.Error("rest api", "err", err)

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,18 +42,32 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) list(w http.ResponseWriter, _ *http.Request) error {
+// list answers the connectors' names or, with ?expand=, Connect's map of name to
+// status and info (see expandList).
+func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
+	if expand := r.URL.Query()["expand"]; len(expand) > 0 {
+		return s.expandList(w, expand)
+	}
+	s.listNames(w)
+	return nil
+}
+
+func (s *Server) listNames(w http.ResponseWriter) {
 	names := s.w.Names()
 	if names == nil {
 		names = []string{}
 	}
 	writeJSON(w, http.StatusOK, names)
-	return nil
 }
 
+// connectorInfo is Connect's ConnectorInfo (name, config as a map of strings, tasks,
+// type) with two extensions: reports (the report keys, in task order) and topics (each
+// report's topic, by key).
 type connectorInfo struct {
 	Name    string            `json:"name"`
-	Config  configView        `json:"config"`
+	Config  map[string]string `json:"config"`
+	Tasks   []taskID          `json:"tasks"`
+	Type    string            `json:"type"`
 	Reports []string          `json:"reports"`
 	Topics  map[string]string `json:"topics"`
 }
@@ -73,13 +88,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := cfg.Name
-	info := connectorInfo{Name: name, Config: viewConfig(cfg), Reports: []string{}, Topics: map[string]string{}}
-	for _, rs := range st.Reports {
-		info.Reports = append(info.Reports, rs.Key)
-		info.Topics[rs.Key] = rs.Topic
-	}
-	writeJSON(w, http.StatusOK, info)
+	writeJSON(w, http.StatusOK, s.viewInfo(cfg, st))
 	return nil
 }
 
@@ -88,7 +97,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewStatus(st, cfg.Location, s.cfg.now()))
+	s.topicsSeen.observe(st.Name, s.counts(st))
+	writeJSON(w, http.StatusOK, s.viewStatus(st, cfg.Location))
 	return nil
 }
 
@@ -136,8 +146,9 @@ func (s *Server) stop(w http.ResponseWriter, r *http.Request) error {
 }
 
 // restart answers 204 for a plain restart and, as Kafka Connect does when includeTasks
-// or onlyFailed is given, 202 with the status. There are no tasks: includeTasks only
-// changes the answer.
+// or onlyFailed is given, 202 with the status. With onlyFailed, the connector restarts
+// only when it is FAILED or, with includeTasks too, when one of its tasks (reports) is:
+// its reports restart together (see restartTask).
 func (s *Server) restart(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	q := r.URL.Query()
@@ -153,7 +164,11 @@ func (s *Server) restart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !onlyFailed || st.State == source.StateFailed {
+	failed := st.State == source.StateFailed
+	if includeTasks {
+		failed = failed || slices.ContainsFunc(st.Reports, func(rs source.ReportStatus) bool { return rs.State == source.StateFailed })
+	}
+	if !onlyFailed || failed {
 		if err := s.restartBounded(r.Context(), name); err != nil {
 			return err
 		}
@@ -169,7 +184,7 @@ func (s *Server) restart(w http.ResponseWriter, r *http.Request) error {
 	if st, err = s.w.Status(name); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, viewStatus(st, cfg.Location, s.cfg.now()))
+	writeJSON(w, http.StatusAccepted, s.viewStatus(st, cfg.Location))
 	return nil
 }
 
@@ -332,10 +347,18 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
+// connectorState is Connect's ConnectorState (state in Connect's vocabulary,
+// worker_id, trace while FAILED, version) with three extensions: wolkvox_state (the
+// state in ours: BACKING_OFF and QUOTA_EXHAUSTED are RUNNING in Connect's), last_error
+// and next_retry.
 type connectorState struct {
-	State     source.State `json:"state"`
-	LastError *string      `json:"last_error"`
-	NextRetry *string      `json:"next_retry"`
+	State        string       `json:"state"`
+	WorkerID     string       `json:"worker_id"`
+	Trace        string       `json:"trace,omitempty"`
+	Version      string       `json:"version,omitempty"`
+	WolkvoxState source.State `json:"wolkvox_state"`
+	LastError    *string      `json:"last_error"`
+	NextRetry    *string      `json:"next_retry"`
 }
 
 type quotaView struct {
@@ -370,26 +393,38 @@ type reportView struct {
 	FailingSince   *string      `json:"failing_since"`
 }
 
+// statusView is Connect's ConnectorStateInfo (name, connector, tasks, type) with two
+// extensions: quota and reports, the per-report detail, reports[N] being task N.
 type statusView struct {
 	Name      string         `json:"name"`
 	Connector connectorState `json:"connector"`
+	Tasks     []taskState    `json:"tasks"`
+	Type      string         `json:"type"`
 	Quota     quotaView      `json:"quota"`
 	Reports   []reportView   `json:"reports"`
 }
 
 // viewStatus renders a status with times in the operation's zone (RFC 3339, so with
 // their offset) and null for what has not happened yet.
-func viewStatus(st source.Status, loc *time.Location, now time.Time) statusView {
+func (s *Server) viewStatus(st source.Status, loc *time.Location) statusView {
+	now := s.cfg.now()
 	if loc == nil {
 		loc = time.UTC
 	}
 	v := statusView{
-		Name:      st.Name,
-		Connector: connectorState{State: st.State, LastError: optString(st.LastError), NextRetry: optTime(st.NextRetry, loc)},
-		Quota:     quotaView{Used: st.QuotaUsed, Limit: st.QuotaLimit, Remaining: max(st.QuotaLimit-st.QuotaUsed, 0)},
-		Reports:   make([]reportView, 0, len(st.Reports)),
+		Name: st.Name,
+		Connector: connectorState{State: connectState(st.State), WorkerID: s.workerID(), Version: s.cfg.version,
+			WolkvoxState: st.State, LastError: optString(st.LastError), NextRetry: optTime(st.NextRetry, loc)},
+		Tasks:   make([]taskState, 0, len(st.Reports)),
+		Type:    connectorType,
+		Quota:   quotaView{Used: st.QuotaUsed, Limit: st.QuotaLimit, Remaining: max(st.QuotaLimit-st.QuotaUsed, 0)},
+		Reports: make([]reportView, 0, len(st.Reports)),
 	}
-	for _, r := range st.Reports {
+	if st.State == source.StateFailed {
+		v.Connector.Trace = st.LastError
+	}
+	for i, r := range st.Reports {
+		v.Tasks = append(v.Tasks, s.viewTask(i, r))
 		v.Reports = append(v.Reports, reportView{
 			Report: r.Report, Key: r.Key, Topic: r.Topic, State: r.State,
 			LastError: optString(r.LastError),

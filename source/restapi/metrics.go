@@ -43,6 +43,11 @@ type Metrics struct {
 	windows        *prometheus.CounterVec
 	splits         *prometheus.CounterVec
 	transactions   *prometheus.CounterVec
+
+	// rowsMu guards rowsOf: the rows delivered by connector and report key since m was
+	// built, which the server's active topics read (see activeTopics).
+	rowsMu sync.Mutex
+	rowsOf map[[2]string]int64
 }
 
 var _ source.Observer = (*Metrics)(nil)
@@ -94,6 +99,7 @@ func NewMetrics(reg *prometheus.Registry, opts ...MetricsOpt) (*Metrics, error) 
 	}
 	m := &Metrics{
 		registry: reg,
+		rowsOf:   map[[2]string]int64{},
 		status:   statusCollector{now: c.now},
 		kafka:    newKafkaMetrics(Namespace + "_kafka"),
 		calls: counter("calls_total", "HTTP calls to the Wolkvox API, retries included, by outcome class (each costs one call of the daily quota, except where the class says the API refused before counting).",
@@ -185,9 +191,19 @@ var rejectReasons = map[string]error{
 func (m *Metrics) Window(conn, report string, s source.WindowStats) {
 	m.windows.WithLabelValues(conn, report).Inc()
 	m.rows.WithLabelValues(conn, report).Add(float64(s.Rows))
+	m.rowsMu.Lock()
+	m.rowsOf[[2]string{conn, report}] += s.Rows
+	m.rowsMu.Unlock()
 	m.deadLetters.WithLabelValues(conn, report).Add(float64(s.DeadLetters))
 	m.duplicates.WithLabelValues(conn, report).Add(float64(s.Duplicates))
 	m.futureRows.WithLabelValues(conn, report).Add(float64(s.FutureRows))
+}
+
+// delivered returns the rows a connector's report delivered since m was built.
+func (m *Metrics) delivered(conn, report string) int64 {
+	m.rowsMu.Lock()
+	defer m.rowsMu.Unlock()
+	return m.rowsOf[[2]string{conn, report}]
 }
 
 // Split counts one bisected window.

@@ -46,6 +46,8 @@ type cfg struct {
 	shutdownTimeout time.Duration
 	maxBodyBytes    int64
 	redactor        *source.Redactor
+	workerID        string
+	logLevel        *slog.LevelVar
 }
 
 func defaultCfg() cfg {
@@ -64,6 +66,17 @@ func defaultCfg() cfg {
 // Redact hides r's secrets in error answers, which may quote upstream text (a Kafka or
 // registry error). Default: none; pass the worker's Redactor.
 func Redact(r *source.Redactor) Opt { return optFunc(func(c *cfg) { c.redactor = r }) }
+
+// WorkerID is the worker_id statuses report, overriding the address Serve listens on,
+// with the host's name for an address on every interface (Kafka Connect's is its
+// advertised host:port; behind a proxy or in a pod, give the name others reach it by).
+func WorkerID(id string) Opt { return optFunc(func(c *cfg) { c.workerID = id }) }
+
+// LogLevel is the process's log level, which GET /admin/loggers reads and PUT
+// /admin/loggers/root changes at run time: build the logger's handler on the same
+// LevelVar (slog.HandlerOptions{Level: v}, or a handler that checks it). Default: none,
+// and the /admin/loggers routes answer 404.
+func LogLevel(v *slog.LevelVar) Opt { return optFunc(func(c *cfg) { c.logLevel = v }) }
 
 // Address is the host:port Serve listens on, overriding DefaultAddress (loopback
 // only: exposing the API is a deliberate choice, best made together with BearerToken).

@@ -59,6 +59,9 @@ type Server struct {
 	serving   atomic.Bool
 	ready     chan struct{}
 	bound     atomic.Pointer[string]
+	// topicsSeen are the connectors' active topics (KIP-558).
+	topicsSeen activeTopics
+	logLevels  *logLevels // nil without the LogLevel option
 }
 
 // New builds the server over w. It validates the options and does no I/O; Serve
@@ -75,6 +78,9 @@ func New(w WorkerAPI, opts ...Opt) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{w: w, cfg: c, log: c.logger.With("component", "restapi"), ready: make(chan struct{})}
+	if c.logLevel != nil {
+		s.logLevels = &logLevels{level: c.logLevel}
+	}
 	if c.token != "" {
 		s.tokenHash = sha256.Sum256([]byte(c.token))
 	}
@@ -195,7 +201,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) routes(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	route := func(path string, methods map[string]handlerFunc) {
+	route := func(path string, methods map[string]handlerFunc, why ...string) {
 		allowed := make([]string, 0, len(methods)+1)
 		for m, h := range methods {
 			mux.Handle(m+" "+path, s.serveFunc(h))
@@ -209,14 +215,27 @@ func (s *Server) routes(metrics http.Handler) http.Handler {
 		// Any other method lands here: the method patterns above are more specific.
 		mux.Handle(path, s.serveFunc(func(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set("Allow", allow)
-			return errorf(http.StatusMethodNotAllowed, nil, fmt.Sprintf("HTTP method %s is not supported for %s; use %s", r.Method, r.URL.Path, allow))
+			msg := fmt.Sprintf("HTTP method %s is not supported for %s; use %s", r.Method, r.URL.Path, allow)
+			if len(why) > 0 {
+				msg += ": " + strings.Join(why, "; ")
+			}
+			return errorf(http.StatusMethodNotAllowed, nil, msg)
 		}))
 	}
 	get := func(h handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{http.MethodGet: h} }
 	route("/{$}", get(s.root))
-	route("/connectors", get(s.list))
-	route("/connectors/{name}", get(s.info))
+	route("/connectors", get(s.list), readOnlyConfig)
+	route("/connectors/{name}", get(s.info), readOnlyConfig)
+	route("/connectors/{name}/config", get(s.config), readOnlyConfig)
 	route("/connectors/{name}/status", get(s.status))
+	route("/connectors/{name}/tasks", get(s.tasks))
+	route("/connectors/{name}/tasks/{task}/status", get(s.taskStatus))
+	route("/connectors/{name}/tasks/{task}/restart", map[string]handlerFunc{http.MethodPost: s.restartTask})
+	route("/connectors/{name}/topics", get(s.topics))
+	route("/connectors/{name}/topics/reset", map[string]handlerFunc{http.MethodPut: s.resetTopics})
+	route("/connector-plugins", get(s.plugins))
+	route("/admin/loggers", get(s.loggers))
+	route("/admin/loggers/{logger}", map[string]handlerFunc{http.MethodGet: s.getLogger, http.MethodPut: s.putLogger})
 	route("/connectors/{name}/pause", map[string]handlerFunc{http.MethodPut: s.pause})
 	route("/connectors/{name}/resume", map[string]handlerFunc{http.MethodPut: s.resume})
 	route("/connectors/{name}/stop", map[string]handlerFunc{http.MethodPut: s.stop})

@@ -83,7 +83,9 @@ func apiError(t *testing.T, a answer) Error {
 }
 
 const (
-	alphaStatus = `{"name":"alpha","connector":{"state":"RUNNING","last_error":null,"next_retry":null},"quota":{"used":10,"limit":1000,"remaining":990},
+	alphaStatus = `{"name":"alpha","connector":{"state":"RUNNING","worker_id":"127.0.0.1:8083","version":"dev","wolkvox_state":"RUNNING","last_error":null,"next_retry":null},
+"tasks":[{"id":0,"state":"RUNNING","worker_id":"127.0.0.1:8083","version":"dev"},{"id":1,"state":"RUNNING","worker_id":"127.0.0.1:8083","version":"dev"}],
+"type":"source","quota":{"used":10,"limit":1000,"remaining":990},
 "reports":[
  {"report":"act_3","key":"act_3,cod_act=X","topic":"wolkvox.alpha.act_3","state":"RUNNING","last_error":null,
   "next_poll":"2026-11-20T12:04:00-05:00","cursor":"2026-11-20T11:59:00-05:00","last_seen":"2026-11-20T11:58:30-05:00","lag_seconds":90,
@@ -94,13 +96,20 @@ const (
   "rows":0,"dead_letters":0,"duplicates":0,"windows":0,"calls":0,"upstream_errors":0,"splits":0,"commits":0,"aborts":0,
   "future_rows":0,"activity":null,"activity_since":null,"stalled":false,"failing_since":null}]}`
 	alphaInfo = `{"name":"alpha",
-"config":{"name":"alpha","server":"0040","token":"[redacted]","time_zone":"COT","daily_quota":1000,"quota_reset_hour":0,
- "base_url":"https://user:xxxxx@proxy.example:8443/wolkvox","max_in_flight":1,
- "reports":[
-  {"api":"act_3","key":"act_3,cod_act=X","params":{"cod_act":"X"},"interval":"5m0s","lookback":"1h0m0s","settle":"1m0s","bucket":"1h0m0s","start":"2026-11-01T00:00:00-05:00"},
-  {"api":"diagram_13","key":"diagram_13","interval":"5m0s","lookback":"1h0m0s","settle":"1m0s","bucket":"1h0m0s"}]},
+"config":` + alphaConfig + `,
+"tasks":[{"connector":"alpha","task":0},{"connector":"alpha","task":1}],"type":"source",
 "reports":["act_3,cod_act=X","diagram_13"],
 "topics":{"act_3,cod_act=X":"wolkvox.alpha.act_3","diagram_13":"wolkvox.alpha.diagram_13"}}`
+	alphaConfig = `{"connector.class":"github.com/wolkvox-connect/wolkvox-connect/source.Connector","tasks.max":"2",
+ "name":"alpha","server":"0040","token":"[redacted]","time_zone":"COT","daily_quota":"1000","quota_reset_hour":"0",
+ "base_url":"https://user:xxxxx@proxy.example:8443/wolkvox","max_in_flight":"1",
+ "reports.0.api":"act_3","reports.0.key":"act_3,cod_act=X","reports.0.params.cod_act":"X","reports.0.interval":"5m0s","reports.0.lookback":"1h0m0s",
+ "reports.0.settle":"1m0s","reports.0.bucket":"1h0m0s","reports.0.start":"2026-11-01T00:00:00-05:00",
+ "reports.1.api":"diagram_13","reports.1.key":"diagram_13","reports.1.interval":"5m0s","reports.1.lookback":"1h0m0s","reports.1.settle":"1m0s","reports.1.bucket":"1h0m0s"}`
+	alphaTasks = `[{"id":{"connector":"alpha","task":0},"config":{"api":"act_3","key":"act_3,cod_act=X","topic":"wolkvox.alpha.act_3","params.cod_act":"X",
+  "interval":"5m0s","lookback":"1h0m0s","settle":"1m0s","bucket":"1h0m0s","start":"2026-11-01T00:00:00-05:00"}},
+ {"id":{"connector":"alpha","task":1},"config":{"api":"diagram_13","key":"diagram_13","topic":"wolkvox.alpha.diagram_13",
+  "interval":"5m0s","lookback":"1h0m0s","settle":"1m0s","bucket":"1h0m0s"}}]`
 	betaChat3 = `{"partition":{"server":"0041","report":"chat_3"},"offset":{"version":1,"last_seen":"2026-11-20T15:00:00Z","window_end":"2026-11-20T16:00:00Z"}}`
 )
 
@@ -190,7 +199,7 @@ func TestEndpoints(t *testing.T) {
 		},
 		{name: "healthz", method: "GET", path: "/healthz", wantStatus: 200, wantJSON: `{"status":"ok"}`},
 		{name: "readyz", method: "GET", path: "/readyz", wantStatus: 200, wantJSON: `{"status":"ready"}`},
-		{name: "unknown path", method: "GET", path: "/connectors/alpha/tasks", wantStatus: 404, wantError: true},
+		{name: "unknown path", method: "GET", path: "/connectors/alpha/tasks/0/config", wantStatus: 404, wantError: true},
 		{name: "root by DELETE", method: "DELETE", path: "/", wantStatus: 405, wantError: true, wantAllow: "GET, HEAD"},
 	}
 	for _, tt := range tests {

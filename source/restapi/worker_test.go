@@ -99,7 +99,7 @@ func TestRealWorker(t *testing.T) {
 		t.Fatalf("PUT stop: HTTP %d\n%s", a.status, a.body)
 	}
 	st := status()
-	if st.Connector.State != source.StateStopped || st.Reports[0].State != source.StateStopped {
+	if st.Connector.WolkvoxState != source.StateStopped || st.Reports[0].State != source.StateStopped {
 		t.Fatalf("after PUT stop: connector %s, report %s; want STOPPED", st.Connector.State, st.Reports[0].State)
 	}
 	rowsBefore := st.Reports[0].Rows
@@ -121,7 +121,7 @@ func TestRealWorker(t *testing.T) {
 	if a := do(t, h, "PUT", "/connectors/ops/resume", "", "t0k"); a.status != 202 {
 		t.Fatalf("PUT resume: HTTP %d\n%s", a.status, a.body)
 	}
-	if st := status(); st.Connector.State == source.StateStopped || st.Connector.State == source.StateFailed {
+	if st := status(); st.Connector.WolkvoxState == source.StateStopped || st.Connector.WolkvoxState == source.StateFailed {
 		t.Fatalf("after PUT resume: %s, want it running again", st.Connector.State)
 	}
 	// With its offsets gone, the fresh instance starts over from the configured start.
