@@ -79,6 +79,9 @@ type runParts struct {
 	redactor *source.Redactor
 	worker   *source.Worker
 	api      *restapi.Server
+	// run is the worker's life: its Run, or, in a group of workers, its Run with the
+	// membership that assigns its connectors.
+	run func(context.Context) error
 }
 
 // prepareRun builds the worker (with extra options last) and its REST API from s,
@@ -102,13 +105,23 @@ func prepareRun(s *config.Settings, w io.Writer, extra ...source.Opt) (*runParts
 		return nil, err
 	}
 	metrics.Watch(wk)
-	api, err := restapi.New(wk, restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token),
-		restapi.Logger(log), restapi.WithMetrics(metrics), restapi.Registry(reg),
-		restapi.Version(version), restapi.Commit(commit), restapi.Clock(now), restapi.Redact(red), restapi.LogLevel(level))
+	member, err := s.Member(wk, log)
 	if err != nil {
 		return nil, err
 	}
-	return &runParts{log: log, redactor: red, worker: wk, api: api}, nil
+	apiOpts := []restapi.Opt{restapi.Address(s.REST.Address), restapi.BearerToken(s.REST.Token),
+		restapi.Logger(log), restapi.WithMetrics(metrics), restapi.Registry(reg),
+		restapi.Version(version), restapi.Commit(commit), restapi.Clock(now), restapi.Redact(red), restapi.LogLevel(level)}
+	run := wk.Run
+	if member != nil {
+		apiOpts = append(apiOpts, restapi.WorkerID(s.WorkerID()), restapi.Group(member))
+		run = func(ctx context.Context) error { return member.RunWith(ctx, wk.Run) }
+	}
+	api, err := restapi.New(wk, apiOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return &runParts{log: log, redactor: red, worker: wk, api: api, run: run}, nil
 }
 
 // envExitOnFailure, when true, stands for run --exit-on-failure.
@@ -143,11 +156,11 @@ func runWorker(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	if err != nil {
 		return err
 	}
-	log, w, api := parts.log, parts.worker, parts.api
+	log, api := parts.log, parts.api
 	s.LogPlans(log)
 	log.Info("worker starting", "version", version, "connectors", len(s.Connectors), "brokers", strings.Join(s.Kafka.Brokers, ","))
 	// The REST API and the worker live and die together.
-	err = api.ServeWhile(ctx, w.Run)
+	err = api.ServeWhile(ctx, parts.run)
 	log.Info("worker stopped")
 	return parts.redactor.Error(err)
 }

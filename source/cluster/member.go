@@ -208,6 +208,23 @@ func (m *Member) Run(ctx context.Context) error {
 	return nil
 }
 
+// RunWith runs the worker (its Run, run) and the member together until ctx ends or
+// either returns: the worker must be running for the member to give it connectors, and
+// a worker whose membership failed must not go on with what it was given.
+func (m *Member) RunWith(ctx context.Context, run func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	member := make(chan error, 1)
+	go func() {
+		err := m.Run(ctx)
+		cancel()
+		member <- err
+	}()
+	err := run(ctx)
+	cancel()
+	return errors.Join(err, <-member)
+}
+
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

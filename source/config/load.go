@@ -131,6 +131,12 @@ func (e *Error) Unwrap() []error {
 //	  stall_timeout: 5m                          # at least 30s
 //	  future_tolerance: 1h                       # at least 1m
 //	clock: {start: "2026-11-01T08:00:00-05:00", speed: 60, origin: "..."}  # demos and tests only
+//	cluster:                                     # omitted: this worker runs every connector
+//	  group: wolkvox-connect-prod                # required here: the Kafka group of the workers
+//	  worker_id: worker-1                        # default host:pid; shown in statuses
+//	  advertised_url: http://worker-1:8083       # where the others reach this REST API
+//	  session_timeout: 10s                       # 6s..5m: a dead worker's connectors move after it
+//	  heartbeat_interval: 3s                     # at most a third of session_timeout
 //	connectors:                                  # required, at least one
 //	  - name: bogota                             # required, [a-zA-Z0-9._-]{1,100}, unique
 //	    server: "0040"                           # required: the digits of wv0040.wolkvox.com
@@ -176,6 +182,11 @@ func (e *Error) Unwrap() []error {
 //     is a problem.
 //   - Two connectors writing the same report to the same topic is a problem: the
 //     template must then include {connector} or {server}.
+//   - cluster makes the worker one of a group sharing the connectors (package
+//     source/cluster): every worker of a group runs the same file; the workers must
+//     agree on the connectors and the topics, not on brokers, REST, logging or limits.
+//     session_timeout's bounds are the broker's defaults for group.min.session.timeout.ms
+//     and group.max.session.timeout.ms.
 //   - limits is one top-level block, not a per-connector key: source.NewWorker gives
 //     every connector one set of options, and the limits guard the process's memory and
 //     health, which its connectors share. Sizes are whole bytes or binary units (KiB,
@@ -237,7 +248,16 @@ type fileConfig struct {
 	Log            fileLog            `yaml:"log"`
 	Limits         fileLimits         `yaml:"limits"`
 	Clock          *fileClock         `yaml:"clock"`
+	Cluster        *fileCluster       `yaml:"cluster"`
 	Connectors     []fileConnector    `yaml:"connectors"`
+}
+
+type fileCluster struct {
+	Group             string `yaml:"group"`
+	WorkerID          string `yaml:"worker_id"`
+	AdvertisedURL     string `yaml:"advertised_url"`
+	SessionTimeout    string `yaml:"session_timeout"`
+	HeartbeatInterval string `yaml:"heartbeat_interval"`
 }
 
 type fileKafka struct {

@@ -43,11 +43,23 @@ type Settings struct {
 	Limits         Limits
 	// Clock, when set, replaces the wall clock by a fast virtual one: the demo sets it,
 	// and test builds read it from the file (see [AllowVirtualClock]).
-	Clock      *Clock
+	Clock *Clock
+	// Cluster, when set, makes this worker one of a group of workers that share the
+	// connectors; nil: this worker runs them all.
+	Cluster    *Cluster
 	Connectors []Connector
 	// Warnings are what the file allows but is probably a mistake (a REST API open to
 	// the network without a token): validate prints them, run logs them at warn.
 	Warnings []Problem
+}
+
+// Cluster is the group of workers this one joins (see package source/cluster).
+type Cluster struct {
+	Group             string
+	WorkerID          string // empty: host:pid
+	AdvertisedURL     string // empty: the REST address, if it names a host
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
 }
 
 // Kafka is how the worker reaches Kafka.

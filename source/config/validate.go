@@ -15,6 +15,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/cluster"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
@@ -83,6 +84,7 @@ func (l *loader) build(fc *fileConfig) *Settings {
 	l.buildLog(&fc.Log, &s.Log)
 	s.Limits = l.buildLimits(&fc.Limits)
 	s.Clock = l.buildClock(fc.Clock)
+	s.Cluster = l.buildCluster(fc.Cluster)
 	now := time.Now()
 	if s.Clock != nil {
 		c := s.Clock.FastClock()
@@ -357,6 +359,60 @@ func (l *loader) buildLimits(fl *fileLimits) Limits {
 	dur("stall_timeout", fl.StallTimeout, minStallTimeout, &lim.StallTimeout)
 	dur("future_tolerance", fl.FutureTolerance, minFutureTolerance, &lim.FutureTolerance)
 	return lim
+}
+
+// Bounds of a cluster's session timeout: the broker's defaults for
+// group.min.session.timeout.ms and group.max.session.timeout.ms, outside which it refuses
+// a member.
+const (
+	minSessionTimeout = 6 * time.Second
+	maxSessionTimeout = 5 * time.Minute
+)
+
+var groupRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,200}$`)
+
+func (l *loader) buildCluster(fc *fileCluster) *Cluster {
+	if fc == nil {
+		return nil
+	}
+	const path = "cluster"
+	c := &Cluster{Group: fc.Group, WorkerID: fc.WorkerID, AdvertisedURL: fc.AdvertisedURL,
+		SessionTimeout: cluster.DefaultSessionTimeout, HeartbeatInterval: cluster.DefaultHeartbeatInterval}
+	switch {
+	case fc.Group == "":
+		l.bad(join(path, "group"), "is missing", "name the Kafka group the workers share, the same in every worker's file: group: wolkvox-connect-prod")
+	case !groupRE.MatchString(fc.Group):
+		l.bad(join(path, "group"), fmt.Sprintf("%q is not a group name", fc.Group), "use 1-200 letters, digits, '.', '_' or '-'")
+	}
+	if len(fc.WorkerID) > 100 || strings.ContainsFunc(fc.WorkerID, func(r rune) bool { return r < ' ' }) {
+		l.bad(join(path, "worker_id"), "is over 100 characters or holds control characters", "use a short name such as the host's")
+	}
+	if fc.AdvertisedURL != "" {
+		if u, err := url.Parse(fc.AdvertisedURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.bad(join(path, "advertised_url"), fmt.Sprintf("%q is not an http(s) URL", fc.AdvertisedURL), "write where the other workers reach this worker's REST API: http://worker-1:8083")
+		}
+	}
+	dur := func(key, text string, into *time.Duration) bool {
+		if text == "" {
+			return true
+		}
+		d, err := time.ParseDuration(text)
+		if err != nil || d <= 0 {
+			l.bad(join(path, key), fmt.Sprintf("%q is not a positive duration", text), `write a Go duration such as "10s"`)
+			return false
+		}
+		*into = d
+		return true
+	}
+	if dur("session_timeout", fc.SessionTimeout, &c.SessionTimeout) && (c.SessionTimeout < minSessionTimeout || c.SessionTimeout > maxSessionTimeout) {
+		l.bad(join(path, "session_timeout"), fmt.Sprintf("%s is outside %s..%s, which the broker accepts by default", fc.SessionTimeout, shortDuration(minSessionTimeout), shortDuration(maxSessionTimeout)),
+			"use 10s (a dead worker's connectors move after about this long), or change the broker's group.min/max.session.timeout.ms")
+	}
+	if dur("heartbeat_interval", fc.HeartbeatInterval, &c.HeartbeatInterval) && c.HeartbeatInterval > c.SessionTimeout/3 {
+		l.bad(join(path, "heartbeat_interval"), fmt.Sprintf("%s is more than a third of session_timeout (%s)", shortDuration(c.HeartbeatInterval), shortDuration(c.SessionTimeout)),
+			fmt.Sprintf("use at most %s, so that two lost heartbeats do not expel the worker", shortDuration(c.SessionTimeout/3)))
+	}
+	return c
 }
 
 // has reports whether a problem was recorded on field.

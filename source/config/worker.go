@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -10,6 +12,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/cluster"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
@@ -47,7 +50,63 @@ func (s *Settings) WorkerOpts(log *slog.Logger, red *source.Redactor, version st
 	if s.Clock != nil {
 		opts = append(opts, source.WithClock(s.Clock.FastClock()))
 	}
+	if s.Cluster != nil {
+		opts = append(opts, source.Assigned())
+	}
 	return opts, nil
+}
+
+// Member is the group membership of a worker built with [Settings.WorkerOpts] (which
+// makes it wait for its assignment), logging to log; nil without a cluster block. Its
+// worker ID and advertised URL default to what [Settings.WorkerID] and
+// [Settings.AdvertisedURL] say.
+func (s *Settings) Member(w cluster.Worker, log *slog.Logger) (*cluster.Member, error) {
+	if s.Cluster == nil {
+		return nil, nil
+	}
+	// The group client reaches Kafka as the worker does (its destination's options).
+	return cluster.New(s.Cluster.Group, w, cluster.WorkerID(s.WorkerID()), cluster.AdvertisedURL(s.AdvertisedURL()),
+		cluster.SessionTimeout(s.Cluster.SessionTimeout, s.Cluster.HeartbeatInterval), cluster.Logger(log))
+}
+
+// WorkerID names this worker in statuses: the cluster block's worker_id, else the host
+// name and the REST port (Kafka Connect shows host:port), else empty (the REST API then
+// names itself by its address).
+func (s *Settings) WorkerID() string {
+	if s.Cluster != nil && s.Cluster.WorkerID != "" {
+		return s.Cluster.WorkerID
+	}
+	if s.Cluster == nil {
+		return ""
+	}
+	host, _ := os.Hostname()
+	_, port, err := net.SplitHostPort(s.REST.Address)
+	if err != nil || host == "" {
+		return ""
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// AdvertisedURL is where the other workers of the group reach this one's REST API: the
+// cluster block's advertised_url, else http:// and the REST address when it names a
+// host, else http:// and the host name with the REST port.
+func (s *Settings) AdvertisedURL() string {
+	if s.Cluster == nil {
+		return ""
+	}
+	if s.Cluster.AdvertisedURL != "" {
+		return s.Cluster.AdvertisedURL
+	}
+	host, port, err := net.SplitHostPort(s.REST.Address)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if host, err = os.Hostname(); err != nil {
+			return ""
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Destination is where the file's connectors write, reached with the client options

@@ -15,16 +15,24 @@ import (
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/cluster"
 )
 
 type rootInfo struct {
 	Version        string `json:"version"`
 	Commit         string `json:"commit,omitempty"`
 	KafkaClusterID string `json:"kafka_cluster_id,omitempty"`
+	// Group is this worker's group of workers (see Group): its members, the
+	// generation, who runs what. Absent for a worker on its own.
+	Group *cluster.View `json:"group,omitempty"`
 }
 
 func (s *Server) root(w http.ResponseWriter, r *http.Request) error {
 	info := rootInfo{Version: s.cfg.version, Commit: s.cfg.commit}
+	if s.cfg.group != nil {
+		v := s.cfg.group.View()
+		info.Group = &v
+	}
 	if id := s.clusterID.Load(); id != nil {
 		info.KafkaClusterID = *id
 	} else if s.cfg.clusterID != nil {

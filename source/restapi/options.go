@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/cluster"
 )
 
 // Defaults of the options of [New].
@@ -48,6 +49,7 @@ type cfg struct {
 	redactor        *source.Redactor
 	workerID        string
 	logLevel        *slog.LevelVar
+	group           GroupView
 }
 
 func defaultCfg() cfg {
@@ -71,6 +73,13 @@ func Redact(r *source.Redactor) Opt { return optFunc(func(c *cfg) { c.redactor =
 // with the host's name for an address on every interface (Kafka Connect's is its
 // advertised host:port; behind a proxy or in a pod, give the name others reach it by).
 func WorkerID(id string) Opt { return optFunc(func(c *cfg) { c.workerID = id }) }
+
+// GroupView is what GET / shows of a worker's group: a *cluster.Member.
+type GroupView interface{ View() cluster.View }
+
+// Group makes GET / show the worker's group of workers (its name, members, generation
+// and who runs what). Default: none, for a worker on its own.
+func Group(g GroupView) Opt { return optFunc(func(c *cfg) { c.group = g }) }
 
 // LogLevel is the process's log level, which GET /admin/loggers reads and PUT
 // /admin/loggers/root changes at run time: build the logger's handler on the same

@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
+	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+)
+
+// clusterTokens: ten connectors on five tokens, 3+3+2+1+1.
+var clusterTokens = []int{3, 3, 2, 1, 1}
+
+// clusterQuota is every token's daily quota, in the simulator and in the file.
+const clusterQuota = 5000
+
+// group is several worker processes of one group, one file, one simulator.
+type group struct {
+	t      *testing.T
+	bin    string
+	seeds  []string
+	sim    *simulator.Server
+	clock  *connectortest.Freezable
+	config string
+	name   string
+	start  time.Time
+	procs  map[string]*member // live workers by worker ID
+	logs   *syncBuffer        // every process's output, each line prefixed with its worker
+	runs   int
+}
+
+type member struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	addr string // its REST API, once it listens
+}
+
+func newGroup(t *testing.T, seeds []string, speed float64) *group {
+	t.Helper()
+	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogotaLoc())
+	clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: start.Add(2 * time.Hour), Speed: speed}}
+	simOpts := []simulator.Opt{simulator.Seed(21), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
+		simulator.Reports("diagram_13", "act_3"), simulator.DefaultRowsPerMinute(2),
+		simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.1, 20*time.Minute), simulator.DailyQuota(clusterQuota),
+		simulator.WithFaults(simulator.Faults{Status503: 0.02, Truncate: 0.01})}
+	for i := range clusterTokens {
+		simOpts = append(simOpts, simulator.Token(fmt.Sprintf("tok-%d", i), fmt.Sprintf("%04d", 41+i)))
+	}
+	sim, err := simulator.New(simOpts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := sim.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	name := kafkatest.Topic(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, `kafka: {brokers: [%s]}
+topics: {template: "%s.{connector}.{report}", offsets: %s.offsets, dead_letter: %s.dlq}
+rest: {address: "127.0.0.1:0"}
+log: {level: info}
+clock: {start: %q, origin: %q, speed: %g}
+cluster: {group: %s, worker_id: "${WORKER_ID}", session_timeout: 6s, heartbeat_interval: 1s}
+connectors:
+`, strings.Join(seeds, ", "), name, name, name, clock.Start.Format(time.RFC3339), clock.Origin.Format(time.RFC3339Nano), speed, name)
+	n := 0
+	for i, size := range clusterTokens {
+		for range size {
+			fmt.Fprintf(&b, `  - name: c%d
+    server: %q
+    token: tok-%d
+    daily_quota: %d
+    base_url: %s
+    defaults: {interval: 5m, lookback: 90m, settle: 2m, start: %q}
+    reports:
+      - {api: diagram_13}
+      - {api: act_3, params: {cod_act: cod_act1}}
+`, n, fmt.Sprintf("%04d", 41+i), i, clusterQuota, sim.URL(), start.Format(time.RFC3339))
+			n++
+		}
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &group{t: t, bin: buildBinary(t, "testclock"), seeds: seeds, sim: sim, clock: clock, config: path, name: name,
+		start: start, procs: map[string]*member{}, logs: &syncBuffer{}}
+	t.Cleanup(func() {
+		for id := range g.procs {
+			g.kill(id)
+		}
+		if t.Failed() {
+			t.Logf("worker logs (last 12 KiB):\n%s", tail(g.logs.String(), 12<<10))
+		}
+	})
+	return g
+}
+
+// connectors are the file's connector names.
+func (g *group) connectors() []string {
+	var out []string
+	for i := range 10 {
+		out = append(out, fmt.Sprintf("c%d", i))
+	}
+	return out
+}
+
+// launch starts worker id.
+func (g *group) launch(id string) {
+	g.t.Helper()
+	g.runs++
+	out := &syncBuffer{}
+	cmd := exec.Command(g.bin, "run", "--config", g.config)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "WOLKVOX_CONNECT_CONFIG=", "WORKER_ID="+id)
+	if err := cmd.Start(); err != nil {
+		g.t.Fatal(err)
+	}
+	g.procs[id] = &member{cmd: cmd, out: out}
+}
+
+// kill ends worker id with SIGKILL; stop with SIGTERM, expecting a clean exit.
+func (g *group) kill(id string) { g.end(id, syscall.SIGKILL) }
+func (g *group) stop(id string) { g.end(id, syscall.SIGTERM) }
+
+func (g *group) end(id string, sig syscall.Signal) {
+	m := g.procs[id]
+	_ = m.cmd.Process.Signal(sig)
+	done := make(chan error, 1)
+	go func() { done <- m.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if sig == syscall.SIGTERM && err != nil {
+			g.t.Errorf("worker %s exited with %v after SIGTERM", id, err)
+		}
+	case <-time.After(30 * time.Second):
+		g.t.Errorf("worker %s did not end within 30 s of %v", id, sig)
+		_ = m.cmd.Process.Kill()
+		<-done
+	}
+	for _, line := range strings.SplitAfter(m.out.String(), "\n") {
+		if line != "" {
+			fmt.Fprintf(g.logs, "%s| %s", id, line)
+		}
+	}
+	delete(g.procs, id)
+}
+
+var listening = regexp.MustCompile(`msg="REST API listening" component=restapi address=(\S+)`)
+
+// statuses asks every live worker for every connector's status, and returns who runs
+// what (RUNNING on it, UNASSIGNED elsewhere), or what is not yet settled.
+func (g *group) statuses() (map[string][]string, string) {
+	runs := map[string][]string{}
+	owner := map[string]string{}
+	gens := map[int32]bool{}
+	for _, id := range slices.Sorted(maps.Keys(g.procs)) {
+		m := g.procs[id]
+		if m.addr == "" {
+			match := listening.FindStringSubmatch(m.out.String())
+			if match == nil {
+				return nil, id + " does not listen yet"
+			}
+			m.addr = match[1]
+		}
+		var root struct {
+			Group struct {
+				State      string `json:"state"`
+				Generation int32  `json:"generation"`
+				Members    []struct {
+					WorkerID string `json:"worker_id"`
+				} `json:"members"`
+			} `json:"group"`
+		}
+		if err := getJSON("http://"+m.addr+"/", &root); err != nil {
+			return nil, err.Error()
+		}
+		if st := root.Group; st.State != "STABLE" || len(st.Members) != len(g.procs) {
+			return nil, fmt.Sprintf("%s: group %s with %d members", id, st.State, len(st.Members))
+		}
+		gens[root.Group.Generation] = true
+		resp, err := http.Get("http://" + m.addr + "/connectors?expand=status")
+		if err != nil {
+			return nil, err.Error()
+		}
+		var body map[string]struct {
+			Status struct {
+				Connector struct {
+					State    string `json:"state"`
+					WorkerID string `json:"worker_id"`
+				} `json:"connector"`
+			} `json:"status"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err.Error()
+		}
+		for _, c := range g.connectors() {
+			st := body[c].Status.Connector
+			switch st.State {
+			case "UNASSIGNED":
+				continue
+			case "RUNNING":
+			default:
+				return nil, fmt.Sprintf("%s on %s is %s", c, id, st.State)
+			}
+			if st.WorkerID != id {
+				return nil, fmt.Sprintf("%s's status on %s names worker %q", c, id, st.WorkerID)
+			}
+			if other, ok := owner[c]; ok {
+				return nil, fmt.Sprintf("%s runs on %s and %s", c, other, id)
+			}
+			owner[c] = id
+			runs[id] = append(runs[id], c)
+		}
+	}
+	if len(owner) != 10 {
+		return nil, fmt.Sprintf("%d of 10 connectors run", len(owner))
+	}
+	if len(gens) != 1 {
+		return nil, fmt.Sprintf("the workers are in generations %v", slices.Sorted(maps.Keys(gens)))
+	}
+	return runs, ""
+}
+
+func getJSON(u string, into any) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// settled waits until every connector runs on exactly one live worker.
+func (g *group) settled(timeout time.Duration) map[string][]string {
+	g.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		runs, problem := g.statuses()
+		if problem == "" {
+			return runs
+		}
+		last = problem
+		time.Sleep(200 * time.Millisecond)
+	}
+	g.t.Fatalf("the group did not settle within %v: %s", timeout, last)
+	return nil
+}
+
+// checkSpread: loads differ by at most one; a token's connectors share a worker.
+func (g *group) checkSpread(runs map[string][]string) {
+	g.t.Helper()
+	var loads []int
+	for id := range g.procs {
+		loads = append(loads, len(runs[id]))
+	}
+	if slices.Max(loads)-slices.Min(loads) > 1 {
+		g.t.Errorf("loads %v: max − min > 1 (%v)", loads, runs)
+	}
+	tokenOf := func(c string) int {
+		var n int
+		fmt.Sscanf(c, "c%d", &n)
+		for tok, size := range clusterTokens {
+			if n < size {
+				return tok
+			}
+			n -= size
+		}
+		return -1
+	}
+	on := map[int]string{}
+	for id, cs := range runs {
+		for _, c := range cs {
+			if other, ok := on[tokenOf(c)]; ok && other != id {
+				g.t.Errorf("the connectors of tok-%d run on %s and %s", tokenOf(c), other, id)
+			}
+			on[tokenOf(c)] = id
+		}
+	}
+}
+
+// compare checks every connector's topics against the simulator's ground truth and the
+// tokens' calls against their quota.
+func (g *group) compare(frozen time.Time) {
+	g.t.Helper()
+	var topics []string
+	for _, c := range g.connectors() {
+		topics = append(topics, g.name+"."+c+".diagram_13", g.name+"."+c+".act_3")
+	}
+	delivered := connectortest.ReadAll(g.t, g.seeds, topics...)
+	for _, r := range []struct {
+		api    string
+		params url.Values
+	}{{"diagram_13", nil}, {"act_3", url.Values{"cod_act": {"cod_act1"}}}} {
+		rep, _ := catalog.Lookup(r.api)
+		truth, err := g.sim.Truth(simulator.TruthQuery{Report: r.api, Params: r.params, From: g.start, To: frozen.Add(time.Second), AsOf: frozen, Bucket: source.DefaultBucket})
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		exp := connectortest.Expect(rep, truth, source.DefaultBucket, bogotaLoc(), g.clock.Start, 30*time.Minute)
+		for _, c := range g.connectors() {
+			events := delivered[g.name+"."+c+"."+r.api]
+			diffs := connectortest.Compare(events, exp)
+			if len(diffs) > 0 || len(events) == 0 {
+				g.t.Errorf("%s of %s does not match the ground truth: %s", r.api, c, connectortest.Summary(r.api, events, exp, diffs))
+			}
+		}
+	}
+	st := g.sim.Stats()
+	for tok, ts := range st.Tokens {
+		if ts.QuotaUsed > clusterQuota || ts.RefusedQuota > 0 {
+			g.t.Errorf("%s: %d calls counted of %d, %d refused for quota", tok, ts.QuotaUsed, clusterQuota, ts.RefusedQuota)
+		}
+	}
+}
+
+// drain waits until every report of every connector has committed past until.
+func (g *group) drain(until time.Time, timeout time.Duration) {
+	g.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		behind := []string{}
+		for _, c := range g.connectors() {
+			pos := positionsOf(g.t, g.seeds, g.name+".offsets", c)
+			if len(pos) < 2 {
+				behind = append(behind, c+" (no offsets)")
+			}
+			for k, p := range pos {
+				if p.WindowEnd.Before(until) {
+					behind = append(behind, c+" "+k)
+				}
+			}
+		}
+		if len(behind) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(behind)
+			g.t.Fatalf("not drained to %s within %v: %v", until, timeout, behind)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// TestClusterSharesAndSurvivesKills runs the worker processes of one group: three
+// share ten connectors on five tokens (each on exactly one worker, balanced, by
+// token); then 20 SIGKILLs of random workers, each restarted after a random delay,
+// with a fourth worker added for good halfway and one removed for good near the end.
+// Afterwards a read_committed consumer finds in every connector's topics exactly the
+// simulator's ground truth (late and edited rows included), and no token was charged
+// more calls than its quota.
+func TestClusterSharesAndSurvivesKills(t *testing.T) {
+	seeds := kafkatest.Real(t)
+	g := newGroup(t, seeds, 120)
+	for _, id := range []string{"w1", "w2", "w3"} {
+		g.launch(id)
+	}
+	runs := g.settled(90 * time.Second)
+	g.checkSpread(runs)
+	t.Logf("three workers: %v", runs)
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	const kills = 20
+	for i := range kills {
+		switch i {
+		case kills / 2:
+			g.launch("w4")
+		case kills - 3:
+			g.stop("w2")
+		}
+		live := slices.Sorted(maps.Keys(g.procs))
+		victim := live[rng.IntN(len(live))]
+		time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond)
+		g.kill(victim)
+		time.Sleep(time.Duration(rng.IntN(3000)) * time.Millisecond)
+		g.launch(victim)
+	}
+	runs = g.settled(90 * time.Second)
+	g.checkSpread(runs)
+	t.Logf("after %d kills, %d processes: %v", kills, g.runs, runs)
+	// The simulator's time stops; the workers' goes on, past the settle and lookback.
+	frozen := g.clock.Freeze()
+	g.drain(frozen.Add(20*time.Minute), 3*time.Minute)
+	for _, id := range slices.Sorted(maps.Keys(g.procs)) {
+		g.stop(id)
+	}
+	g.compare(frozen)
+}
