@@ -170,7 +170,8 @@ func (g *group) end(id string, sig syscall.Signal) {
 var listening = regexp.MustCompile(`msg="REST API listening" component=restapi address=(\S+)`)
 
 // statuses asks every live worker for every connector's status, and returns who runs
-// what (RUNNING on it, UNASSIGNED elsewhere), or what is not yet settled.
+// what, once every worker is in one stable generation of all live workers and all
+// agree that each connector runs on one live worker; else what is not yet settled.
 func (g *group) statuses() (map[string][]string, string) {
 	runs := map[string][]string{}
 	owner := map[string]string{}
@@ -217,24 +218,26 @@ func (g *group) statuses() (map[string][]string, string) {
 		if err != nil {
 			return nil, err.Error()
 		}
+		// Every worker answers for every connector, with its owner's status.
 		for _, c := range g.connectors() {
 			st := body[c].Status.Connector
-			switch st.State {
-			case "UNASSIGNED":
-				continue
-			case "RUNNING":
-			default:
-				return nil, fmt.Sprintf("%s on %s is %s", c, id, st.State)
+			if st.State != "RUNNING" {
+				return nil, fmt.Sprintf("%s, asked of %s, is %s", c, id, st.State)
 			}
-			if st.WorkerID != id {
-				return nil, fmt.Sprintf("%s's status on %s names worker %q", c, id, st.WorkerID)
+			if _, live := g.procs[st.WorkerID]; !live {
+				return nil, fmt.Sprintf("%s, asked of %s, runs on %q, not a live worker", c, id, st.WorkerID)
 			}
-			if other, ok := owner[c]; ok {
-				return nil, fmt.Sprintf("%s runs on %s and %s", c, other, id)
+			if other, ok := owner[c]; ok && other != st.WorkerID {
+				return nil, fmt.Sprintf("%s runs on %s as one worker says and on %s as %s says", c, other, st.WorkerID, id)
 			}
-			owner[c] = id
-			runs[id] = append(runs[id], c)
+			owner[c] = st.WorkerID
 		}
+	}
+	for c, id := range owner {
+		runs[id] = append(runs[id], c)
+	}
+	for _, cs := range runs {
+		slices.Sort(cs)
 	}
 	if len(owner) != 10 {
 		return nil, fmt.Sprintf("%d of 10 connectors run", len(owner))
@@ -385,6 +388,7 @@ func TestClusterSharesAndSurvivesKills(t *testing.T) {
 	runs := g.settled(90 * time.Second)
 	g.checkSpread(runs)
 	t.Logf("three workers: %v", runs)
+	g.checkForwarding(runs)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	const kills = 20
@@ -412,4 +416,57 @@ func TestClusterSharesAndSurvivesKills(t *testing.T) {
 		g.stop(id)
 	}
 	g.compare(frozen)
+}
+
+// checkForwarding: a worker answers the status of a connector another worker runs (its
+// worker_id that other's), and passes a pause and a resume to it.
+func (g *group) checkForwarding(runs map[string][]string) {
+	g.t.Helper()
+	var owner, other string
+	for _, id := range slices.Sorted(maps.Keys(g.procs)) {
+		if slices.Contains(runs[id], "c0") {
+			owner = id
+		} else if other == "" {
+			other = id
+		}
+	}
+	base := "http://" + g.procs[other].addr + "/connectors/c0"
+	state := func(via string) (string, string) {
+		var st struct {
+			Connector struct {
+				State    string `json:"state"`
+				WorkerID string `json:"worker_id"`
+			} `json:"connector"`
+		}
+		if err := getJSON("http://"+g.procs[via].addr+"/connectors/c0/status", &st); err != nil {
+			g.t.Fatal(err)
+		}
+		return st.Connector.State, st.Connector.WorkerID
+	}
+	if st, wid := state(other); st != "RUNNING" || wid != owner {
+		g.t.Errorf("c0's status asked of %s: %s on %q, want RUNNING on %s", other, st, wid, owner)
+	}
+	for _, step := range []struct{ action, want string }{{"pause", "PAUSED"}, {"resume", "RUNNING"}} {
+		req, _ := http.NewRequest(http.MethodPut, base+"/"+step.action, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			g.t.Errorf("PUT %s via %s: %s, want 202", step.action, other, resp.Status)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if st, _ := state(owner); st == step.want {
+				break
+			}
+			if time.Now().After(deadline) {
+				st, _ := state(owner)
+				g.t.Errorf("after PUT %s via %s, c0 on %s is %s, want %s", step.action, other, owner, st, step.want)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }

@@ -105,7 +105,8 @@ func prepareRun(s *config.Settings, w io.Writer, extra ...source.Opt) (*runParts
 		return nil, err
 	}
 	metrics.Watch(wk)
-	member, err := s.Member(wk, log)
+	var api *restapi.Server
+	member, err := s.Member(wk, log, func() string { return api.Addr() })
 	if err != nil {
 		return nil, err
 	}
@@ -115,9 +116,17 @@ func prepareRun(s *config.Settings, w io.Writer, extra ...source.Opt) (*runParts
 	run := wk.Run
 	if member != nil {
 		apiOpts = append(apiOpts, restapi.WorkerID(s.WorkerID()), restapi.Group(member))
-		run = func(ctx context.Context) error { return member.RunWith(ctx, wk.Run) }
+		run = func(ctx context.Context) error {
+			// Join once the API listens, so that the group learns where it answers.
+			select {
+			case <-api.Ready():
+			case <-ctx.Done():
+				return nil
+			}
+			return member.RunWith(ctx, wk.Run)
+		}
 	}
-	api, err := restapi.New(wk, apiOpts...)
+	api, err = restapi.New(wk, apiOpts...)
 	if err != nil {
 		return nil, err
 	}

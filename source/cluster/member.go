@@ -82,7 +82,8 @@ func (v View) Owner(connector string) (MemberView, bool) {
 
 type cfg struct {
 	group                         string
-	workerID, url                 string
+	workerID                      string
+	url                           func() string
 	session, heartbeat, rebalance time.Duration
 	logger                        *slog.Logger
 	kafkaOpts                     []kgo.Opt
@@ -94,8 +95,9 @@ type Opt func(*cfg)
 // WorkerID names this worker in status views (default: the host name and process ID).
 func WorkerID(id string) Opt { return func(c *cfg) { c.workerID = id } }
 
-// AdvertisedURL is where this worker's REST API answers the other workers.
-func AdvertisedURL(u string) Opt { return func(c *cfg) { c.url = u } }
+// AdvertisedURL is where this worker's REST API answers the other workers, asked at
+// every join (a REST API on port 0 knows its port only once it listens).
+func AdvertisedURL(u func() string) Opt { return func(c *cfg) { c.url = u } }
 
 // SessionTimeout is how long the coordinator waits for a member's heartbeat before it
 // expels it and gives its connectors to the others (default 10 s); HeartbeatInterval how
@@ -125,7 +127,7 @@ var ErrGroupConflict = errors.New("cluster: the group is used by other clients")
 // New returns the member of group that drives w. It does no I/O.
 func New(group string, w Worker, opts ...Opt) (*Member, error) {
 	c := cfg{group: group, session: DefaultSessionTimeout, heartbeat: DefaultHeartbeatInterval,
-		rebalance: DefaultRebalanceTimeout, logger: slog.New(slog.DiscardHandler)}
+		rebalance: DefaultRebalanceTimeout, logger: slog.New(slog.DiscardHandler), url: func() string { return "" }}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -406,7 +408,7 @@ func classify(what string, err error) error {
 func (s *session) joinAndSync(ctx context.Context) (assignment, error) {
 	m := s.m
 	m.update(func(v *View) { v.State = "JOINING" })
-	meta := encodeMeta(memberMeta{WorkerID: m.cfg.workerID, URL: m.cfg.url, Config: m.config, Sections: m.sections, Owned: s.owned})
+	meta := encodeMeta(memberMeta{WorkerID: m.cfg.workerID, URL: m.cfg.url(), Config: m.config, Sections: m.sections, Owned: s.owned})
 	join := kmsg.NewPtrJoinGroupRequest()
 	join.Group = m.cfg.group
 	join.SessionTimeoutMillis = int32(m.cfg.session.Milliseconds())

@@ -747,3 +747,38 @@ func TestSettingsConnector(t *testing.T) {
 		t.Errorf("Connector(\"\") of a one-connector file = %v, %v", c, err)
 	}
 }
+
+func TestClusterIdentity(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skip("no host name:", err)
+	}
+	tests := []struct {
+		name            string
+		cluster         *Cluster
+		rest            string
+		wantID, wantURL string
+	}{
+		{name: "no cluster", rest: "127.0.0.1:8083"},
+		{name: "given", cluster: &Cluster{WorkerID: "w-1", AdvertisedURL: "https://w-1:8443"}, rest: "0.0.0.0:8083", wantID: "w-1", wantURL: "https://w-1:8443"},
+		{name: "from a REST address on every interface", cluster: &Cluster{}, rest: "0.0.0.0:8083",
+			wantID: net.JoinHostPort(host, "8083"), wantURL: "http://" + net.JoinHostPort(host, "8083")},
+		{name: "from a REST address naming a host", cluster: &Cluster{}, rest: "10.0.0.7:8083",
+			wantID: net.JoinHostPort(host, "8083"), wantURL: "http://10.0.0.7:8083"},
+		{name: "port 0: the port bound", cluster: &Cluster{}, rest: "127.0.0.1:0",
+			wantID: net.JoinHostPort(host, "0"), wantURL: "http://127.0.0.1:41234"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Settings{Cluster: tt.cluster, REST: REST{Address: tt.rest}}
+			if id, u := s.WorkerID(), s.AdvertisedURL("127.0.0.1:41234"); id != tt.wantID || u != tt.wantURL {
+				t.Errorf("WorkerID, AdvertisedURL = %q, %q; want %q, %q", id, u, tt.wantID, tt.wantURL)
+			}
+			if tt.cluster == nil {
+				if m, err := s.Member(nil, nil, nil); m != nil || err != nil {
+					t.Errorf("Member without a cluster block = %v, %v; want nil, nil", m, err)
+				}
+			}
+		})
+	}
+}

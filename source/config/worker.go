@@ -58,14 +58,15 @@ func (s *Settings) WorkerOpts(log *slog.Logger, red *source.Redactor, version st
 
 // Member is the group membership of a worker built with [Settings.WorkerOpts] (which
 // makes it wait for its assignment), logging to log; nil without a cluster block. Its
-// worker ID and advertised URL default to what [Settings.WorkerID] and
-// [Settings.AdvertisedURL] say.
-func (s *Settings) Member(w cluster.Worker, log *slog.Logger) (*cluster.Member, error) {
+// worker ID and advertised URL are what [Settings.WorkerID] and [Settings.AdvertisedURL]
+// say; bound tells the address the REST API listens on once it does ("" before).
+func (s *Settings) Member(w cluster.Worker, log *slog.Logger, bound func() string) (*cluster.Member, error) {
 	if s.Cluster == nil {
 		return nil, nil
 	}
+	advertise := func() string { return s.AdvertisedURL(bound()) }
 	// The group client reaches Kafka as the worker does (its destination's options).
-	return cluster.New(s.Cluster.Group, w, cluster.WorkerID(s.WorkerID()), cluster.AdvertisedURL(s.AdvertisedURL()),
+	return cluster.New(s.Cluster.Group, w, cluster.WorkerID(s.WorkerID()), cluster.AdvertisedURL(advertise),
 		cluster.SessionTimeout(s.Cluster.SessionTimeout, s.Cluster.HeartbeatInterval), cluster.Logger(log))
 }
 
@@ -89,8 +90,9 @@ func (s *Settings) WorkerID() string {
 
 // AdvertisedURL is where the other workers of the group reach this one's REST API: the
 // cluster block's advertised_url, else http:// and the REST address when it names a
-// host, else http:// and the host name with the REST port.
-func (s *Settings) AdvertisedURL() string {
+// host, else http:// and the host name with the REST port. A REST address on port 0
+// takes its port from bound, the address the API listens on ("" before it does).
+func (s *Settings) AdvertisedURL(bound string) string {
 	if s.Cluster == nil {
 		return ""
 	}
@@ -100,6 +102,11 @@ func (s *Settings) AdvertisedURL() string {
 	host, port, err := net.SplitHostPort(s.REST.Address)
 	if err != nil {
 		return ""
+	}
+	if port == "0" {
+		if _, port, err = net.SplitHostPort(bound); err != nil {
+			return ""
+		}
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		if host, err = os.Hostname(); err != nil {

@@ -245,7 +245,7 @@ func (s *Server) plugins(w http.ResponseWriter, r *http.Request) error {
 // expandList answers GET /connectors?expand=status&expand=info (also
 // expand=status,info) with Connect's map of name to {"status": …, "info": …}. An
 // expansion Connect does not know is ignored, as Connect ignores it.
-func (s *Server) expandList(w http.ResponseWriter, expand []string) error {
+func (s *Server) expandList(w http.ResponseWriter, r *http.Request, expand []string) error {
 	var status, info bool
 	for _, e := range expand {
 		for part := range strings.SplitSeq(e, ",") {
@@ -273,7 +273,11 @@ func (s *Server) expandList(w http.ResponseWriter, expand []string) error {
 		}
 		e := map[string]any{}
 		if status {
-			e["status"] = s.viewStatus(st, cfg.Location)
+			if remote, ok := s.remoteStatus(r.Context(), r, name); ok {
+				e["status"] = remote // from the worker of the group that runs it
+			} else {
+				e["status"] = s.viewStatus(st, cfg.Location)
+			}
 		}
 		if info {
 			e["info"] = s.viewInfo(cfg, st)

@@ -54,7 +54,7 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request) error {
 // status and info (see expandList).
 func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
 	if expand := r.URL.Query()["expand"]; len(expand) > 0 {
-		return s.expandList(w, expand)
+		return s.expandList(w, r, expand)
 	}
 	s.listNames(w)
 	return nil

@@ -204,6 +204,9 @@ func (s *Server) routes(metrics http.Handler) http.Handler {
 	route := func(path string, methods map[string]handlerFunc, why ...string) {
 		allowed := make([]string, 0, len(methods)+1)
 		for m, h := range methods {
+			if strings.Contains(path, "{name}") {
+				h = s.forwarding(h)
+			}
 			mux.Handle(m+" "+path, s.serveFunc(h))
 			allowed = append(allowed, m)
 			if m == http.MethodGet {
