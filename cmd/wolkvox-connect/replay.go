@@ -179,9 +179,9 @@ func runReplay(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 	for _, rep := range reports {
 		per = append(per, fmt.Sprintf("%s %d", rep.Key, counts.ByReport[rep.Key]))
 	}
-	fmt.Fprintf(summary, "replayed %s..%s into %s: %s (%s) of %s; left out %s outside the range and %s; %s read\n",
+	fmt.Fprintf(summary, "replayed %s..%s into %s: %s (%s); left out: %s outside the range, %s; %s in %s\n",
 		from.Format(time.RFC3339), to.Format(time.RFC3339), dest, plural(counts.Written, "row"), strings.Join(per, ", "),
-		plural(counts.Keys, "distinct row"), plural(counts.OutOfRange, "row"), plural(counts.Deleted, "deleted row"), plural(counts.Read, "record"))
+		plural(counts.OutOfRange, "row"), plural(counts.Deleted, "deleted row"), plural(counts.Keys, "distinct row"), plural(counts.Records, "record"))
 	return nil
 }
 

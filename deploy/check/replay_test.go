@@ -147,7 +147,7 @@ func TestReplayOCFJava(t *testing.T) {
 			t.Fatalf("replay %s: %v\n%s", rep.API, err, stderr.String())
 		}
 		// Two rows in the range (a's latest, b), c outside it.
-		if !strings.Contains(string(stdout), ": 2 rows (") || !strings.Contains(string(stdout), "left out 1 row outside the range") {
+		if !strings.Contains(string(stdout), ": 2 rows (") || !strings.Contains(string(stdout), "left out: 1 row outside the range") {
 			t.Errorf("replay %s does not count 2 rows written and 1 left out: %s", rep.API, stdout)
 		}
 		files = append(files, f)

@@ -27,8 +27,9 @@ type Report struct {
 
 // Counts is what a replay did, in total and per report.
 type Counts struct {
-	// Read is the number of data records read in the second pass, over every report.
-	Read int64
+	// Records is the number of data records the topics held (read in the first pass);
+	// Read the number the second pass read before it had found every latest version.
+	Records, Read int64
 	// Keys is the number of distinct row keys found (the first pass's map).
 	Keys int64
 	// Written is the number of rows written to the output: the latest version of each
@@ -237,6 +238,7 @@ func (r *Replayer) replay(ctx context.Context, i int, rep Report, counts *Counts
 	var keyless int64
 	err = reader.Read(ctx, func(rec *kgo.Record) bool {
 		r.read.Add(1)
+		counts.Records++
 		last[rec.Partition] = rec.Offset
 		if rec.Key == nil {
 			keyless++

@@ -278,6 +278,15 @@ func TestReplay(t *testing.T) {
 						t.Errorf("counts: written %d, out of range %d, deleted %d; want %d, %d, %d",
 							counts.Written, counts.OutOfRange, counts.Deleted, tt.counts.Written, tt.counts.OutOfRange, tt.counts.Deleted)
 					}
+					committed := 0
+					for _, w := range tt.writes {
+						if !w.aborted {
+							committed++
+						}
+					}
+					if counts.Records != int64(committed) {
+						t.Errorf("counts: %d records, want the %d committed", counts.Records, committed)
+					}
 					if p := r.Progress(); p.Phase != replay.Done || p.Written != counts.Written {
 						t.Errorf("progress at the end: %+v", p)
 					}
