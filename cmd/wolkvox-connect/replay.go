@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
@@ -140,7 +139,7 @@ func runReplay(ctx context.Context, env *environment, fs *pflag.FlagSet, args []
 			out = replay.JSONLines(buf)
 		}
 	}
-	r, err := replay.New(reports, from, to, out, replay.KafkaOpts(append(kopts, kgo.WithLogger(kslog.New(log)))...),
+	r, err := replay.New(reports, from, to, out, replay.KafkaOpts(append(kopts, kgo.WithLogger(sink.KafkaLogger(log)))...),
 		replay.WithDecoder(dec), replay.WithLogger(log))
 	if err != nil {
 		return err

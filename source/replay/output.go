@@ -55,9 +55,10 @@ func (j *jsonLines) write(_ context.Context, _ *kgo.Record, dr *schemas.Record) 
 const ocfBlock = 1000
 
 // OCF writes the rows of one report to w as an Avro object container file (goavro's
-// writer, deflate-compressed), with the report's current schema embedded: events
-// written with an older version of it are written in the current one, the fields it
-// added taking their defaults (null). The file's metadata also holds the topic
+// writer, deflate-compressed), with the report's current schema embedded: an event
+// written with an older version of it (none exists today) is written in the current
+// one, the fields it added taking their defaults (null); one that does not fit fails
+// the replay with an [*OutputError]. The file's metadata also holds the topic
 // (wolkvox.topic), the report (wolkvox.report) and the range (wolkvox.replay.from,
 // wolkvox.replay.to, RFC 3339). A file holds one schema, so OCF takes exactly one
 // report. The caller owns w (buffering, closing).

@@ -255,7 +255,7 @@ func (r *Replayer) replay(ctx context.Context, i int, rep Report, counts *Counts
 		return fmt.Errorf("first pass over %s: %w", rep.Topic, err)
 	}
 	counts.Keys += int64(len(latest))
-	r.cfg.log.InfoContext(ctx, "replay: indexed", "report", rep.Key, "topic", rep.Topic, "keys", len(latest), "keyless", keyless)
+	r.cfg.log.DebugContext(ctx, "replay: indexed", "report", rep.Key, "topic", rep.Topic, "keys", len(latest), "keyless", keyless)
 	targets := int64(len(latest)) + keyless
 	if targets == 0 {
 		return nil
