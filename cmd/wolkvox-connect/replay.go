@@ -32,7 +32,7 @@ func replayCommand() command {
 			"event time (wv_event_time, or wv_window_start for rows without a time) lies in\n" +
 			"[--from, --to): from included, to excluded, both in the connector's zone unless\n" +
 			"they carry an offset. A row whose latest version is a tombstone is left out.\n" +
-			"Memory grows with the number of distinct rows of a topic (about 80 bytes each),\n" +
+			"Memory grows with the number of distinct rows of a topic (50 to 100 bytes each),\n" +
 			"not with the records read.\n\n" +
 			"Outputs:\n" +
 			"  --format json  JSON lines as tail prints them, to --output or stdout (any number of reports)\n" +

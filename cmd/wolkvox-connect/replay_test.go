@@ -377,3 +377,28 @@ func TestReplayLine(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayHelpInREADME: the README's "Replay from the topics" quotes replay --help as
+// the command prints it.
+func TestReplayHelpInREADME(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "replay", "--help")
+	if code != 0 {
+		t.Fatalf("replay --help exited %d: %s", code, errOut)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const intro = "`wolkvox-connect replay --help`:\n\n```\n"
+	_, quoted, ok := strings.Cut(string(readme), "\n## Replay from the topics\n")
+	if ok {
+		_, quoted, ok = strings.Cut(quoted, intro)
+	}
+	if !ok {
+		t.Fatalf("README: no %q under ## Replay from the topics", intro)
+	}
+	quoted, _, _ = strings.Cut(quoted, "\n```")
+	if quoted+"\n" != out {
+		t.Errorf("the README quotes another replay --help; the command prints:\n%s", out)
+	}
+}
