@@ -231,11 +231,7 @@ func (t *topicOut) write(ctx context.Context, rec *kgo.Record, _ *schemas.Record
 	// Produce blocks while the producer's buffer is full: memory stays bounded.
 	t.cl.Produce(ctx, out, func(_ *kgo.Record, err error) {
 		if err != nil {
-			t.mu.Lock()
-			if t.err == nil {
-				t.err = err
-			}
-			t.mu.Unlock()
+			t.setErr(err)
 		}
 	})
 	return nil
@@ -276,6 +272,8 @@ func (t *topicOut) end(ctx context.Context, commit bool) error {
 	return nil
 }
 
+// setErr keeps the first failure of the output; promises call it from the client's
+// goroutine.
 func (t *topicOut) setErr(err error) {
 	t.mu.Lock()
 	if t.err == nil {
