@@ -52,7 +52,7 @@ type environment struct {
 func commands() []command {
 	return []command{
 		runCommand(), validateCommand(), demoCommand(), backfillCommand(), offsetsCommand(),
-		tailCommand(), reportsCommand(), schemasCommand(), versionCommand(),
+		tailCommand(), reportsCommand(), schemasCommand(), versionCommand(), replayCommand(),
 	}
 }
 
