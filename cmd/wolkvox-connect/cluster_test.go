@@ -34,7 +34,7 @@ const clusterQuota = 5000
 
 // group is several worker processes of one group, one file, one simulator.
 type group struct {
-	t      *testing.T
+	t      testing.TB
 	bin    string
 	seeds  []string
 	sim    *simulator.Server
@@ -53,7 +53,9 @@ type member struct {
 	addr string // its REST API, once it listens
 }
 
-func newGroup(t *testing.T, seeds []string, speed float64) *group {
+// newGroup writes the group's file: its workers' session timeout and heartbeat are
+// session and heartbeat (Go durations).
+func newGroup(t testing.TB, seeds []string, speed float64, session, heartbeat string) *group {
 	t.Helper()
 	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogotaLoc())
 	clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: start.Add(2 * time.Hour), Speed: speed}}
@@ -81,9 +83,9 @@ topics: {template: "%s.{connector}.{report}", offsets: %s.offsets, dead_letter: 
 rest: {address: "127.0.0.1:0"}
 log: {level: info}
 clock: {start: %q, origin: %q, speed: %g}
-cluster: {group: %s, worker_id: "${WORKER_ID}", session_timeout: 6s, heartbeat_interval: 1s}
+cluster: {group: %s, worker_id: "${WORKER_ID}", session_timeout: %s, heartbeat_interval: %s}
 connectors:
-`, strings.Join(seeds, ", "), name, name, name, clock.Start.Format(time.RFC3339), clock.Origin.Format(time.RFC3339Nano), speed, name)
+`, strings.Join(seeds, ", "), name, name, name, clock.Start.Format(time.RFC3339), clock.Origin.Format(time.RFC3339Nano), speed, name, session, heartbeat)
 	n := 0
 	for i, size := range clusterTokens {
 		for range size {
@@ -381,7 +383,7 @@ func (g *group) drain(until time.Time, timeout time.Duration) {
 // more calls than its quota.
 func TestClusterSharesAndSurvivesKills(t *testing.T) {
 	seeds := kafkatest.Real(t)
-	g := newGroup(t, seeds, 120)
+	g := newGroup(t, seeds, 120, "6s", "1s")
 	for _, id := range []string{"w1", "w2", "w3"} {
 		g.launch(id)
 	}
@@ -469,4 +471,63 @@ func (g *group) checkForwarding(runs map[string][]string) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+}
+
+// BenchmarkFailover measures how long a SIGKILLed worker's connector takes to run
+// again on a survivor: from the kill to the new owner's first committed window (the
+// connector's offsets move), with the default session timeout of 10 s and heartbeat of
+// 3 s, over 5 kills of whichever worker runs c0 (two workers; the killed one is
+// restarted before the next kill). It reports the median and the max in seconds.
+//
+//	go test -run '^$' -bench Failover -benchtime 1x ./cmd/wolkvox-connect
+func BenchmarkFailover(b *testing.B) {
+	seeds := kafkatest.Real(b)
+	for range b.N {
+		failovers := measureFailover(b, seeds, 5)
+		b.Logf("failovers: %v", failovers)
+		slices.Sort(failovers)
+		b.ReportMetric(failovers[len(failovers)/2].Seconds(), "median-s")
+		b.ReportMetric(failovers[len(failovers)-1].Seconds(), "max-s")
+	}
+}
+
+// measureFailover kills the worker that runs c0 kills times and returns, for each,
+// the time from the kill until c0's offsets move (a window committed by its new owner).
+func measureFailover(tb testing.TB, seeds []string, kills int) []time.Duration {
+	g := newGroup(tb, seeds, 120, "10s", "3s")
+	g.launch("w1")
+	g.launch("w2")
+	runs := g.settled(90 * time.Second)
+	newest := func() time.Time {
+		var last time.Time
+		for _, p := range positionsOf(tb, seeds, g.name+".offsets", "c0") {
+			if p.WindowEnd.After(last) {
+				last = p.WindowEnd
+			}
+		}
+		return last
+	}
+	var out []time.Duration
+	for range kills {
+		owner := "w1"
+		if slices.Contains(runs["w2"], "c0") {
+			owner = "w2"
+		}
+		killed := time.Now()
+		g.kill(owner)
+		// A commit the killed worker had sent may still become visible: start from what
+		// is there a moment after the kill.
+		time.Sleep(300 * time.Millisecond)
+		before := newest()
+		for newest().Equal(before) {
+			if time.Since(killed) > 2*time.Minute {
+				tb.Fatalf("c0 did not commit on a survivor within 2 minutes of the kill of %s", owner)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		out = append(out, time.Since(killed))
+		g.launch(owner)
+		runs = g.settled(90 * time.Second)
+	}
+	return out
 }

@@ -30,7 +30,7 @@ import (
 
 // buildBinary compiles wolkvox-connect for a test, with the given build tags (testclock:
 // the configuration may set a virtual clock shared with the test's simulator).
-func buildBinary(t *testing.T, tags ...string) string {
+func buildBinary(t testing.TB, tags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "wolkvox-connect")
 	cmd := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-o", bin, ".")
@@ -211,7 +211,7 @@ func (e *e2e) positions() map[string]offsets.Position {
 }
 
 // positionsOf reads the committed offsets of connector from topic.
-func positionsOf(t *testing.T, seeds []string, topic, connector string) map[string]offsets.Position {
+func positionsOf(t testing.TB, seeds []string, topic, connector string) map[string]offsets.Position {
 	t.Helper()
 	store, err := offsets.NewStore(topic, offsets.Seeds(seeds...))
 	if err != nil {
