@@ -373,6 +373,8 @@ type quotaView struct {
 	Used      int64 `json:"used"`
 	Limit     int64 `json:"limit"`
 	Remaining int64 `json:"remaining"`
+	// Reserved is the day's count as kept in the offsets topic (source.Status.QuotaReserved).
+	Reserved int64 `json:"reserved"`
 }
 
 type reportView struct {
@@ -425,7 +427,7 @@ func (s *Server) viewStatus(st source.Status, loc *time.Location) statusView {
 			WolkvoxState: st.State, LastError: optString(st.LastError), NextRetry: optTime(st.NextRetry, loc)},
 		Tasks:   make([]taskState, 0, len(st.Reports)),
 		Type:    connectorType,
-		Quota:   quotaView{Used: st.QuotaUsed, Limit: st.QuotaLimit, Remaining: max(st.QuotaLimit-st.QuotaUsed, 0)},
+		Quota:   quotaView{Used: st.QuotaUsed, Limit: st.QuotaLimit, Remaining: max(st.QuotaLimit-st.QuotaUsed, 0), Reserved: st.QuotaReserved},
 		Reports: make([]reportView, 0, len(st.Reports)),
 	}
 	if st.State == source.StateFailed {

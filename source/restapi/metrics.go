@@ -243,6 +243,7 @@ var (
 	descQuotaUsed      = desc("quota_used_calls", "Calls of the token's daily quota spent today (shared by connectors of one token).", "connector")
 	descQuotaLimit     = desc("quota_limit_calls", "The token's daily quota.", "connector")
 	descQuotaRemaining = desc("quota_remaining_calls", "Calls of the token's daily quota left today.", "connector")
+	descQuotaReserved  = desc("quota_reserved_calls", "Calls of the token's daily quota reserved today in the offsets topic: at least those spent, at most a block more; a restart or another worker resumes from it.", "connector")
 )
 
 // statusCollector reads gauges from a worker's status on each scrape.
@@ -260,7 +261,7 @@ func (c *statusCollector) watch(src StatusSource) {
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descLag, descCursor, descLastSeen, descNextPoll, descReportState,
-		descConnectorState, descQuotaUsed, descQuotaLimit, descQuotaRemaining} {
+		descConnectorState, descQuotaUsed, descQuotaLimit, descQuotaRemaining, descQuotaReserved} {
 		ch <- d
 	}
 }
@@ -298,6 +299,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		oneHot(descConnectorState, st.State, name)
 		gauge(descQuotaUsed, float64(st.QuotaUsed), name)
 		gauge(descQuotaLimit, float64(st.QuotaLimit), name)
+		gauge(descQuotaReserved, float64(st.QuotaReserved), name)
 		gauge(descQuotaRemaining, float64(max(st.QuotaLimit-st.QuotaUsed, 0)), name)
 		for _, r := range st.Reports {
 			if lag := lagSeconds(r.LastSeen, now); lag != nil {
