@@ -1,7 +1,9 @@
 package check
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -88,5 +90,51 @@ func (r registry) do(t *testing.T, method, path, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// register POSTs a schema under a subject, as the README's curl line does, and returns
+// its ID.
+func (r registry) register(t *testing.T, subject, schema string) int {
+	t.Helper()
+	var req bytes.Buffer
+	if err := json.NewEncoder(&req).Encode(map[string]string{"schema": schema}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := r.do(t, http.MethodPost, "/subjects/"+url.PathEscape(subject)+"/versions", req.String())
+	var ans struct{ ID int }
+	if err := json.Unmarshal([]byte(body), &ans); status != http.StatusOK || err != nil || ans.ID == 0 {
+		t.Fatalf("registering %s: %d %s", subject, status, body)
+	}
+	return ans.ID
+}
+
 // String hides the password, should a registry ever be printed.
 func (r registry) String() string { return fmt.Sprintf("%s (user %s)", r.URL, r.User) }
+
+// privateRegistry starts a registry of its own (deploy/local/registry.sh with an
+// instance name), for a test that restarts it without disturbing the shared one; the
+// test's cleanup stops it. It needs what the shared one needs, so it runs where
+// WOLKVOX_TEST_REGISTRY is set (and is then built already).
+func privateRegistry(t *testing.T) (registry, func()) {
+	t.Helper()
+	testRegistry(t)
+	instance := fmt.Sprintf("test%d", time.Now().UnixNano())
+	env := append(os.Environ(), "REGISTRY_INSTANCE="+instance)
+	script := "deploy/local/registry.sh"
+	var raw string // stdout's URL; run's output has the script's log lines too
+	for _, line := range strings.Split(run(t, 3*time.Minute, env, script, "start"), "\n") {
+		if strings.HasPrefix(line, "http://") {
+			raw = line
+		}
+	}
+	t.Cleanup(func() { run(t, time.Minute, env, script, "stop") })
+	t.Setenv("WOLKVOX_TEST_REGISTRY", raw)
+	reg := testRegistry(t)
+	restart := func() {
+		t.Helper()
+		run(t, 3*time.Minute, env, script, "restart")
+		// A fresh registry is NONE again: Confluent's default first, as testRegistry does.
+		if status, body := reg.do(t, http.MethodPut, "/config", `{"compatibility":"BACKWARD"}`); status != http.StatusOK {
+			t.Fatalf("PUT /config: %d %s", status, body)
+		}
+	}
+	return reg, restart
+}

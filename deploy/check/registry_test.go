@@ -1,0 +1,361 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
+	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+)
+
+// countingTransport counts the requests a registry client sends, by "METHOD /first-segment".
+type countingTransport struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	path := strings.TrimPrefix(r.URL.Path, "/apis/ccompat/v7")
+	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	c.mu.Lock()
+	c.n[r.Method+" /"+first]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) count(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
+}
+
+// TestRegistry runs the Confluent wire format against a real Schema Registry (Apicurio
+// Registry, through its Confluent-compatible API, with basic auth), what the schemas
+// tests prove against franz-go's srfake: every report's schema registers, once per topic
+// however many goroutines encode at once, under <topic>-value, with the ID the events
+// and their header carry; a fresh Decoder fetches each writer schema by ID and reads the
+// event back as written, with the fingerprint of our .avsc. Apicurio's differences are
+// allowed for here (its default compatibility NONE is set to BACKWARD first; a schema
+// missing under an existing subject is 40401, not 40403), not in the worker.
+func TestRegistry(t *testing.T) {
+	reg := testRegistry(t)
+	ctx := context.Background()
+	set, err := schemas.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := time.LoadLocation("America/Bogota")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := kafkatest.Topic(t)
+	var conv schemas.Converter
+	sample := func(t *testing.T, rep *catalog.Report, variant int) map[string]any {
+		t.Helper()
+		native, err := conv.Convert(rep, sampleRow(rep, variant, loc), schemas.Meta{
+			Server: "0040", Report: rep.API, RowID: fmt.Sprintf("%s-%d", rep.API, variant), Location: loc,
+			WindowStart: time.Date(2024, 3, 5, 19, 0, 0, 0, time.UTC), WindowEnd: time.Date(2024, 3, 5, 19, 5, 0, 0, time.UTC),
+			ReadAt: time.Date(2024, 3, 5, 19, 5, 2, 345e6, time.UTC),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return native
+	}
+
+	t.Run("every report", func(t *testing.T) {
+		counter := &countingTransport{n: map[string]int{}}
+		cl, err := sr.NewClient(sr.URLs(reg.URL), sr.BasicAuth(reg.User, reg.Password),
+			sr.HTTPClient(&http.Client{Timeout: 15 * time.Second, Transport: counter}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := schemas.NewEncoder(schemas.Registry(cl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := schemas.NewDecoder(schemas.Registry(reg.client(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports := catalog.All()
+		for _, rep := range reports {
+			topic := prefix + "." + rep.API
+			sc, _ := set.Lookup(rep.API)
+			var schema any
+			if err := json.Unmarshal([]byte(sc.Text), &schema); err != nil {
+				t.Fatal(err)
+			}
+			for variant := range 2 {
+				native := sample(t, &rep, variant)
+				// Eight goroutines encode the topic's first events at once.
+				events := make([][]byte, 8)
+				errs := make([]error, 8)
+				var wg sync.WaitGroup
+				for i := range events {
+					wg.Go(func() { events[i], errs[i] = enc.Encode(ctx, topic, &rep, native, nil) })
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					t.Fatalf("%s: %v", rep.API, err)
+				}
+				id, _, err := (&sr.ConfluentHeader{}).DecodeID(events[0])
+				if err != nil {
+					t.Fatalf("%s: not Confluent framed: %v", rep.API, err)
+				}
+				for _, ev := range events[1:] {
+					if other, _, _ := (&sr.ConfluentHeader{}).DecodeID(ev); other != id {
+						t.Fatalf("%s: events of one topic carry IDs %d and %d", rep.API, id, other)
+					}
+				}
+				h, err := enc.SchemaHeader(ctx, topic, &rep)
+				if err != nil || !strings.HasSuffix(string(h.Value), "&id="+strconv.Itoa(id)) {
+					t.Errorf("%s: SchemaHeader %s, %v; events carry id %d", rep.API, h.Value, err, id)
+				}
+				ev, err := dec.Decode(ctx, events[0])
+				if err != nil {
+					t.Fatalf("%s: decoding with the schema fetched by ID %d: %v", rep.API, id, err)
+				}
+				if ev.Report != rep.API || ev.SchemaID != id || ev.Fingerprint != sc.Fingerprint {
+					t.Errorf("%s: decoded as report %q, id %d, fingerprint %016x; want id %d, fingerprint %016x",
+						rep.API, ev.Report, ev.SchemaID, ev.Fingerprint, id, sc.Fingerprint)
+				}
+				want, err1 := typedNative(schema, native)
+				got, err2 := typedNative(schema, ev.Native)
+				if err1 != nil || err2 != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s row %d: read back %s (%v), wrote %s (%v)", rep.API, variant, mustJSON(t, got), err2, mustJSON(t, want), err1)
+				}
+			}
+			// The subject's latest version is the schema the events name.
+			status, body := reg.do(t, http.MethodGet, "/subjects/"+url.PathEscape(topic+"-value")+"/versions/latest", "")
+			var latest struct{ ID, Version int }
+			if err := json.Unmarshal([]byte(body), &latest); status != http.StatusOK || err != nil || latest.Version != 1 {
+				t.Errorf("%s: GET versions/latest: %d %s", rep.API, status, body)
+			}
+			if h, err := enc.SchemaHeader(ctx, topic, &rep); err != nil || !strings.HasSuffix(string(h.Value), "&id="+strconv.Itoa(latest.ID)) {
+				t.Errorf("%s: the subject's latest is ID %d, the header %s (%v)", rep.API, latest.ID, h.Value, err)
+			}
+		}
+		if n := counter.count("POST /subjects"); n != len(reports) {
+			t.Errorf("%d registrations for %d topics, want one each", n, len(reports))
+		}
+		t.Logf("%d reports registered, written and read back through the registry", len(reports))
+	})
+
+	t.Run("pre-registered", func(t *testing.T) {
+		rep, _ := catalog.Lookup("diagram_13")
+		sc, _ := set.Lookup("diagram_13")
+		native := sample(t, rep, 0)
+		enc, err := schemas.NewEncoder(schemas.Registry(reg.client(t)), schemas.RequirePreRegistered(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		topic := prefix + ".pre"
+		// No subject at all.
+		_, err = enc.Encode(ctx, topic, rep, native, nil)
+		if !errors.Is(err, schemas.ErrNotRegistered) || !strings.Contains(err.Error(), topic+"-value") {
+			t.Fatalf("subject missing: %v, want ErrNotRegistered naming the subject", err)
+		}
+		// A subject holding another schema: not registered either (Apicurio answers
+		// 40401 here, Confluent 40403; the Encoder takes both). A registering Encoder is
+		// refused there, the subject being BACKWARD (Apicurio: 409, error_code 0).
+		other, _ := set.Lookup("chat_3")
+		otherTopic := prefix + ".pre-other"
+		reg.register(t, otherTopic+"-value", other.Text)
+		if _, err := enc.Encode(ctx, otherTopic, rep, native, nil); !errors.Is(err, schemas.ErrNotRegistered) {
+			t.Fatalf("subject with another schema: %v, want ErrNotRegistered", err)
+		}
+		registering, err := schemas.NewEncoder(schemas.Registry(reg.client(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = registering.Encode(ctx, otherTopic, rep, native, nil)
+		var re *sr.ResponseError
+		if !errors.Is(err, schemas.ErrRegistry) || errors.Is(err, schemas.ErrRegistryAuth) || !errors.As(err, &re) || re.StatusCode != http.StatusConflict {
+			t.Fatalf("registering an incompatible schema: %v, want ErrRegistry with the registry's 409", err)
+		}
+		// Registered as the README says: the Encoder finds it, and never registers.
+		id := reg.register(t, topic+"-value", sc.Text)
+		b, err := enc.Encode(ctx, topic, rep, native, nil)
+		if err != nil {
+			t.Fatalf("after registering: %v", err)
+		}
+		if got, _, _ := (&sr.ConfluentHeader{}).DecodeID(b); got != id {
+			t.Errorf("the event carries ID %d, the registry gave %d", got, id)
+		}
+	})
+
+	t.Run("wrong credentials", func(t *testing.T) {
+		rep, _ := catalog.Lookup("chat_3")
+		native := sample(t, rep, 0)
+		good, err := schemas.NewEncoder(schemas.Registry(reg.client(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		event, err := good.Encode(ctx, prefix+".creds", rep, native, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const wrong = "Wr0ng-Registry-Pa55"
+		for _, cred := range []struct{ name, user, password string }{
+			{"wrong password", reg.User, wrong},
+			{"unknown user", "nobody", wrong},
+			{"no credentials", "", ""},
+		} {
+			cl := reg.clientAs(t, cred.user, cred.password)
+			if cred.user == "" {
+				var err error
+				if cl, err = sr.NewClient(sr.URLs(reg.URL), sr.HTTPClient(&http.Client{Timeout: 15 * time.Second})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			calls := map[string]func() error{
+				"register": func() error {
+					enc, err := schemas.NewEncoder(schemas.Registry(cl))
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = enc.Encode(ctx, prefix+".creds2", rep, native, nil)
+					return err
+				},
+				"look up pre-registered": func() error {
+					enc, err := schemas.NewEncoder(schemas.Registry(cl), schemas.RequirePreRegistered(true))
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = enc.Encode(ctx, prefix+".creds", rep, native, nil)
+					return err
+				},
+				"fetch by ID": func() error {
+					dec, err := schemas.NewDecoder(schemas.Registry(cl))
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = dec.Decode(ctx, event)
+					return err
+				},
+			}
+			for name, call := range calls {
+				err := call()
+				if !errors.Is(err, schemas.ErrRegistryAuth) || !errors.Is(err, schemas.ErrRegistry) || errors.Is(err, schemas.ErrNotRegistered) {
+					t.Errorf("%s, %s: %v; want ErrRegistryAuth", cred.name, name, err)
+					continue
+				}
+				var re *sr.ResponseError
+				if !errors.As(err, &re) || re.StatusCode != http.StatusUnauthorized {
+					t.Errorf("%s, %s: the registry's answer %#v, want a 401", cred.name, name, re)
+				}
+				if text := fmt.Sprintf("%v %+v", err, err); strings.Contains(text, wrong) || strings.Contains(text, reg.Password) {
+					t.Errorf("%s, %s: a password in the error: %s", cred.name, name, text)
+				}
+			}
+		}
+	})
+}
+
+// TestRegistryRestart restarts the real registry (one of its own) under an Encoder that
+// is writing: Apicurio's storage is in memory, so every schema and ID is gone and IDs
+// start again at 1. The events written before keep IDs the registry no longer resolves,
+// or now resolves to another subject's schema: that is what a consumer of them sees,
+// and why a production registry needs persistent storage. Within one RegistryRefresh
+// interval the Encoder registers the schema again and its events carry the new ID, which
+// the registry resolves and a fresh Decoder reads.
+func TestRegistryRestart(t *testing.T) {
+	reg, restart := privateRegistry(t)
+	ctx := context.Background()
+	loc, err := time.LoadLocation("America/Bogota")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := kafkatest.Topic(t)
+	// Another subject first, so that the report's ID before the restart is not 1.
+	reg.register(t, prefix+".pad-value", `"string"`)
+	const refresh = 2 * time.Second
+	enc, err := schemas.NewEncoder(schemas.Registry(reg.client(t)), schemas.RegistryRefresh(refresh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := catalog.Lookup("diagram_13")
+	var conv schemas.Converter
+	native, err := conv.Convert(rep, sampleRow(rep, 0, loc), schemas.Meta{
+		Server: "0040", Report: rep.API, RowID: "r", Location: loc,
+		WindowStart: time.Date(2024, 3, 5, 19, 0, 0, 0, time.UTC), WindowEnd: time.Date(2024, 3, 5, 19, 5, 0, 0, time.UTC),
+		ReadAt: time.Date(2024, 3, 5, 19, 5, 2, 0, time.UTC),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := prefix + ".diagram_13"
+	idOf := func(b []byte) int {
+		id, _, err := (&sr.ConfluentHeader{}).DecodeID(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	before, err := enc.Encode(ctx, topic, rep, native, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := idOf(before)
+
+	restart()
+	// The events keep being written; for up to one refresh interval with the old ID.
+	var written atomic.Int64
+	deadline := time.Now().Add(refresh + 30*time.Second)
+	var after []byte
+	for {
+		b, err := enc.Encode(ctx, topic, rep, native, nil)
+		if err != nil {
+			t.Fatalf("Encode after the registry restarted: %v", err)
+		}
+		written.Add(1)
+		if idOf(b) != oldID {
+			after = b
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events after the restart still carry the old ID %d", written.Load(), oldID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	newID := idOf(after)
+	t.Logf("ID %d before the restart, %d after; %d events were written with the old ID in between", oldID, newID, written.Load()-1)
+
+	dec, err := schemas.NewDecoder(schemas.Registry(reg.client(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := dec.Decode(ctx, after)
+	if err != nil || ev.Report != rep.API || ev.SchemaID != newID {
+		t.Fatalf("the event after the refresh: %v, %+v", err, ev)
+	}
+	// The old ID: gone (40403), or now another schema, never this report's.
+	old, err := schemas.NewDecoder(schemas.Registry(reg.client(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err = old.Decode(ctx, before)
+	switch {
+	case err == nil && ev.Report == rep.API:
+		t.Errorf("the old ID %d still resolves to %s after the restart: the test proves nothing", oldID, rep.API)
+	case err != nil && !errors.Is(err, schemas.ErrRegistry) && !errors.Is(err, schemas.ErrWireFormat):
+		t.Errorf("decoding an event with the old ID: %v", err)
+	default:
+		t.Logf("an event written before the restart (ID %d) no longer decodes as %s: %v", oldID, rep.API, err)
+	}
+}
