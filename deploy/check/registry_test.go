@@ -2,11 +2,15 @@ package check
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -15,10 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 )
 
@@ -358,4 +364,135 @@ func TestRegistryRestart(t *testing.T) {
 	default:
 		t.Logf("an event written before the restart (ID %d) no longer decodes as %s: %v", oldID, rep.API, err)
 	}
+}
+
+// workerStatus is the part of GET /connectors/{name}/status the registry tests read.
+type workerStatus struct {
+	Reports []struct {
+		Report    string `json:"report"`
+		State     string `json:"state"`
+		LastError string `json:"last_error"`
+		Rows      int64  `json:"rows"`
+	} `json:"reports"`
+}
+
+// startRegistryWorker runs the real worker (the binary) reading diagram_13 from the
+// simulator into the real broker, in the Confluent format with the real registry, as
+// user with $SR_PASSWORD=password; it returns the worker, its connector's name and
+// REST address.
+func startRegistryWorker(t *testing.T, reg registry, password string, preRegistered bool) (*process, string, string) {
+	t.Helper()
+	brokers := testKafka(t)
+	connect, sim := builtBinaries(t)
+	simAddr, rest := freeAddr(t), freeAddr(t)
+	s := start(t, exec.Command(sim, "--addr", simAddr))
+	waitHTTP(t, s, "http://"+simAddr+"/_sim/stats", 200, 20*time.Second)
+	name := "registry-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg := fmt.Sprintf(`schema_registry: {url: %q, username: %q, password: "${SR_PASSWORD}", pre_registered: %t}
+topics: {template: "wolkvox.{connector}.{report}", partitions: 1, offsets: %s.offsets, dead_letter: %s.dlq}
+log: {level: info, format: text}
+connectors:
+  - name: %s
+    server: "0040"
+    base_url: http://%s
+    token: sim-token
+    daily_quota: 1000
+    defaults: {interval: 5m, lookback: 1h, settle: 1m, start: %q}
+    reports: [{api: diagram_13}]
+`, reg.URL, reg.User, preRegistered, name, name, name, simAddr, time.Now().Add(-3*time.Hour).Format(time.RFC3339))
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(connect, "run", "--config", path, "--brokers", brokers, "--rest-address", rest)
+	cmd.Env = append(os.Environ(), "SR_PASSWORD="+password, "WOLKVOX_CONNECT_CONFIG=")
+	w := start(t, cmd)
+	waitHTTP(t, w, "http://"+rest+"/healthz", 200, 30*time.Second)
+	return w, name, rest
+}
+
+// waitStatus polls the connector's status until cond holds, and returns its body.
+func waitStatus(t *testing.T, w *process, rest, name string, timeout time.Duration, cond func(workerStatus) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		body := waitHTTP(t, w, "http://"+rest+"/connectors/"+name+"/status", 200, 10*time.Second)
+		var st workerStatus
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatalf("status %q: %v", body, err)
+		}
+		if cond(st) {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the status did not get there within %s: %s", timeout, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestRegistryWorker runs the real worker against the real registry. Wrong
+// credentials: the report fails for good (FAILED, not backing off) saying the registry
+// refused the credentials, and neither the password nor its Basic form shows in the
+// logs, the status or /readyz. pre_registered: true with the subject missing: the
+// report backs off naming the subject and how to register it, writes nothing, and once
+// the schema is registered (the README's way) it delivers, with that ID in every event.
+func TestRegistryWorker(t *testing.T) {
+	reg := testRegistry(t)
+
+	t.Run("wrong credentials", func(t *testing.T) {
+		const wrong = "Wr0ng-Worker-Pa55word"
+		w, name, rest := startRegistryWorker(t, reg, wrong, false)
+		status := waitStatus(t, w, rest, name, 90*time.Second, func(st workerStatus) bool {
+			return len(st.Reports) == 1 && st.Reports[0].State == "FAILED"
+		})
+		if !strings.Contains(status, schemas.ErrRegistryAuth.Error()) {
+			t.Errorf("the status does not say the registry refused the credentials: %s", status)
+		}
+		_, readyz, _ := get("http://" + rest + "/readyz")
+		basic := base64.StdEncoding.EncodeToString([]byte(reg.User + ":" + wrong))
+		for what, out := range map[string]string{"logs": w.out.String(), "status": status, "readyz": readyz} {
+			for _, secret := range []string{wrong, basic} {
+				if strings.Contains(out, secret) {
+					t.Errorf("the %s show %q:\n%s", what, secret, tail(out, 30))
+				}
+			}
+		}
+	})
+
+	t.Run("pre-registered", func(t *testing.T) {
+		w, name, rest := startRegistryWorker(t, reg, reg.Password, true)
+		subject := "wolkvox." + name + ".diagram_13-value"
+		status := waitStatus(t, w, rest, name, 90*time.Second, func(st workerStatus) bool {
+			return len(st.Reports) == 1 && st.Reports[0].LastError != ""
+		})
+		var st workerStatus
+		if err := json.Unmarshal([]byte(status), &st); err != nil {
+			t.Fatal(err)
+		}
+		if r := st.Reports[0]; r.State != "BACKING_OFF" || r.Rows != 0 || !strings.Contains(r.LastError, subject) ||
+			!strings.Contains(r.LastError, "register it") {
+			t.Errorf("subject missing: state %s, %d rows, last_error %q; want BACKING_OFF, no rows, naming %s", r.State, r.Rows, r.LastError, subject)
+		}
+		id := reg.register(t, subject, string(readFile(t, "schemas/avro/diagram_13.avsc")))
+		waitStatus(t, w, rest, name, 2*time.Minute, func(st workerStatus) bool {
+			return len(st.Reports) == 1 && st.Reports[0].Rows > 0
+		})
+		ids := map[int]int{}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := sink.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(testKafka(t))}, []string{"wolkvox." + name + ".diagram_13"}, func(r *kgo.Record) bool {
+			got, _, err := (&sr.ConfluentHeader{}).DecodeID(r.Value)
+			if err != nil {
+				t.Fatalf("offset %d: not Confluent framed: %v", r.Offset, err)
+			}
+			ids[got]++
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 1 || ids[id] == 0 {
+			t.Errorf("events by schema ID: %v, want all with the registered %d", ids, id)
+		}
+	})
 }
