@@ -378,16 +378,17 @@ type workerStatus struct {
 
 // startRegistryWorker runs the real worker (the binary) reading diagram_13 from the
 // simulator into the real broker, in the Confluent format with the real registry, as
-// user with $SR_PASSWORD=password; it returns the worker, its connector's name and
-// REST address.
-func startRegistryWorker(t *testing.T, reg registry, password string, preRegistered bool) (*process, string, string) {
+// user with $SR_PASSWORD=password; it returns the worker, its connector's name, REST
+// address and configuration file.
+func startRegistryWorker(t *testing.T, reg registry, password string, preRegistered bool) (w *process, name, rest, config string) {
 	t.Helper()
 	brokers := testKafka(t)
 	connect, sim := builtBinaries(t)
-	simAddr, rest := freeAddr(t), freeAddr(t)
+	simAddr := freeAddr(t)
+	rest = freeAddr(t)
 	s := start(t, exec.Command(sim, "--addr", simAddr))
 	waitHTTP(t, s, "http://"+simAddr+"/_sim/stats", 200, 20*time.Second)
-	name := "registry-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	name = "registry-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	cfg := fmt.Sprintf(`schema_registry: {url: %q, username: %q, password: "${SR_PASSWORD}", pre_registered: %t}
 topics: {template: "wolkvox.{connector}.{report}", partitions: 1, offsets: %s.offsets, dead_letter: %s.dlq}
 log: {level: info, format: text}
@@ -406,9 +407,9 @@ connectors:
 	}
 	cmd := exec.Command(connect, "run", "--config", path, "--brokers", brokers, "--rest-address", rest)
 	cmd.Env = append(os.Environ(), "SR_PASSWORD="+password, "WOLKVOX_CONNECT_CONFIG=")
-	w := start(t, cmd)
+	w = start(t, cmd)
 	waitHTTP(t, w, "http://"+rest+"/healthz", 200, 30*time.Second)
-	return w, name, rest
+	return w, name, rest, path
 }
 
 // waitStatus polls the connector's status until cond holds, and returns its body.
@@ -442,7 +443,7 @@ func TestRegistryWorker(t *testing.T) {
 
 	t.Run("wrong credentials", func(t *testing.T) {
 		const wrong = "Wr0ng-Worker-Pa55word"
-		w, name, rest := startRegistryWorker(t, reg, wrong, false)
+		w, name, rest, _ := startRegistryWorker(t, reg, wrong, false)
 		status := waitStatus(t, w, rest, name, 90*time.Second, func(st workerStatus) bool {
 			return len(st.Reports) == 1 && st.Reports[0].State == "FAILED"
 		})
@@ -461,7 +462,7 @@ func TestRegistryWorker(t *testing.T) {
 	})
 
 	t.Run("pre-registered", func(t *testing.T) {
-		w, name, rest := startRegistryWorker(t, reg, reg.Password, true)
+		w, name, rest, config := startRegistryWorker(t, reg, reg.Password, true)
 		subject := "wolkvox." + name + ".diagram_13-value"
 		status := waitStatus(t, w, rest, name, 90*time.Second, func(st workerStatus) bool {
 			return len(st.Reports) == 1 && st.Reports[0].LastError != ""
@@ -493,6 +494,28 @@ func TestRegistryWorker(t *testing.T) {
 		}
 		if len(ids) != 1 || ids[id] == 0 {
 			t.Errorf("events by schema ID: %v, want all with the registered %d", ids, id)
+		}
+
+		// wolkvox-connect tail decodes them with the same configuration's registry.
+		connect, _ := builtBinaries(t)
+		env := append(os.Environ(), "SR_PASSWORD="+reg.Password, "WOLKVOX_KAFKA_BROKERS="+testKafka(t), "WOLKVOX_CONNECT_CONFIG=")
+		out := run(t, time.Minute, env, connect, "tail", "--config", config, "--report", "diagram_13", "--from-beginning", "-n", "3")
+		var lines int
+		for _, line := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(line, "{") {
+				continue
+			}
+			lines++
+			var ev struct {
+				Value map[string]any `json:"value"`
+				Error string         `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Error != "" || ev.Value["wv_report"] != "diagram_13" {
+				t.Errorf("tail printed %s (%v)", line, err)
+			}
+		}
+		if lines != 3 {
+			t.Errorf("tail printed %d events, want 3:\n%s", lines, out)
 		}
 	})
 }
