@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +26,9 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // countingTransport counts the requests a registry client sends, by "METHOD /first-segment".
@@ -273,97 +276,164 @@ func TestRegistry(t *testing.T) {
 	})
 }
 
-// TestRegistryRestart restarts the real registry (one of its own) under an Encoder that
-// is writing: Apicurio's storage is in memory, so every schema and ID is gone and IDs
-// start again at 1. The events written before keep IDs the registry no longer resolves,
-// or now resolves to another subject's schema: that is what a consumer of them sees,
-// and why a production registry needs persistent storage. Within one RegistryRefresh
-// interval the Encoder registers the schema again and its events carry the new ID, which
-// the registry resolves and a fresh Decoder reads.
+// TestRegistryRestart restarts the real registry (one of its own) while a connector
+// writes to the real broker in the Confluent format: Apicurio's storage is in memory, so
+// every schema and ID is gone and IDs start again at 1. The connector rides it out
+// (no report fails, every window commits), and within RegistryRefresh (2 s here, a
+// minute by default) registers the schema again and writes the new ID, warning with
+// both. The events written before keep the old ID, which the registry no longer
+// resolves to this report's schema: what consumers of them see, and why a production
+// registry needs persistent storage. Every event with the new ID decodes.
 func TestRegistryRestart(t *testing.T) {
 	reg, restart := privateRegistry(t)
-	ctx := context.Background()
-	loc, err := time.LoadLocation("America/Bogota")
+	brokers := testKafka(t)
+	bogota, err := time.LoadLocation("America/Bogota")
 	if err != nil {
 		t.Fatal(err)
 	}
 	prefix := kafkatest.Topic(t)
 	// Another subject first, so that the report's ID before the restart is not 1.
 	reg.register(t, prefix+".pad-value", `"string"`)
-	const refresh = 2 * time.Second
-	enc, err := schemas.NewEncoder(schemas.Registry(reg.client(t)), schemas.RegistryRefresh(refresh))
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	enc, err := schemas.NewEncoder(schemas.Registry(reg.client(t)), schemas.RegistryRefresh(2*time.Second), schemas.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, _ := catalog.Lookup("diagram_13")
-	var conv schemas.Converter
-	native, err := conv.Convert(rep, sampleRow(rep, 0, loc), schemas.Meta{
-		Server: "0040", Report: rep.API, RowID: "r", Location: loc,
-		WindowStart: time.Date(2024, 3, 5, 19, 0, 0, 0, time.UTC), WindowEnd: time.Date(2024, 3, 5, 19, 5, 0, 0, time.UTC),
-		ReadAt: time.Date(2024, 3, 5, 19, 5, 2, 0, time.UTC),
-	})
+
+	start := time.Now().In(bogota).Add(-2 * time.Hour).Truncate(time.Hour)
+	clock := source.FastClock{Origin: time.Now(), Start: start.Add(time.Hour), Speed: 60}
+	sim, err := simulator.New(simulator.Seed(5), simulator.WithClock(clock), simulator.Location(bogota), simulator.Reports("diagram_13"),
+		simulator.DefaultRowsPerMinute(6), simulator.DailyQuota(100000))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := sim.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := source.Config{
+		Name: prefix, Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken), Location: bogota,
+		DailyQuota: 100000, BaseURL: sim.URL(),
+		Reports: []source.ReportConfig{{API: "diagram_13", Start: start, Interval: time.Minute, Lookback: 10 * time.Minute, Settle: 10 * time.Second}},
+	}
+	dest := source.Destination{Seeds: []string{brokers}, TopicTemplate: prefix + ".{report}", OffsetsTopic: prefix + ".offsets",
+		DeadLetterTopic: prefix + ".dlq", TransactionalIDPrefix: prefix + "-"}
+	c, err := source.New(cfg, source.WriteTo(dest), source.WithClock(clock), source.Encoder(enc),
+		source.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
+		source.MaxBackoff(time.Second), source.Logger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(ctx) }()
 	topic := prefix + ".diagram_13"
-	idOf := func(b []byte) int {
-		id, _, err := (&sr.ConfluentHeader{}).DecodeID(b)
-		if err != nil {
+
+	// idsOnTopic counts the committed events by schema ID.
+	idsOnTopic := func() map[int]int {
+		t.Helper()
+		ids := map[int]int{}
+		rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer rcancel()
+		if err := sink.ReadCommitted(rctx, []kgo.Opt{kgo.SeedBrokers(brokers)}, []string{topic}, func(r *kgo.Record) bool {
+			id, _, err := (&sr.ConfluentHeader{}).DecodeID(r.Value)
+			if err != nil {
+				t.Fatalf("offset %d: not Confluent framed: %v", r.Offset, err)
+			}
+			ids[id]++
+			return true
+		}); err != nil {
 			t.Fatal(err)
 		}
-		return id
+		return ids
 	}
-	before, err := enc.Encode(ctx, topic, rep, native, nil)
-	if err != nil {
-		t.Fatal(err)
+	waitIDs := func(what string, cond func(map[int]int) bool) map[int]int {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			select {
+			case err := <-errc:
+				t.Fatalf("Run ended: %v", err)
+			default:
+			}
+			ids := idsOnTopic()
+			if cond(ids) {
+				return ids
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s: events by ID %v; status %+v", what, ids, c.Status())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 	}
-	oldID := idOf(before)
+	before := waitIDs("the first events", func(ids map[int]int) bool { return len(ids) > 0 })
+	if len(before) != 1 {
+		t.Fatalf("events by ID before the restart: %v", before)
+	}
+	var oldID int
+	for id := range before {
+		oldID = id
+	}
 
 	restart()
-	// The events keep being written; for up to one refresh interval with the old ID.
-	var written atomic.Int64
-	deadline := time.Now().Add(refresh + 30*time.Second)
-	var after []byte
-	for {
-		b, err := enc.Encode(ctx, topic, rep, native, nil)
-		if err != nil {
-			t.Fatalf("Encode after the registry restarted: %v", err)
+	after := waitIDs("events with a new ID", func(ids map[int]int) bool { return len(ids) == 2 })
+	var newID int
+	for id := range after {
+		if id != oldID {
+			newID = id
 		}
-		written.Add(1)
-		if idOf(b) != oldID {
-			after = b
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events after the restart still carry the old ID %d", written.Load(), oldID)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	newID := idOf(after)
-	t.Logf("ID %d before the restart, %d after; %d events were written with the old ID in between", oldID, newID, written.Load()-1)
+	windows := c.Status().Reports[0].Windows
+	waitIDs("more windows after the new ID", func(map[int]int) bool { return c.Status().Reports[0].Windows > windows+2 })
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, r := range c.Status().Reports {
+		if r.State == source.StateFailed {
+			t.Errorf("%s failed: %s", r.Key, r.LastError)
+		}
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "previous_id="+strconv.Itoa(oldID)) {
+		t.Errorf("no warning naming the previous ID %d:\n%s", oldID, tail(logs.String(), 20))
+	}
 
+	// Every event with the new ID decodes; one with the old ID no longer does as diagram_13.
 	dec, err := schemas.NewDecoder(schemas.Registry(reg.client(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := dec.Decode(ctx, after)
-	if err != nil || ev.Report != rep.API || ev.SchemaID != newID {
-		t.Fatalf("the event after the refresh: %v, %+v", err, ev)
-	}
-	// The old ID: gone (40403), or now another schema, never this report's.
-	old, err := schemas.NewDecoder(schemas.Registry(reg.client(t)))
-	if err != nil {
+	var decoded, stale, lost int
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer rcancel()
+	if err := sink.ReadCommitted(rctx, []kgo.Opt{kgo.SeedBrokers(brokers)}, []string{topic}, func(r *kgo.Record) bool {
+		id, _, _ := (&sr.ConfluentHeader{}).DecodeID(r.Value)
+		ev, err := dec.Decode(context.Background(), r.Value)
+		switch {
+		case id == newID && (err != nil || ev.Report != "diagram_13"):
+			t.Errorf("offset %d, new ID %d: %v", r.Offset, id, err)
+		case id == newID:
+			decoded++
+		case err == nil && ev.Report == "diagram_13":
+			t.Errorf("offset %d: the old ID %d still resolves to diagram_13 after the restart: the test proves nothing", r.Offset, id)
+		case err != nil && !errors.Is(err, schemas.ErrRegistry) && !errors.Is(err, schemas.ErrWireFormat):
+			t.Errorf("offset %d, old ID %d: %v", r.Offset, id, err)
+		case err != nil:
+			lost++
+		default:
+			stale++ // the old ID now names another schema
+		}
+		return true
+	}); err != nil {
 		t.Fatal(err)
 	}
-	ev, err = old.Decode(ctx, before)
-	switch {
-	case err == nil && ev.Report == rep.API:
-		t.Errorf("the old ID %d still resolves to %s after the restart: the test proves nothing", oldID, rep.API)
-	case err != nil && !errors.Is(err, schemas.ErrRegistry) && !errors.Is(err, schemas.ErrWireFormat):
-		t.Errorf("decoding an event with the old ID: %v", err)
-	default:
-		t.Logf("an event written before the restart (ID %d) no longer decodes as %s: %v", oldID, rep.API, err)
+	if decoded == 0 || lost+stale == 0 {
+		t.Errorf("%d events decode with the new ID, %d with the old do not: want both", decoded, lost+stale)
 	}
+	t.Logf("ID %d before the restart (%d events), %d after (%d events, all decode); the old ID: %d events unresolvable, %d resolving to another schema",
+		oldID, after[oldID], newID, decoded, lost, stale)
 }
 
 // workerStatus is the part of GET /connectors/{name}/status the registry tests read.
