@@ -1,14 +1,16 @@
 # wolkvox-connect: the one test command is `make test` (CI runs it through .ci/run).
 #
-# make test         lint (go vet, staticcheck, gofmt), start a real Kafka broker, run every
-#                   test with -race against it (WOLKVOX_TEST_KAFKA), stop the broker (always,
-#                   even when tests fail or make is interrupted), then a short fuzz smoke.
+# make test         lint (go vet, staticcheck, gofmt), start a real Kafka broker and a real
+#                   Schema Registry (Apicurio, basic auth), run every test with -race against
+#                   them (WOLKVOX_TEST_KAFKA, WOLKVOX_TEST_REGISTRY), stop both (always, even
+#                   when tests fail or make is interrupted), then a short fuzz smoke.
 #                   Stops at the first step that fails (make then exits 2, its convention).
 #                   The deployment checks (deploy/check, a module of its own: Dockerfile,
 #                   compose, Kubernetes, systemd, monitoring, the README's guide) run in
 #                   the same broker session, into the same log and counts.
-# make test-deploy  only the deployment checks (give WOLKVOX_TEST_KAFKA for those that
-#                   need a broker; without it they are skipped, as outside CI)
+# make test-deploy  only the deployment checks (give WOLKVOX_TEST_KAFKA and
+#                   WOLKVOX_TEST_REGISTRY for those that need a broker or a registry;
+#                   without them they are skipped, as outside CI)
 # make lint         only the static checks, and check-generated
 # make generate     regenerate the catalog (from schemas/catalog/postman) and the Avro schemas
 # make check-generated
@@ -18,13 +20,20 @@
 # make build        bin/wolkvox-connect with the version from git describe
 # make kafka-start  start (or reuse) the local broker and print how to point tests at it
 # make kafka-stop   stop it and delete its data
+# make registry-start
+#                   start (or reuse) the local Schema Registry and print how to point tests at it
+# make registry-stop
+#                   stop it (its storage is in memory: every schema is gone)
 #
 # Nothing is installed globally: Kafka's jars go to .cache/kafka-<version>/libs (fetched once
-# with mvn from Maven Central), staticcheck and promtool to .cache/<tool>-<version>/ (built
-# once through the Go module proxy). All are pinned here or in deploy/local/pom.xml.
+# with mvn from Maven Central), the registry is built once into .cache/registry-<version>/
+# (mvn, Maven Central), staticcheck and promtool to .cache/<tool>-<version>/ (built once
+# through the Go module proxy). All are pinned here, in deploy/local/pom.xml or in
+# deploy/local/registry/pom.xml.
 #
-# make test reuses a broker already running for this checkout (make kafka-start) and then
-# leaves it running; only a broker that make test started itself is stopped at the end.
+# make test reuses a broker or registry already running for this checkout (make kafka-start,
+# make registry-start) and then leaves it running; only what make test started itself is
+# stopped at the end. The registry starts in the background while the broker starts.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -37,6 +46,7 @@ GO ?= go
 PKGS ?= ./...
 CACHE := $(CURDIR)/.cache
 KAFKA := deploy/local/kafka.sh
+REGISTRY := deploy/local/registry.sh
 
 # staticcheck 2026.2.2 (module version v0.8.2), the newest release on the module proxy; it
 # builds with Go 1.26 and analyses this module's Go 1.26 code. Bump it with the Go version.
@@ -74,28 +84,49 @@ FUZZTIME ?= 8s
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: test test-deploy lint fuzz build generate check-generated kafka-start kafka-stop help
+.PHONY: test test-deploy lint fuzz build generate check-generated kafka-start kafka-stop registry-start registry-stop help
 
 help:
 	@sed -n 's/^# \(make .*\)/\1/p' $(firstword $(MAKEFILE_LIST))
 
 test: lint $(PROMTOOL)
 	@started=$$(date +%s)
-	# A broker that already runs for this checkout (make kafka-start, another engineer) is
-	# reused and left running; one that make test starts is always stopped, even when the
-	# tests fail or make is interrupted (an interrupt still runs the EXIT trap).
+	# A broker or registry that already runs for this checkout (make kafka-start, make
+	# registry-start, another engineer) is reused and left running; one that make test
+	# starts is always stopped, even when the tests fail or make is interrupted (an
+	# interrupt still runs the EXIT trap).
 	owned=true
+	reg_owned=true
+	teardown=""
 	if $(KAFKA) status >/dev/null 2>&1; then
 		owned=false
 		echo "$$(date +%T) == reusing the running broker; it stays up afterwards"
 	else
-		trap 'exit 130' INT TERM
-		trap '$(KAFKA) stop' EXIT
+		teardown='$(KAFKA) stop;'
 	fi
+	if $(REGISTRY) status >/dev/null 2>&1; then
+		reg_owned=false
+		echo "$$(date +%T) == reusing the running registry; it stays up afterwards"
+	else
+		teardown+='$(REGISTRY) stop;'
+	fi
+	trap 'exit 130' INT TERM
+	trap "wait; $$teardown" EXIT
+	mkdir -p $(CACHE)
+	# The registry (built once, then about 5-10 s to serve) starts alongside the broker.
+	$(REGISTRY) start >$(CACHE)/registry.url 2>$(CACHE)/registry.log &
+	regpid=$$!
 	# Assigned on its own line: "export X=$$(cmd)" would hide a failing start from set -e.
 	addr=$$($(KAFKA) start)
 	export WOLKVOX_TEST_KAFKA=$$addr
-	echo "$$(date +%T) == go test -race $(PKGS) against Kafka at $$WOLKVOX_TEST_KAFKA"
+	if ! wait $$regpid; then
+		cat $(CACHE)/registry.log >&2
+		echo "the Schema Registry did not start (above)" >&2
+		exit 1
+	fi
+	cat $(CACHE)/registry.log >&2
+	export WOLKVOX_TEST_REGISTRY=$$(cat $(CACHE)/registry.url)
+	echo "$$(date +%T) == go test -race $(PKGS) against Kafka at $$WOLKVOX_TEST_KAFKA and the registry at $${WOLKVOX_TEST_REGISTRY##*@}"
 	# The whole verbose log goes to $(CACHE)/test.log; shown here: each package's result,
 	# every failure and test log line, and which tests ran against the real broker.
 	status=0
@@ -108,6 +139,8 @@ test: lint $(PROMTOOL)
 	grep -E '^(ok |FAIL|panic:|\s*--- (FAIL|SKIP))|_test\.go:[0-9]+: ' $(CACHE)/test.log || true
 	echo "$$(date +%T) == tests that ran against Apache Kafka at $$WOLKVOX_TEST_KAFKA:"
 	grep -E -- '--- PASS: (Test[A-Za-z0-9]+/kafka|TestKillNineExactlyOnce|TestBrokerRestart|TestFrozenBroker|TestRESTEndToEnd|TestLocalBrokerGuide|TestMonitoringMetricsExist)[ /]' $(CACHE)/test.log | sed 's/^ */  /' || true
+	echo "$$(date +%T) == tests that ran against the Schema Registry (Apicurio):"
+	grep -E -- '--- PASS: (TestRegistry|TestRegistryWorker|TestRegistryRestart|TestJavaEvents|TestConsumerExamples/python_confluent)[ /]' $(CACHE)/test.log | sed 's/^ */  /' || true
 	passed=$$(grep -cE -- '^\s*--- PASS' $(CACHE)/test.log || true)
 	failed=$$(grep -cE -- '^\s*--- FAIL' $(CACHE)/test.log || true)
 	skipped=$$(grep -cE -- '^\s*--- SKIP' $(CACHE)/test.log || true)
@@ -116,9 +149,12 @@ test: lint $(PROMTOOL)
 		echo "go test failed (exit $$status); the full log is $(CACHE)/test.log"
 		exit $$status
 	fi
+	trap - EXIT
 	if $$owned; then
 		$(KAFKA) stop
-		trap - EXIT
+	fi
+	if $$reg_owned; then
+		$(REGISTRY) stop
 	fi
 	$(MAKE) fuzz
 	echo "$$(date +%T) == make test passed in $$(( $$(date +%s) - started ))s"
@@ -205,3 +241,11 @@ kafka-start:
 
 kafka-stop:
 	@$(KAFKA) stop
+
+registry-start:
+	@$(REGISTRY) start >/dev/null
+	$(REGISTRY) status
+	echo 'point tests at it with: eval "$$($(REGISTRY) env)"'
+
+registry-stop:
+	@$(REGISTRY) stop

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -25,7 +26,9 @@ const HeaderKey = "wolkvox.schema"
 //     0, the 4-byte big-endian schema ID, then the Avro binary body. The schema is
 //     registered under the subject "<topic>-value" on first use (or, with
 //     RequirePreRegistered, looked up), and the ID is cached: one registry round trip
-//     per topic per Encoder, even when many goroutines encode at once;
+//     per topic per RegistryRefresh interval (a minute by default), even when many
+//     goroutines encode at once, so that a registry that lost its schemas gets them
+//     registered again;
 //   - without: Avro single-object encoding, C3 01, the 8-byte little-endian
 //     CRC-64-AVRO fingerprint of the schema, then the body. No network is involved.
 //
@@ -41,12 +44,13 @@ type Encoder struct {
 	topics map[string]*topicID
 }
 
-// topicID is one topic's registry lookup; ready is closed when id and err are set.
+// topicID is one topic's registry lookup; ready is closed when id, err and at are set.
 type topicID struct {
 	report string
 	ready  chan struct{}
 	id     int
 	err    error
+	at     time.Time // when the registry gave id (or, after a failed refresh, was last asked)
 }
 
 // NewEncoder returns an Encoder; see the Opt functions for the choices.
@@ -121,21 +125,33 @@ func (e *Encoder) SchemaHeader(ctx context.Context, topic string, rep *catalog.R
 }
 
 // schemaID returns the registry ID of s under topic's subject, asking the registry
-// once per topic. Concurrent first callers wait for the one request in flight; a failed
-// request is forgotten so that the next call tries again.
+// once per topic and again once the refresh interval has passed (RegistryRefresh).
+// Concurrent callers wait for the one request in flight; a failed first request is
+// forgotten so that the next call tries again.
 func (e *Encoder) schemaID(ctx context.Context, topic string, s *Schema) (int, error) {
 	e.mu.Lock()
 	t, ok := e.topics[topic]
+	var prev *topicID
 	if ok {
-		e.mu.Unlock()
 		if t.report != s.Report {
+			e.mu.Unlock()
 			return 0, fmt.Errorf("%w: topic %q carries %s, not %s", ErrTopicReport, topic, t.report, s.Report)
 		}
 		select {
 		case <-t.ready:
-			return t.id, t.err
-		case <-ctx.Done():
-			return 0, fmt.Errorf("schemas: waiting for the registry lookup of topic %q: %w", topic, ctx.Err())
+			if t.err != nil || e.cfg.refresh <= 0 || time.Since(t.at) < e.cfg.refresh {
+				e.mu.Unlock()
+				return t.id, t.err
+			}
+			prev = t // due: this caller asks again, the others wait for it
+		default:
+			e.mu.Unlock()
+			select {
+			case <-t.ready:
+				return t.id, t.err
+			case <-ctx.Done():
+				return 0, fmt.Errorf("schemas: waiting for the registry lookup of topic %q: %w", topic, ctx.Err())
+			}
 		}
 	}
 	t = &topicID{report: s.Report, ready: make(chan struct{})}
@@ -143,9 +159,31 @@ func (e *Encoder) schemaID(ctx context.Context, topic string, s *Schema) (int, e
 	e.mu.Unlock()
 
 	t.id, t.err = e.register(ctx, topic, s)
+	t.at = time.Now()
+	switch {
+	case prev == nil && t.err == nil && e.cfg.preRegistered:
+		e.cfg.logger.Debug("found pre-registered schema", "subject", topic+"-value", "report", s.Report, "id", t.id)
+	case prev == nil && t.err == nil:
+		e.cfg.logger.Info("registered schema", "subject", topic+"-value", "report", s.Report, "id", t.id)
+	case prev == nil:
+	case t.err == nil && t.id == prev.id:
+		e.cfg.logger.Debug("the registry confirmed the schema ID", "subject", topic+"-value", "report", s.Report, "id", t.id)
+	case t.err == nil:
+		e.cfg.logger.Warn("the schema registry gave the subject another schema ID: it lost its schemas (restarted with in-memory storage?) "+
+			"and they were registered again; events written with the previous ID no longer resolve there, or resolve to another schema",
+			"subject", topic+"-value", "report", s.Report, "id", t.id, "previous_id", prev.id, "previous_since", prev.at)
+	case t.err != nil && !errors.Is(t.err, ErrNotRegistered) && !errors.Is(t.err, ErrRegistryAuth) && ctx.Err() == nil:
+		// The registry cannot be asked now: the ID it gave stays in use until the next
+		// interval, as it would without a refresh.
+		e.cfg.logger.Warn("could not confirm the schema ID with the registry; using the one it gave before", "subject", topic+"-value",
+			"report", s.Report, "id", prev.id, "retry_in", e.cfg.refresh, "err", t.err)
+		t.id, t.err = prev.id, nil
+	}
 	if t.err != nil {
 		e.mu.Lock()
-		delete(e.topics, topic)
+		if e.topics[topic] == t {
+			delete(e.topics, topic)
+		}
 		e.mu.Unlock()
 	}
 	close(t.ready)
@@ -166,13 +204,11 @@ func (e *Encoder) register(ctx context.Context, topic string, s *Schema) (int, e
 			}
 			return 0, registryError(err, fmt.Sprintf("looking up subject %q", subject))
 		}
-		e.cfg.logger.Debug("found pre-registered schema", "subject", subject, "report", s.Report, "id", ss.ID, "version", ss.Version)
 		return ss.ID, nil
 	}
 	id, err := e.cfg.client.RegisterSchema(ctx, subject, schema, -1, -1)
 	if err != nil {
 		return 0, registryError(err, fmt.Sprintf("registering %s under subject %q", s.Name, subject))
 	}
-	e.cfg.logger.Info("registered schema", "subject", subject, "report", s.Report, "id", id)
 	return id, nil
 }

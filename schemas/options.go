@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -19,12 +20,17 @@ type cfg struct {
 	client        *sr.Client
 	urls          []string
 	preRegistered bool
+	refresh       time.Duration
 	set           *Set
 	logger        *slog.Logger
 }
 
+// DefaultRegistryRefresh is how long an Encoder uses a schema ID before it asks the
+// registry again (see RegistryRefresh).
+const DefaultRegistryRefresh = time.Minute
+
 func defaultCfg() cfg {
-	return cfg{logger: slog.New(slog.DiscardHandler)}
+	return cfg{logger: slog.New(slog.DiscardHandler), refresh: DefaultRegistryRefresh}
 }
 
 // Registry makes the Encoder write the Confluent wire format (magic byte 0, 4-byte
@@ -46,6 +52,19 @@ func RegistryURLs(urls ...string) Opt {
 // have no write access to the registry. The default, false, registers on first use.
 // It needs a registry and is ignored by the Decoder.
 func RequirePreRegistered(b bool) Opt { return optFunc(func(c *cfg) { c.preRegistered = b }) }
+
+// RegistryRefresh sets how long the Encoder uses a topic's schema ID before it asks the
+// registry again (registers, or looks up with RequirePreRegistered, once more: one
+// request per topic per interval), overriding the default of DefaultRegistryRefresh.
+// That is how a registry that lost its schemas (one with in-memory storage, restarted)
+// gets them back: within the interval the next event registers the schema again and
+// carries the ID the registry now gives, logged as a warning with both IDs, since
+// events written with the old ID no longer resolve (or, where the registry handed that
+// ID out again, resolve to another schema). A registry that cannot be reached at a
+// refresh leaves the ID in use, to be asked again after another interval; a
+// pre-registered schema that is gone fails Encode with ErrNotRegistered. Zero or less
+// asks once per topic for the Encoder's life.
+func RegistryRefresh(d time.Duration) Opt { return optFunc(func(c *cfg) { c.refresh = d }) }
 
 // WithSchemas replaces the schemas compiled into the binary (Embedded) with s.
 func WithSchemas(s *Set) Opt { return optFunc(func(c *cfg) { c.set = s }) }

@@ -2,7 +2,10 @@ package check
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 )
 
 // readmeCode returns the first fenced block of the given language under the README
@@ -86,40 +91,32 @@ func run(t *testing.T, timeout time.Duration, env []string, name string, args ..
 	return string(out)
 }
 
-// consumerLine is what both README consumers print for each event.
-var consumerLine = regexp.MustCompile(`^key=(\S+) written(?:_ms)?=(\S+) event_time=(\S+) report=(\S+)$`)
+// consumerLine is what both README consumers print for each event; the Python one
+// also names the writer schema (schema=fingerprint:<hex> or schema=id:<registry ID>).
+var consumerLine = regexp.MustCompile(`^key=(\S+) written(?:_ms)?=(\S+) event_time=(\S+) report=(\S+)(?: schema=(\S+))?$`)
 
 // TestConsumerExamples writes events with the real worker (the simulator, the local
 // broker, a topic of its own) and runs the README's Java and Python consumers, exactly
 // as the README has them, against that topic: each prints three events, decoded with
 // the report's .avsc, read read_committed, with a record timestamp (the write time)
-// after the row's wv_event_time and within this test.
+// after the row's wv_event_time and within this test. The Python consumer also reads a
+// topic a second worker writes in the Confluent wire format with the real Schema
+// Registry (WOLKVOX_TEST_REGISTRY, basic auth), fetching the writer schema by the ID
+// each value carries: the subject's ID.
 func TestConsumerExamples(t *testing.T) {
 	brokers := testKafka(t)
 	started := time.Now().Add(-time.Second)
 	connect, sim := builtBinaries(t)
-	simAddr, rest := freeAddr(t), freeAddr(t)
+	simAddr := freeAddr(t)
 	s := start(t, exec.Command(sim, "--addr", simAddr))
 	waitHTTP(t, s, "http://"+simAddr+"/_sim/stats", 200, 20*time.Second)
-	name := "consumers-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	cfg := string(readFile(t, "deploy/examples/simulator.yaml"))
-	cfg = strings.Replace(cfg, "base_url: http://127.0.0.1:8089", "base_url: http://"+simAddr, 1)
-	cfg = strings.Replace(cfg, "- name: simulator", "- name: "+name, 1)
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+	topic := exampleWorker(t, connect, brokers, simAddr, "", nil)
+	args := []string{brokers, topic, "schemas/avro/diagram_13.avsc"}
+	set, err := schemas.Embedded()
+	if err != nil {
 		t.Fatal(err)
 	}
-	w := start(t, exec.Command(connect, "run", "--config", path, "--brokers", brokers, "--rest-address", rest))
-	rows := regexp.MustCompile(`(?m)^wolkvox_connect_rows_total\{connector="` + name + `",report="diagram_13"\} ([1-9]\d*)`)
-	deadline := time.Now().Add(6 * time.Minute) // just after midnight in Bogota, the first interval
-	for !rows.MatchString(waitHTTP(t, w, "http://"+rest+"/metrics", 200, 30*time.Second)) {
-		if time.Now().After(deadline) {
-			t.Fatal("the worker delivered no diagram_13 rows")
-		}
-		time.Sleep(time.Second)
-	}
-	topic := "wolkvox." + name + ".diagram_13"
-	args := []string{brokers, topic, "schemas/avro/diagram_13.avsc"}
+	sc, _ := set.Lookup("diagram_13")
 
 	t.Run("java", func(t *testing.T) {
 		requireTool(t, "java", "the README's Java consumer")
@@ -135,28 +132,82 @@ func TestConsumerExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := run(t, 2*time.Minute, nil, "java", append([]string{"-cp", filepath.Join(libs, "*"), src}, args...)...)
-		checkConsumed(t, out, started)
+		checkConsumed(t, out, started, "")
 	})
 
 	t.Run("python", func(t *testing.T) {
-		py := requireTool(t, "python3", "the README's Python consumer")
-		venv, fresh := cacheDir(t, "consumer-python", "deploy/check/testdata/consumers/requirements.txt")
-		if fresh {
-			run(t, time.Minute, nil, py, "-m", "venv", "--clear", venv)
-			run(t, 5*time.Minute, nil, filepath.Join(venv, "bin", "pip"), "install", "-q", "-r", "deploy/check/testdata/consumers/requirements.txt")
-			markComplete(t, venv)
+		py := pythonConsumer(t)
+		out := run(t, 2*time.Minute, nil, py[0], append(py[1:], args...)...)
+		checkConsumed(t, out, started, fmt.Sprintf("fingerprint:%016x", sc.Fingerprint))
+	})
+
+	t.Run("python confluent", func(t *testing.T) {
+		reg := testRegistry(t)
+		py := pythonConsumer(t)
+		topic := exampleWorker(t, connect, brokers, simAddr,
+			fmt.Sprintf("schema_registry: {url: %q, username: %q, password: \"${SR_PASSWORD}\"}\n", reg.URL, reg.User),
+			[]string{"SR_PASSWORD=" + reg.Password})
+		status, body := reg.do(t, http.MethodGet, "/subjects/"+url.PathEscape(topic+"-value")+"/versions/latest", "")
+		var latest struct{ ID int }
+		if err := json.Unmarshal([]byte(body), &latest); status != http.StatusOK || err != nil || latest.ID == 0 {
+			t.Fatalf("GET the subject's latest version: %d %s", status, body)
 		}
-		src := filepath.Join(t.TempDir(), "consume_wolkvox.py")
-		if err := os.WriteFile(src, []byte(readmeCode(t, "## Consume the topics", "python")), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out := run(t, 2*time.Minute, nil, filepath.Join(venv, "bin", "python"), append([]string{src}, args...)...)
-		checkConsumed(t, out, started)
+		env := append(os.Environ(), "SCHEMA_REGISTRY_USER="+reg.User, "SCHEMA_REGISTRY_PASSWORD="+reg.Password)
+		out := run(t, 2*time.Minute, env, py[0], append(py[1:], brokers, topic, "schemas/avro/diagram_13.avsc", reg.URL)...)
+		checkConsumed(t, out, started, "id:"+strconv.Itoa(latest.ID))
 	})
 }
 
+// exampleWorker starts the worker binary with deploy/examples/simulator.yaml (extra
+// YAML prepended, env added) as a connector of its own, waits until it delivered
+// diagram_13 rows, and returns that topic.
+func exampleWorker(t *testing.T, connect, brokers, simAddr, extra string, env []string) string {
+	t.Helper()
+	rest := freeAddr(t)
+	name := "consumers-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg := string(readFile(t, "deploy/examples/simulator.yaml"))
+	cfg = strings.Replace(cfg, "base_url: http://127.0.0.1:8089", "base_url: http://"+simAddr, 1)
+	cfg = strings.Replace(cfg, "- name: simulator", "- name: "+name, 1)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(extra+cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(connect, "run", "--config", path, "--brokers", brokers, "--rest-address", rest)
+	cmd.Env = append(os.Environ(), env...)
+	w := start(t, cmd)
+	rows := regexp.MustCompile(`(?m)^wolkvox_connect_rows_total\{connector="` + name + `",report="diagram_13"\} ([1-9]\d*)`)
+	deadline := time.Now().Add(6 * time.Minute) // just after midnight in Bogota, the first interval
+	for !rows.MatchString(waitHTTP(t, w, "http://"+rest+"/metrics", 200, 30*time.Second)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker delivered no diagram_13 rows")
+		}
+		time.Sleep(time.Second)
+	}
+	return "wolkvox." + name + ".diagram_13"
+}
+
+// pythonConsumer is the README's Python consumer, in a virtual environment of the
+// repository's .cache with testdata/consumers/requirements.txt from PyPI: the
+// interpreter and the program's path.
+func pythonConsumer(t *testing.T) []string {
+	t.Helper()
+	py := requireTool(t, "python3", "the README's Python consumer")
+	venv, fresh := cacheDir(t, "consumer-python", "deploy/check/testdata/consumers/requirements.txt")
+	if fresh {
+		run(t, time.Minute, nil, py, "-m", "venv", "--clear", venv)
+		run(t, 5*time.Minute, nil, filepath.Join(venv, "bin", "pip"), "install", "-q", "-r", "deploy/check/testdata/consumers/requirements.txt")
+		markComplete(t, venv)
+	}
+	src := filepath.Join(t.TempDir(), "consume_wolkvox.py")
+	if err := os.WriteFile(src, []byte(readmeCode(t, "## Consume the topics", "python")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{filepath.Join(venv, "bin", "python"), src}
+}
+
 // checkConsumed checks a consumer's three lines.
-func checkConsumed(t *testing.T, out string, started time.Time) {
+// A wantSchema other than "" is the writer schema every line must name.
+func checkConsumed(t *testing.T, out string, started time.Time, wantSchema string) {
 	t.Helper()
 	n := 0
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -175,6 +226,9 @@ func checkConsumed(t *testing.T, out string, started time.Time) {
 		if err != nil {
 			t.Errorf("%q: event_time: %v", line, err)
 			continue
+		}
+		if m[5] != wantSchema {
+			t.Errorf("%q: writer schema %q, want %q", line, m[5], wantSchema)
 		}
 		if m[4] != "diagram_13" {
 			t.Errorf("%q: report %q, want diagram_13 (the wolkvox.report header)", line, m[4])
