@@ -215,13 +215,13 @@ func workloadChecks(t *testing.T, m manifests) []check {
 }
 
 // TestKubernetesBase renders the base and checks it: what every rendering must hold,
-// ONE replica rolled by Recreate (no cluster mode yet), and a configuration the worker
+// ONE replica rolled by Recreate (no cluster block: it runs every connector), and a configuration the worker
 // accepts, reading its secrets from the mounted Secret.
 func TestKubernetesBase(t *testing.T) {
 	m := render(t, "deploy/kubernetes/base")
 	d := m.deployment
 	checks := append(workloadChecks(t, m),
-		check{"exactly one replica (no cluster mode yet)", d.Spec.Replicas != nil && *d.Spec.Replicas == 1, d.Spec.Replicas},
+		check{"exactly one replica (no cluster block: it runs every connector)", d.Spec.Replicas != nil && *d.Spec.Replicas == 1, d.Spec.Replicas},
 		check{"Recreate: never two instances during a rollout", d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType, d.Spec.Strategy},
 		check{"no ServiceMonitor unless the component is added", m.serviceMonitor == nil, m.serviceMonitor},
 		check{"five objects: ServiceAccount, ConfigMap, Service, Deployment, PodDisruptionBudget", m.count == 5, m.count},
@@ -273,7 +273,16 @@ func validateMounted(t *testing.T, m manifests) {
 	connect, _ := builtBinaries(t)
 	img := parseDockerfile(t, "Dockerfile")
 	cmd := exec.Command(connect, "validate", "--config", path)
-	cmd.Env = envList(stageEnv(img.final, nil)) // the image's WOLKVOX_REST_ADDRESS
+	env := stageEnv(img.final, nil) // the image's WOLKVOX_REST_ADDRESS
+	for _, e := range c.Env {       // and the container's, the pod's fields as a pod has them
+		switch {
+		case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil:
+			env[e.Name] = map[string]string{"metadata.name": "wolkvox-connect-7d9f-x2x4q", "status.podIP": "10.1.2.3"}[e.ValueFrom.FieldRef.FieldPath]
+		case e.ValueFrom == nil:
+			env[e.Name] = e.Value
+		}
+	}
+	cmd.Env = envList(env)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("wolkvox-connect validate: %v\n%s", err, out)
@@ -292,9 +301,10 @@ func keys(m map[string]string) []string {
 	return out
 }
 
-// TestKubernetesClusterOverlay renders the overlay kept for cluster mode: still every
-// workload check, replicas spread and rolled one at a time, and the ServiceMonitor
-// component, which scrapes the Service's port with the REST token.
+// TestKubernetesClusterOverlay renders the cluster-mode overlay: still every workload
+// check (the worker accepts its configuration, given the pod's fields), replicas spread
+// and rolled one at a time, a cluster block naming each replica by its pod and address,
+// and the ServiceMonitor component, which scrapes the Service's port with the REST token.
 func TestKubernetesClusterOverlay(t *testing.T) {
 	m := render(t, "deploy/kubernetes/overlays/cluster")
 	d := m.deployment
@@ -305,6 +315,10 @@ func TestKubernetesClusterOverlay(t *testing.T) {
 			d.Spec.Strategy.RollingUpdate.MaxSurge.IntValue() == 0 && d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue() == 1, d.Spec.Strategy},
 		check{"spread over nodes", len(d.Spec.Template.Spec.TopologySpreadConstraints) == 1 && d.Spec.Template.Spec.TopologySpreadConstraints[0].TopologyKey == "kubernetes.io/hostname", d.Spec.Template.Spec.TopologySpreadConstraints},
 		check{"the ServiceMonitor is there", m.serviceMonitor != nil, nil},
+		check{"a cluster block naming the replica by its pod and address", strings.Contains(m.configMap.Data["config.yaml"], "\ncluster:") &&
+			strings.Contains(m.configMap.Data["config.yaml"], "worker_id: ${POD_NAME}") &&
+			strings.Contains(m.configMap.Data["config.yaml"], "advertised_url: http://${POD_IP}:8083"), m.configMap.Data["config.yaml"]},
+		check{"POD_NAME and POD_IP from the pod", podField(m.container(t).Env, "POD_NAME") == "metadata.name" && podField(m.container(t).Env, "POD_IP") == "status.podIP", m.container(t).Env},
 	)
 	runChecks(t, checks)
 	if m.serviceMonitor == nil {
@@ -328,4 +342,14 @@ func TestKubernetesClusterOverlay(t *testing.T) {
 			ep.Authorization.Credentials.Name == restToken && ep.Authorization.Credentials.Key == "rest-token" &&
 			strings.Contains(m.configMap.Data["config.yaml"], "/rest-token"), ep.Authorization},
 	})
+}
+
+// podField is the field path env var name takes its value from, "" if none.
+func podField(env []corev1.EnvVar, name string) string {
+	for _, e := range env {
+		if e.Name == name && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			return e.ValueFrom.FieldRef.FieldPath
+		}
+	}
+	return ""
 }
