@@ -424,6 +424,12 @@ func (w *Worker) Restart(ctx context.Context, name string) error {
 	if err := w.stopLocked(ctx, e); err != nil {
 		return err
 	}
+	return w.startFresh(e)
+}
+
+// startFresh starts a new instance of e (an instance runs once); e.life is held and
+// no instance of e runs.
+func (w *Worker) startFresh(e *entry) error {
 	conn, err := w.build(e.cfg, e.quota, e.limiter)
 	if err != nil {
 		return err
@@ -512,14 +518,9 @@ func (w *Worker) assignOne(e *entry) error {
 	if !was || stopped || !running {
 		return nil // already here; or stopped by an operator; or Run starts it
 	}
-	conn, err := w.build(e.cfg, e.quota, e.limiter)
-	if err != nil {
+	if err := w.startFresh(e); err != nil {
 		return err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	e.conn = conn
-	w.startLocked(e)
 	w.log.Info("connector assigned to this worker", "connector", e.cfg.Name)
 	return nil
 }

@@ -42,14 +42,14 @@ type group struct {
 	config string
 	name   string
 	start  time.Time
-	procs  map[string]*member // live workers by worker ID
-	logs   *syncBuffer        // every process's output, each line prefixed with its worker
+	procs  map[string]*member    // live workers by worker ID
+	logs   *connectortest.Buffer // every process's output, each line prefixed with its worker
 	runs   int
 }
 
 type member struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *connectortest.Buffer
 	addr string // its REST API, once it listens
 }
 
@@ -107,13 +107,13 @@ connectors:
 		t.Fatal(err)
 	}
 	g := &group{t: t, bin: buildBinary(t, "testclock"), seeds: seeds, sim: sim, clock: clock, config: path, name: name,
-		start: start, procs: map[string]*member{}, logs: &syncBuffer{}}
+		start: start, procs: map[string]*member{}, logs: &connectortest.Buffer{}}
 	t.Cleanup(func() {
 		for id := range g.procs {
 			g.kill(id)
 		}
 		if t.Failed() {
-			t.Logf("worker logs (last 12 KiB):\n%s", tail(g.logs.String(), 12<<10))
+			t.Logf("worker logs (last 12 KiB):\n%s", connectortest.Tail(g.logs.String(), 12<<10))
 		}
 	})
 	return g
@@ -132,7 +132,7 @@ func (g *group) connectors() []string {
 func (g *group) launch(id string) {
 	g.t.Helper()
 	g.runs++
-	out := &syncBuffer{}
+	out := &connectortest.Buffer{}
 	cmd := exec.Command(g.bin, "run", "--config", g.config)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "WOLKVOX_CONNECT_CONFIG=", "WORKER_ID="+id)

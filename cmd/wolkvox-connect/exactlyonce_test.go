@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,7 +51,7 @@ type e2e struct {
 	config string
 	name   string
 	start  time.Time
-	logs   *syncBuffer
+	logs   *connectortest.Buffer
 	proc   *exec.Cmd
 	procN  int
 }
@@ -116,39 +115,14 @@ connectors:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &e2e{t: t, bin: buildBinary(t, "testclock"), seeds: seeds, sim: sim, clock: clock, config: path, name: name, start: start, logs: &syncBuffer{}}
+	e := &e2e{t: t, bin: buildBinary(t, "testclock"), seeds: seeds, sim: sim, clock: clock, config: path, name: name, start: start, logs: &connectortest.Buffer{}}
 	t.Cleanup(func() {
 		e.kill()
 		if t.Failed() {
-			t.Logf("worker logs (last 8 KiB):\n%s", tail(e.logs.String(), 8<<10))
+			t.Logf("worker logs (last 8 KiB):\n%s", connectortest.Tail(e.logs.String(), 8<<10))
 		}
 	})
 	return e
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 func bogotaLoc() *time.Location {

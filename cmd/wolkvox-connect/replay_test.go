@@ -89,7 +89,7 @@ connectors:
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &connectortest.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		env := &environment{stdout: logs, stderr: logs, getenv: func(string) string { return "" }}
@@ -100,7 +100,7 @@ connectors:
 		select {
 		case code := <-done:
 			if code != 0 {
-				t.Errorf("run exited %d:\n%s", code, tail(logs.String(), 8<<10))
+				t.Errorf("run exited %d:\n%s", code, connectortest.Tail(logs.String(), 8<<10))
 			}
 		case <-time.After(30 * time.Second):
 			t.Fatalf("run did not stop within 30 s")

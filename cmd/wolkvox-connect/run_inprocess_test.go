@@ -16,6 +16,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 
@@ -24,7 +25,7 @@ import (
 type inProcess struct {
 	t    *testing.T
 	name string // the connector's name
-	logs *syncBuffer
+	logs *connectortest.Buffer
 	api  restClient
 	// done is closed when run returns, with its exit code in exit.
 	done chan struct{}
@@ -86,7 +87,7 @@ connectors:
 		vars[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &inProcess{t: t, name: name, logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &inProcess{t: t, name: name, logs: &connectortest.Buffer{}, done: make(chan struct{})}
 	env := &environment{stdout: p.logs, stderr: p.logs, getenv: func(k string) string { return vars[k] }}
 	go func() {
 		defer close(p.done)
@@ -100,7 +101,7 @@ connectors:
 			t.Errorf("run did not stop within 30 s of its context's end")
 		}
 		if t.Failed() {
-			t.Logf("run's output (last 8 KiB):\n%s", tail(p.logs.String(), 8<<10))
+			t.Logf("run's output (last 8 KiB):\n%s", connectortest.Tail(p.logs.String(), 8<<10))
 		}
 	})
 	if !o.noWaitAPI {
@@ -198,7 +199,7 @@ func TestRegistrySecretsRedacted(t *testing.T) {
 			for what, out := range map[string]string{"logs": logs, "status": status, "readyz": readyz} {
 				for _, secret := range []string{password, basic} {
 					if strings.Contains(out, secret) {
-						t.Errorf("%s show %q:\n%s", what, secret, tail(out, 4<<10))
+						t.Errorf("%s show %q:\n%s", what, secret, connectortest.Tail(out, 4<<10))
 					}
 				}
 			}
@@ -348,7 +349,7 @@ func TestExitOnFailure(t *testing.T) {
 				t.Errorf("the output shows the token")
 			}
 			if t.Failed() {
-				t.Logf("output:\n%s", tail(out, 4<<10))
+				t.Logf("output:\n%s", connectortest.Tail(out, 4<<10))
 			}
 		})
 	}
@@ -386,7 +387,7 @@ connectors:
 		t.Fatal(err)
 	}
 	from := time.Now().Add(-48 * time.Hour).Truncate(time.Hour)
-	logs := &syncBuffer{}
+	logs := &connectortest.Buffer{}
 	env := &environment{stdout: logs, stderr: logs, getenv: func(k string) string { return map[string]string{"SR_PASSWORD": password}[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -400,7 +401,7 @@ connectors:
 	out := logs.String()
 	for _, secret := range []string{password, basic} {
 		if strings.Contains(out, secret) {
-			t.Errorf("backfill's output shows %q:\n%s", secret, tail(out, 4<<10))
+			t.Errorf("backfill's output shows %q:\n%s", secret, connectortest.Tail(out, 4<<10))
 		}
 	}
 }

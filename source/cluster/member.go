@@ -203,7 +203,7 @@ func (m *Member) Run(ctx context.Context) error {
 		default:
 			m.log.Warn("group membership: retrying", "err", err)
 			m.update(func(v *View) { v.State, v.LastError = "JOINING", err.Error() })
-			_ = sleep(ctx, b.NextBackOff()) // ends early with ctx, which ends the loop
+			_ = source.WallClock{}.Sleep(ctx, b.NextBackOff()) // ends early with ctx, which ends the loop
 		}
 	}
 	s.release(context.WithoutCancel(ctx))
@@ -225,17 +225,6 @@ func (m *Member) RunWith(ctx context.Context, run func(context.Context) error) e
 	err := run(ctx)
 	cancel()
 	return errors.Join(err, <-member)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // session is the member's state in the coordinator: its member ID and generation, and

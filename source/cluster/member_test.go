@@ -16,6 +16,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/cluster"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 
@@ -29,7 +30,7 @@ type group struct {
 	name    string
 	configs []source.Config
 	dest    source.Destination
-	logs    *logBuffer
+	logs    *connectortest.Buffer
 	workers map[string]*testWorker
 }
 
@@ -61,7 +62,7 @@ func newGroup(t *testing.T, seeds []string) *group {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	name := kafkatest.Topic(t)
-	g := &group{t: t, name: name, logs: &logBuffer{}, workers: map[string]*testWorker{},
+	g := &group{t: t, name: name, logs: &connectortest.Buffer{}, workers: map[string]*testWorker{},
 		dest: source.Destination{Seeds: seeds, TopicTemplate: "{connector}.{report}", OffsetsTopic: name + ".offsets",
 			DeadLetterTopic: name + ".dlq", TransactionalIDPrefix: name + "-"}}
 	n := 0
@@ -78,7 +79,7 @@ func newGroup(t *testing.T, seeds []string) *group {
 			g.stop(id)
 		}
 		if t.Failed() {
-			t.Logf("logs (last 16 KiB):\n%s", tail(g.logs.String(), 16<<10))
+			t.Logf("logs (last 16 KiB):\n%s", connectortest.Tail(g.logs.String(), 16<<10))
 		}
 	})
 	return g
@@ -286,28 +287,4 @@ func TestRefusesAnotherConfiguration(t *testing.T) {
 		t.Errorf("the others: %s", problem)
 	}
 	g.workers["w3"] = w3
-}
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
