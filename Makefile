@@ -82,6 +82,12 @@ FUZZ_TARGETS ?= \
 	./source/demo:FuzzParseReports
 FUZZTIME ?= 8s
 
+# go test's own bound for one package's tests (its default is 10m): the command
+# package's process-level proofs (SIGKILL loops, broker restarts, a group of workers)
+# take about 8 minutes on a quiet 2-core machine and more on a loaded one. A test that
+# hangs still fails, with every goroutine's stack.
+TEST_TIMEOUT ?= 25m
+
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: test test-deploy lint fuzz build generate check-generated kafka-start kafka-stop registry-start registry-stop help
@@ -130,11 +136,11 @@ test: lint $(PROMTOOL)
 	# The whole verbose log goes to $(CACHE)/test.log; shown here: each package's result,
 	# every failure and test log line, and which tests ran against the real broker.
 	status=0
-	$(GO) test -race -count=1 -v $(PKGS) >$(CACHE)/test.log 2>&1 || status=$$?
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -v $(PKGS) >$(CACHE)/test.log 2>&1 || status=$$?
 	# The deployment checks, a module of their own, with the whole suite only.
 	if [[ "$(PKGS)" == "./..." ]]; then
 		echo "$$(date +%T) == go test -race ./... in $(DEPLOY_CHECK) (deployment checks)"
-		(cd $(DEPLOY_CHECK) && PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -v ./...) >>$(CACHE)/test.log 2>&1 || status=$$?
+		(cd $(DEPLOY_CHECK) && PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -v ./...) >>$(CACHE)/test.log 2>&1 || status=$$?
 	fi
 	grep -E '^(ok |FAIL|panic:|\s*--- (FAIL|SKIP))|_test\.go:[0-9]+: ' $(CACHE)/test.log || true
 	echo "$$(date +%T) == tests that ran against Apache Kafka at $$WOLKVOX_TEST_KAFKA:"

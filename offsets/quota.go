@@ -168,7 +168,8 @@ func (l *Ledger) Claim(ctx context.Context) (QuotaUsage, error) {
 
 // Reserve stores u as the token's count, in a transaction of its own, and returns once
 // it is committed. It fails with sink.ErrFenced when another Ledger has claimed the
-// token since this one's Claim (then claim again to go on), and before any Claim.
+// token since this one's Claim, and before any Claim; after any failure, claim again
+// to go on.
 func (l *Ledger) Reserve(ctx context.Context, u QuotaUsage) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -196,8 +197,10 @@ func (l *Ledger) Reserve(ctx context.Context, u QuotaUsage) error {
 	}
 	endErr := l.cl.EndTransaction(endCtx, commit)
 	if err := errors.Join(produceErr, endErr); err != nil {
+		// Whatever state the client is left in (a transaction it could not end), the next
+		// reservation starts over with a Claim, which reads what was stored.
+		l.closeLocked()
 		if fenced(err) {
-			l.closeLocked()
 			return fmt.Errorf("offsets: quota ledger %q claimed by another worker: %w: %w", l.txnID, sink.ErrFenced, err)
 		}
 		return fmt.Errorf("offsets: quota ledger: reserve %d calls: %w", u.Reserved, err)

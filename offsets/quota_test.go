@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
@@ -163,4 +166,49 @@ func TestLedger(t *testing.T) {
 			t.Errorf("%d quota records in the topic, want 4 (10, 20, 500, 30)", quota)
 		}
 	})
+}
+
+// TestLedgerAfterAFailedReservation: a reservation whose commit fails leaves no client
+// stuck in a transaction: the next one asks for a claim, and after it goes on.
+func TestLedgerAfterAFailedReservation(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := testCtx(t)
+	topic := kafkatest.Topic(t, "offsets")
+	if err := EnsureTopic(ctx, admin(t, c.ListenAddrs()), topic, 1, -1); err != nil {
+		t.Fatal(err)
+	}
+	store, err := NewStore(topic, Seeds(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLedger(store, TokenHash("t"), kafkatest.TransactionalID(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	day := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	if _, err := l.Claim(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reserve(ctx, QuotaUsage{Period: day, Reserved: 10}); err != nil {
+		t.Fatal(err)
+	}
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, Err: kerr.TransactionAbortable, Count: 1})
+	if err := l.Reserve(ctx, QuotaUsage{Period: day, Reserved: 20}); err == nil {
+		t.Fatal("a reservation whose commit failed succeeded")
+	}
+	if err := l.Reserve(ctx, QuotaUsage{Period: day, Reserved: 20}); !errors.Is(err, sink.ErrFenced) {
+		t.Fatalf("after a failed reservation: err %v, want a claim asked for (sink.ErrFenced)", err)
+	}
+	u, err := l.Claim(ctx)
+	if err != nil || u.Reserved != 10 {
+		t.Fatalf("claim after the failure = %+v, %v; want the 10 committed", u, err)
+	}
+	if err := l.Reserve(ctx, QuotaUsage{Period: day, Reserved: 20}); err != nil {
+		t.Fatalf("reservation after the claim: %v", err)
+	}
 }

@@ -63,7 +63,10 @@ type reportState struct {
 	seen     seenSet
 	retryAt  time.Time
 	backoff  backoff.BackOff
-	status   ReportStatus
+	// kafkaDown: the last poll failed on Kafka's side; the next one waits until Kafka
+	// answers (see kafkaAnswers), without spending a call.
+	kafkaDown bool
+	status    ReportStatus
 	// native is the report's conversion scratch, reused row after row by the poll's
 	// goroutine (each row is encoded before the next is converted).
 	native schemas.Native
@@ -490,6 +493,9 @@ func (c *Connector) run(ctx context.Context) error {
 			}
 			continue
 		}
+		if !c.kafkaAnswers(ctx, writer, rs) {
+			continue
+		}
 		until, spent, ok, err := c.quota.Take(ctx, o.clock.Now())
 		if err != nil {
 			if stop := c.settle(ctx, rs, err); stop != nil {
@@ -641,7 +647,7 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 	switch {
 	case err == nil:
 		rs.backoff.Reset()
-		rs.retryAt = time.Time{}
+		rs.retryAt, rs.kafkaDown = time.Time{}, false
 		rs.status.State = StateRunning
 		return nil
 	case ctx.Err() != nil:
@@ -669,6 +675,12 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 		if d == backoff.Stop {
 			d = c.opts.maxBackoff
 		}
+		if kafkaSide(err) {
+			// Reading again costs calls, but only once Kafka answers (kafkaAnswers waits
+			// for it without calling), so the wait need not grow with a long outage.
+			rs.kafkaDown = true
+			d = min(d, kafkaRetryCap)
+		}
 		rs.retryAt = now.Add(d)
 		text := c.redact(err.Error())
 		if errors.Is(err, wolkvox.ErrCountMismatch) {
@@ -686,6 +698,58 @@ func (c *Connector) settle(ctx context.Context, rs *reportState, err error) erro
 		}
 		return nil
 	}
+}
+
+// kafkaRetryCap bounds the wait before a window that failed on Kafka's side is read
+// again, once Kafka answers.
+const kafkaRetryCap = 30 * time.Second
+
+// kafkaProbeInterval is how often a report whose last poll failed on Kafka's side asks
+// Kafka whether it answers again.
+const kafkaProbeInterval = 2 * time.Second
+
+// kafkaSide reports failures of Kafka rather than of Wolkvox or the data: a transaction
+// that could not be produced or committed, a count that could not be stored.
+func kafkaSide(err error) bool {
+	var ce *sink.CommitError
+	return errors.As(err, &ce) || errors.Is(err, ErrQuotaLedger)
+}
+
+// kafkaAnswers reports whether rs may poll now: always, unless its last poll failed on
+// Kafka's side; then only once Kafka answers a metadata request (which costs no call of
+// the quota), else it is asked again after kafkaProbeInterval. So an outage of Kafka,
+// however long, spends no calls, and the report goes on within seconds of its return
+// instead of after a backoff grown through the outage.
+func (c *Connector) kafkaAnswers(ctx context.Context, writer *sink.Writer, rs *reportState) bool {
+	c.mu.Lock()
+	down := rs.kafkaDown
+	c.mu.Unlock()
+	if !down {
+		return true
+	}
+	err := c.probeKafka(ctx, writer)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		rs.retryAt = c.opts.clock.Now().Add(kafkaProbeInterval)
+		rs.status.State, rs.status.LastError = StateBackingOff, "waiting for Kafka to answer: "+c.redact(err.Error())
+		return false
+	}
+	rs.kafkaDown = false
+	rs.backoff.Reset()
+	return true
+}
+
+// kafkaUp reports whether Kafka answers a metadata request now.
+func (c *Connector) kafkaUp(ctx context.Context, writer *sink.Writer) bool {
+	return c.probeKafka(ctx, writer) == nil
+}
+
+func (c *Connector) probeKafka(ctx context.Context, writer *sink.Writer) error {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := writer.Admin().ListBrokers(pctx)
+	return err
 }
 
 func classOf(err error) string {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -309,6 +310,77 @@ func TestStatusShowsAFrozenBroker(t *testing.T) {
 	waitStatus(t, "delivering again", c.Status, func(st source.Status) bool {
 		return st.Reports[0].Windows > windows && !st.Reports[0].Stalled
 	})
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKafkaOutageSpendsNoCalls: while Kafka answers nothing, no call is made beyond the
+// poll that falls due first: its commit waits for Kafka, and a report whose window failed on Kafka's side asks
+// Kafka (which costs no call) before reading the window again; once Kafka answers, the
+// report goes on within seconds, not after a backoff grown meanwhile.
+func TestKafkaOutageSpendsNoCalls(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	var down, refuseCommits atomic.Bool
+	for key := int16(0); key <= int16(kmsg.MaxKey); key++ {
+		cluster.ControlKey(key, func(req kmsg.Request) (kmsg.Response, error, bool) {
+			cluster.KeepControl()
+			switch {
+			case refuseCommits.Load() && key == int16(kmsg.Metadata):
+				return nil, errors.New("broker down"), true
+			case refuseCommits.Load() && key != int16(kmsg.EndTxn):
+				return nil, nil, false
+			case refuseCommits.Load():
+				// The commit fails outright (as after a coordinator lost its state),
+				// and nothing else answers: the report must wait without calling.
+				resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+				resp.ErrorCode = kerr.TransactionAbortable.Code
+				return resp, nil, true
+			case down.Load():
+				return nil, errors.New("broker down"), true // the connection is closed
+			}
+			return nil, nil, false
+		})
+	}
+	up := liveUpstream()
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	start := time.Now().In(bogota).Truncate(time.Second)
+	c, _ := testConnector(t, cluster.ListenAddrs(), srv.URL, start.Add(-time.Hour), fastClock(start, 60))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(ctx) }()
+
+	waitStatus(t, "delivering", c.Status, func(st source.Status) bool { return st.Reports[0].Windows > 1 })
+	for _, outage := range []struct {
+		name   string
+		refuse bool
+	}{{"commits hang", false}, {"commits fail", true}} {
+		down.Store(!outage.refuse)
+		refuseCommits.Store(outage.refuse)
+		time.Sleep(500 * time.Millisecond) // a call in flight may end
+		calls := up.calls.Load()
+		time.Sleep(5 * time.Second) // five virtual minutes: a poll or two would be due
+		// The poll that falls due first still reads its window (a transaction begins
+		// without Kafka); then no call, however long the outage lasts.
+		if n := up.calls.Load(); n > calls+1 {
+			t.Errorf("%s: %d calls to Wolkvox while Kafka was down, want at most the one poll that fell due", outage.name, n-calls)
+		}
+		st := c.Status().Reports[0]
+		t.Logf("%s: while Kafka was down: %s, activity %q, %q", outage.name, st.State, st.Activity, st.LastError)
+		windows := st.Windows
+		down.Store(false)
+		refuseCommits.Store(false)
+		back := time.Now()
+		waitStatus(t, "delivering again", c.Status, func(st source.Status) bool { return st.Reports[0].Windows > windows })
+		t.Logf("%s: delivering again %v after Kafka answered", outage.name, time.Since(back).Round(time.Millisecond))
+	}
 	cancel()
 	if err := <-runErr; err != nil {
 		t.Fatal(err)

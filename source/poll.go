@@ -171,6 +171,9 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 		if !restartable(err) {
 			return err
 		}
+		if kafkaSide(err) && !c.kafkaUp(ctx, writer) {
+			return err // read again once Kafka answers (settle, kafkaAnswers): no call before
+		}
 		wait := b.NextBackOff()
 		if wait == backoff.Stop {
 			return err

@@ -57,6 +57,10 @@ type Ledger interface {
 // while this one tried to reserve calls (see [Ledger]); nothing was spent.
 var ErrQuotaContended = errors.New("connector: another process keeps claiming the token's call count")
 
+// ErrQuotaLedger: the token's count could not be read or stored in Kafka (see Ledger):
+// no call is made until it can be.
+var ErrQuotaLedger = errors.New("connector: the token's call count is out of reach")
+
 // maxQuotaContention is how often one Take claims the ledger back after losing it
 // before it gives up with ErrQuotaContended (the caller backs off).
 const maxQuotaContention = 3
@@ -179,7 +183,7 @@ func (q *Quota) reserve(ctx context.Context, period time.Time) error {
 	if !q.claimed {
 		stored, err := q.ledger.Claim(ctx)
 		if err != nil {
-			return fmt.Errorf("connector: reading the token's stored call count: %w", err)
+			return fmt.Errorf("%w: reading the token's stored call count: %w", ErrQuotaLedger, err)
 		}
 		q.mu.Lock()
 		if stored.Period.Equal(q.period) {
@@ -197,16 +201,16 @@ func (q *Quota) reserve(ctx context.Context, period time.Time) error {
 	target := min(q.used+q.block, q.budget)
 	q.mu.Unlock()
 	if err := q.ledger.Reserve(ctx, offsets.QuotaUsage{Period: period, Reserved: target}); err != nil {
+		q.mu.Lock()
+		q.claimed = false // a failed reservation is claimed again (Ledger.Reserve)
+		q.mu.Unlock()
 		if errors.Is(err, sink.ErrFenced) {
 			// Another process counts this token too (a backfill, a worker the token is
 			// moving to or from): claim again, which reads what it reserved. The count
 			// stays whole either way; ErrQuotaContended says it keeps happening.
-			q.mu.Lock()
-			q.claimed = false
-			q.mu.Unlock()
 			return fmt.Errorf("%w: %w", ErrQuotaContended, err)
 		}
-		return fmt.Errorf("connector: reserving calls of the token's quota: %w", err)
+		return fmt.Errorf("%w: reserving calls of the token's quota: %w", ErrQuotaLedger, err)
 	}
 	q.mu.Lock()
 	if q.period.Equal(period) {
