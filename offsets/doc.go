@@ -12,4 +12,8 @@
 // ([Record]); [Store] reads them back under read_committed up to the last stable offset,
 // lists them, and sets or resets one with a transactional write. [EnsureTopic] creates
 // the topic compacted and refuses one that is not.
+//
+// The same topic keeps each token's call count of the day: a [QuotaUsage] under
+// [QuotaKey] (not Connect's key shape, so Connect's tools and [Store] pass it by),
+// written by a [Ledger] under a transactional ID of the token's own.
 package offsets

@@ -10,8 +10,10 @@
 // transactional IDs, passed in with [WriteTo]), [Worker] (several connectors in one
 // process, with pause, resume, stop and restart, as a Kafka Connect worker, and offset
 // administration: [Worker.ListPositions], [Worker.PlanOffsets] returning an
-// [OffsetPlan] that says what a change does, [Worker.ApplyOffsets]), [Quota] (the daily
-// call budget of a token) and [Redactor] (the secrets hidden from logs and status).
+// [OffsetPlan] that says what a change does, [Worker.ApplyOffsets]; with [Assigned], one
+// of a group of workers that runs what [Worker.Assign] gives it, see package cluster),
+// [Quota] (the daily call budget of a token, its count kept in a [Ledger] so that it
+// survives restarts and moves) and [Redactor] (the secrets hidden from logs and status).
 // [Backfill] turns a connector into a one-off re-read of a past range.
 //
 // Where a row goes, file by file: window.go plans the window; poll.go reads it (the
