@@ -142,9 +142,21 @@ func (g *group) launch(id string) {
 	g.procs[id] = &member{cmd: cmd, out: out}
 }
 
-// kill ends worker id with SIGKILL; stop with SIGTERM, expecting a clean exit.
+// kill ends worker id with SIGKILL; stop with SIGTERM, expecting a clean exit, once the
+// worker listens (a SIGTERM before the process has set up its signal handling would end
+// it uncleanly, which is not what stop tests).
 func (g *group) kill(id string) { g.end(id, syscall.SIGKILL) }
-func (g *group) stop(id string) { g.end(id, syscall.SIGTERM) }
+func (g *group) stop(id string) {
+	g.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !listening.MatchString(g.procs[id].out.String()) {
+		if time.Now().After(deadline) {
+			g.t.Fatalf("worker %s did not listen within 60 s", id)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.end(id, syscall.SIGTERM)
+}
 
 func (g *group) end(id string, sig syscall.Signal) {
 	m := g.procs[id]

@@ -110,7 +110,9 @@ connectors:
 	time.Sleep(12 * time.Second)
 	frozen := clock.Freeze()
 	until := frozen.Add(20 * time.Minute)
-	waitFor(t, "both reports to read past the freeze", 2*time.Minute, func() bool {
+	// A liveness bound, generous for a loaded machine (the worker runs in this process,
+	// under the race detector): it returns as soon as both reports are there.
+	waitFor(t, "both reports to read past the freeze", 5*time.Minute, func() bool {
 		pos := positionsOf(t, seeds, name+".offsets", name)
 		for _, p := range pos {
 			if p.WindowEnd.Before(until) {
