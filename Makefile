@@ -79,7 +79,9 @@ FUZZ_TARGETS ?= \
 	./schemas:FuzzScanNumber \
 	./source/wolkvox:FuzzDecodeRowsMatchEncodingJSON \
 	./source/restapi:FuzzParseOffsets \
-	./source/demo:FuzzParseReports
+	./source/demo:FuzzParseReports \
+	./offsets:FuzzQuotaUsageUnmarshal \
+	./source/cluster:FuzzDecodeGroupMessages
 FUZZTIME ?= 8s
 
 # go test's own bound for one package's tests (its default is 10m): the command

@@ -86,7 +86,6 @@ type cfg struct {
 	url                           func() string
 	session, heartbeat, rebalance time.Duration
 	logger                        *slog.Logger
-	kafkaOpts                     []kgo.Opt
 }
 
 // Opt configures a [Member]; see [New].
@@ -113,12 +112,6 @@ func RebalanceTimeout(d time.Duration) Opt { return func(c *cfg) { c.rebalance =
 
 // Logger sets the logger (default: discard).
 func Logger(l *slog.Logger) Opt { return func(c *cfg) { c.logger = l } }
-
-// KafkaOpts adds client options to the group client's (after the worker's destination
-// options).
-func KafkaOpts(opts ...kgo.Opt) Opt {
-	return func(c *cfg) { c.kafkaOpts = append(c.kafkaOpts, opts...) }
-}
 
 // ErrGroupConflict: the group is used by something that is not a group of
 // wolkvox-connect workers (Kafka consumers, Connect workers), or one of another release.
@@ -180,8 +173,9 @@ func (m *Member) update(fn func(v *View)) {
 // nil then, or ErrGroupConflict (wrapped) when the group cannot be ours.
 func (m *Member) Run(ctx context.Context) error {
 	dest := m.w.Destination()
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(dest.Seeds...), kgo.WithLogger(sink.KafkaLogger(m.log))},
-		dest.ClientOpts...), m.cfg.kafkaOpts...)...)
+	// The group client reaches Kafka as the worker's connectors do.
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(dest.Seeds...), kgo.WithLogger(sink.KafkaLogger(m.log))},
+		dest.ClientOpts...)...)
 	if err != nil {
 		return fmt.Errorf("cluster: client: %w", err)
 	}
