@@ -12,37 +12,32 @@ import (
 )
 
 // spool holds, in order, the records of a transaction that the producer had no room
-// for: the first spoolMemoryBytes of them in memory, the rest in a temporary file. It
-// lets Produce return at once whatever the broker's pace, so a caller reading an HTTP
-// answer into a transaction never holds the answer open while Kafka is slow; Drain
-// produces what waits, in the order it came.
+// for: in memory while the writer's [Budget] has room for them, the rest in a
+// temporary file. It lets Produce return at once whatever the broker's pace, so a
+// caller reading an HTTP answer into a transaction never holds the answer open while
+// Kafka is slow; Drain produces what waits, in the order it came. A record kept in
+// memory keeps its share of the budget until it is produced (the producer gives it
+// back when the broker answers) or the spool is dropped.
 //
 // Only a record's topic, key, value and headers are kept: those are all the
 // transaction's records carry (the producer stamps the time when it buffers them).
 type spool struct {
-	dir      string
-	memLimit int64
+	dir    string
+	budget *Budget
 
-	mem      []*kgo.Record
-	memBytes int64
+	mem []*kgo.Record
 
-	file   *os.File // nil until memory is full
+	file   *os.File // nil until the budget is full
 	w      *bufio.Writer
 	inFile int // records in the file
 }
-
-// spoolMemoryBytes is how much of a transaction's overflow stays in memory before it
-// goes to a file: a few producer batches, so a short hiccup never touches the disk.
-const spoolMemoryBytes = 4 << 20
 
 func (s *spool) len() int { return len(s.mem) + s.inFile }
 
 // add keeps r after everything already spooled.
 func (s *spool) add(r *kgo.Record) error {
-	size := recordBytes(r)
-	if s.file == nil && s.memBytes+size <= s.memLimit {
+	if s.file == nil && s.budget.tryTake(RecordMemory(r)) {
 		s.mem = append(s.mem, r)
-		s.memBytes += size
 		return nil
 	}
 	if s.file == nil {
@@ -59,15 +54,18 @@ func (s *spool) add(r *kgo.Record) error {
 	return nil
 }
 
-// drain hands every spooled record to produce, in order, and empties the spool.
-func (s *spool) drain(produce func(*kgo.Record) error) error {
+// drain hands every spooled record to produce, in order, and empties the spool. A
+// record from memory comes with its memory taken from the budget (reserved), which
+// passes to produce; one from the file comes without.
+func (s *spool) drain(produce func(r *kgo.Record, reserved bool) error) error {
 	for i, r := range s.mem {
-		s.mem[i] = nil
-		if err := produce(r); err != nil {
+		s.mem[i] = nil // produce owns its memory now
+		if err := produce(r, true); err != nil {
+			s.mem = s.mem[i+1:]
 			return err
 		}
 	}
-	s.mem, s.memBytes = s.mem[:0], 0
+	s.mem = s.mem[:0]
 	if s.file == nil {
 		return nil
 	}
@@ -84,17 +82,20 @@ func (s *spool) drain(produce func(*kgo.Record) error) error {
 		if err != nil {
 			return fmt.Errorf("sink: reading spool %s back: %w", s.file.Name(), err)
 		}
-		if err := produce(rec); err != nil {
+		if err := produce(rec, false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// close drops whatever is spooled and removes the file.
+// close drops whatever is spooled, giving its memory back, and removes the file.
 func (s *spool) close() {
+	for _, r := range s.mem {
+		s.budget.give(RecordMemory(r))
+	}
 	clear(s.mem)
-	s.mem, s.memBytes = s.mem[:0], 0
+	s.mem = s.mem[:0]
 	if s.file != nil {
 		name := s.file.Name()
 		s.file.Close()

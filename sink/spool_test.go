@@ -10,13 +10,22 @@ import (
 )
 
 // TestSpoolKeepsOrderAcrossMemoryAndFile: records come back from drain exactly as
-// added, in order, whether they stayed in memory or went to the file, and the file is
-// gone afterwards; a spool drained is empty and can be used again.
+// added, in order, whether they stayed in memory (while the budget had room) or went
+// to the file, and the file is gone afterwards; a record from memory comes with its
+// budget, which returns in full; a spool drained is empty and can be used again.
 func TestSpoolKeepsOrderAcrossMemoryAndFile(t *testing.T) {
-	for name, memLimit := range map[string]int64{"memory only": 1 << 20, "file only": 0, "both": 200} {
+	for name, tc := range map[string]struct {
+		budget int64
+		inMem  int // of 50 records
+	}{
+		"memory only":    {budget: 1 << 20, inMem: 50},
+		"one, then file": {budget: 1, inMem: 1},     // the first record fits an empty budget
+		"both":           {budget: 3000, inMem: -1}, // as many as fit, counted below
+	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := spool{dir: dir, memLimit: memLimit}
+			budget := NewBudget(tc.budget)
+			s := spool{dir: dir, budget: budget}
 			for round := range 2 {
 				var want []*kgo.Record
 				for i := range 50 {
@@ -29,12 +38,36 @@ func TestSpoolKeepsOrderAcrossMemoryAndFile(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if s.len() != 50 {
-					t.Fatalf("len %d, want 50", s.len())
+				if tc.inMem < 0 {
+					var used int64
+					tc.inMem = 0
+					for _, r := range want {
+						if used += RecordMemory(r); used > tc.budget {
+							break
+						}
+						tc.inMem++
+					}
+					if tc.inMem == 0 || tc.inMem == len(want) {
+						t.Fatalf("the budget holds %d of %d records: neither memory nor file is tested", tc.inMem, len(want))
+					}
+				}
+				if s.len() != 50 || len(s.mem) != tc.inMem {
+					t.Fatalf("round %d: len %d with %d in memory, want 50 with %d", round, s.len(), len(s.mem), tc.inMem)
 				}
 				var got []*kgo.Record
-				if err := s.drain(func(r *kgo.Record) error { got = append(got, r); return nil }); err != nil {
+				reserved := 0
+				if err := s.drain(func(r *kgo.Record, fromBudget bool) error {
+					got = append(got, r)
+					if fromBudget {
+						reserved++
+						budget.give(RecordMemory(r))
+					}
+					return nil
+				}); err != nil {
 					t.Fatal(err)
+				}
+				if reserved != tc.inMem || budget.Used() != 0 {
+					t.Fatalf("%d records came with their budget, %d bytes still used; want %d and 0", reserved, budget.Used(), tc.inMem)
 				}
 				if !slices.EqualFunc(got, want, sameRecord) {
 					t.Fatalf("round %d: drained records differ from those added", round)
@@ -55,10 +88,11 @@ func sameRecord(a, b *kgo.Record) bool {
 }
 
 // TestSpoolCloseRemovesTheFile: a transaction that ends without draining (an abort)
-// leaves no file behind.
+// leaves no file behind and gives its memory back.
 func TestSpoolCloseRemovesTheFile(t *testing.T) {
 	dir := t.TempDir()
-	s := spool{dir: dir}
+	budget := NewBudget(1)
+	s := spool{dir: dir, budget: budget}
 	for i := range 10 {
 		if err := s.add(&kgo.Record{Topic: "t", Value: fmt.Appendf(nil, "%d", i)}); err != nil {
 			t.Fatal(err)
@@ -68,7 +102,7 @@ func TestSpoolCloseRemovesTheFile(t *testing.T) {
 		t.Fatalf("%d files while spooling, want 1", len(files))
 	}
 	s.close()
-	if files, _ := os.ReadDir(dir); len(files) != 0 || s.len() != 0 {
-		t.Fatalf("after close: %d files, %d records", len(files), s.len())
+	if files, _ := os.ReadDir(dir); len(files) != 0 || s.len() != 0 || budget.Used() != 0 {
+		t.Fatalf("after close: %d files, %d records, %d bytes of budget used", len(files), s.len(), budget.Used())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 )
@@ -177,7 +178,7 @@ func TestProduceNeverWaitsForTheBroker(t *testing.T) {
 		return nil, nil, false
 	})
 
-	// 2,000 records of 4 KiB: twice the spool's memory part.
+	// 2,000 records of 4 KiB: eight times the writer's budget, so most go to the file.
 	var b sink.Batch
 	pad := strings.Repeat("x", 4<<10)
 	for i := range 2000 {
@@ -220,5 +221,85 @@ func TestProduceNeverWaitsForTheBroker(t *testing.T) {
 	}
 	if n != len(b.Records) {
 		t.Errorf("%d records committed, want %d", n, len(b.Records))
+	}
+}
+
+// TestWritersShareABudget: two writers given one Budget hold no more than it in
+// memory together, whatever the broker's pace: with the broker holding every produce
+// request, what does not fit goes to each transaction's spool file. Once the broker
+// answers, both commit every record and the budget is whole again.
+func TestWritersShareABudget(t *testing.T) {
+	c, seeds := fake(t)
+	ctx := testCtx(t)
+	e := newEnv(t, seeds)
+	const limit = 256 << 10
+	budget := sink.NewBudget(limit)
+	dir := t.TempDir()
+	opts := []sink.Opt{sink.MaxBuffered(1000, 1_000_012), sink.SpoolDir(dir), sink.SharedBudget(budget)}
+	writers := []*sink.Writer{e.writer(t, opts...), e.writer(t, append(opts, sink.TransactionalID(e.txnID+"-2"))...)}
+	topics := []string{e.eventsA, e.eventsB}
+
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+
+	txns := make([]*sink.Txn, len(writers))
+	for i, w := range writers {
+		txn, err := w.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		txns[i] = txn
+	}
+	const records = 400 // of 2 KiB each, per writer: 800 KiB each against a 256 KiB budget
+	pad := strings.Repeat("x", 2<<10)
+	var largest int64
+	for i := range records {
+		for j, txn := range txns {
+			r := sink.EventRecord(topics[j], fmt.Appendf(nil, "k%d", i%5), fmt.Appendf(nil, "%05d%s", i, pad), "act_3", time.Unix(0, 0), time.Unix(300, 0), "1")
+			largest = max(largest, sink.RecordMemory(r))
+			if err := txn.Produce(r); err != nil {
+				t.Fatalf("Produce: %v", err)
+			}
+			if used := budget.Used(); used > limit {
+				t.Fatalf("the writers hold %d bytes, over their shared budget of %d", used, limit)
+			}
+		}
+	}
+	if used := budget.Used(); used < limit-largest {
+		t.Errorf("the writers hold %d bytes while spooling, want the budget (%d) nearly full", used, limit)
+	}
+	for j, txn := range txns {
+		if txn.Spooled() < records/2 {
+			t.Errorf("writer %d spooled %d of %d records, want most of them", j, txn.Spooled(), records)
+		}
+	}
+	if files, _ := os.ReadDir(dir); len(files) != len(txns) {
+		t.Errorf("%d spool files, want one per transaction", len(files))
+	}
+	unblock()
+	for j, txn := range txns {
+		off, err := offsets.Record(e.offsets, offsets.Key{Connector: fmt.Sprint("c", j), Server: "0040", Report: "act_3"},
+			&offsets.Position{WindowEnd: time.Unix(300, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.Commit(off); err != nil {
+			t.Fatalf("writer %d: Commit: %v", j, err)
+		}
+	}
+	if used := budget.Used(); used != 0 {
+		t.Errorf("%d bytes of the budget still held after both commits", used)
+	}
+	for _, topic := range topics {
+		if n := len(committed(t, seeds, topic)); n != records {
+			t.Errorf("%s: %d records committed, want %d", topic, n, records)
+		}
 	}
 }

@@ -76,6 +76,9 @@ func NewWriter(opts ...Opt) (*Writer, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if c.budget == nil {
+		c.budget = NewBudget(int64(c.maxBufferedBytes))
+	}
 	log := c.logger.With("component", "sink", "transactional_id", c.txnID)
 	conn := []kgo.Opt{kgo.WithLogger(KafkaLogger(log))}
 	if len(c.seeds) > 0 {
@@ -109,12 +112,13 @@ func NewWriter(opts ...Opt) (*Writer, error) {
 	return w, nil
 }
 
-// hasRoom reports whether the producer can buffer r without waiting. Only the Txn in
-// flight produces, and the buffer only drains meanwhile, so the answer holds until r
-// is produced.
-func (w *Writer) hasRoom(r *kgo.Record) bool {
+// reserve reports whether the producer can buffer r without waiting, and if so takes
+// its memory from the budget. Only the Txn in flight produces on the client, and its
+// buffer only drains meanwhile, so the answer holds until r is produced.
+func (w *Writer) reserve(r *kgo.Record) bool {
 	return w.cl.BufferedProduceRecords() < int64(w.cfg.maxBufferedRecords) &&
-		w.cl.BufferedProduceBytes()+recordBytes(r) <= int64(w.cfg.maxBufferedBytes)
+		w.cl.BufferedProduceBytes()+recordBytes(r) <= int64(w.cfg.maxBufferedBytes) &&
+		w.cfg.budget.tryTake(RecordMemory(r))
 }
 
 // batchMaxBytes is the producer's batch limit for topic: what one record may take at most.
@@ -222,11 +226,12 @@ func (w *Writer) Commit(ctx context.Context, b Batch) error {
 // transaction, and [Writer.Close] cancels it. A Txn is used by one goroutine.
 //
 // Produce never waits for the broker. The producer buffers a bounded amount (see
-// [MaxBuffered]); a record it has no room for, and every record after it, waits in the
-// transaction's spool (a few MiB in memory, then a temporary file in [SpoolDir]) until
-// [Txn.Drain], [Txn.Flush] or [Txn.Commit] produces them in order, waiting for room. So
-// memory stays bounded however many records a transaction has, and a caller that
-// reads an answer into the transaction reads it at its own pace whatever Kafka's.
+// [MaxBuffered] and [Budget]); a record it has no room for, and every record after it,
+// waits in the transaction's spool (in memory while the budget has room, then in a
+// temporary file in [SpoolDir]) until [Txn.Drain], [Txn.Flush] or [Txn.Commit] produces
+// them in order, waiting for room. So memory stays bounded however many records a
+// transaction has, and a caller that reads an answer into the transaction reads it at
+// its own pace whatever Kafka's.
 type Txn struct {
 	w      *Writer
 	ctx    context.Context // produces run on it: the caller's, Close's cancel, the txn timeout
@@ -255,7 +260,7 @@ func (w *Writer) Begin(ctx context.Context) (*Txn, error) {
 	// abort, rather than a commit that waits for ever or a fenced writer.
 	tctx, cancel := context.WithTimeout(ctx, w.cfg.txnTimeout-w.cfg.txnTimeout/10)
 	t := &Txn{w: w, ctx: tctx, cancel: cancel, start: time.Now(),
-		spool: spool{dir: w.cfg.spoolDir, memLimit: spoolMemoryBytes}}
+		spool: spool{dir: w.cfg.spoolDir, budget: w.cfg.budget}}
 	w.stateMu.Lock()
 	closed, opened := w.closed, w.opened
 	if closed == nil {
@@ -315,7 +320,7 @@ func (t *Txn) Produce(r *kgo.Record) error {
 		return err
 	}
 	t.events++
-	if t.spool.len() > 0 || !t.w.hasRoom(r) {
+	if t.spool.len() > 0 || !t.w.reserve(r) {
 		t.spooled++
 		if err := t.spool.add(r); err != nil {
 			t.setErr(err)
@@ -326,9 +331,13 @@ func (t *Txn) Produce(r *kgo.Record) error {
 	return t.firstErr()
 }
 
-// produce hands r to the producer, waiting while its buffer is full.
+// produce hands r, whose memory is taken from the budget, to the producer, waiting
+// while the client's own buffer is full; the memory comes back when the broker has
+// answered for r.
 func (t *Txn) produce(r *kgo.Record) {
+	budget, memory := t.w.cfg.budget, RecordMemory(r)
 	t.w.cl.Produce(t.ctx, r, func(_ *kgo.Record, err error) {
+		budget.give(memory)
 		if err != nil {
 			t.setErr(err)
 		}
@@ -348,7 +357,12 @@ func (t *Txn) Drain() error {
 	if t.spool.len() > 0 {
 		t.w.log.DebugContext(t.ctx, "producing the records spooled while the producer was full", "records", t.spool.len())
 	}
-	if err := t.spool.drain(func(r *kgo.Record) error {
+	if err := t.spool.drain(func(r *kgo.Record, reserved bool) error {
+		if !reserved {
+			if err := t.w.cfg.budget.take(t.ctx, RecordMemory(r)); err != nil {
+				return err
+			}
+		}
 		t.produce(r)
 		return t.firstErr()
 	}); err != nil {

@@ -136,7 +136,7 @@ func benchClusters() []struct {
 // that reads them.
 type benchSetup struct {
 	rp    *replay
-	mk    func(source.Observer) (*source.Connector, error)
+	mk    func(source.Observer, ...source.Opt) (*source.Connector, error)
 	admin *kadm.Client
 }
 
@@ -174,7 +174,7 @@ func recordWindow(b *testing.B, seeds []string, rows, splits int, answerBytes in
 		b.Fatal(err)
 	}
 	setup := &benchSetup{rp: rp, admin: kadm.NewClient(kafkatest.Client(b, seeds))}
-	setup.mk = func(obs source.Observer) (*source.Connector, error) {
+	setup.mk = func(obs source.Observer, extra ...source.Opt) (*source.Connector, error) {
 		prefix := kafkatest.Topic(b)
 		cfg := source.Config{
 			Name: prefix, Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken), Location: bogota,
@@ -182,9 +182,9 @@ func recordWindow(b *testing.B, seeds []string, rows, splits int, answerBytes in
 			Reports: []source.ReportConfig{{API: benchReport, Start: benchStart}},
 		}
 		// Logs are discarded: a handler's cost is not the connector's.
-		return source.New(cfg, source.WriteTo(testDestination(seeds, prefix)), source.WithClock(clock), source.Encoder(enc),
+		return source.New(cfg, append([]source.Opt{source.WriteTo(testDestination(seeds, prefix)), source.WithClock(clock), source.Encoder(enc),
 			source.SourceOpts(wolkvox.Backoff(10*time.Millisecond, 100*time.Millisecond, time.Minute)),
-			source.WithObserver(obs), source.Logger(slog.New(slog.DiscardHandler)))
+			source.WithObserver(obs), source.Logger(slog.New(slog.DiscardHandler))}, extra...)...)
 	}
 	ctx := b.Context()
 
@@ -377,9 +377,12 @@ func BenchmarkCatchUp20(b *testing.B) {
 			var wall time.Duration
 			for b.Loop() {
 				b.StopTimer()
+				// One budget for the buffered records of all twenty, as a Worker gives its
+				// connectors.
+				memory := source.ProducerMemory(sink.NewBudget(benchProducerMemory()))
 				ws := make([]*window, connectors)
 				for i := range ws {
-					w, err := startPaused(ctx, setup.mk)
+					w, err := startPaused(ctx, setup.mk, memory)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -418,6 +421,15 @@ func BenchmarkCatchUp20(b *testing.B) {
 	}
 }
 
+// benchProducerMemory is the budget BenchmarkCatchUp20's connectors share: the
+// Worker's default, or WOLKVOX_BENCH_PRODUCER_MEMORY MiB (to compare budgets).
+func benchProducerMemory() int64 {
+	if v, _ := strconv.Atoi(os.Getenv("WOLKVOX_BENCH_PRODUCER_MEMORY")); v > 0 {
+		return int64(v) << 20
+	}
+	return source.DefaultProducerMemory
+}
+
 // resetPeak returns the heap the setup left to the OS, resets the peak RSS to the
 // current RSS and returns that: the process idle, before the measured work (the test
 // binary, the Kafka and HTTP clients, the recorded answers' bookkeeping).
@@ -454,9 +466,9 @@ type window struct {
 // startPaused builds a connector, starts it paused and returns once Run has finished its
 // setup (fenced, loaded offsets, created topics) and waits for Resume: Status shows the
 // report's cursor only once the offsets are loaded, and the paused loop is the next step.
-func startPaused(ctx context.Context, mk func(source.Observer) (*source.Connector, error)) (*window, error) {
+func startPaused(ctx context.Context, mk func(source.Observer, ...source.Opt) (*source.Connector, error), extra ...source.Opt) (*window, error) {
 	w := &window{runErr: make(chan error, 1), committed: make(chan struct{}, 1)}
-	c, err := mk(commitSignal(w.committed))
+	c, err := mk(commitSignal(w.committed), extra...)
 	if err != nil {
 		return nil, err
 	}

@@ -381,7 +381,7 @@ func permanentStart(err error) bool {
 // and loads the committed offsets. On failure nothing stays open.
 func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]offsets.Position, err error) {
 	o := c.opts
-	writer, err := o.dest.writer(c.cfg.Name, c.log)
+	writer, err := o.dest.writer(c.cfg.Name, c.log, o.producerMemory)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errPermanent, err)
 	}

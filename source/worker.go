@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
@@ -70,6 +71,10 @@ func NewWorker(configs []Config, opts ...Opt) (*Worker, error) {
 	if o.redactor == nil {
 		o.redactor = NewRedactor()
 		opts = append(slices.Clone(opts), WithRedactor(o.redactor))
+	}
+	if o.producerMemory == nil {
+		o.producerMemory = sink.NewBudget(DefaultProducerMemory)
+		opts = append(slices.Clone(opts), ProducerMemory(o.producerMemory))
 	}
 	for _, cfg := range configs {
 		o.redactor.Add(cfg.Token.Reveal())

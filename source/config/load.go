@@ -314,6 +314,7 @@ type fileLog struct {
 type fileLimits struct {
 	MaxBodyBytes    string `yaml:"max_body_bytes"`
 	MaxRowBytes     string `yaml:"max_row_bytes"`
+	ProducerMemory  string `yaml:"producer_memory"`
 	StallTimeout    string `yaml:"stall_timeout"`
 	FutureTolerance string `yaml:"future_tolerance"`
 }

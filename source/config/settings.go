@@ -126,6 +126,10 @@ type Limits struct {
 	// MaxRowBytes bounds one row's JSON text (wolkvox.MaxRowBytes); a longer row goes to
 	// the dead-letter topic. Default wolkvox.DefaultMaxRowBytes, 16 MiB.
 	MaxRowBytes int
+	// ProducerMemory bounds the memory that buffered records take in all the worker's
+	// connectors together (source.ProducerMemory); beyond it a window's rows wait in its
+	// spool file. Default source.DefaultProducerMemory, 32 MiB.
+	ProducerMemory int64
 	// StallTimeout is how long a report may read or commit without progress before its
 	// status says stalled (source.StallTimeout); default 5m.
 	StallTimeout time.Duration

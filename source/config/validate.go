@@ -28,6 +28,10 @@ const (
 	// refused every time and the report would never advance.
 	minBodyBytes = 1 << 20
 	minRowBytes  = 64 << 10
+	// minProducerMemory is the smallest limits.producer_memory: two producer batches
+	// (Kafka's 1 MB max.message.bytes), below which every window crawls through its
+	// spool file one batch at a time.
+	minProducerMemory = 2 << 20
 	// minStallTimeout is the shortest limits.stall_timeout: one call may take 60 s at
 	// the API and a commit some seconds, so under 30 s healthy reports would read
 	// stalled (and /readyz not ready) on every slow answer.
@@ -302,7 +306,8 @@ func (l *loader) buildLog(fl *fileLog, s *Log) {
 // DefaultLimits are the limits a file without a limits block runs with.
 func DefaultLimits() Limits {
 	return Limits{MaxBodyBytes: wolkvox.DefaultMaxBodyBytes, MaxRowBytes: wolkvox.DefaultMaxRowBytes,
-		StallTimeout: source.DefaultStallTimeout, FutureTolerance: source.DefaultFutureTolerance}
+		ProducerMemory: source.DefaultProducerMemory,
+		StallTimeout:   source.DefaultStallTimeout, FutureTolerance: source.DefaultFutureTolerance}
 }
 
 func (l *loader) buildLimits(fl *fileLimits) Limits {
@@ -337,6 +342,9 @@ func (l *loader) buildLimits(fl *fileLimits) Limits {
 		} else {
 			lim.MaxRowBytes = int(n)
 		}
+	}
+	if n, ok := size("producer_memory", fl.ProducerMemory, minProducerMemory); ok {
+		lim.ProducerMemory = n
 	}
 	if lim.MaxRowBytes > int(lim.MaxBodyBytes) && !l.has(join(path, "max_row_bytes")) {
 		// A smaller body with the default row limit: the row limit follows the body's.

@@ -140,6 +140,10 @@ func (l Limits) opts() []source.Opt {
 	if len(src) > 0 {
 		opts = append(opts, source.SourceOpts(src...))
 	}
+	if l.ProducerMemory > 0 {
+		// One budget for all the worker's connectors: opts are given to each of them.
+		opts = append(opts, source.ProducerMemory(sink.NewBudget(l.ProducerMemory)))
+	}
 	if l.StallTimeout > 0 {
 		opts = append(opts, source.StallTimeout(l.StallTimeout))
 	}
