@@ -87,23 +87,48 @@ func (p Position) Marshal() ([]byte, error) {
 	if p.Version != 0 && p.Version != CurrentVersion {
 		return nil, fmt.Errorf("%w: cannot write version %d", ErrMalformedPosition, p.Version)
 	}
-	w := wirePosition{Version: json.Number(strconv.Itoa(CurrentVersion)), Extra: p.Extra}
-	var err error
-	if w.LastSeen, err = formatTime(p.LastSeen); err != nil {
+	lastSeen, err := formatTime(p.LastSeen)
+	if err != nil {
 		return nil, fmt.Errorf("%w: last_seen: %w", ErrMalformedPosition, err)
 	}
-	if w.WindowEnd, err = formatTime(p.WindowEnd); err != nil {
+	windowEnd, err := formatTime(p.WindowEnd)
+	if err != nil {
 		return nil, fmt.Errorf("%w: window_end: %w", ErrMalformedPosition, err)
 	}
+	var extra []byte
+	if len(p.Extra) > 0 {
+		if extra, err = json.Marshal(p.Extra); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformedPosition, err)
+		}
+	}
+	var packed []byte
+	var count int
 	if len(p.Seen) > 0 {
-		packed, n := packSeen(p.Seen)
-		w.SeenCount = n
-		w.Seen = base64.StdEncoding.EncodeToString(packed)
+		packed, count = packSeen(p.Seen)
 	}
-	b, err := json.Marshal(w)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedPosition, err)
+	// The wire form's JSON, written into one buffer of the right size: a catch-up
+	// window's position holds 60,000 rows, and encoding/json (a base64 string, then a
+	// growing buffer that copies it) allocated 8.1 MB at every such commit where this
+	// allocates 2.7 MB, half of it the value returned (BenchmarkMarshal60k). It is
+	// byte for byte what json.Marshal writes for wirePosition
+	// (TestPositionMarshalIsItsJSON): the times and the base64 need no escaping.
+	b := make([]byte, 0, 128+len(extra)+base64.StdEncoding.EncodedLen(len(packed)))
+	b = append(b, `{"version":`...)
+	b = strconv.AppendInt(b, CurrentVersion, 10)
+	if lastSeen != "" {
+		b = append(append(append(b, `,"last_seen":"`...), lastSeen...), '"')
 	}
+	if windowEnd != "" {
+		b = append(append(append(b, `,"window_end":"`...), windowEnd...), '"')
+	}
+	if count > 0 {
+		b = strconv.AppendInt(append(b, `,"seen_count":`...), int64(count), 10)
+		b = append(base64.StdEncoding.AppendEncode(append(b, `,"seen":"`...), packed), '"')
+	}
+	if extra != nil {
+		b = append(append(b, `,"extra":`...), extra...)
+	}
+	b = append(b, '}')
 	if len(b) > MaxPositionBytes {
 		return nil, fmt.Errorf("%w: %d bytes for %d seen rows, limit %d: shorten the lookback", ErrTooLarge, len(b), len(p.Seen), MaxPositionBytes)
 	}
@@ -189,23 +214,35 @@ func parseTime(s string) (time.Time, error) {
 
 const seenFixed = 16 // ID and Version
 
-// packSeen sorts a copy of seen, drops exact duplicates and packs it.
+// packSeen packs seen in order (time, ID, version), dropping exact duplicates. It
+// sorts the rows' indices, 4 bytes a row, rather than a copy of the rows (24), and
+// leaves seen as it was.
 func packSeen(seen []Seen) ([]byte, int) {
-	s := slices.Clone(seen)
-	slices.SortFunc(s, compareSeen)
-	s = slices.Compact(s)
-	b := make([]byte, 0, len(s)*(seenFixed+2)+8)
-	for i, e := range s {
-		if i == 0 {
+	order := make([]int32, len(seen)) // MaxPositionBytes holds far fewer than 2^31 rows
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return compareSeen(seen[a], seen[b]) })
+	b := make([]byte, 0, len(seen)*(seenFixed+2)+8)
+	n := 0
+	var prev Seen
+	for _, i := range order {
+		e := seen[i]
+		switch {
+		case n == 0:
 			b = binary.AppendVarint(b, e.Time)
-		} else {
+		case e == prev:
+			continue
+		default:
 			// Sorted, so the delta is non-negative; as uint64 it cannot overflow.
-			b = binary.AppendUvarint(b, uint64(e.Time)-uint64(s[i-1].Time))
+			b = binary.AppendUvarint(b, uint64(e.Time)-uint64(prev.Time))
 		}
 		b = binary.BigEndian.AppendUint64(b, e.ID)
 		b = binary.BigEndian.AppendUint64(b, e.Version)
+		prev = e
+		n++
 	}
-	return b, len(s)
+	return b, n
 }
 
 // unpackSeen is packSeen's inverse. It insists on the canonical form (strictly

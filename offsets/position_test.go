@@ -3,11 +3,13 @@ package offsets
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -275,4 +277,50 @@ func FuzzPositionUnmarshal(f *testing.F) {
 			t.Fatalf("unstable: %s then %s (%v)", m1, m2, err)
 		}
 	})
+}
+
+// TestPositionMarshalIsItsJSON: Marshal, which writes its JSON by hand into one
+// buffer, writes exactly what encoding/json writes for the wire form, for positions
+// with and without each member.
+func TestPositionMarshalIsItsJSON(t *testing.T) {
+	for i, p := range []Position{
+		{},
+		{LastSeen: time.Unix(1700000000, 0)},
+		{WindowEnd: time.Unix(1700000300, 5)},
+		{Seen: seenRows(1, 1)},
+		{Seen: seenRows(500, 2), LastSeen: time.Unix(1700000000, 0), WindowEnd: time.Unix(1700000300, 0)},
+		{Extra: map[string]string{"b": "<&>\u2028\"", "a": ""}},
+		{Extra: map[string]string{}},
+	} {
+		got, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := wirePosition{Version: json.Number(strconv.Itoa(CurrentVersion)), Extra: p.Extra}
+		w.LastSeen, _ = formatTime(p.LastSeen)
+		w.WindowEnd, _ = formatTime(p.WindowEnd)
+		if len(p.Seen) > 0 {
+			packed, n := packSeen(p.Seen)
+			w.SeenCount, w.Seen = n, base64.StdEncoding.EncodeToString(packed)
+		}
+		want, err := json.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("position %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+// BenchmarkMarshal60k marshals the position of a 60,000-row window, as every commit of
+// a catch-up window does; B/op is the garbage each commit leaves.
+func BenchmarkMarshal60k(b *testing.B) {
+	p := Position{Seen: seenRows(60_000, 9), LastSeen: time.Unix(1700000000, 0), WindowEnd: time.Unix(1700000300, 0)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Marshal(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -134,7 +134,7 @@ func (c *Connector) seedFromTopic(ctx context.Context, rs *reportState) error {
 		if versioned {
 			h := fnv.New64a()
 			h.Write(r.Key)
-			rs.seen[[2]uint64{h.Sum64(), version}] = windowEnd.Unix()
+			rs.seen.add(identity{ID: h.Sum64(), Version: version}, windowEnd)
 			seeded++
 			b.update(func(p *BackfillProgress) { p.Seeded++ })
 		}

@@ -458,7 +458,7 @@ func (c *Connector) run(ctx context.Context) error {
 		rs.backoff = o.newBackoff()
 		if pos, ok := positions[string(enc)]; ok {
 			rs.cursor, rs.lastSeen, rs.seen = pos.WindowEnd, pos.LastSeen, newSeenSet(pos.Seen)
-			c.log.Info("resuming report", "report", rs.rc.Key(), "cursor", rs.cursor, "seen", len(rs.seen))
+			c.log.Info("resuming report", "report", rs.rc.Key(), "cursor", rs.cursor, "seen", rs.seen.len())
 		} else {
 			rs.cursor = firstCursor(rs.rc, now)
 			rs.seen = seenSet{}

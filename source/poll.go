@@ -215,7 +215,7 @@ func (c *Connector) poll(ctx context.Context, writer *sink.Writer, rs *reportSta
 			"window", w, "rows", d.stats.FutureRows, "tolerance", c.opts.futureTolerance)
 	}
 	c.log.Info("window delivered", "report", rs.rc.Key(), "window", w, "splits", len(capped),
-		"rows", d.stats.Rows, "dead_letters", d.stats.DeadLetters, "duplicates", d.stats.Duplicates, "seen", len(d.seen))
+		"rows", d.stats.Rows, "dead_letters", d.stats.DeadLetters, "duplicates", d.stats.Duplicates, "seen", d.seen.len())
 	return nil
 }
 

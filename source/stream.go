@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"time"
 
@@ -78,7 +77,7 @@ func (wt *windowTxn) fromCommitted() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	wt.committed = wt.rs.seen
-	wt.d = delivery{seen: maps.Clone(wt.rs.seen), lastSeen: wt.rs.lastSeen}
+	wt.d = delivery{seen: wt.rs.seen.fork(), lastSeen: wt.rs.lastSeen}
 }
 
 // answer starts reading the answer for window w.
@@ -161,7 +160,6 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 	if wt.seenBefore(id) {
 		return nil
 	}
-	d.seen.add(id, wt.piece.End)
 	if idErr != nil {
 		return wt.deadLetter(rowJSON(row), idErr)
 	}
@@ -220,10 +218,9 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 // that this answer returned it: a row is kept in the dedupe state as long as windows
 // return it.
 func (wt *windowTxn) seenBefore(id identity) bool {
-	if !wt.d.seen.has(id) {
+	if !wt.d.seen.add(id, wt.piece.End) {
 		return false
 	}
-	wt.d.seen.add(id, wt.piece.End)
 	if wt.committed.has(id) {
 		wt.d.stats.Duplicates++
 	}
@@ -237,7 +234,6 @@ func (wt *windowTxn) Oversize(big wolkvox.OversizeRow) error {
 	if wt.seenBefore(id) {
 		return nil
 	}
-	wt.d.seen.add(id, wt.piece.End)
 	reason := &OversizeRowError{Report: wt.rs.rep.API, Bytes: big.Bytes}
 	truncated := kgo.RecordHeader{Key: sink.HeaderTruncated, Value: []byte(strconv.FormatInt(big.Bytes, 10))}
 	return wt.deadLetter(big.Prefix, reason, truncated)

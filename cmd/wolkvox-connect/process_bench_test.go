@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
+	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+)
+
+// BenchmarkWorkerProcess runs the real worker (wolkvox-connect run, a process of its
+// own) catching up one 59,999-row diagram_13 window per connector, for one connector
+// and for twenty (twenty tokens, so they read at once), and reports the worker
+// process's own figures from getrusage of the child: its peak RSS (ru_maxrss) and CPU,
+// start-up included. The in-process benchmarks of package source (BenchmarkWindow60k,
+// BenchmarkCatchUp20) share their process with the benchmark's clients and the test
+// binary, about 40 MiB idle; this one measures what a deployment sees. The simulator
+// and Kafka (kfake, or the broker WOLKVOX_TEST_KAFKA names) run outside the worker.
+//
+// Each iteration is a fresh process with fresh topics; the clock is virtual and stands
+// still (the simulator shares it), so every iteration reads the same window: the
+// iteration ends when every connector has committed it, and the worker is stopped
+// with SIGTERM. Metrics: worker-peak-RSS-MiB (the largest of the iterations),
+// worker-cpu-s (per iteration) and rows/worker-cpu-s.
+//
+//	go test -run '^$' -bench WorkerProcess -benchtime 2x ./cmd/wolkvox-connect
+func BenchmarkWorkerProcess(b *testing.B) {
+	bin := buildBinary(b, "testclock")
+	clusters := []struct {
+		name  string
+		seeds func(testing.TB) []string
+	}{
+		{kafkatest.NameFake, func(tb testing.TB) []string { return kafkatest.Fake(tb) }},
+		{kafkatest.NameReal, kafkatest.Real},
+	}
+	for _, cl := range clusters {
+		b.Run(cl.name, func(b *testing.B) {
+			seeds := cl.seeds(b)
+			for _, connectors := range []int{1, 20} {
+				b.Run(fmt.Sprintf("connectors=%d", connectors), func(b *testing.B) {
+					benchWorkerProcess(b, bin, seeds, connectors)
+				})
+			}
+		})
+	}
+}
+
+func benchWorkerProcess(b *testing.B, bin string, seeds []string, connectors int) {
+	const rows = 59_999
+	start := time.Date(2026, 11, 20, 9, 0, 0, 0, bogotaLoc())
+	clock := source.FastClock{Origin: time.Now(), Start: start.Add(time.Hour), Speed: 1e-9}
+	simOpts := []simulator.Opt{simulator.Seed(11), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
+		simulator.Reports("diagram_13"), simulator.DefaultRowsPerMinute(0), simulator.DailyQuota(1_000_000),
+		simulator.LateRows(0, time.Minute), simulator.Edits(0, time.Minute),
+		simulator.Bursts(simulator.Burst{Report: "diagram_13", Minute: start.Add(20 * time.Minute), Rows: rows})}
+	for i := range connectors {
+		simOpts = append(simOpts, simulator.Token(fmt.Sprint("tok-", i), simulator.DefaultServer))
+	}
+	sim, err := simulator.New(simOpts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	if err := sim.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sim.Close() })
+
+	var peak int64
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		prefix := kafkatest.Topic(b)
+		var cfg strings.Builder
+		fmt.Fprintf(&cfg, `kafka: {brokers: [%s]}
+topics: {template: "%s.{connector}.{report}", offsets: %s.offsets, dead_letter: %s.dlq}
+rest: {address: "127.0.0.1:0"}
+log: {level: warn}
+clock: {start: %q, origin: %q, speed: %g}
+connectors:
+`, strings.Join(seeds, ", "), prefix, prefix, prefix, clock.Start.Format(time.RFC3339), clock.Origin.Format(time.RFC3339Nano), clock.Speed)
+		for i := range connectors {
+			fmt.Fprintf(&cfg, `  - {name: c%d, server: %q, token: tok-%d, time_zone: America/Bogota, daily_quota: 1000000, base_url: %s,
+     reports: [{api: diagram_13, start: %q}]}
+`, i, simulator.DefaultServer, i, sim.URL(), start.Format(time.RFC3339))
+		}
+		path := filepath.Join(b.TempDir(), "config.yaml")
+		if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		logs := &connectortest.Buffer{}
+		cmd := exec.Command(bin, "run", "--config", path)
+		cmd.Stdout, cmd.Stderr = logs, logs
+		cmd.Env = append(os.Environ(), "WOLKVOX_CONNECT_CONFIG=")
+		b.StartTimer()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		waitErr := waitCommitted(seeds, prefix+".offsets", connectors, start)
+		b.StopTimer()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil && waitErr == nil {
+			waitErr = fmt.Errorf("the worker: %w", err)
+		}
+		if waitErr != nil {
+			b.Fatalf("%v; worker logs:\n%s", waitErr, connectortest.Tail(logs.String(), 8<<10))
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		peak = max(peak, ru.Maxrss<<10) // KiB on Linux
+		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(peak)/(1<<20), "worker-peak-RSS-MiB")
+	b.ReportMetric(cpu.Seconds()/n, "worker-cpu-s")
+	b.ReportMetric(float64(connectors*rows)*n/cpu.Seconds(), "rows/worker-cpu-s")
+}
+
+// waitCommitted waits until each of the connectors has committed a window past from,
+// as the offsets topic says (which the worker creates: until then it cannot be read).
+func waitCommitted(seeds []string, offsetsTopic string, connectors int, from time.Time) error {
+	store, err := offsets.NewStore(offsetsTopic, offsets.Seeds(seeds...))
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		entries, err := store.List(ctx)
+		cancel()
+		done := map[string]bool{}
+		for _, e := range entries {
+			if e.Err == nil && e.Position.WindowEnd.After(from) {
+				done[e.Key.Connector] = true
+			}
+		}
+		if len(done) == connectors {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d connectors committed their window within 5 minutes (last read: %v)", len(done), connectors, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
