@@ -705,3 +705,25 @@ func TestTokenNeverLeaks(t *testing.T) {
 		t.Error("the echoed token was neither found nor redacted: the test does not exercise echoing")
 	}
 }
+
+// TestDefaultTransportReadsInLargeBuffers: the client's own transport reads the body
+// 64 KiB at a time (net/http's default is 4 KiB, a read call per small chunk of a
+// tens-of-MB answer: half the read calls of a 60,000-row window, measured), and a
+// caller's own HTTP client keeps its transport.
+func TestDefaultTransportReadsInLargeBuffers(t *testing.T) {
+	c, err := NewClient(Token("t"), Server("0040"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, ok := c.cfg.httpClient.Transport.(*http.Transport); !ok || tr.ReadBufferSize != readBufferSize {
+		t.Fatalf("default transport %#v, want one reading %d bytes at a time", c.cfg.httpClient.Transport, readBufferSize)
+	}
+	own := &http.Transport{}
+	c, err = NewClient(Token("t"), Server("0040"), HTTPClient(&http.Client{Transport: own}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cfg.httpClient.Transport != own || own.ReadBufferSize != 0 {
+		t.Fatal("a caller's transport was replaced or changed")
+	}
+}

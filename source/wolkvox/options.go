@@ -203,7 +203,9 @@ func (c *cfg) validate() error {
 		}
 	}
 	if c.httpClient == nil {
-		c.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ReadBufferSize = readBufferSize
+		c.httpClient = &http.Client{Transport: t}
 	} else {
 		hc := *c.httpClient // a copy: the caller's client keeps its own redirect policy
 		c.httpClient = &hc
@@ -263,3 +265,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return context.Cause(ctx)
 	}
 }
+
+// readBufferSize is the default client's read buffer, net/http's 4 KiB raised: an
+// answer of 60,000 rows is tens of MB, and a server that sends it in small chunks
+// (PHP's output buffer, a proxy) would otherwise cost a read call per chunk.
+const readBufferSize = 64 << 10
