@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -168,15 +169,7 @@ func TestProduceNeverWaitsForTheBroker(t *testing.T) {
 	dir := t.TempDir()
 	w := e.writer(t, sink.MaxBuffered(20, 1_000_012), sink.SpoolDir(dir))
 
-	release := make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(unblock)
-	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		c.SleepControl(func() { <-release })
-		return nil, nil, false
-	})
+	unblock := holdProduces(t, c)
 
 	// 2,000 records of 4 KiB: eight times the writer's budget, so most go to the file.
 	var b sink.Batch
@@ -239,15 +232,7 @@ func TestWritersShareABudget(t *testing.T) {
 	writers := []*sink.Writer{e.writer(t, opts...), e.writer(t, append(opts, sink.TransactionalID(e.txnID+"-2"))...)}
 	topics := []string{e.eventsA, e.eventsB}
 
-	release := make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(unblock)
-	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		c.SleepControl(func() { <-release })
-		return nil, nil, false
-	})
+	unblock := holdProduces(t, c)
 
 	txns := make([]*sink.Txn, len(writers))
 	for i, w := range writers {
@@ -302,4 +287,19 @@ func TestWritersShareABudget(t *testing.T) {
 			t.Errorf("%s: %d records committed, want %d", topic, n, records)
 		}
 	}
+}
+
+// holdProduces makes the fake broker hold every produce request until the returned
+// function is called (at the latest when the test ends).
+func holdProduces(t *testing.T, c *kfake.Cluster) (release func()) {
+	held := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release)
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-held })
+		return nil, nil, false
+	})
+	return release
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -66,16 +65,7 @@ func newGroup(t testing.TB, seeds []string, speed float64, session, heartbeat st
 	for i := range clusterTokens {
 		simOpts = append(simOpts, simulator.Token(fmt.Sprintf("tok-%d", i), fmt.Sprintf("%04d", 41+i)))
 	}
-	sim, err := simulator.New(simOpts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if err := sim.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := startSimulator(t, simOpts...)
 	name := kafkatest.Topic(t)
 	var b strings.Builder
 	fmt.Fprintf(&b, `kafka: {brokers: [%s]}

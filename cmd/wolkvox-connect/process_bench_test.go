@@ -67,16 +67,7 @@ func benchWorkerProcess(b *testing.B, bin string, seeds []string, connectors int
 	for i := range connectors {
 		simOpts = append(simOpts, simulator.Token(fmt.Sprint("tok-", i), simulator.DefaultServer))
 	}
-	sim, err := simulator.New(simOpts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	if err := sim.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = sim.Close() })
+	sim := startSimulator(b, simOpts...)
 
 	var peak int64
 	var cpu time.Duration

@@ -54,18 +54,9 @@ func runForReplay(t *testing.T, seeds []string) *replayed {
 	const speed = 300
 	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogotaLoc())
 	clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: start.Add(time.Hour), Speed: speed}}
-	sim, err := simulator.New(simulator.Seed(17), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
+	sim := startSimulator(t, simulator.Seed(17), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
 		simulator.Reports("diagram_13", "act_3"), simulator.DefaultRowsPerMinute(3),
 		simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.3, 20*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	simCtx, simCancel := context.WithCancel(context.Background())
-	t.Cleanup(simCancel)
-	if err := sim.Start(simCtx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
 	name := kafkatest.Topic(t)
 	cfg := fmt.Sprintf(`kafka: {brokers: [%s]}
 topics: {template: "%s.{report}", offsets: %s.offsets, dead_letter: %s.dlq}

@@ -50,17 +50,7 @@ func startRun(t *testing.T, o runOptions) *inProcess {
 	t.Helper()
 	seeds := kafkatest.Fake(t)
 	if o.baseURL == "" {
-		sim, err := simulator.New(simulator.Seed(3), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		simCtx, simCancel := context.WithCancel(context.Background())
-		t.Cleanup(simCancel)
-		if err := sim.Start(simCtx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = sim.Close() })
-		o.baseURL = sim.URL()
+		o.baseURL = startSimulator(t, simulator.Seed(3), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13")).URL()
 	}
 	name := kafkatest.Topic(t)
 	cfg := fmt.Sprintf(`kafka: {brokers: [%s]}
