@@ -241,6 +241,7 @@ type Txn struct {
 	spool  spool
 	// spooled counts the records that went through the spool.
 	spooled int
+	promise func(*kgo.Record, error) // of every record produced (newPromise)
 
 	mu  sync.Mutex
 	err error // the first produce that failed
@@ -261,6 +262,7 @@ func (w *Writer) Begin(ctx context.Context) (*Txn, error) {
 	tctx, cancel := context.WithTimeout(ctx, w.cfg.txnTimeout-w.cfg.txnTimeout/10)
 	t := &Txn{w: w, ctx: tctx, cancel: cancel, start: time.Now(),
 		spool: spool{dir: w.cfg.spoolDir, budget: w.cfg.budget}}
+	t.promise = t.newPromise()
 	w.stateMu.Lock()
 	closed, opened := w.closed, w.opened
 	if closed == nil {
@@ -333,15 +335,20 @@ func (t *Txn) Produce(r *kgo.Record) error {
 
 // produce hands r, whose memory is taken from the budget, to the producer, waiting
 // while the client's own buffer is full; the memory comes back when the broker has
-// answered for r.
-func (t *Txn) produce(r *kgo.Record) {
-	budget, memory := t.w.cfg.budget, RecordMemory(r)
-	t.w.cl.Produce(t.ctx, r, func(_ *kgo.Record, err error) {
-		budget.give(memory)
+// answered for r (t.promise).
+func (t *Txn) produce(r *kgo.Record) { t.w.cl.Produce(t.ctx, r, t.promise) }
+
+// newPromise is the promise of every record t produces: one function for them all, not
+// a closure a record. A record is not changed while it is produced, so the memory it
+// gives back is what it took.
+func (t *Txn) newPromise() func(*kgo.Record, error) {
+	budget := t.w.cfg.budget
+	return func(r *kgo.Record, err error) {
+		budget.give(RecordMemory(r))
 		if err != nil {
 			t.setErr(err)
 		}
-	})
+	}
 }
 
 // Drain produces every spooled record, in order, waiting for room in the producer's
