@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -76,9 +77,9 @@ func (s *spool) drain(produce func(r *kgo.Record, reserved bool) error) error {
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("sink: spool %s: %w", s.file.Name(), err)
 	}
-	r := bufio.NewReaderSize(s.file, 64<<10)
+	r := newSpoolReader(bufio.NewReaderSize(s.file, 64<<10))
 	for range s.inFile {
-		rec, err := readSpooled(r)
+		rec, err := r.read()
 		if err != nil {
 			return fmt.Errorf("sink: reading spool %s back: %w", s.file.Name(), err)
 		}
@@ -144,50 +145,94 @@ const maxSpooledField = 64 << 20
 
 var errSpoolCorrupt = errors.New("corrupt spool record")
 
-func readSpooled(r *bufio.Reader) (*kgo.Record, error) {
-	field := func() ([]byte, error) {
-		n, err := binary.ReadUvarint(r)
-		if err != nil {
-			return nil, err
-		}
-		if n > maxSpooledField {
-			return nil, fmt.Errorf("%w: a field of %d bytes", errSpoolCorrupt, n)
-		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	topic, err := field()
+// spoolReader reads records back from a spool file. A record costs three allocations
+// (the record, its headers, one block for its bytes) however many fields it has, and
+// the topic and header names, the same on every record, are kept once: twenty
+// connectors catching up at once send most rows through their spool files.
+type spoolReader struct {
+	r       *bufio.Reader
+	names   map[string]string
+	scratch []byte
+	ends    []int // where each field ends in scratch
+}
+
+func newSpoolReader(r *bufio.Reader) *spoolReader {
+	return &spoolReader{r: r, names: make(map[string]string)}
+}
+
+// field reads one length-prefixed field onto scratch.
+func (sr *spoolReader) field() error {
+	n, err := binary.ReadUvarint(sr.r)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rec := &kgo.Record{Topic: string(topic)}
-	if rec.Key, err = field(); err != nil {
-		return nil, err
+	if n > maxSpooledField {
+		return fmt.Errorf("%w: a field of %d bytes", errSpoolCorrupt, n)
 	}
-	if rec.Value, err = field(); err != nil {
-		return nil, err
+	start := len(sr.scratch)
+	sr.scratch = slices.Grow(sr.scratch, int(n))[:start+int(n)]
+	if _, err := io.ReadFull(sr.r, sr.scratch[start:]); err != nil {
+		return err
 	}
-	n, err := binary.ReadUvarint(r)
+	sr.ends = append(sr.ends, len(sr.scratch))
+	return nil
+}
+
+// name returns field i of scratch as a string, kept once.
+func (sr *spoolReader) name(i int) string {
+	b := sr.bytes(sr.scratch, i)
+	if s, ok := sr.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(sr.names) < maxSpoolNames {
+		sr.names[s] = s
+	}
+	return s
+}
+
+// maxSpoolNames bounds the names kept: a transaction writes to a few topics and its
+// records carry a handful of header names.
+const maxSpoolNames = 256
+
+// bytes returns field i of block (scratch, or its copy).
+func (sr *spoolReader) bytes(block []byte, i int) []byte {
+	start := 0
+	if i > 0 {
+		start = sr.ends[i-1]
+	}
+	return block[start:sr.ends[i]:sr.ends[i]]
+}
+
+func (sr *spoolReader) read() (*kgo.Record, error) {
+	sr.scratch, sr.ends = sr.scratch[:0], sr.ends[:0]
+	for range 3 { // topic, key, value
+		if err := sr.field(); err != nil {
+			return nil, err
+		}
+	}
+	n, err := binary.ReadUvarint(sr.r)
 	if err != nil {
 		return nil, err
 	}
 	if n > maxSpooledField {
 		return nil, fmt.Errorf("%w: %d headers", errSpoolCorrupt, n)
 	}
-	rec.Headers = make([]kgo.RecordHeader, 0, n)
-	for range n {
-		k, err := field()
-		if err != nil {
+	for range 2 * n {
+		if err := sr.field(); err != nil {
 			return nil, err
 		}
-		v, err := field()
-		if err != nil {
-			return nil, err
+	}
+	block := slices.Clone(sr.scratch)
+	if block == nil {
+		block = []byte{} // empty fields read back empty, not nil (a nil value is a tombstone)
+	}
+	rec := &kgo.Record{Topic: sr.name(0), Key: sr.bytes(block, 1), Value: sr.bytes(block, 2)}
+	if n > 0 {
+		rec.Headers = make([]kgo.RecordHeader, n)
+		for i := range rec.Headers {
+			rec.Headers[i] = kgo.RecordHeader{Key: sr.name(3 + 2*i), Value: sr.bytes(block, 4+2*i)}
 		}
-		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: string(k), Value: v})
 	}
 	return rec, nil
 }
