@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -22,18 +23,23 @@ import (
 // concurrent use.
 type Budget struct {
 	limit int64
+	slack int64 // what must be free beyond a waiter's need before it is woken
 
 	mu      sync.Mutex
 	used    int64
-	waiters int
-	freed   chan struct{} // closed when memory comes back while someone waits
+	waiters []*budgetWaiter // first come, first served
+}
+
+type budgetWaiter struct {
+	n     int64
+	ready chan struct{} // closed once n is taken for it
 }
 
 // NewBudget returns a budget of bytes. A record larger than the whole budget is still
 // taken when nothing else holds any, so no record is refused for its size here: the
 // topic's limits (CheckSize) decide that.
 func NewBudget(bytes int64) *Budget {
-	return &Budget{limit: bytes, freed: make(chan struct{})}
+	return &Budget{limit: bytes, slack: bytes / 8}
 }
 
 // Limit is the budget's size in bytes.
@@ -58,42 +64,43 @@ const recordOverhead = 448
 
 func (b *Budget) fits(n int64) bool { return b.used == 0 || b.used+n <= b.limit }
 
-// tryTake takes n bytes if they fit now.
+// tryTake takes n bytes if they fit now and nobody waits: those who wait come first.
 func (b *Budget) tryTake(n int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.fits(n) {
+	if len(b.waiters) > 0 || !b.fits(n) {
 		return false
 	}
 	b.used += n
 	return true
 }
 
-// take waits until n bytes fit and takes them, or returns ctx's error.
+// take waits until n bytes fit, after those who waited before, and takes them; or
+// returns ctx's error, having taken nothing.
 func (b *Budget) take(ctx context.Context, n int64) error {
-	for {
-		b.mu.Lock()
-		if b.fits(n) {
-			b.used += n
-			b.mu.Unlock()
-			return nil
-		}
-		b.waiters++
-		freed := b.freed
+	b.mu.Lock()
+	if len(b.waiters) == 0 && b.fits(n) {
+		b.used += n
 		b.mu.Unlock()
-		var err error
-		select {
-		case <-freed:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		b.mu.Lock()
-		b.waiters--
-		b.mu.Unlock()
-		if err != nil {
-			return err
-		}
+		return nil
 	}
+	w := &budgetWaiter{n: n, ready: make(chan struct{})}
+	b.waiters = append(b.waiters, w)
+	b.mu.Unlock()
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if i := slices.Index(b.waiters, w); i >= 0 {
+		b.waiters = slices.Delete(b.waiters, i, i+1)
+	} else {
+		b.used -= n // granted as the context ended: given back
+	}
+	b.wake()
+	return ctx.Err()
 }
 
 // give returns n bytes taken earlier.
@@ -101,8 +108,22 @@ func (b *Budget) give(n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.used -= n
-	if b.waiters > 0 {
-		close(b.freed)
-		b.freed = make(chan struct{})
+	b.wake()
+}
+
+// wake grants the waiters in order while they fit with the slack to spare (or nothing
+// is held): records come back one acknowledgement at a time, and a waiter woken for
+// every one of them would be woken again at once for its next record; with the slack,
+// one wake-up serves a run of records. Those who wait cannot be overtaken (tryTake), so
+// what is held only falls until the first of them is served.
+func (b *Budget) wake() {
+	for len(b.waiters) > 0 {
+		w := b.waiters[0]
+		if b.used != 0 && b.used+w.n+b.slack > b.limit {
+			return
+		}
+		b.used += w.n
+		b.waiters = b.waiters[1:]
+		close(w.ready)
 	}
 }

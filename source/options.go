@@ -187,12 +187,12 @@ func SharedQuota(q *Quota) Opt { return optFunc(func(o *options) { o.quota = q }
 // most, all together, unless ProducerMemory says otherwise: the producers' buffers and
 // the in-memory part of their transactions' spools. A window's rows stream into its
 // transaction, so this is what stands between a fast answer and a slower Kafka; beyond
-// it rows wait in a spool file. BenchmarkCatchUp20 (twenty connectors catching up one
-// 60,000-row window each at once) measured, for 16, 32 and 64 MiB: 329, 392 and
-// 490 MiB peak RSS at 115 k, 128 k and 161 k rows/s; with no shared bound (16 MiB per
-// connector) 700 MiB at 152 k. One connector alone is not slowed by it: its own
-// producer buffers at most sink.DefaultMaxBufferedBytes.
-const DefaultProducerMemory = 32 << 20
+// it rows wait in a spool file. It is what one connector's producer buffers on its own
+// (sink.DefaultMaxBufferedBytes), so a lone connector is as fast as without a shared
+// bound, and twenty now share it. BenchmarkWorkerProcess, twenty connectors catching up
+// one 60,000-row window each at once: 16 MiB, 253 MiB peak RSS and 18.3 CPU s; 32 MiB,
+// 287 MiB and 17.1 s; with no shared bound (16 MiB each), 628 MiB and 14.2 s.
+const DefaultProducerMemory = 16 << 20
 
 // ProducerMemory makes the connector's buffered records draw on b, shared with every
 // connector given the same b (see sink.Budget). A Worker gives all its connectors one

@@ -20,13 +20,14 @@ import (
 )
 
 // BenchmarkWorkerProcess runs the real worker (wolkvox-connect run, a process of its
-// own) catching up one 59,999-row diagram_13 window per connector, for one connector
-// and for twenty (twenty tokens, so they read at once), and reports the worker
-// process's own figures: its peak RSS (VmHWM in /proc/<pid>/status) and its CPU
-// (getrusage of the child), start-up included. The in-process benchmarks of package source (BenchmarkWindow60k,
-// BenchmarkCatchUp20) share their process with the benchmark's clients and the test
-// binary, about 40 MiB idle; this one measures what a deployment sees. The simulator
-// and Kafka (kfake, or the broker WOLKVOX_TEST_KAFKA names) run outside the worker.
+// own) catching up one diagram_13 window per connector: 59,999 rows for one connector
+// and for twenty (twenty tokens, so they read at once), and 61,000 rows (bisected
+// once) for one. It reports the worker process's own figures: its peak RSS (VmHWM in
+// /proc/<pid>/status) and its CPU (getrusage of the child), start-up included. The
+// in-process benchmarks of package source (BenchmarkWindow60k, BenchmarkCatchUp20)
+// share their process with the benchmark's clients and the test binary, about 40 MiB
+// idle; this one measures what a deployment sees. The simulator and Kafka (kfake, or
+// the broker WOLKVOX_TEST_KAFKA names) run outside the worker.
 //
 // Each iteration is a fresh process with fresh topics; the clock is virtual and stands
 // still (the simulator shares it), so every iteration reads the same window: the
@@ -47,23 +48,25 @@ func BenchmarkWorkerProcess(b *testing.B) {
 	for _, cl := range clusters {
 		b.Run(cl.name, func(b *testing.B) {
 			seeds := cl.seeds(b)
-			for _, connectors := range []int{1, 20} {
-				b.Run(fmt.Sprintf("connectors=%d", connectors), func(b *testing.B) {
-					benchWorkerProcess(b, bin, seeds, connectors)
+			for _, tc := range []struct{ connectors, rows int }{{1, 59_999}, {1, 61_000}, {20, 59_999}} {
+				b.Run(fmt.Sprintf("connectors=%d/rows=%d", tc.connectors, tc.rows), func(b *testing.B) {
+					benchWorkerProcess(b, bin, seeds, tc.connectors, tc.rows)
 				})
 			}
 		})
 	}
 }
 
-func benchWorkerProcess(b *testing.B, bin string, seeds []string, connectors int) {
-	const rows = 59_999
+func benchWorkerProcess(b *testing.B, bin string, seeds []string, connectors, rows int) {
 	start := time.Date(2026, 11, 20, 9, 0, 0, 0, bogotaLoc())
 	clock := source.FastClock{Origin: time.Now(), Start: start.Add(time.Hour), Speed: 1e-9}
 	simOpts := []simulator.Opt{simulator.Seed(11), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
 		simulator.Reports("diagram_13"), simulator.DefaultRowsPerMinute(0), simulator.DailyQuota(1_000_000),
 		simulator.LateRows(0, time.Minute), simulator.Edits(0, time.Minute),
-		simulator.Bursts(simulator.Burst{Report: "diagram_13", Minute: start.Add(20 * time.Minute), Rows: rows})}
+		// Two bursts on either side of the window's midpoint, so that more than 60,000
+		// rows cost exactly one bisection.
+		simulator.Bursts(simulator.Burst{Report: "diagram_13", Minute: start.Add(10 * time.Minute), Rows: rows / 2},
+			simulator.Burst{Report: "diagram_13", Minute: start.Add(40 * time.Minute), Rows: rows - rows/2})}
 	for i := range connectors {
 		simOpts = append(simOpts, simulator.Token(fmt.Sprint("tok-", i), simulator.DefaultServer))
 	}

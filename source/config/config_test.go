@@ -234,7 +234,7 @@ func TestDefaults(t *testing.T) {
 		{"rest", s.REST.Address, DefaultRESTAddress},
 		{"rest token unset", s.REST.Token.IsSet(), false},
 		{"log", s.Log, Log{Level: slog.LevelInfo, Format: "text"}},
-		{"limits", s.Limits, Limits{MaxBodyBytes: 512 << 20, MaxRowBytes: 16 << 20, ProducerMemory: 32 << 20, StallTimeout: 5 * time.Minute, FutureTolerance: time.Hour}},
+		{"limits", s.Limits, Limits{MaxBodyBytes: 512 << 20, MaxRowBytes: 16 << 20, ProducerMemory: 16 << 20, StallTimeout: 5 * time.Minute, FutureTolerance: time.Hour}},
 		{"clock", s.Clock, (*Clock)(nil)},
 		{"registry", s.SchemaRegistry.URL, ""},
 		{"zone", c.Config.Location.String(), DefaultTimeZone},

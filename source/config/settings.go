@@ -128,7 +128,7 @@ type Limits struct {
 	MaxRowBytes int
 	// ProducerMemory bounds the memory that buffered records take in all the worker's
 	// connectors together (source.ProducerMemory); beyond it a window's rows wait in its
-	// spool file. Default source.DefaultProducerMemory, 32 MiB.
+	// spool file. Default source.DefaultProducerMemory, 16 MiB.
 	ProducerMemory int64
 	// StallTimeout is how long a report may read or commit without progress before its
 	// status says stalled (source.StallTimeout); default 5m.
