@@ -7,7 +7,9 @@
 // [Writer.Open] fences any previous instance; [Writer.Begin] opens a [Txn] that records
 // stream into as they come (never waiting for the broker: what the producer's bounded
 // buffer cannot hold waits in the transaction's spool, memory then a temporary file) and
-// that [Txn.Commit] ends with the offset record; [Writer.Commit] writes a whole [Batch]
+// that [Txn.Commit] ends with the offset record. A [Budget] bounds the memory of the
+// buffered records of every writer that shares it ([SharedBudget]), a worker's
+// connectors together; [Writer.Commit] writes a whole [Batch]
 // that way. The errors in errors.go say what the caller should do next (retry, fix the
 // records, or stop because another instance took over). [TopicName], [EventRecord] and [DeadLetter]
 // build the topics and records.

@@ -317,10 +317,17 @@ func sortSeen(rows []offsets.Seen) {
 	if &src[0] != &rows[0] {
 		copy(rows, src)
 	}
-	for i := 1; i < len(rows); i++ {
-		for j := i; j > 0 && rows[j].ID == rows[j-1].ID && rows[j].Version < rows[j-1].Version; j-- {
-			rows[j], rows[j-1] = rows[j-1], rows[j]
+	// Runs of one ID, sorted by Version. They are rare, but a report whose key fields are
+	// all empty puts every row in one: a sort, not an insertion, keeps that linearithmic.
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].ID == rows[i].ID {
+			j++
 		}
+		if j-i > 1 {
+			slices.SortFunc(rows[i:j], compareSeenKey)
+		}
+		i = j
 	}
 }
 

@@ -143,3 +143,25 @@ func BenchmarkSeenSet60k(b *testing.B) {
 		})
 	})
 }
+
+// TestSeenSetOneID: rows that all share one ID (a report whose key fields are empty,
+// every row a version of one identity) fold and find like any others.
+func TestSeenSetOneID(t *testing.T) {
+	var s seenSet
+	end := time.Unix(1_700_000_000, 0)
+	const n = 3*seenPending + 17
+	for v := range uint64(n) {
+		if s.add(identity{ID: 42, Version: (v * 7919) % n}, end) {
+			t.Fatalf("version %d found before it was added", v)
+		}
+	}
+	got := s.entries()
+	if len(got) != n || !slices.IsSortedFunc(got, compareSeenKey) {
+		t.Fatalf("%d entries, sorted %v; want %d sorted", len(got), slices.IsSortedFunc(got, compareSeenKey), n)
+	}
+	for v := range uint64(n) {
+		if !s.has(identity{ID: 42, Version: v}) {
+			t.Fatalf("version %d lost", v)
+		}
+	}
+}
