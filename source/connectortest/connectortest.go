@@ -53,12 +53,10 @@ type Event struct {
 	Offset       int64
 }
 
-// Delivered maps each topic to its events, as a read_committed consumer sees them.
-type Delivered map[string][]Event
-
-// ReadAll consumes topics from the start under read_committed up to their last stable
-// offsets.
-func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
+// WaitStable waits (a minute at most) until no partition of topics has an open
+// transaction: a real broker writes commit markers after it answered EndTxn, and until
+// they land a read_committed reader stops short of the last transaction.
+func WaitStable(t testing.TB, seeds []string, topics ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -67,8 +65,6 @@ func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	// A real broker writes commit markers after it answered EndTxn: wait until the last
-	// stable offset has caught up with the high watermark, so the last transaction counts.
 	adm := kadm.NewClient(cl)
 	for {
 		committed, err := adm.ListCommittedOffsets(ctx, topics...)
@@ -86,7 +82,7 @@ func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
 			}
 		})
 		if stable {
-			break
+			return
 		}
 		select {
 		case <-ctx.Done():
@@ -94,8 +90,20 @@ func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// Delivered maps each topic to its events, as a read_committed consumer sees them.
+type Delivered map[string][]Event
+
+// ReadAll consumes topics from the start under read_committed up to their last stable
+// offsets, once they are stable (WaitStable).
+func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	WaitStable(t, seeds, topics...)
 	out := Delivered{}
-	err = sink.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(seeds...)}, topics, func(r *kgo.Record) bool {
+	err := sink.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(seeds...)}, topics, func(r *kgo.Record) bool {
 		var version string
 		for _, h := range r.Headers {
 			if h.Key == source.HeaderRowVersion {

@@ -20,6 +20,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/replay"
 )
 
@@ -162,6 +163,7 @@ func collectOCF(t *testing.T, out []byte) map[string]string {
 
 func collectTopic(t *testing.T, seeds []string, topic string) map[string]string {
 	t.Helper()
+	connectortest.WaitStable(t, seeds, topic) // the replay's commit markers may still be on their way
 	dec, err := schemas.NewDecoder()
 	if err != nil {
 		t.Fatal(err)
