@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -126,4 +127,33 @@ func (b *Budget) wake() {
 		b.waiters = b.waiters[1:]
 		close(w.ready)
 	}
+}
+
+// share is one writer's part of a [Budget]: everything the writer takes and gives goes
+// through it, so the writer can say how much of a budget it shares with others its own
+// records hold ([Writer.Memory]).
+type share struct {
+	budget *Budget
+	held   atomic.Int64
+}
+
+func (s *share) tryTake(n int64) bool {
+	if !s.budget.tryTake(n) {
+		return false
+	}
+	s.held.Add(n)
+	return true
+}
+
+func (s *share) take(ctx context.Context, n int64) error {
+	if err := s.budget.take(ctx, n); err != nil {
+		return err
+	}
+	s.held.Add(n)
+	return nil
+}
+
+func (s *share) give(n int64) {
+	s.held.Add(-n)
+	s.budget.give(n)
 }

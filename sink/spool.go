@@ -24,7 +24,7 @@ import (
 // transaction's records carry (the producer stamps the time when it buffers them).
 type spool struct {
 	dir    string
-	budget *Budget
+	budget *share
 
 	mem []*kgo.Record
 

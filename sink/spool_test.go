@@ -26,7 +26,7 @@ func TestSpoolKeepsOrderAcrossMemoryAndFile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			budget := NewBudget(tc.budget)
-			s := spool{dir: dir, budget: budget}
+			s := spool{dir: dir, budget: &share{budget: budget}}
 			for round := range 2 {
 				var want []*kgo.Record
 				for i := range 50 {
@@ -93,7 +93,7 @@ func sameRecord(a, b *kgo.Record) bool {
 func TestSpoolCloseRemovesTheFile(t *testing.T) {
 	dir := t.TempDir()
 	budget := NewBudget(1)
-	s := spool{dir: dir, budget: budget}
+	s := spool{dir: dir, budget: &share{budget: budget}}
 	for i := range 10 {
 		if err := s.add(&kgo.Record{Topic: "t", Value: fmt.Appendf(nil, "%d", i)}); err != nil {
 			t.Fatal(err)
@@ -113,7 +113,7 @@ func TestSpoolCloseRemovesTheFile(t *testing.T) {
 // back empty rather than nil (a nil value would be a tombstone), and the topic and
 // header names are the same strings from record to record.
 func TestSpoolReadsFieldsBackAsWritten(t *testing.T) {
-	s := spool{dir: t.TempDir(), budget: NewBudget(1)}
+	s := spool{dir: t.TempDir(), budget: &share{budget: NewBudget(1)}}
 	in := []*kgo.Record{
 		{Topic: "t", Key: []byte{}, Value: []byte{}},
 		{Topic: "t", Key: []byte("k1"), Value: []byte("v1"), Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("x")}}},

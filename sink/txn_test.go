@@ -260,6 +260,19 @@ func TestWritersShareABudget(t *testing.T) {
 	if used := budget.Used(); used < limit-largest {
 		t.Errorf("the writers hold %d bytes while spooling, want the budget (%d) nearly full", used, limit)
 	}
+	// Nothing is acknowledged while the broker holds the produces, so the writers'
+	// own counts add up to the budget's exactly.
+	var held int64
+	for j, w := range writers {
+		n, l := w.Memory()
+		if n <= 0 || l != limit {
+			t.Errorf("writer %d: Memory() = %d of %d, want some of %d", j, n, l, limit)
+		}
+		held += n
+	}
+	if used := budget.Used(); held != used {
+		t.Errorf("the writers say they hold %d bytes, the budget %d", held, used)
+	}
 	for j, txn := range txns {
 		if txn.Spooled() < records/2 {
 			t.Errorf("writer %d spooled %d of %d records, want most of them", j, txn.Spooled(), records)
@@ -281,6 +294,11 @@ func TestWritersShareABudget(t *testing.T) {
 	}
 	if used := budget.Used(); used != 0 {
 		t.Errorf("%d bytes of the budget still held after both commits", used)
+	}
+	for j, w := range writers {
+		if n, _ := w.Memory(); n != 0 {
+			t.Errorf("writer %d still holds %d bytes after its commit", j, n)
+		}
 	}
 	for _, topic := range topics {
 		if n := len(committed(t, seeds, topic)); n != records {

@@ -45,6 +45,7 @@ type Writer struct {
 	log  *slog.Logger
 	cl   *kgo.Client
 	adm  *kadm.Client
+	mem  *share // of cfg.budget
 
 	// sem holds the right to run a transaction (Open, Commit, Close's abort): a
 	// channel rather than a mutex so that waiting for it honours a ctx.
@@ -90,6 +91,7 @@ func NewWriter(opts ...Opt) (*Writer, error) {
 
 	w := &Writer{
 		cfg:     c,
+		mem:     &share{budget: c.budget},
 		opts:    conn,
 		log:     log,
 		sem:     make(chan struct{}, 1),
@@ -118,8 +120,13 @@ func NewWriter(opts ...Opt) (*Writer, error) {
 func (w *Writer) reserve(r *kgo.Record) bool {
 	return w.cl.BufferedProduceRecords() < int64(w.cfg.maxBufferedRecords) &&
 		w.cl.BufferedProduceBytes()+recordBytes(r) <= int64(w.cfg.maxBufferedBytes) &&
-		w.cfg.budget.tryTake(RecordMemory(r))
+		w.mem.tryTake(RecordMemory(r))
 }
+
+// Memory returns how many bytes of its [Budget] the writer's buffered records hold
+// now, and the budget's size: a budget shared with other writers ([SharedBudget]) is
+// held by all of them.
+func (w *Writer) Memory() (held, limit int64) { return w.mem.held.Load(), w.cfg.budget.Limit() }
 
 // batchMaxBytes is the producer's batch limit for topic: what one record may take at most.
 func (w *Writer) batchMaxBytes(topic string) int {
@@ -261,7 +268,7 @@ func (w *Writer) Begin(ctx context.Context) (*Txn, error) {
 	// abort, rather than a commit that waits for ever or a fenced writer.
 	tctx, cancel := context.WithTimeout(ctx, w.cfg.txnTimeout-w.cfg.txnTimeout/10)
 	t := &Txn{w: w, ctx: tctx, cancel: cancel, start: time.Now(),
-		spool: spool{dir: w.cfg.spoolDir, budget: w.cfg.budget}}
+		spool: spool{dir: w.cfg.spoolDir, budget: w.mem}}
 	t.promise = t.newPromise()
 	w.stateMu.Lock()
 	closed, opened := w.closed, w.opened
@@ -342,7 +349,7 @@ func (t *Txn) produce(r *kgo.Record) { t.w.cl.Produce(t.ctx, r, t.promise) }
 // a closure a record. A record is not changed while it is produced, so the memory it
 // gives back is what it took.
 func (t *Txn) newPromise() func(*kgo.Record, error) {
-	budget := t.w.cfg.budget
+	budget := t.w.mem
 	return func(r *kgo.Record, err error) {
 		budget.give(RecordMemory(r))
 		if err != nil {
@@ -366,7 +373,7 @@ func (t *Txn) Drain() error {
 	}
 	if err := t.spool.drain(func(r *kgo.Record, reserved bool) error {
 		if !reserved {
-			if err := t.w.cfg.budget.take(t.ctx, RecordMemory(r)); err != nil {
+			if err := t.w.mem.take(t.ctx, RecordMemory(r)); err != nil {
 				return err
 			}
 		}

@@ -49,6 +49,8 @@ type Connector struct {
 	// reading is the report whose window is being read: reads are serial, so every
 	// call the client reports belongs to it.
 	reading *reportState
+	// writer is the Kafka writer while Run has one open, for Status.
+	writer *sink.Writer
 }
 
 type reportState struct {
@@ -176,7 +178,10 @@ func (c *Connector) Status() Status {
 	used, limit := c.quota.Usage(now)
 	reserved, _ := c.quota.Reserved(now)
 	st := Status{Name: c.cfg.Name, State: c.state, LastError: c.lastErr, NextRetry: c.nextRetry,
-		QuotaUsed: used, QuotaLimit: limit, QuotaReserved: reserved}
+		QuotaUsed: used, QuotaLimit: limit, QuotaReserved: reserved, ProducerMemoryLimit: c.producerMemoryLimit()}
+	if c.writer != nil {
+		st.ProducerMemory, st.ProducerMemoryLimit = c.writer.Memory()
+	}
 	wall := time.Now()
 	live, backingOff, waitingQuota := 0, 0, 0
 	for _, rs := range c.reports {
@@ -417,6 +422,11 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 }
 
 func (c *Connector) closeWriter(ctx context.Context, writer *sink.Writer) {
+	c.mu.Lock()
+	if c.writer == writer {
+		c.writer = nil
+	}
+	c.mu.Unlock()
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := writer.Close(closeCtx); err != nil {
@@ -446,6 +456,9 @@ func (c *Connector) run(ctx context.Context) error {
 		return err
 	}
 	defer c.closeWriter(ctx, writer)
+	c.mu.Lock()
+	c.writer = writer
+	c.mu.Unlock()
 
 	now := o.clock.Now()
 	c.mu.Lock()
@@ -781,4 +794,13 @@ func (c *Connector) kafkaErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrFenced, err)
 	}
 	return fmt.Errorf("connector %s: %w", c.cfg.Name, err)
+}
+
+// producerMemoryLimit is the size of the budget the connector's writer draws on: the
+// shared one it was given, or the writer's own.
+func (c *Connector) producerMemoryLimit() int64 {
+	if c.opts.producerMemory != nil {
+		return c.opts.producerMemory.Limit()
+	}
+	return sink.DefaultMaxBufferedBytes
 }

@@ -72,6 +72,11 @@ type Status struct {
 	// QuotaReserved is the count of the day kept in the offsets topic: at least
 	// QuotaUsed, at most a block of calls more (see KeptIn). A restart, or another
 	// worker taking the token over, resumes from it.
-	QuotaReserved int64          `json:"quota_reserved"`
-	Reports       []ReportStatus `json:"reports"`
+	QuotaReserved int64 `json:"quota_reserved"`
+	// ProducerMemory is how many bytes of buffered records (in its producer and its
+	// transaction's spool) the connector holds now, of ProducerMemoryLimit: the
+	// worker's budget, which all its connectors share (see ProducerMemory).
+	ProducerMemory      int64          `json:"producer_memory"`
+	ProducerMemoryLimit int64          `json:"producer_memory_limit"`
+	Reports             []ReportStatus `json:"reports"`
 }

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/wolkvox-connect/wolkvox-connect/offsets"
+	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
@@ -221,4 +224,103 @@ func TestLifecycleStorm(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestWorkerConnectorsShareTheProducerMemory: a worker's connectors buffer their
+// records in one budget. With the broker holding every produce to the events topics,
+// both connectors fill it together (each holds some, the two never more than the
+// budget) and spool the rest; once the broker answers, both deliver and hold nothing.
+func TestWorkerConnectorsShareTheProducerMemory(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	var frozen atomic.Bool
+	frozen.Store(true)
+	thaw := make(chan struct{})
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		for _, topic := range req.(*kmsg.ProduceRequest).Topics {
+			if frozen.Load() && strings.HasSuffix(topic.Topic, ".diagram_13") {
+				cluster.SleepControl(func() { <-thaw })
+				break
+			}
+		}
+		return nil, nil, false
+	})
+	sim, err := simulator.New(simulator.Seed(1), simulator.Location(bogota), simulator.Reports("diagram_13"),
+		simulator.DefaultRowsPerMinute(20), simulator.FlatRate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := sim.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	prefix := kafkatest.Topic(t)
+	start := time.Now().Add(-3 * time.Hour) // 3,600 rows a connector, some 3 MB of records
+	mk := func(name string) source.Config {
+		return source.Config{Name: name, Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken), Location: bogota,
+			DailyQuota: 1000, MaxInFlight: 2, BaseURL: sim.URL(), Reports: []source.ReportConfig{{API: "diagram_13", Start: start}}}
+	}
+	const limit = 256 << 10
+	names := []string{prefix + "-a", prefix + "-b"}
+	w, err := source.NewWorker([]source.Config{mk(names[0]), mk(names[1])},
+		source.WriteTo(workerDestination(cluster.ListenAddrs(), prefix)), source.Logger(testLogger(t)),
+		source.ProducerMemory(sink.NewBudget(limit)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	statuses := func() []source.Status {
+		var sts []source.Status
+		for _, name := range names {
+			st, err := w.Status(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sts = append(sts, st)
+		}
+		return sts
+	}
+	// The broker answers nothing for the events, so what is held only grows until the
+	// budget is full: wait for that, checking the bound all along.
+	const largest = 4 << 10 // a diagram_13 event, with its headers and overhead, is well under this
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		sts := statuses()
+		var held int64
+		for _, st := range sts {
+			if st.ProducerMemoryLimit != limit {
+				t.Fatalf("%s: producer memory limit %d, want the worker's %d", st.Name, st.ProducerMemoryLimit, limit)
+			}
+			held += st.ProducerMemory
+		}
+		if held > limit+largest {
+			t.Fatalf("the connectors hold %d and %d bytes, over their budget of %d", sts[0].ProducerMemory, sts[1].ProducerMemory, limit)
+		}
+		if sts[0].ProducerMemory > 0 && sts[1].ProducerMemory > 0 && held >= limit-2*largest {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connectors never filled their budget together: %d and %d bytes of %d", sts[0].ProducerMemory, sts[1].ProducerMemory, limit)
+		}
+	}
+	frozen.Store(false)
+	close(thaw)
+	for _, name := range names {
+		waitStatus(t, name+" delivering and holding nothing", func() source.Status {
+			st, _ := w.Status(name)
+			return st
+		}, func(st source.Status) bool {
+			return st.Reports[0].Windows > 0 && st.Reports[0].Rows >= 3000 && st.ProducerMemory == 0
+		})
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

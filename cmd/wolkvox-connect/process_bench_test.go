@@ -17,6 +17,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
+	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
 
 // BenchmarkWorkerProcess runs the real worker (wolkvox-connect run, a process of its
@@ -71,6 +72,13 @@ func benchWorkerProcess(b *testing.B, bin string, seeds []string, connectors, ro
 		simOpts = append(simOpts, simulator.Token(fmt.Sprint("tok-", i), simulator.DefaultServer))
 	}
 	sim := startSimulator(b, simOpts...)
+	// Each connector reads its window in one call, or in three when the answer holds the
+	// API's row cap (the whole window, then its two halves): any other count means the
+	// iteration did not measure the window it names.
+	callsPerWindow := int64(1)
+	if rows >= wolkvox.MaxRows {
+		callsPerWindow = 3
+	}
 
 	var peak int64
 	var cpu time.Duration
@@ -98,6 +106,7 @@ connectors:
 		cmd := exec.Command(bin, "run", "--config", path)
 		cmd.Stdout, cmd.Stderr = logs, logs
 		cmd.Env = append(os.Environ(), "WOLKVOX_CONNECT_CONFIG=")
+		callsBefore := simulatorCalls(sim)
 		b.StartTimer()
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
@@ -117,6 +126,9 @@ connectors:
 		if err := cmd.Wait(); err != nil && waitErr == nil {
 			waitErr = fmt.Errorf("the worker: %w", err)
 		}
+		if calls := simulatorCalls(sim) - callsBefore; waitErr == nil && calls != int64(connectors)*callsPerWindow {
+			waitErr = fmt.Errorf("%d calls for %d connectors, want %d each", calls, connectors, callsPerWindow)
+		}
 		if waitErr != nil {
 			b.Fatalf("%v; worker logs:\n%s", waitErr, connectortest.Tail(logs.String(), 8<<10))
 		}
@@ -128,6 +140,15 @@ connectors:
 	b.ReportMetric(float64(peak)/(1<<20), "worker-peak-RSS-MiB")
 	b.ReportMetric(cpu.Seconds()/n, "worker-cpu-s")
 	b.ReportMetric(float64(connectors*rows)*n/cpu.Seconds(), "rows/worker-cpu-s")
+}
+
+// simulatorCalls is how many calls the simulator's tokens have answered.
+func simulatorCalls(sim *simulator.Server) int64 {
+	var n int64
+	for _, st := range sim.Stats().Tokens {
+		n += st.Calls
+	}
+	return n
 }
 
 // waitCommitted waits until each of the connectors has committed a window past from,

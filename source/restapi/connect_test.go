@@ -103,7 +103,7 @@ func TestConnectRoutes(t *testing.T) {
 			},
 			wantStatus: 200,
 			wantJSON: `{"name":"beta","connector":{"state":"FAILED","worker_id":"127.0.0.1:8083","version":"dev","trace":"kafka: fenced","wolkvox_state":"FAILED","last_error":"kafka: fenced","next_retry":null},
-"tasks":[{"id":0,"state":"RUNNING","worker_id":"127.0.0.1:8083","version":"dev"}],"type":"source","quota":{"used":2000,"limit":2000,"remaining":0,"reserved":0},
+"tasks":[{"id":0,"state":"RUNNING","worker_id":"127.0.0.1:8083","version":"dev"}],"type":"source","quota":{"used":2000,"limit":2000,"remaining":0,"reserved":0},"producer_memory":{"held_bytes":0,"limit_bytes":0},
 "reports":[{"report":"chat_3","key":"chat_3","topic":"wolkvox.beta.chat_3","state":"RUNNING","last_error":null,"next_poll":null,"cursor":null,"last_seen":null,"lag_seconds":null,
  "rows":0,"dead_letters":0,"duplicates":0,"windows":0,"calls":0,"upstream_errors":0,"splits":0,"commits":0,"aborts":0,"future_rows":0,"activity":null,"activity_since":null,"stalled":false,"failing_since":null}]}`,
 		},

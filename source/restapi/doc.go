@@ -14,7 +14,7 @@
 //	                                       expand=status,info): {"name": {"status", "info"}}
 //	GET    /connectors/{name}              name, config, tasks, type; reports, topics
 //	GET    /connectors/{name}/config       the configuration as a map of strings (secrets hidden)
-//	GET    /connectors/{name}/status       connector, tasks, type; quota, per-report progress
+//	GET    /connectors/{name}/status       connector, tasks, type; quota, producer memory, per-report progress
 //	GET    /connectors/{name}/tasks        [{"id": {"connector", "task"}, "config"}], one per report
 //	GET    /connectors/{name}/tasks/{id}/status   id, state, worker_id, trace (while FAILED)
 //	POST   /connectors/{name}/tasks/{id}/restart  204; restarts the connector (see below)
@@ -77,9 +77,9 @@
 //     last_modified is when PUT last set it.
 //   - Extensions, members Connect's entities do not have (a client reading with
 //     Connect's classes must ignore unknown properties, or drop these): reports and
-//     topics in ConnectorInfo; quota and reports in ConnectorStateInfo; wolkvox_state,
-//     last_error and next_retry in its connector; error in an offsets entry that
-//     cannot be read.
+//     topics in ConnectorInfo; quota, producer_memory and reports in
+//     ConnectorStateInfo; wolkvox_state, last_error and next_retry in its connector;
+//     error in an offsets entry that cannot be read.
 //
 // # Choices where Kafka Connect had nothing to copy
 //

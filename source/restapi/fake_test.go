@@ -57,7 +57,7 @@ func newFake() *fakeWorker {
 			"alpha": {
 				cfg: alpha,
 				st: source.Status{
-					Name: "alpha", State: source.StateRunning, QuotaUsed: 10, QuotaLimit: 1000, QuotaReserved: 20,
+					Name: "alpha", State: source.StateRunning, QuotaUsed: 10, QuotaLimit: 1000, QuotaReserved: 20, ProducerMemory: 4096, ProducerMemoryLimit: 16 << 20,
 					Reports: []source.ReportStatus{
 						{
 							Report: "act_3", Key: "act_3,cod_act=X", Topic: "wolkvox.alpha.act_3", State: source.StateRunning,

@@ -377,6 +377,12 @@ type quotaView struct {
 	Reserved int64 `json:"reserved"`
 }
 
+// memoryView is source.Status.ProducerMemory and its limit, the worker's budget.
+type memoryView struct {
+	Held  int64 `json:"held_bytes"`
+	Limit int64 `json:"limit_bytes"`
+}
+
 type reportView struct {
 	Report         string       `json:"report"`
 	Key            string       `json:"key"`
@@ -411,7 +417,10 @@ type statusView struct {
 	Tasks     []taskState    `json:"tasks"`
 	Type      string         `json:"type"`
 	Quota     quotaView      `json:"quota"`
-	Reports   []reportView   `json:"reports"`
+	// ProducerMemory: the records the connector buffers for Kafka, of the worker's
+	// budget.
+	ProducerMemory memoryView   `json:"producer_memory"`
+	Reports        []reportView `json:"reports"`
 }
 
 // viewStatus renders a status with times in the operation's zone (RFC 3339, so with
@@ -425,10 +434,11 @@ func (s *Server) viewStatus(st source.Status, loc *time.Location) statusView {
 		Name: st.Name,
 		Connector: connectorState{State: connectState(st.State), WorkerID: s.workerID(), Version: s.cfg.version,
 			WolkvoxState: st.State, LastError: optString(st.LastError), NextRetry: optTime(st.NextRetry, loc)},
-		Tasks:   make([]taskState, 0, len(st.Reports)),
-		Type:    connectorType,
-		Quota:   quotaView{Used: st.QuotaUsed, Limit: st.QuotaLimit, Remaining: max(st.QuotaLimit-st.QuotaUsed, 0), Reserved: st.QuotaReserved},
-		Reports: make([]reportView, 0, len(st.Reports)),
+		Tasks:          make([]taskState, 0, len(st.Reports)),
+		Type:           connectorType,
+		Quota:          quotaView{Used: st.QuotaUsed, Limit: st.QuotaLimit, Remaining: max(st.QuotaLimit-st.QuotaUsed, 0), Reserved: st.QuotaReserved},
+		ProducerMemory: memoryView{Held: st.ProducerMemory, Limit: st.ProducerMemoryLimit},
+		Reports:        make([]reportView, 0, len(st.Reports)),
 	}
 	if st.State == source.StateFailed {
 		v.Connector.Trace = st.LastError

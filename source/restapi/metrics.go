@@ -243,6 +243,8 @@ var (
 	descQuotaUsed      = desc("quota_used_calls", "Calls of the token's daily quota spent today (shared by connectors of one token).", "connector")
 	descQuotaLimit     = desc("quota_limit_calls", "The token's daily quota.", "connector")
 	descQuotaRemaining = desc("quota_remaining_calls", "Calls of the token's daily quota left today.", "connector")
+	descMemory         = desc("producer_memory_bytes", "Bytes of buffered records (in the producer and in the transaction's spool) the connector holds now.", "connector")
+	descMemoryLimit    = desc("producer_memory_limit_bytes", "The budget the connector's buffered records draw on: the worker's, shared by all its connectors.", "connector")
 	descQuotaReserved  = desc("quota_reserved_calls", "Calls of the token's daily quota reserved today in the offsets topic: at least those spent, at most a block more; a restart or another worker resumes from it.", "connector")
 )
 
@@ -261,7 +263,8 @@ func (c *statusCollector) watch(src StatusSource) {
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descLag, descCursor, descLastSeen, descNextPoll, descReportState,
-		descConnectorState, descQuotaUsed, descQuotaLimit, descQuotaRemaining, descQuotaReserved} {
+		descConnectorState, descQuotaUsed, descQuotaLimit, descQuotaRemaining, descQuotaReserved,
+		descMemory, descMemoryLimit} {
 		ch <- d
 	}
 }
@@ -300,6 +303,8 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descQuotaUsed, float64(st.QuotaUsed), name)
 		gauge(descQuotaLimit, float64(st.QuotaLimit), name)
 		gauge(descQuotaReserved, float64(st.QuotaReserved), name)
+		gauge(descMemory, float64(st.ProducerMemory), name)
+		gauge(descMemoryLimit, float64(st.ProducerMemoryLimit), name)
 		gauge(descQuotaRemaining, float64(max(st.QuotaLimit-st.QuotaUsed, 0)), name)
 		for _, r := range st.Reports {
 			if lag := lagSeconds(r.LastSeen, now); lag != nil {

@@ -123,6 +123,8 @@ func TestMetricsScrape(t *testing.T) {
 		{"wolkvox_connect_next_poll_timestamp_seconds", []string{"connector", "alpha", "report", "diagram_13"}, float64(fixedNow.Add(30 * time.Second).Unix())},
 		{"wolkvox_connect_quota_used_calls", []string{"connector", "alpha"}, 10},
 		{"wolkvox_connect_quota_limit_calls", []string{"connector", "alpha"}, 1000},
+		{"wolkvox_connect_producer_memory_bytes", []string{"connector", "alpha"}, 4096},
+		{"wolkvox_connect_producer_memory_limit_bytes", []string{"connector", "alpha"}, 16 << 20},
 		{"wolkvox_connect_quota_remaining_calls", []string{"connector", "alpha"}, 990},
 		{"wolkvox_connect_quota_remaining_calls", []string{"connector", "beta"}, 0},
 		{"wolkvox_connect_report_state", []string{"connector", "alpha", "report", "diagram_13", "state", "BACKING_OFF"}, 1},

@@ -85,7 +85,7 @@ func apiError(t *testing.T, a answer) Error {
 const (
 	alphaStatus = `{"name":"alpha","connector":{"state":"RUNNING","worker_id":"127.0.0.1:8083","version":"dev","wolkvox_state":"RUNNING","last_error":null,"next_retry":null},
 "tasks":[{"id":0,"state":"RUNNING","worker_id":"127.0.0.1:8083","version":"dev"},{"id":1,"state":"RUNNING","worker_id":"127.0.0.1:8083","version":"dev"}],
-"type":"source","quota":{"used":10,"limit":1000,"remaining":990,"reserved":20},
+"type":"source","quota":{"used":10,"limit":1000,"remaining":990,"reserved":20},"producer_memory":{"held_bytes":4096,"limit_bytes":16777216},
 "reports":[
  {"report":"act_3","key":"act_3,cod_act=X","topic":"wolkvox.alpha.act_3","state":"RUNNING","last_error":null,
   "next_poll":"2026-11-20T12:04:00-05:00","cursor":"2026-11-20T11:59:00-05:00","last_seen":"2026-11-20T11:58:30-05:00","lag_seconds":90,

@@ -122,6 +122,7 @@ public class ConnectRestCheck {
 
   static ConnectorStateInfo status(JsonNode node, String name, String where) throws Exception {
     dropExtension(node, where, "quota", "object");
+    dropExtension(node, where, "producer_memory", "object");
     JsonNode reports = node.get("reports");
     dropExtension(node, where, "reports", "array");
     JsonNode connector = node.get("connector");
