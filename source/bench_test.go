@@ -7,6 +7,7 @@ package source_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -234,8 +235,12 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int, answerBytes int
 	// the benchmark's, not the connector's.
 	baseline := resetPeak(b)
 	b.ReportAllocs()
-	var cpu, wall time.Duration
+	var cpu, brokerCPUTime, wall time.Duration
 	var mallocs uint64
+	readBroker, err := brokerCPU(seeds[0])
+	if err != nil {
+		b.Fatal(err)
+	}
 	var last *window
 	for b.Loop() {
 		b.StopTimer()
@@ -253,6 +258,10 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int, answerBytes int
 		if err != nil {
 			b.Fatal(err)
 		}
+		brokerBefore, err := brokerTime(readBroker)
+		if err != nil {
+			b.Fatal(err)
+		}
 		began := time.Now()
 		b.StartTimer()
 		w.c.Resume()
@@ -260,10 +269,10 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int, answerBytes int
 		b.StopTimer()
 		wall += time.Since(began)
 		after, cpuErr := cpuTime()
+		brokerAfter, brokerErr := brokerTime(readBroker)
 		mallocs += mallocCount() - m0
-		if err == nil {
-			err = cpuErr
-		}
+		err = cmp.Or(err, cpuErr, brokerErr)
+		brokerCPUTime += brokerAfter - brokerBefore
 		if err == nil {
 			err = w.finish(rows, splits)
 		}
@@ -294,20 +303,47 @@ func benchWindow(b *testing.B, seeds []string, rows, splits int, answerBytes int
 	if err := waitStable(ctx, setup.admin, last.topic); err != nil {
 		b.Fatal(err)
 	}
-	ceiling := commitCeiling(b, seeds, readTopic(b, seeds, last.topic), b.N)
+	ceiling := commitCeiling(b, seeds, readTopic(b, seeds, last.topic), b.N, readBroker)
 	if err := last.deleteTopics(ctx, setup.admin); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(ceiling, "ceiling-rows/s")
-	b.ReportMetric(100*rowsPerSec/ceiling, "%-of-ceiling")
+	b.ReportMetric(ceiling.rowsPerSec, "ceiling-rows/s")
+	b.ReportMetric(100*rowsPerSec/ceiling.rowsPerSec, "%-of-ceiling")
+	b.ReportMetric(ceiling.cpu.Seconds()/n, "ceiling-cpu-s/window")
+	if readBroker != nil {
+		b.ReportMetric(brokerCPUTime.Seconds()/n, "broker-cpu-s/window")
+		b.ReportMetric(ceiling.brokerCPU.Seconds()/n, "ceiling-broker-cpu-s/window")
+	}
+	// The most of the ceiling this much CPU allows: even with every core busy for the
+	// whole of every window, a window cannot take less wall time than its CPU time (the
+	// connector's and the broker's) over the cores.
+	fastest := (cpu + brokerCPUTime).Seconds() / n / float64(runtime.NumCPU())
+	b.ReportMetric(100*float64(rows)/fastest/ceiling.rowsPerSec, "max-%-of-ceiling")
+}
+
+// brokerTime is read's figure, or zero without a broker process to read.
+func brokerTime(read func() (time.Duration, error)) (time.Duration, error) {
+	if read == nil {
+		return 0, nil
+	}
+	return read()
+}
+
+// ceilingFigures are commitCeiling's: records per second of wall time, and the CPU
+// time the commits took in this process and in the broker (zero for kfake, whose work
+// is this process's).
+type ceilingFigures struct {
+	rowsPerSec     float64
+	cpu, brokerCPU time.Duration
 }
 
 // commitCeiling produces recs (pre-built, as committed) into one transaction with an
-// offset record and commits it, times times, each to fresh topics, and returns the
-// records per second of wall time: what the Kafka side alone allows.
-func commitCeiling(b *testing.B, seeds []string, recs []*kgo.Record, times int) float64 {
+// offset record and commits it, times times, each to fresh topics: what the Kafka side
+// alone allows. readBroker reads the broker's CPU time (nil: none to read).
+func commitCeiling(b *testing.B, seeds []string, recs []*kgo.Record, times int, readBroker func() (time.Duration, error)) ceilingFigures {
 	ctx := b.Context()
 	var wall time.Duration
+	var fig ceilingFigures
 	for range times {
 		prefix := kafkatest.Topic(b)
 		// Room for the whole window in the producer's buffer: nothing waits for room or
@@ -337,6 +373,14 @@ func commitCeiling(b *testing.B, seeds []string, recs []*kgo.Record, times int) 
 		if err != nil {
 			b.Fatal(err)
 		}
+		cpuBefore, err := cpuTime()
+		if err != nil {
+			b.Fatal(err)
+		}
+		brokerBefore, err := brokerTime(readBroker)
+		if err != nil {
+			b.Fatal(err)
+		}
 		began := time.Now()
 		txn, err := w.Begin(ctx)
 		if err != nil {
@@ -351,6 +395,16 @@ func commitCeiling(b *testing.B, seeds []string, recs []*kgo.Record, times int) 
 			b.Fatal(err)
 		}
 		wall += time.Since(began)
+		cpuAfter, err := cpuTime()
+		if err != nil {
+			b.Fatal(err)
+		}
+		brokerAfter, err := brokerTime(readBroker)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fig.cpu += cpuAfter - cpuBefore
+		fig.brokerCPU += brokerAfter - brokerBefore
 		if err := w.Close(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -358,7 +412,8 @@ func commitCeiling(b *testing.B, seeds []string, recs []*kgo.Record, times int) 
 			b.Fatal(err)
 		}
 	}
-	return float64(len(recs)) * float64(times) / wall.Seconds()
+	fig.rowsPerSec = float64(len(recs)) * float64(times) / wall.Seconds()
+	return fig
 }
 
 // BenchmarkCatchUp20 is twenty connectors (twenty tokens) coming back from an outage at
