@@ -182,6 +182,9 @@ type seenSet struct {
 	rows    []offsets.Seen // sorted by ID, then Version; no two alike
 	owned   bool           // rows is this set's own, not shared with the set it was forked from
 	pending map[[2]uint64]int64
+	// scratch holds the pending rows being sorted, kept from fold to fold of a window
+	// (and dropped at prune, so a committed set keeps none).
+	scratch []offsets.Seen
 }
 
 // seenPending is how many rows a set adds before folding them into its slice: enough
@@ -268,24 +271,39 @@ func (s *seenSet) fold() {
 	if len(s.pending) == 0 {
 		return
 	}
-	add := make([]offsets.Seen, 0, len(s.pending))
+	if cap(s.scratch) < 2*len(s.pending) {
+		s.scratch = make([]offsets.Seen, 0, 2*max(len(s.pending), seenPending))
+	}
+	add := s.scratch[:0]
 	for k, t := range s.pending {
 		add = append(add, offsets.Seen{ID: k[0], Version: k[1], Time: t})
 	}
-	sortSeen(add)
-	merged := make([]offsets.Seen, 0, len(s.rows)+len(add))
-	i, j := 0, 0
-	for i < len(s.rows) && j < len(add) {
-		if r, a := &s.rows[i], &add[j]; r.ID < a.ID || (r.ID == a.ID && r.Version < a.Version) {
-			merged = append(merged, s.rows[i])
-			i++
+	sortSeen(add, s.scratch[len(add):2*len(add)])
+	// Merged in place, from the back, into a slice of the set's own with room for
+	// them. The room grows by half, so the folds of a window that adds 60,000 rows copy
+	// them a few times in all rather than once a fold; a set forked from a committed
+	// one copies it with room for one more fold only, since most windows add few rows.
+	n := len(s.rows) + len(add)
+	if !s.owned || cap(s.rows) < n {
+		room := n + seenPending
+		if s.owned {
+			room = max(room, len(s.rows)+len(s.rows)/2)
+		}
+		grown := make([]offsets.Seen, len(s.rows), room)
+		copy(grown, s.rows)
+		s.rows, s.owned = grown, true
+	}
+	i, j := len(s.rows)-1, len(add)-1
+	s.rows = s.rows[:n]
+	for k := n - 1; j >= 0; k-- {
+		if a := &add[j]; i >= 0 && (s.rows[i].ID > a.ID || (s.rows[i].ID == a.ID && s.rows[i].Version > a.Version)) {
+			s.rows[k] = s.rows[i]
+			i--
 		} else {
-			merged = append(merged, add[j])
-			j++
+			s.rows[k] = *a
+			j--
 		}
 	}
-	merged = append(append(merged, s.rows[i:]...), add[j:]...)
-	s.rows, s.owned = merged, true
 	clear(s.pending)
 }
 
@@ -293,8 +311,9 @@ func (s *seenSet) fold() {
 // (IDs are hashes, so every byte varies), then the rare runs of one ID ordered by
 // Version. It is linear, where a comparison sort of a fold's 4,096 rows took more time
 // than everything else the set does.
-func sortSeen(rows []offsets.Seen) {
-	tmp := make([]offsets.Seen, len(rows))
+//
+// tmp, of rows' length, is its scratch.
+func sortSeen(rows, tmp []offsets.Seen) {
 	src, dst := rows, tmp
 	for shift := uint(0); shift < 64; shift += 8 {
 		var count [257]int
@@ -333,8 +352,11 @@ func sortSeen(rows []offsets.Seen) {
 
 // prune forgets rows last returned by windows that ended before from: no window
 // starting at or after from returns them.
+//
+// It ends a window's changes: what the set keeps is trimmed to its rows.
 func (s *seenSet) prune(from time.Time) {
 	s.fold()
+	s.scratch = nil
 	cut := from.Unix()
 	keep := 0
 	for _, r := range s.rows {
@@ -343,6 +365,9 @@ func (s *seenSet) prune(from time.Time) {
 		}
 	}
 	if keep == len(s.rows) {
+		if cap(s.rows) > keep+keep/4 {
+			s.rows = slices.Clone(s.rows) // the room left by fold, which a committed set does not need
+		}
 		return
 	}
 	kept := make([]offsets.Seen, 0, keep)

@@ -127,7 +127,7 @@ func BenchmarkSeenSet60k(b *testing.B) {
 			for _, id := range ids {
 				s.add(id, end) // as seenBefore does: one lookup that adds
 			}
-			s.fold()
+			s.prune(end) // as a commit does: what the committed set holds
 			return &s
 		})
 	})
