@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -439,7 +440,7 @@ func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta
 		v, err := n.value(i, cell.Value)
 		if err != nil {
 			f := &p.fields[i]
-			return nil, &ConversionError{Report: rep.API, Field: cell.Key, Value: cell.Value, Reason: f.want(), Row: row, Err: err}
+			return nil, &ConversionError{Report: rep.API, Field: cell.Key, Value: cell.Value, Reason: f.want(), Row: slices.Clone(row), Err: err}
 		}
 		if v != nil {
 			n.set(i, v)
@@ -465,7 +466,7 @@ func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta
 			if eventTime == nil {
 				ms, err := parseTimestamp(timeText, p.timeLayout, n.loc)
 				if err != nil {
-					return nil, &ConversionError{Report: rep.API, Field: rep.TimeField, Value: timeText, Reason: "the report's time field: want a local time in the layout " + p.timeLayout, Row: row, Err: err}
+					return nil, &ConversionError{Report: rep.API, Field: rep.TimeField, Value: timeText, Reason: "the report's time field: want a local time in the layout " + p.timeLayout, Row: slices.Clone(row), Err: err}
 				}
 				eventTime = ms
 			}
@@ -479,7 +480,7 @@ func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta
 var errDuplicate = errors.New("duplicate key")
 
 func duplicateKey(rep *catalog.Report, row Row, cell Cell) error {
-	return &ConversionError{Report: rep.API, Field: cell.Key, Value: cell.Value, Reason: "the key appears twice in the row; keeping one value would lose the other", Row: row, Err: errDuplicate}
+	return &ConversionError{Report: rep.API, Field: cell.Key, Value: cell.Value, Reason: "the key appears twice in the row; keeping one value would lose the other", Row: slices.Clone(row), Err: errDuplicate}
 }
 
 // value parses one non-null cell. It returns nil for a typed field's placeholder.

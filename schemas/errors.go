@@ -73,7 +73,8 @@ type ConversionError struct {
 	Value string
 	// Reason says what was expected.
 	Reason string
-	// Row is the whole row as received.
+	// Row is the whole row as received, a copy of its own (a decoder reuses the row it
+	// hands on).
 	Row Row
 	// Err is the underlying parse error, when there is one.
 	Err error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ import (
 // rowsOf collects the rows a wolkvox.Client hands on.
 type rowsOf struct{ rows []wolkvox.Row }
 
-func (h *rowsOf) Row(r wolkvox.Row) error { h.rows = append(h.rows, r); return nil }
+func (h *rowsOf) Row(r wolkvox.Row) error { h.rows = append(h.rows, slices.Clone(r)); return nil }
 func (h *rowsOf) Reset() error            { h.rows = nil; return nil }
 
 // TestSimulatorRowsEveryReport is the proof with the rows the connector really

@@ -99,9 +99,11 @@ type Result struct {
 // Reset is called before Read goes on (to retry, or to return): the handler discards
 // every row it got since the start of the Read or the last Reset. A handler that cannot
 // take its rows back returns an error from Reset: Read then stops, without retrying,
-// and returns it wrapped (with the attempt's failure). A Row belongs to the handler,
-// which may keep it. Row is called while the HTTP response is being read, so a slow
-// handler holds the token's Limiter slot and counts against CallTimeout.
+// and returns it wrapped (with the attempt's failure). A Row's cells are the
+// handler's only until Row returns: the next row is built in the same slice, which
+// saves an allocation a row, so a handler that keeps a row keeps a copy (its strings
+// may be kept as they are). Row is called while the HTTP response is being read, so a
+// slow handler holds the token's Limiter slot and counts against CallTimeout.
 type Handler interface {
 	Row(Row) error
 	Reset() error

@@ -42,7 +42,7 @@ func (r *recorder) Row(row Row) error {
 	if r.fail != nil {
 		return r.fail
 	}
-	r.rows = append(r.rows, row)
+	r.rows = append(r.rows, slices.Clone(row))
 	return nil
 }
 

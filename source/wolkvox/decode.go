@@ -74,15 +74,11 @@ type limits struct {
 // errCapped stops decodeLimits at its row cap.
 var errCapped = errors.New("row cap reached")
 
-// maxHint bounds the capacity reserved for a row, so that one wide row does not make
-// every later row allocate as much.
-const maxHint = 256
-
 // decodeLimits is decode within lim. Beyond decode's errors, it returns errCapped at
 // the cap, and an error wrapping ErrRowTooLarge for a row (without lim.oversize) or a
 // value too long.
 func decodeLimits(r io.Reader, lim limits, emit func(Row) error) (envelope, error) {
-	d := &decoder{lex: newScannerMax(r, lim.maxRowBytes), emit: emit, hint: 16, lim: lim}
+	d := &decoder{lex: newScannerMax(r, lim.maxRowBytes), emit: emit, lim: lim}
 	err := d.body()
 	return d.env, err
 }
@@ -91,7 +87,6 @@ type decoder struct {
 	lex     *scanner
 	emit    func(Row) error
 	env     envelope
-	hint    int // capacity for the next row: the last row's length
 	lim     limits
 	discard bool // past the cap with no code seen: rows are read, not handed on
 	// values gathers the texts of the open row's string and number values, which
@@ -101,6 +96,9 @@ type decoder struct {
 	values      []byte
 	spans       []span
 	nestedSpans []span
+	// cells and nestedRow are the slices rows are built in, reused from row to row: a
+	// Row is the handler's only while it is handed on (see Handler).
+	cells, nestedRow []Cell
 }
 
 // span is a cell's text in decoder.values; a cell whose Value is set already (null, a
@@ -310,8 +308,7 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token, firstSpan span
 	if firstVal.kind == 0 {
 		d.startRow()
 	}
-	cells := make([]Cell, 0, max(d.hint, len(prefix)))
-	cells = append(cells, prefix...)
+	d.cells = append(d.cells[:0], prefix...)
 	for range prefix {
 		d.spans = append(d.spans, span{})
 	}
@@ -323,7 +320,7 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token, firstSpan span
 		if v.kind != '[' {
 			c, err := d.cell(key, v)
 			if err == nil {
-				cells = append(cells, c)
+				d.cells = append(d.cells, c)
 				d.spans = append(d.spans, sp)
 			}
 			return err
@@ -342,7 +339,7 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token, firstSpan span
 		}
 		text, err := d.arrayText(first)
 		if err == nil {
-			cells = append(cells, Cell{Key: key, Value: text})
+			d.cells = append(d.cells, Cell{Key: key, Value: text})
 			d.spans = append(d.spans, span{})
 		}
 		return err
@@ -371,14 +368,13 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token, firstSpan span
 	if d.lex.done != nil { // the row closed, longer than allowed: it is not handed on
 		return &tooLargeError{inRow: true, max: d.lex.maxValue}
 	}
-	d.fillValues(cells, nested)
+	d.fillValues(d.cells, nested)
 	if len(nested) == 0 {
-		return d.row(cells)
+		return d.row(d.cells)
 	}
 	for _, elem := range nested {
-		row := make(Row, 0, len(cells)+len(elem))
-		row = append(append(row, cells...), elem...)
-		if err := d.row(row); err != nil {
+		d.nestedRow = append(append(d.nestedRow[:0], d.cells...), elem...)
+		if err := d.row(d.nestedRow); err != nil {
 			return err
 		}
 	}
@@ -412,7 +408,6 @@ func (d *decoder) row(r Row) error {
 	if d.discard {
 		return nil
 	}
-	d.hint = min(len(r), maxHint)
 	if err := d.emit(r); err != nil {
 		return &handlerError{err: err}
 	}

@@ -18,7 +18,7 @@ func collect(t *testing.T, body string) ([]Row, envelope, error) {
 	t.Helper()
 	var rows []Row
 	env, err := decode(strings.NewReader(body), func(r Row) error {
-		rows = append(rows, r)
+		rows = append(rows, slices.Clone(r))
 		return nil
 	})
 	return rows, env, err
@@ -322,7 +322,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var rows []Row
 		env, err := decode(strings.NewReader(string(body)), func(r Row) error {
-			rows = append(rows, r)
+			rows = append(rows, slices.Clone(r))
 			return nil
 		})
 		if len(rows) != env.rows {
@@ -396,7 +396,7 @@ func jsonFlatRows(body []byte) (rows []Row, ok bool) {
 			if _, err := dec.Token(); err != nil {
 				return nil, false
 			}
-			rows = append(rows, r)
+			rows = append(rows, slices.Clone(r))
 		}
 		if _, err := dec.Token(); err != nil {
 			return nil, false
@@ -429,7 +429,7 @@ func FuzzDecodeRowsMatchEncodingJSON(f *testing.F) {
 		}
 		var got []Row
 		if _, err := decode(strings.NewReader(string(body)), func(r Row) error {
-			got = append(got, r)
+			got = append(got, slices.Clone(r))
 			return nil
 		}); err != nil {
 			return // what the envelope rules refuse is decode_test's
