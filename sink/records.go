@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -53,7 +54,13 @@ type eventRecord struct {
 // Record returns the event record of key and value with h's headers, then extra
 // unless its Key is empty: one allocation for the record and its headers.
 func (h EventHeaders) Record(topic string, key, value []byte, extra kgo.RecordHeader) *kgo.Record {
-	e := &eventRecord{rec: kgo.Record{Topic: topic, Key: key, Value: value}}
+	e := &eventRecord{}
+	h.fill(e, topic, key, value, extra)
+	return &e.rec
+}
+
+func (h EventHeaders) fill(e *eventRecord, topic string, key, value []byte, extra kgo.RecordHeader) {
+	e.rec.Topic, e.rec.Key, e.rec.Value = topic, key, value
 	hs := e.headers[:0]
 	if len(h)+1 > len(e.headers) {
 		hs = make([]kgo.RecordHeader, 0, len(h)+1)
@@ -63,8 +70,69 @@ func (h EventHeaders) Record(topic string, key, value []byte, extra kgo.RecordHe
 		hs = append(hs, extra)
 	}
 	e.rec.Headers = hs
-	return &e.rec
 }
+
+// Event is an event record being built from a recycled one ([NewEvent]).
+type Event struct{ e *eventRecord }
+
+// NewEvent returns an event to build with [EventHeaders.Event]. Events are recycled:
+// the transaction that produces one ([Txn.Produce]) takes it back once the broker has
+// answered for it, or once it is spooled to a file, so a window's events reuse the
+// memory of those before them (their records, keys and values) rather than leave it
+// all to the garbage collector. An event must not be read once it is produced.
+func NewEvent() Event { return Event{e: eventPool.Get().(*eventRecord)} }
+
+// Key and Value are the room for the event's key and value: empty, with the capacity
+// of an earlier event's.
+func (ev Event) Key() []byte { return ev.e.rec.Key[:0] }
+
+// Value: see Key.
+func (ev Event) Value() []byte { return ev.e.rec.Value[:0] }
+
+// Event makes ev the event of key and value (appended to ev.Key() and ev.Value(), or
+// any others) with h's headers, then extra unless its Key is empty.
+func (h EventHeaders) Event(ev Event, topic string, key, value []byte, extra kgo.RecordHeader) *kgo.Record {
+	h.fill(ev.e, topic, key, value, extra)
+	ev.e.rec.Context = (*recyclable)(ev.e)
+	return &ev.e.rec
+}
+
+// recyclable is an eventRecord from NewEvent as its record's Context, which is how
+// recycle finds the eventRecord of a record (the producer only asks a record's
+// Context whether it is done). As a context it is context.Background: never done, no
+// values.
+type recyclable eventRecord
+
+func (*recyclable) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*recyclable) Done() <-chan struct{}       { return nil }
+func (*recyclable) Err() error                  { return nil }
+func (*recyclable) Value(any) any               { return nil }
+
+var eventPool = sync.Pool{New: func() any { return new(eventRecord) }}
+
+// recycle takes back r if it came from NewEvent, once nothing refers to it any more
+// (the broker answered for it, or it was spooled to a file). Its key and value keep
+// their room for the next event, unless they grew past maxRecycledBytes: a rare wide
+// event must not make every pooled one hold as much.
+func recycle(r *kgo.Record) {
+	rc, ok := r.Context.(*recyclable)
+	if !ok || &rc.rec != r {
+		return
+	}
+	key, value := r.Key[:0], r.Value[:0]
+	if cap(key) > maxRecycledBytes {
+		key = nil
+	}
+	if cap(value) > maxRecycledBytes {
+		value = nil
+	}
+	e := (*eventRecord)(rc)
+	*e = eventRecord{rec: kgo.Record{Key: key, Value: value}}
+	eventPool.Put(e)
+}
+
+// maxRecycledBytes bounds the key or value room a recycled event keeps.
+const maxRecycledBytes = 16 << 10
 
 // DeadLetter returns the dead-letter record of a row that could not become an event:
 // the value is the row as JSON exactly as received (raw), the key "connector/report"

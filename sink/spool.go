@@ -52,6 +52,7 @@ func (s *spool) add(r *kgo.Record) error {
 		return fmt.Errorf("sink: spooling a record to %s: %w", s.file.Name(), err)
 	}
 	s.inFile++
+	recycle(r) // the file holds it now
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -144,5 +145,38 @@ func TestSpoolReadsFieldsBackAsWritten(t *testing.T) {
 	if unsafe.StringData(got[1].Topic) != unsafe.StringData(got[2].Topic) ||
 		unsafe.StringData(got[1].Headers[0].Key) != unsafe.StringData(got[2].Headers[0].Key) {
 		t.Errorf("the topic and header names are copied for every record")
+	}
+}
+
+// TestRecycleTakesBackOnlyNewEvents: recycle takes back the records of NewEvent, keeping
+// the room of their key and value (not past maxRecycledBytes), and leaves every other
+// record alone: one built by Record, by hand, or a copy of an event.
+func TestRecycleTakesBackOnlyNewEvents(t *testing.T) {
+	h := NewEventHeaders("act_3", time.Unix(0, 0), time.Unix(300, 0), "1")
+	ev := NewEvent()
+	r := h.Event(ev, "t", append(ev.Key(), "key"...), append(ev.Value(), make([]byte, 100)...), kgo.RecordHeader{Key: "v", Value: []byte("1")})
+	copied := *r
+	recycle(&copied)
+	if r.Topic != "t" || len(r.Key) != 3 {
+		t.Fatal("recycling a copy of an event changed the event")
+	}
+	recycle(r)
+	if r.Topic != "" || len(r.Key) != 0 || cap(r.Key) < 3 || cap(r.Value) < 100 || r.Headers != nil || r.Context != nil {
+		t.Errorf("a recycled event: %+v; want it empty, its key and value keeping their room", r)
+	}
+	wide := NewEvent()
+	w := h.Event(wide, "t", nil, make([]byte, maxRecycledBytes+1), kgo.RecordHeader{})
+	recycle(w)
+	if w.Value != nil {
+		t.Errorf("a recycled event keeps %d bytes of value room, over %d", cap(w.Value), maxRecycledBytes)
+	}
+	for name, other := range map[string]*kgo.Record{
+		"Record":  h.Record("t", []byte("k"), []byte("v"), kgo.RecordHeader{}),
+		"by hand": {Topic: "t", Key: []byte("k"), Value: []byte("v")},
+	} {
+		recycle(other)
+		if other.Topic != "t" || string(other.Key) != "k" || string(other.Value) != "v" {
+			t.Errorf("recycle changed a record built by %s: %+v", name, other)
+		}
 	}
 }

@@ -355,6 +355,7 @@ func (t *Txn) newPromise() func(*kgo.Record, error) {
 		if err != nil {
 			t.setErr(err)
 		}
+		recycle(r)
 	}
 }
 

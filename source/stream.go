@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -179,18 +180,19 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 			return err
 		}
 	}
-	value, err := c.opts.encoder.Encode(wt.ctx, rs.topic, rs.rep, native, nil)
+	// The event reuses the memory of one produced earlier (see sink.NewEvent).
+	ev := sink.NewEvent()
+	value, err := c.opts.encoder.Encode(wt.ctx, rs.topic, rs.rep, native, ev.Value())
 	if err != nil {
 		return fmt.Errorf("encoding a %s row: %w", rs.rep.API, err)
 	}
 	if wt.headers == nil {
 		wt.headers = sink.NewEventHeaders(rs.rep.API, wt.piece.Start, wt.piece.End, string(wt.header.Value))
 	}
-	// The key and the version header share one allocation.
-	buf := make([]byte, len(id.Key), len(id.Key)+16)
-	copy(buf, id.Key)
-	key, version := buf[:len(id.Key):len(id.Key)], strconv.AppendUint(buf[len(id.Key):], id.Version, 16)
-	rec := wt.headers.Record(rs.topic, key, value, kgo.RecordHeader{Key: HeaderRowVersion, Value: version})
+	// The key and the version header share one buffer, the key's room holding both.
+	buf := append(slices.Grow(ev.Key(), len(id.Key)+16), id.Key...)
+	key, version := buf, strconv.AppendUint(buf[len(buf):], id.Version, 16)
+	rec := wt.headers.Event(ev, rs.topic, key, value, kgo.RecordHeader{Key: HeaderRowVersion, Value: version})
 	// A record the topic can never take would fail every transaction of the window,
 	// for ever: it is a dead letter, decided before producing.
 	if err := wt.writer.CheckSize(wt.ctx, rec); err != nil {
