@@ -168,11 +168,12 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 		Server: c.cfg.Server, Report: rs.rep.API, WindowStart: wt.piece.Start, WindowEnd: wt.piece.End,
 		ReadAt: wt.at, RowID: id.Key, Location: c.cfg.Location,
 	})
-	var conv *schemas.ConversionError
-	if errors.As(err, &conv) {
-		return wt.deadLetter(rowJSON(row), err)
-	}
 	if err != nil {
+		// Declared here, not for every row: errors.As makes it escape to the heap.
+		var conv *schemas.ConversionError
+		if errors.As(err, &conv) {
+			return wt.deadLetter(rowJSON(row), err)
+		}
 		return fmt.Errorf("%w: converting a %s row: %w", errPermanent, rs.rep.API, err)
 	}
 	if wt.header.Key == "" {
