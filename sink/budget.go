@@ -53,10 +53,17 @@ func (b *Budget) Used() int64 {
 	return b.used
 }
 
-// RecordMemory is what a buffered record counts against a [Budget]: its key, value and
-// headers, plus the record's own struct, its header slice and the producer's
-// bookkeeping (recordOverhead).
-func RecordMemory(r *kgo.Record) int64 { return recordBytes(r) + recordOverhead }
+// RecordMemory is what a buffered record counts against a [Budget]: the memory of its
+// key and value (their capacity: a recycled event's buffers may be larger than what
+// they hold, see NewEvent) and of its headers' bytes, plus the record's own struct,
+// its header slice and the producer's bookkeeping (recordOverhead).
+func RecordMemory(r *kgo.Record) int64 {
+	n := cap(r.Key) + cap(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return int64(n) + recordOverhead
+}
 
 // recordOverhead is the memory a buffered record takes beyond its bytes: a kgo.Record
 // with room for five headers is one 384-byte allocation (sink.EventHeaders.Record),

@@ -280,16 +280,13 @@ func (s *seenSet) fold() {
 	}
 	sortSeen(add, s.scratch[len(add):2*len(add)])
 	// Merged in place, from the back, into a slice of the set's own with room for
-	// them. The room grows by half, so the folds of a window that adds 60,000 rows copy
-	// them a few times in all rather than once a fold; a set forked from a committed
-	// one copies it with room for one more fold only, since most windows add few rows.
+	// them and for the next two folds: a window that adds 60,000 rows copies them every
+	// third fold rather than every fold. More room would copy less, but twenty
+	// connectors catching up hold twenty sets, and Go's collector lets the heap grow to
+	// twice what they hold.
 	n := len(s.rows) + len(add)
 	if !s.owned || cap(s.rows) < n {
-		room := n + seenPending
-		if s.owned {
-			room = max(room, len(s.rows)+len(s.rows)/2)
-		}
-		grown := make([]offsets.Seen, len(s.rows), room)
+		grown := make([]offsets.Seen, len(s.rows), n+2*seenPending)
 		copy(grown, s.rows)
 		s.rows, s.owned = grown, true
 	}
