@@ -46,22 +46,15 @@ func TestDeliversGroundTruth(t *testing.T) {
 	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
 		start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogota)
 		clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: start.Add(2 * time.Hour), Speed: 300}}
-		sim, err := simulator.New(simulator.Seed(7), simulator.WithClock(clock), simulator.Location(bogota),
+		sim := connectortest.StartSimulator(t, simulator.Seed(7), simulator.WithClock(clock), simulator.Location(bogota),
 			simulator.Reports("diagram_13", "act_3", "diagram_4", "diagram_1_3", "chat_3"),
 			simulator.DefaultRowsPerMinute(3), simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.1, 15*time.Minute),
 			simulator.DailyQuota(100000), simulator.MaxRows(400),
 			simulator.Bursts(simulator.Burst{Report: "diagram_13", Minute: start.Add(70 * time.Minute), Rows: 900}),
 			simulator.WithFaults(simulator.Faults{Status500: 0.05, HTML200: 0.02, Truncate: 0.02}),
 		)
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if err := sim.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer sim.Close()
 
 		prefix := kafkatest.Topic(t)
 		cfg := source.Config{

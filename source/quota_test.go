@@ -24,18 +24,11 @@ func TestQuotaRunsOutMidDay(t *testing.T) {
 		// never run out of quota.
 		clock := connectortest.NewWaitClock(start.Add(time.Hour), 900)
 		const quota = 45
-		sim, err := simulator.New(simulator.Seed(3), simulator.WithClock(clock.Sim()), simulator.Location(bogota),
+		sim := connectortest.StartSimulator(t, simulator.Seed(3), simulator.WithClock(clock.Sim()), simulator.Location(bogota),
 			simulator.Reports("diagram_13", "act_3", "chat_3"), simulator.DefaultRowsPerMinute(2),
 			simulator.DailyQuota(quota), simulator.QuotaResetHour(0))
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if err := sim.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer sim.Close()
 
 		prefix := kafkatest.Topic(t)
 		cfg := source.Config{Name: prefix, Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken),

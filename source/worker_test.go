@@ -17,6 +17,7 @@ import (
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
 
@@ -24,16 +25,9 @@ import (
 // token Wolkvox refuses: that one fails with the reason, the other goes on delivering.
 func TestWrongTokenStopsOnlyItsConnector(t *testing.T) {
 	seeds := kafkatest.Fake(t)
-	sim, err := simulator.New(simulator.Seed(1), simulator.Location(bogota), simulator.Reports("diagram_13"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := connectortest.StartSimulator(t, simulator.Seed(1), simulator.Location(bogota), simulator.Reports("diagram_13"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := sim.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
 	prefix := kafkatest.Topic(t)
 	start := time.Now().Add(-3 * time.Hour)
 	mk := func(name, token string) source.Config {
@@ -249,17 +243,10 @@ func TestWorkerConnectorsShareTheProducerMemory(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	sim, err := simulator.New(simulator.Seed(1), simulator.Location(bogota), simulator.Reports("diagram_13"),
+	sim := connectortest.StartSimulator(t, simulator.Seed(1), simulator.Location(bogota), simulator.Reports("diagram_13"),
 		simulator.DefaultRowsPerMinute(20), simulator.FlatRate())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := sim.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
 	prefix := kafkatest.Topic(t)
 	start := time.Now().Add(-3 * time.Hour) // 3,600 rows a connector, some 3 MB of records
 	mk := func(name string) source.Config {

@@ -23,16 +23,7 @@ import (
 // live offsets are never touched.
 func TestBackfill(t *testing.T) {
 	seeds := kafkatest.Fake(t)
-	sim, err := simulator.New(simulator.Seed(5), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13"), simulator.DefaultRowsPerMinute(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := sim.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := connectortest.StartSimulator(t, simulator.Seed(5), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13"), simulator.DefaultRowsPerMinute(2))
 	name := kafkatest.Topic(t)
 	cfg := fmt.Sprintf(`kafka: {brokers: [%s]}
 topics: {template: "%s.{report}", offsets: %s.offsets, dead_letter: %s.dlq}

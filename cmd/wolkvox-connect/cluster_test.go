@@ -65,7 +65,7 @@ func newGroup(t testing.TB, seeds []string, speed float64, session, heartbeat st
 	for i := range clusterTokens {
 		simOpts = append(simOpts, simulator.Token(fmt.Sprintf("tok-%d", i), fmt.Sprintf("%04d", 41+i)))
 	}
-	sim := startSimulator(t, simOpts...)
+	sim := connectortest.StartSimulator(t, simOpts...)
 	name := kafkatest.Topic(t)
 	var b strings.Builder
 	fmt.Fprintf(&b, `kafka: {brokers: [%s]}

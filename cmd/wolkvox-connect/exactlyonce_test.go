@@ -40,23 +40,6 @@ func buildBinary(t testing.TB, tags ...string) string {
 	return bin
 }
 
-// startSimulator starts a simulator built with opts on a port of its own, closed when
-// the test ends.
-func startSimulator(tb testing.TB, opts ...simulator.Opt) *simulator.Server {
-	tb.Helper()
-	sim, err := simulator.New(opts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	tb.Cleanup(cancel)
-	if err := sim.Start(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = sim.Close() })
-	return sim
-}
-
 // e2e is a worker process, the simulator it reads and the Kafka it writes, for tests
 // that kill, restart and inspect the worker from outside.
 type e2e struct {
@@ -98,7 +81,7 @@ func newE2E(t *testing.T, seeds []string, o e2eOptions) *e2e {
       - {api: chat_3, settle: 12m}`)
 	now := cmp.Or(o.now, start.Add(3*time.Hour))
 	clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: now, Speed: o.speed}}
-	sim := startSimulator(t, append([]simulator.Opt{simulator.Seed(11), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
+	sim := connectortest.StartSimulator(t, append([]simulator.Opt{simulator.Seed(11), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
 		simulator.Reports("diagram_13", "act_3", "diagram_4", "diagram_1_3", "chat_3")}, o.simOpts...)...)
 	name := kafkatest.Topic(t)
 	cfg := fmt.Sprintf(`kafka: {brokers: [%s]}

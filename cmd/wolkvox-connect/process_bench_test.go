@@ -71,7 +71,7 @@ func benchWorkerProcess(b *testing.B, bin string, seeds []string, connectors, ro
 	for i := range connectors {
 		simOpts = append(simOpts, simulator.Token(fmt.Sprint("tok-", i), simulator.DefaultServer))
 	}
-	sim := startSimulator(b, simOpts...)
+	sim := connectortest.StartSimulator(b, simOpts...)
 	// Each connector reads its window in one call, or in three when the answer holds the
 	// API's row cap (the whole window, then its two halves): any other count means the
 	// iteration did not measure the window it names.

@@ -54,7 +54,7 @@ func runForReplay(t *testing.T, seeds []string) *replayed {
 	const speed = 300
 	start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogotaLoc())
 	clock := &connectortest.Freezable{FastClock: source.FastClock{Origin: time.Now(), Start: start.Add(time.Hour), Speed: speed}}
-	sim := startSimulator(t, simulator.Seed(17), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
+	sim := connectortest.StartSimulator(t, simulator.Seed(17), simulator.WithClock(clock), simulator.Location(bogotaLoc()),
 		simulator.Reports("diagram_13", "act_3"), simulator.DefaultRowsPerMinute(3),
 		simulator.LateRows(0.2, 10*time.Minute), simulator.Edits(0.3, 20*time.Minute))
 	name := kafkatest.Topic(t)

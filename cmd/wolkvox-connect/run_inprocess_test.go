@@ -50,7 +50,7 @@ func startRun(t *testing.T, o runOptions) *inProcess {
 	t.Helper()
 	seeds := kafkatest.Fake(t)
 	if o.baseURL == "" {
-		o.baseURL = startSimulator(t, simulator.Seed(3), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13")).URL()
+		o.baseURL = connectortest.StartSimulator(t, simulator.Seed(3), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13")).URL()
 	}
 	name := kafkatest.Topic(t)
 	cfg := fmt.Sprintf(`kafka: {brokers: [%s]}

@@ -50,17 +50,8 @@ func newGroup(t *testing.T, seeds []string) *group {
 	for i := range tokenSizes {
 		simOpts = append(simOpts, simulator.Token(fmt.Sprintf("token-%d", i), fmt.Sprintf("%04d", 41+i)))
 	}
-	sim, err := simulator.New(append(simOpts, simulator.Seed(5), simulator.Location(bogota), simulator.Reports("diagram_13"),
+	sim := connectortest.StartSimulator(t, append(simOpts, simulator.Seed(5), simulator.Location(bogota), simulator.Reports("diagram_13"),
 		simulator.DefaultRowsPerMinute(1))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if err := sim.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
 	name := kafkatest.Topic(t)
 	g := &group{t: t, name: name, logs: &connectortest.Buffer{}, workers: map[string]*testWorker{},
 		dest: source.Destination{Seeds: seeds, TopicTemplate: "{connector}.{report}", OffsetsTopic: name + ".offsets",

@@ -214,3 +214,20 @@ func Summary(report string, events []Event, expected []Expected, diffs []string)
 	}
 	return s
 }
+
+// StartSimulator starts a simulator built with opts on a free local port; the test's
+// cleanup stops it.
+func StartSimulator(tb testing.TB, opts ...simulator.Opt) *simulator.Server {
+	tb.Helper()
+	sim, err := simulator.New(opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	if err := sim.Start(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sim.Close() })
+	return sim
+}

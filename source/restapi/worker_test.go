@@ -10,6 +10,7 @@ import (
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 	"github.com/wolkvox-connect/wolkvox-connect/source"
+	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
@@ -22,14 +23,7 @@ func TestRealWorker(t *testing.T) {
 	seeds := kafkatest.Fake(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim, err := simulator.New(simulator.Seed(3), simulator.Location(cot), simulator.FlatRate(), simulator.DefaultRowsPerMinute(2), simulator.Reports("diagram_13"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := connectortest.StartSimulator(t, simulator.Seed(3), simulator.Location(cot), simulator.FlatRate(), simulator.DefaultRowsPerMinute(2), simulator.Reports("diagram_13"))
 
 	reg := prometheus.NewRegistry()
 	m, err := NewMetrics(reg)
