@@ -117,7 +117,7 @@ func (*recyclable) Value(any) any               { return nil }
 var freeEvents eventList
 
 // maxFreeEventBytes bounds the memory freeEvents keeps: some 3,000 of the simulator's
-// diagram_13 events, or 120 of the widest events recycled.
+// diagram_13 events, or some 60 of the widest events recycled (16 KiB of key and value).
 const maxFreeEventBytes = 2 << 20
 
 type eventList struct {
