@@ -317,7 +317,10 @@ func (t *Txn) end() {
 // else into the spool (see [Txn]). A record that fails is reported by this or a later
 // call and by Commit, which then aborts; so is a spool that cannot be written. After an
 // error the caller should stop producing and call Commit or Abort. r belongs to the
-// transaction until it ends: it must not be changed or produced again.
+// transaction until it ends: it must not be changed or produced again. Its key and
+// value count against the [Budget] by capacity ([RecordMemory]): a record whose key or
+// value is a small slice of a larger buffer (one read back from Kafka, say) counts the
+// rest of that buffer too, unless it is sliced to its length (b[:len(b):len(b)]).
 func (t *Txn) Produce(r *kgo.Record) error {
 	if t.w == nil {
 		return ErrTxnEnded
