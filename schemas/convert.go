@@ -152,6 +152,7 @@ type Native struct {
 	// nil) when eventTimeInEvent.
 	eventTime        map[string]any
 	eventTimeInEvent bool
+	eventMillis      int64 // what eventTime holds, when eventTimeInEvent
 	// The meta values last put in the event, when metaKnown.
 	server                       string
 	windowStart, windowEnd, read int64
@@ -308,6 +309,15 @@ func (n *Native) set(i int, v any) {
 	}
 }
 
+// EventTime is the event time of the last event converted into n (wv_event_time), and
+// false when that event has none.
+func (n *Native) EventTime() (time.Time, bool) {
+	if !n.eventTimeInEvent {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(n.eventMillis).In(n.loc), true
+}
+
 // setEventTime makes wv_event_time hold v (milliseconds), or null when v is nil.
 func (n *Native) setEventTime(v any) {
 	if v != nil {
@@ -462,14 +472,17 @@ func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta
 			timeText, timeKnown = row.Get(rep.TimeField)
 		}
 		if timeKnown && !isPlaceholder(timeText) {
-			eventTime = timeValue
-			if eventTime == nil {
-				ms, err := parseTimestamp(timeText, p.timeLayout, n.loc)
-				if err != nil {
+			ms, shared := timeValue.(int64)
+			if shared {
+				eventTime = timeValue
+			} else {
+				var err error
+				if ms, err = parseTimestamp(timeText, p.timeLayout, n.loc); err != nil {
 					return nil, &ConversionError{Report: rep.API, Field: rep.TimeField, Value: timeText, Reason: "the report's time field: want a local time in the layout " + p.timeLayout, Row: slices.Clone(row), Err: err}
 				}
 				eventTime = ms
 			}
+			n.eventMillis = ms
 		}
 	}
 	n.setEventTime(eventTime)

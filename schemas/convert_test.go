@@ -132,6 +132,7 @@ func TestConvertRejects(t *testing.T) {
 
 func TestConvertEventTime(t *testing.T) {
 	var c Converter
+	var n Native // one for every row, as a report's: EventTime follows the last row
 	rep := lookup(t, "diagram_13")
 	for _, tt := range []struct {
 		raw  string
@@ -141,14 +142,17 @@ func TestConvertEventTime(t *testing.T) {
 		{raw: "2024-03-05 14:07:09", want: map[string]any{"long.timestamp-millis": time.Date(2024, 3, 5, 19, 7, 9, 0, time.UTC).UnixMilli()}},
 		{raw: "-", want: nil},
 		{null: true, want: nil},
+		{raw: "2024-03-05 14:07:10", want: map[string]any{"long.timestamp-millis": time.Date(2024, 3, 5, 19, 7, 10, 0, time.UTC).UnixMilli()}},
 	} {
-		got, err := c.Convert(rep, Row{{Key: "date", Value: tt.raw, Null: tt.null}}, testMeta(rep, "id"))
+		meta := testMeta(rep, "id")
+		got, err := c.ConvertTo(&n, rep, Row{{Key: "date", Value: tt.raw, Null: tt.null}}, meta)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !sameNative(got[FieldEventTime], tt.want) {
 			t.Errorf("date %q: event time %#v, want %#v", tt.raw, got[FieldEventTime], tt.want)
 		}
+		checkEventTime(t, &n, got, meta.Location)
 	}
 	// A range report has no time of its own.
 	agg := lookup(t, "chat_3")
@@ -295,7 +299,22 @@ func TestConvertToReusesExactly(t *testing.T) {
 			if !reflect.DeepEqual(got, want) || !sameError(err, wantErr) {
 				t.Fatalf("row %d, %s, Native %s: ConvertTo = %#v, %v; Convert = %#v, %v", k, g.name, name, got, err, want, wantErr)
 			}
+			if err == nil {
+				checkEventTime(t, n, got, meta.Location)
+			}
 		}
+	}
+}
+
+// checkEventTime checks that n.EventTime is the event time of event, just converted
+// into n, in loc.
+func checkEventTime(t *testing.T, n *Native, event map[string]any, loc *time.Location) {
+	t.Helper()
+	got, timed := n.EventTime()
+	wrapper, _ := event[FieldEventTime].(map[string]any)
+	ms, want := wrapper["long.timestamp-millis"].(int64)
+	if timed != want || (want && (!got.Equal(time.UnixMilli(ms)) || got.Location() != loc)) {
+		t.Fatalf("EventTime = %v, %v; the event holds %#v (zone %v)", got, timed, event[FieldEventTime], loc)
 	}
 }
 

@@ -72,6 +72,8 @@ type reportState struct {
 	// native is the report's conversion scratch, reused row after row by the poll's
 	// goroutine (each row is encoded before the next is converted).
 	native schemas.Native
+	// ids names the report's rows, remembering their shape; the poll's goroutine's too.
+	ids identifier
 }
 
 // New builds a connector. It validates cfg and fails with every problem at once.

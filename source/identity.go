@@ -39,11 +39,59 @@ type identity struct {
 // such rows would share a key such as "||" and overwrite each other in a compacted
 // topic, so the caller dead-letters the row rather than deliver it under that key.
 func identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location) (identity, error) {
-	version := contentHash(row)
+	return (&identifier{}).identify(rep, w, row, loc)
+}
+
+// identifier is identify with a memory of the last row's shape: its keys in order,
+// the order sorting them gives (contentHash) and the cells holding the report's key
+// fields. Rows of a report come with the same keys in the same order, so a row of the
+// last one's shape is hashed without sorting and keyed without searching; a row of
+// another shape costs one sort, and becomes the shape remembered. It is one report's,
+// used by one goroutine.
+type identifier struct {
+	rep   *catalog.Report
+	keys  []string
+	order []int
+	keyAt []int // per rep.KeyFields: the first cell with that key, -1 when none
+}
+
+// fit makes the remembered shape row's.
+func (r *identifier) fit(rep *catalog.Report, row wolkvox.Row) {
+	if r.rep == rep && len(row) == len(r.keys) {
+		same := true
+		for i := range row {
+			if row[i].Key != r.keys[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
+	r.rep = rep
+	r.keys, r.order = r.keys[:0], r.order[:0]
+	for i := range row {
+		r.keys = append(r.keys, row[i].Key)
+		r.order = append(r.order, i)
+	}
+	// Equal keys keep the order slices.SortFunc gives them: the same comparisons, so the
+	// same permutation, for every row of this shape.
+	slices.SortFunc(r.order, func(a, b int) int { return strings.Compare(row[a].Key, row[b].Key) })
+	r.keyAt = r.keyAt[:0]
+	for _, f := range rep.KeyFields {
+		r.keyAt = append(r.keyAt, slices.IndexFunc(row, func(c wolkvox.Cell) bool { return c.Key == f }))
+	}
+}
+
+// identify is the package's identify, for a row of rep.
+func (r *identifier) identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location) (identity, error) {
+	r.fit(rep, row)
+	version := contentHash(row, r.order)
 	var missing []string
 	size := len(rep.KeyFields) // the separators, and one more
-	for _, f := range rep.KeyFields {
-		v, ok := row.Get(f)
+	for j, f := range rep.KeyFields {
+		v, ok := cellValue(row, r.keyAt[j])
 		if !ok || strings.TrimSpace(v) == "" {
 			missing = append(missing, f)
 		}
@@ -68,11 +116,11 @@ func identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location
 			b.Write(prefix)
 			b.WriteByte('|')
 		}
-		for i, f := range rep.KeyFields {
-			if i > 0 {
+		for j := range rep.KeyFields {
+			if j > 0 {
 				b.WriteByte('|')
 			}
-			v, _ := row.Get(f)
+			v, _ := cellValue(row, r.keyAt[j])
 			b.WriteString(v)
 		}
 		key = b.String()
@@ -82,6 +130,14 @@ func identify(rep *catalog.Report, w Window, row wolkvox.Row, loc *time.Location
 		return id, &MissingKeyError{Report: rep.API, Fields: missing}
 	}
 	return id, nil
+}
+
+// cellValue is row.Get for the cell at i (-1: none).
+func cellValue(row wolkvox.Row, i int) (string, bool) {
+	if i < 0 {
+		return "", false
+	}
+	return row[i].Value, !row[i].Null
 }
 
 // MissingKeyError: a row lacks the fields that identify it, so it cannot become an event
@@ -109,19 +165,9 @@ func oversizeIdentity(r wolkvox.OversizeRow) identity {
 	return identity{Key: hashKey(v), ID: v, Version: v}
 }
 
-// contentHash is FNV-1a 64 over the cells in key order, each as key, 0, then 1 for null
-// or 2 and the value, then 0. Equal keys keep the order slices.SortFunc gives them:
-// sorting the cells' indices makes the same comparisons, so the same permutation.
-func contentHash(row wolkvox.Row) uint64 {
-	var stack [64]uint16 // rows are narrower than this, so sorting allocates nothing
-	order := stack[:0]
-	if len(row) > len(stack) {
-		order = make([]uint16, 0, len(row))
-	}
-	for i := range row {
-		order = append(order, uint16(i))
-	}
-	slices.SortFunc(order, func(a, b uint16) int { return strings.Compare(row[a].Key, row[b].Key) })
+// contentHash is FNV-1a 64 over the cells in key order (order: the cells' indices sorted
+// by key, see identifier.fit), each as key, 0, then 1 for null or 2 and the value, then 0.
+func contentHash(row wolkvox.Row, order []int) uint64 {
 	h := uint64(fnvOffset)
 	for _, i := range order {
 		c := &row[i]

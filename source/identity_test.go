@@ -75,34 +75,78 @@ func TestIdentityGolden(t *testing.T) {
 		{name: "empty row", api: "cdr_7", row: wolkvox.Row{},
 			wantKey: "cbf29ce484222325", wantID: "f6186a006cdd5a7f", wantVersion: "cbf29ce484222325"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rep, ok := catalog.Lookup(tt.api)
-			if !ok {
-				t.Fatalf("catalog has no %s", tt.api)
+	// check identifies the case's row with r and compares with what the case wants.
+	check := func(t *testing.T, r *identifier, i int) {
+		tt := tests[i]
+		rep, ok := catalog.Lookup(tt.api)
+		if !ok {
+			t.Fatalf("catalog has no %s", tt.api)
+		}
+		win := tt.window
+		if win.Start.IsZero() {
+			win = w
+		}
+		id, err := r.identify(rep, win, tt.row, bogota)
+		got := []string{id.Key, strconv.FormatUint(id.ID, 16), strconv.FormatUint(id.Version, 16)}
+		if want := []string{tt.wantKey, tt.wantID, tt.wantVersion}; !slices.Equal(got, want) {
+			t.Errorf("%s: key, id, version = %q, want %q", tt.name, got, want)
+		}
+		var mk *MissingKeyError
+		switch {
+		case tt.wantMissing == nil && err != nil:
+			t.Errorf("%s: identify: %v, want no error", tt.name, err)
+		case tt.wantMissing != nil && (!errors.As(err, &mk) || !slices.Equal(mk.Fields, tt.wantMissing)):
+			t.Errorf("%s: identify: %v, want a *MissingKeyError for %q", tt.name, err, tt.wantMissing)
+		}
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { check(t, &identifier{}, i) })
+	}
+	// One identifier for every row, as a report's: each row's shape differs from the one
+	// remembered (cells reordered, fewer, another report's), and each case comes twice
+	// in a row, the second time with the shape remembered.
+	t.Run("one identifier", func(t *testing.T) {
+		var r identifier
+		for _, forward := range []bool{true, false} {
+			for i := range tests {
+				if !forward {
+					i = len(tests) - 1 - i
+				}
+				check(t, &r, i)
+				check(t, &r, i)
 			}
-			win := tt.window
-			if win.Start.IsZero() {
-				win = w
-			}
-			id, err := identify(rep, win, tt.row, bogota)
-			got := []string{id.Key, strconv.FormatUint(id.ID, 16), strconv.FormatUint(id.Version, 16)}
-			if want := []string{tt.wantKey, tt.wantID, tt.wantVersion}; !slices.Equal(got, want) {
-				t.Errorf("key, id, version = %q, want %q", got, want)
-			}
-			var mk *MissingKeyError
-			switch {
-			case tt.wantMissing == nil && err != nil:
-				t.Errorf("identify: %v, want no error", err)
-			case tt.wantMissing != nil && (!errors.As(err, &mk) || !slices.Equal(mk.Fields, tt.wantMissing)):
-				t.Errorf("identify: %v, want a *MissingKeyError for %q", err, tt.wantMissing)
-			}
-		})
+		}
+	})
+}
+
+// TestIdentifierRemembersOnlyTheShape: rows of one shape with other values are named
+// by their own values, as a fresh identifier names them.
+func TestIdentifierRemembersOnlyTheShape(t *testing.T) {
+	rep, ok := catalog.Lookup("diagram_13")
+	if !ok {
+		t.Fatal("catalog has no diagram_13")
+	}
+	w := Window{Start: time.Date(2026, 3, 9, 5, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 9, 6, 0, 0, 0, time.UTC)}
+	var r identifier
+	seen := map[identity]bool{}
+	for i := range 50 {
+		row := wolkvox.Row{{Key: "conn_id", Value: "c" + strconv.Itoa(i%7)}, {Key: "rp_id", Value: strconv.Itoa(i)},
+			{Key: "second_event", Value: strconv.Itoa(i % 3)}, {Key: "cod_opc_menu", Value: "M", Null: i%5 == 0}}
+		got, gotErr := r.identify(rep, w, row, time.UTC)
+		want, wantErr := identify(rep, w, row, time.UTC)
+		if got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("row %d: remembered shape gives %+v, %v; a fresh identifier %+v, %v", i, got, gotErr, want, wantErr)
+		}
+		if seen[got] {
+			t.Fatalf("row %d: identity %+v given to an earlier row too", i, got)
+		}
+		seen[got] = true
 	}
 }
 
 // BenchmarkIdentify names rows, in turn: the per-row cost of identify (key, content
-// hash) for a keyed detail report, a bucketed report and one keyed by content.
+// hash) for a keyed detail report, a bucketed report and one keyed by content, with
+// the row's shape remembered, as for a report's rows.
 func BenchmarkIdentify(b *testing.B) {
 	bogota, err := time.LoadLocation("America/Bogota")
 	if err != nil {
@@ -128,8 +172,9 @@ func BenchmarkIdentify(b *testing.B) {
 				b.Fatalf("catalog has no %s", tt.api)
 			}
 			b.ReportAllocs()
+			var r identifier
 			for b.Loop() {
-				if _, err := identify(rep, w, tt.row, bogota); err != nil {
+				if _, err := r.identify(rep, w, tt.row, bogota); err != nil {
 					b.Fatal(err)
 				}
 			}

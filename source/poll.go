@@ -8,7 +8,6 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink"
 	"github.com/wolkvox-connect/wolkvox-connect/source/wolkvox"
 )
@@ -254,20 +253,4 @@ func (c *Connector) activity(rs *reportState, what string) {
 	if what != "" {
 		rs.status.ActivitySince = time.Now()
 	}
-}
-
-// rowTimeOf reads a detail row's time from its time field, in the operation's zone.
-func rowTimeOf(rs *reportState, row wolkvox.Row, loc *time.Location) (time.Time, bool) {
-	if rs.rep.TimeField == "" || rs.rep.TimeLayout == "" {
-		return time.Time{}, false
-	}
-	v, ok := row.Get(rs.rep.TimeField)
-	if !ok {
-		return time.Time{}, false
-	}
-	t, err := schemas.ParseInLocation(rs.rep.TimeLayout, v, loc)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return t, true
 }

@@ -157,7 +157,7 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 	if wt.at.IsZero() {
 		wt.at = c.opts.clock.Now()
 	}
-	id, idErr := identify(rs.rep, wt.piece, row, c.cfg.Location)
+	id, idErr := rs.ids.identify(rs.rep, wt.piece, row, c.cfg.Location)
 	if wt.seenBefore(id) {
 		return nil
 	}
@@ -206,7 +206,7 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 		return err
 	}
 	d.stats.Rows++
-	rowTime, timed := rowTimeOf(rs, row, c.cfg.Location)
+	rowTime, timed := rs.native.EventTime() // the event time the converter read
 	switch {
 	case !timed:
 	case rowTime.After(wt.futureAfter):
