@@ -77,7 +77,31 @@ type plan struct {
 	timeIndex  int
 	timeShared bool
 	report     any // rep.API, boxed once
+	// slots are the event's fields as a Native holds them: the meta fields (at the
+	// slot constants), then fields, then wv_extra.
+	slots []slot
 }
+
+// slot is one field of an event as a Native holds it.
+type slot struct {
+	name   string
+	branch string // goavro's name for the non-null branch of its union; "" for no union
+}
+
+// The slots of the meta fields; a plan field i is at slotFields+i.
+const (
+	slotOperation = iota
+	slotReport
+	slotEventTime
+	slotWindowStart
+	slotWindowEnd
+	slotReadAt
+	slotRowID
+	slotFields
+)
+
+// extraSlot is wv_extra's slot.
+func (p *plan) extraSlot() int { return len(p.slots) - 1 }
 
 type fieldPlan struct {
 	key, name string
@@ -100,7 +124,11 @@ func newPlan(rep *catalog.Report) *plan {
 	if err != nil {
 		return &plan{err: err}
 	}
-	p := &plan{index: make(map[string]int, len(mappings)), timeLayout: rep.TimeLayout, timeIndex: -1, report: rep.API}
+	p := &plan{index: make(map[string]int, len(mappings)), timeLayout: rep.TimeLayout, timeIndex: -1, report: rep.API,
+		slots: make([]slot, slotFields, slotFields+len(mappings)+1)}
+	p.slots[slotOperation], p.slots[slotReport], p.slots[slotRowID] = slot{name: FieldOperation}, slot{name: FieldReport}, slot{name: FieldRowID}
+	p.slots[slotEventTime] = slot{name: FieldEventTime, branch: fieldTypes[catalog.Timestamp].branch}
+	p.slots[slotWindowStart], p.slots[slotWindowEnd], p.slots[slotReadAt] = slot{name: FieldWindowStart}, slot{name: FieldWindowEnd}, slot{name: FieldReadAt}
 	for i, m := range mappings {
 		ti, ok := fieldTypes[m.Type]
 		if !ok {
@@ -112,8 +140,10 @@ func newPlan(rep *catalog.Report) *plan {
 			p.timeIndex = i
 		}
 		p.fields = append(p.fields, fp)
+		p.slots = append(p.slots, slot{name: m.Name, branch: ti.branch})
 		p.index[m.Key] = i
 	}
+	p.slots = append(p.slots, slot{name: FieldExtra})
 	if p.timeLayout == "" {
 		p.timeLayout = time.DateTime
 		if f, ok := rep.Field(rep.TimeField); ok && f.Type == catalog.Date {
@@ -127,42 +157,46 @@ func newPlan(rep *catalog.Report) *plan {
 	return p
 }
 
-// Native is a reusable native event. ConvertTo fills it with a row and returns its map,
-// valid until the next ConvertTo into the same Native: the map, the union wrapper of
-// every field and the values of texts a column repeats are kept from row to row, so
-// that a row costs a few allocations instead of dozens. A Native may be used for rows
-// of any report (switching reports starts it afresh), but by one goroutine at a time:
-// keep one per connector and report, for rows encoded as they are converted. The zero
-// value is ready to use.
+// Native is a reusable native event. Fill puts a row in it, which Encoder.EncodeNative
+// encodes and Event shows as goavro's native map; both are valid until the next Fill
+// into the same Native. What it holds is kept from row to row (the union wrapper of every
+// field, the values of texts a column repeats, and for EncodeNative the bytes each field
+// encoded to last), so that a row costs a few allocations instead of dozens. A Native
+// may be used for rows of any report (switching reports starts it afresh), but by one
+// goroutine at a time: keep one per connector and report, for rows encoded as they are
+// converted. The zero value is ready to use.
 type Native struct {
-	plan  *plan
-	loc   *time.Location // the zone the remembered values were read in
-	event map[string]any
-	extra map[string]any
-	// fields holds what the event carries for each plan field, by index.
+	plan *plan
+	loc  *time.Location // the zone the remembered values were read in
+	// values are the event's values by slot (see plan.slots): a union's branch value,
+	// not its wrapper, and nil for null. wv_extra's slot holds extra.
+	values []any
+	// wrappers are the union wrappers ({branch: value}) by slot, nil where the field is
+	// not a union; Event and EncodeNative put the value in before handing one to goavro.
+	wrappers []map[string]any
+	event    map[string]any // what Event returns, made on first use
+	extra    map[string]any
+	// fields holds the recent texts of each plan field, by index.
 	fields []nativeField
 	// extras are the union wrappers of the unknown keys' texts, by order in the row.
 	extras []map[string]any
 	// keys and keyFields remember the last row's keys and their fields (-1: unknown):
 	// rows of a report come with the same keys in the same order, and comparing a key
 	// with the one seen at its place is cheaper than a map lookup.
-	keys      []string
-	keyFields []int
-	// eventTime is the union wrapper of wv_event_time; the event holds it (rather than
-	// nil) when eventTimeInEvent.
-	eventTime        map[string]any
-	eventTimeInEvent bool
-	eventMillis      int64 // what eventTime holds, when eventTimeInEvent
+	keys        []string
+	keyFields   []int
+	eventMillis int64 // what wv_event_time holds, when it is not null
 	// The meta values last put in the event, when metaKnown.
 	server                       string
 	windowStart, windowEnd, read int64
 	metaKnown                    bool
+	filled                       bool // the last Fill succeeded
+	// encoding is the layout of the last schema EncodeNative wrote n's events in.
+	encoding *nativeEncoding
 }
 
-// nativeField is one field of a Native.
+// nativeField is what a Native remembers of one plan field.
 type nativeField struct {
-	wrapper map[string]any // {branch: value}, the same map for every row
-	inEvent bool           // the event holds wrapper (rather than nil)
 	// recent are the last distinct texts read and what they gave, next the one to
 	// replace: a column often repeats a few values (a channel, a routing point), which
 	// are then neither parsed nor boxed again. misses counts the rows in a row whose
@@ -224,18 +258,18 @@ func (nf *nativeField) remember(s string, v any) {
 // maxRememberedKeys bounds Native.keys: a row of ever-new keys must not grow it without end.
 const maxRememberedKeys = 512
 
-// prepare readies n for a row of p read in loc.
+// prepare readies n for a row of p read in loc: every field null until the row says
+// otherwise, the meta fields as the last row left them.
 func (n *Native) prepare(p *plan, loc *time.Location) {
 	if n.plan != p {
-		*n = Native{plan: p, loc: loc, event: make(map[string]any, len(p.fields)+len(metaFields)+1), extra: map[string]any{},
-			fields: make([]nativeField, len(p.fields)), eventTime: map[string]any{"long.timestamp-millis": nil}}
-		for i := range p.fields {
-			n.fields[i].wrapper = map[string]any{p.fields[i].branch: nil}
-			n.event[p.fields[i].name] = nil
+		*n = Native{plan: p, loc: loc, values: make([]any, len(p.slots)), wrappers: make([]map[string]any, len(p.slots)),
+			extra: map[string]any{}, fields: make([]nativeField, len(p.fields))}
+		for k, s := range p.slots {
+			if s.branch != "" {
+				n.wrappers[k] = map[string]any{s.branch: nil}
+			}
 		}
-		n.event[FieldReport] = p.report
-		n.event[FieldEventTime] = nil
-		n.event[FieldExtra] = n.extra
+		n.values[slotReport] = p.report
 	}
 	if n.loc != loc {
 		// What was read in another zone may differ in this one.
@@ -247,6 +281,8 @@ func (n *Native) prepare(p *plan, loc *time.Location) {
 	if len(n.extra) > 0 {
 		clear(n.extra)
 	}
+	clear(n.values[slotFields:p.extraSlot()])
+	n.values[p.extraSlot()] = n.extra
 }
 
 // field returns the plan index of the j-th cell of a row, whose key is key; -1 for a key
@@ -293,63 +329,57 @@ func (n *Native) value(i int, s string) (any, error) {
 	return v, nil
 }
 
-// set makes the event's field i hold v, or null when v is nil.
-func (n *Native) set(i int, v any) {
-	nf := &n.fields[i]
-	if v != nil {
-		nf.wrapper[n.plan.fields[i].branch] = v
-	}
-	if inEvent := v != nil; inEvent != nf.inEvent {
-		if inEvent {
-			n.event[n.plan.fields[i].name] = nf.wrapper
-		} else {
-			n.event[n.plan.fields[i].name] = nil
-		}
-		nf.inEvent = inEvent
-	}
-}
-
-// EventTime is the event time of the last event converted into n (wv_event_time), and
+// EventTime is the event time of the last event filled into n (wv_event_time), and
 // false when that event has none.
 func (n *Native) EventTime() (time.Time, bool) {
-	if !n.eventTimeInEvent {
+	if n.values == nil || n.values[slotEventTime] == nil {
 		return time.Time{}, false
 	}
 	return time.UnixMilli(n.eventMillis).In(n.loc), true
-}
-
-// setEventTime makes wv_event_time hold v (milliseconds), or null when v is nil.
-func (n *Native) setEventTime(v any) {
-	if v != nil {
-		n.eventTime["long.timestamp-millis"] = v
-	}
-	if inEvent := v != nil; inEvent != n.eventTimeInEvent {
-		if inEvent {
-			n.event[FieldEventTime] = n.eventTime
-		} else {
-			n.event[FieldEventTime] = nil
-		}
-		n.eventTimeInEvent = inEvent
-	}
 }
 
 // setMeta puts meta's values in the event, boxing only those that changed.
 func (n *Native) setMeta(meta *Meta) {
 	start, end, read := meta.WindowStart.UnixMilli(), meta.WindowEnd.UnixMilli(), meta.ReadAt.UnixMilli()
 	if !n.metaKnown || meta.Server != n.server {
-		n.event[FieldOperation], n.server = meta.Server, meta.Server
+		n.values[slotOperation], n.server = meta.Server, meta.Server
 	}
 	if !n.metaKnown || start != n.windowStart {
-		n.event[FieldWindowStart], n.windowStart = start, start
+		n.values[slotWindowStart], n.windowStart = start, start
 	}
 	if !n.metaKnown || end != n.windowEnd {
-		n.event[FieldWindowEnd], n.windowEnd = end, end
+		n.values[slotWindowEnd], n.windowEnd = end, end
 	}
 	if !n.metaKnown || read != n.read {
-		n.event[FieldReadAt], n.read = read, read
+		n.values[slotReadAt], n.read = read, read
 	}
 	n.metaKnown = true
-	n.event[FieldRowID] = meta.RowID
+	n.values[slotRowID] = meta.RowID
+}
+
+// Event is the event last filled into n in goavro's native form (see Convert): n's own
+// map, which the next Fill into n changes; nil when the last Fill failed.
+func (n *Native) Event() map[string]any {
+	if !n.filled {
+		return nil
+	}
+	if n.event == nil {
+		n.event = make(map[string]any, len(n.plan.slots))
+	}
+	for k := range n.plan.slots {
+		n.event[n.plan.slots[k].name] = n.datum(k)
+	}
+	return n.event
+}
+
+// datum is slot k's value as goavro takes it: in its union wrapper unless null.
+func (n *Native) datum(k int) any {
+	v := n.values[k]
+	if w := n.wrappers[k]; w != nil && v != nil {
+		w[n.plan.slots[k].branch] = v
+		return w
+	}
+	return v
 }
 
 // extraText returns the k-th unknown key's union wrapper holding text.
@@ -383,16 +413,9 @@ func (s *fieldSet) add(i int) bool {
 	return was
 }
 
-func (s *fieldSet) has(i int) bool {
-	if i < 128 {
-		return s.bits[i/64]&(1<<(i%64)) != 0
-	}
-	return s.more[i]
-}
-
 // Convert turns one row of rep into an event in goavro's native form (a map keyed by
 // Avro field name; non-null union values as one-key maps such as {"long": int64(12)}),
-// ready for Encoder.Encode. The map is the caller's to keep; ConvertTo reuses one
+// ready for Encoder.Encode. The map is the caller's to keep; Fill reuses a Native
 // instead, for rows encoded as they are converted.
 //
 // Typed fields are parsed as the package doc describes; "", "-" and "--" become null.
@@ -404,21 +427,26 @@ func (s *fieldSet) has(i int) bool {
 // *ConversionError carrying the whole row for the dead-letter topic. A bad meta gives
 // ErrInvalidMeta and an unusable catalog entry ErrCatalog: both are bugs, not data.
 func (c *Converter) Convert(rep *catalog.Report, row Row, meta Meta) (map[string]any, error) {
-	return c.ConvertTo(new(Native), rep, row, meta)
-}
-
-// ConvertTo is Convert into n: the event it returns is n's, and the next ConvertTo into
-// n changes it. The event and the errors are exactly Convert's.
-func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta) (map[string]any, error) {
-	p := c.plan(rep)
-	if p.err != nil {
-		return nil, p.err
-	}
-	if err := meta.validate(rep); err != nil {
+	var n Native
+	if err := c.Fill(&n, rep, row, meta); err != nil {
 		return nil, err
 	}
+	return n.Event(), nil
+}
+
+// Fill is Convert into n, for Encoder.EncodeNative or n.Event; the errors are exactly
+// Convert's, and after one n holds no event.
+func (c *Converter) Fill(n *Native, rep *catalog.Report, row Row, meta Meta) error {
+	p := c.plan(rep)
+	if p.err != nil {
+		return p.err
+	}
+	if err := meta.validate(rep); err != nil {
+		return err
+	}
 	n.prepare(p, meta.Location)
-	var seen, set fieldSet
+	n.filled = false
+	var seen fieldSet
 	var timeText string
 	var timeKnown bool // the row has the time field, not null
 	var timeValue any  // when timeShared: the time field's value
@@ -428,7 +456,7 @@ func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta
 		i := n.field(j, cell.Key)
 		if i < 0 {
 			if _, dup := n.extra[cell.Key]; dup {
-				return nil, duplicateKey(rep, row, *cell)
+				return duplicateKey(rep, row, *cell)
 			}
 			if cell.Null {
 				n.extra[cell.Key] = nil
@@ -439,7 +467,7 @@ func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta
 			continue
 		}
 		if seen.add(i) {
-			return nil, duplicateKey(rep, row, *cell)
+			return duplicateKey(rep, row, *cell)
 		}
 		if i == p.timeIndex {
 			timeText, timeKnown = cell.Value, !cell.Null
@@ -450,19 +478,13 @@ func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta
 		v, err := n.value(i, cell.Value)
 		if err != nil {
 			f := &p.fields[i]
-			return nil, &ConversionError{Report: rep.API, Field: cell.Key, Value: cell.Value, Reason: f.want(), Row: slices.Clone(row), Err: err}
+			return &ConversionError{Report: rep.API, Field: cell.Key, Value: cell.Value, Reason: f.want(), Row: slices.Clone(row), Err: err}
 		}
 		if v != nil {
-			n.set(i, v)
-			set.add(i)
+			n.values[slotFields+i] = v
 			if i == p.timeIndex && p.timeShared {
 				timeValue = v
 			}
-		}
-	}
-	for i := range n.fields {
-		if !set.has(i) {
-			n.set(i, nil)
 		}
 	}
 
@@ -478,16 +500,17 @@ func (c *Converter) ConvertTo(n *Native, rep *catalog.Report, row Row, meta Meta
 			} else {
 				var err error
 				if ms, err = parseTimestamp(timeText, p.timeLayout, n.loc); err != nil {
-					return nil, &ConversionError{Report: rep.API, Field: rep.TimeField, Value: timeText, Reason: "the report's time field: want a local time in the layout " + p.timeLayout, Row: slices.Clone(row), Err: err}
+					return &ConversionError{Report: rep.API, Field: rep.TimeField, Value: timeText, Reason: "the report's time field: want a local time in the layout " + p.timeLayout, Row: slices.Clone(row), Err: err}
 				}
 				eventTime = ms
 			}
 			n.eventMillis = ms
 		}
 	}
-	n.setEventTime(eventTime)
+	n.values[slotEventTime] = eventTime
 	n.setMeta(&meta)
-	return n.event, nil
+	n.filled = true
+	return nil
 }
 
 var errDuplicate = errors.New("duplicate key")

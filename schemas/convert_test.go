@@ -1,13 +1,19 @@
 package schemas
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/wolkvox-connect/wolkvox-connect/schemas/catalog"
@@ -145,7 +151,7 @@ func TestConvertEventTime(t *testing.T) {
 		{raw: "2024-03-05 14:07:10", want: map[string]any{"long.timestamp-millis": time.Date(2024, 3, 5, 19, 7, 10, 0, time.UTC).UnixMilli()}},
 	} {
 		meta := testMeta(rep, "id")
-		got, err := c.ConvertTo(&n, rep, Row{{Key: "date", Value: tt.raw, Null: tt.null}}, meta)
+		got, err := fill(&c, &n, rep, Row{{Key: "date", Value: tt.raw, Null: tt.null}}, meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,8 +224,10 @@ func FuzzConvert(f *testing.F) {
 		f.Add(uint8(0), s, false)
 	}
 	var c Converter
+	enc := encoderWith(f, allTypes())
 	// reused converts every input into one Native per report, kept across inputs: it
-	// must give what a fresh conversion gives, whatever came before.
+	// must give what a fresh conversion gives, whatever came before, and EncodeNative
+	// the bytes that goavro's record codec makes of the fresh event.
 	reused := map[*catalog.Report]*Native{}
 	f.Fuzz(func(t *testing.T, pick uint8, value string, null bool) {
 		rep := reports[int(pick)%len(reports)]
@@ -235,11 +243,12 @@ func FuzzConvert(f *testing.F) {
 		if reused[rep] == nil {
 			reused[rep] = new(Native)
 		}
-		again, againErr := c.ConvertTo(reused[rep], rep, row, testMeta(rep, "id"))
+		again, againErr := fill(&c, reused[rep], rep, row, testMeta(rep, "id"))
 		if !reflect.DeepEqual(again, native) || !sameError(againErr, err) {
-			t.Fatalf("ConvertTo = %v, %v; Convert = %v, %v", again, againErr, native, err)
+			t.Fatalf("Fill = %v, %v; Convert = %v, %v", again, againErr, native, err)
 		}
 		if err == nil {
+			checkEncodeNative(t, enc, rep, reused[rep], native)
 			return
 		}
 		var ce *ConversionError
@@ -270,12 +279,20 @@ func sameError(a, b error) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b) && fmt.Sprint(errors.Unwrap(a)) == fmt.Sprint(errors.Unwrap(b))
 }
 
-// TestConvertToReusesExactly converts the golden rows, three times over in a shuffled
+// TestFillReusesExactly converts the golden rows, three times over in a shuffled
 // order with failing rows among them, into Natives kept from row to row (one per
 // report, and one shared by all reports) and in two time zones: every event and every
-// error must be exactly what a fresh Convert gives.
-func TestConvertToReusesExactly(t *testing.T) {
+// error must be exactly what a fresh Convert gives, and every EncodeNative exactly the
+// bytes goavro's record codec makes of it.
+func TestFillReusesExactly(t *testing.T) {
 	cases := goldenCases()
+	tests := map[*catalog.Report]bool{} // the reports the catalog lacks
+	for _, g := range cases {
+		if _, ok := catalog.Lookup(g.rep.API); !ok {
+			tests[g.rep] = true
+		}
+	}
+	enc := encoderWith(t, slices.Collect(maps.Keys(tests))...)
 	var sequence []goldenCase
 	for range 3 {
 		sequence = append(sequence, cases...)
@@ -295,14 +312,88 @@ func TestConvertToReusesExactly(t *testing.T) {
 			perReport[g.rep] = new(Native)
 		}
 		for name, n := range map[string]*Native{"per report": perReport[g.rep], "shared": &shared} {
-			got, err := c.ConvertTo(n, g.rep, g.row, meta)
+			got, err := fill(&c, n, g.rep, g.row, meta)
 			if !reflect.DeepEqual(got, want) || !sameError(err, wantErr) {
-				t.Fatalf("row %d, %s, Native %s: ConvertTo = %#v, %v; Convert = %#v, %v", k, g.name, name, got, err, want, wantErr)
+				t.Fatalf("row %d, %s, Native %s: Fill = %#v, %v; Convert = %#v, %v", k, g.name, name, got, err, want, wantErr)
 			}
 			if err == nil {
 				checkEventTime(t, n, got, meta.Location)
+				checkEncodeNative(t, enc, g.rep, n, want)
 			}
 		}
+	}
+}
+
+// encoderWith returns an Encoder of the embedded schemas and those generated for reps.
+func encoderWith(tb testing.TB, reps ...*catalog.Report) *Encoder {
+	tb.Helper()
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(avroFS, "avro", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(avroFS, path)
+		fsys[strings.TrimPrefix(path, "avro/")] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, rep := range reps {
+		b, err := Generate(rep)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fsys[rep.API+".avsc"] = &fstest.MapFile{Data: b}
+	}
+	set, err := Load(fsys)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enc, err := NewEncoder(WithSchemas(set))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return enc
+}
+
+// fill is Fill into n and n's Event.
+func fill(c *Converter, n *Native, rep *catalog.Report, row Row, meta Meta) (map[string]any, error) {
+	if err := c.Fill(n, rep, row, meta); err != nil {
+		return nil, err
+	}
+	return n.Event(), nil
+}
+
+// checkEncodeNative checks that EncodeNative of n, just filled, encodes event, a
+// fresh conversion of the same row: byte for byte what goavro's record codec makes of
+// it, or, when wv_extra holds more than one key (which goavro writes in map order),
+// the same event once decoded.
+func checkEncodeNative(t *testing.T, enc *Encoder, rep *catalog.Report, n *Native, event map[string]any) {
+	t.Helper()
+	ctx := context.Background()
+	want, err := enc.Encode(ctx, "t", rep, event, nil)
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	got, err := enc.EncodeNative(ctx, "t", rep, n, []byte("kept"))
+	if err != nil {
+		t.Fatalf("EncodeNative: %v", err)
+	}
+	if string(got[:4]) != "kept" {
+		t.Fatalf("EncodeNative did not append to dst: %q", got[:4])
+	}
+	got = got[4:]
+	if extra, _ := event[FieldExtra].(map[string]any); len(extra) <= 1 {
+		if !bytes.Equal(got, want) {
+			t.Fatalf("EncodeNative = %x\nEncode       = %x", got, want)
+		}
+		return
+	}
+	s, _ := enc.cfg.set.Lookup(rep.API)
+	decoded, _, err := s.codec.NativeFromBinary(got[10:])
+	if err != nil || !reflect.DeepEqual(decoded, event) {
+		t.Fatalf("EncodeNative decodes to %#v, %v; want %#v", decoded, err, event)
 	}
 }
 
@@ -318,10 +409,10 @@ func checkEventTime(t *testing.T, n *Native, event map[string]any, loc *time.Loc
 	}
 }
 
-// TestConvertToConcurrent converts the same report's rows on several goroutines, each
+// TestFillConcurrent converts the same report's rows on several goroutines, each
 // into its own Native, with one Converter: the race detector checks that nothing but the
 // Natives changes per row.
-func TestConvertToConcurrent(t *testing.T) {
+func TestFillConcurrent(t *testing.T) {
 	rep := lookup(t, "diagram_13")
 	var c Converter
 	var wg sync.WaitGroup
@@ -331,13 +422,82 @@ func TestConvertToConcurrent(t *testing.T) {
 			for variant := range 50 {
 				row, _, _, _ := testRow(rep, g+variant)
 				want, wantErr := c.Convert(rep, row, testMeta(rep, "id"))
-				got, err := c.ConvertTo(&n, rep, row, testMeta(rep, "id"))
+				got, err := fill(&c, &n, rep, row, testMeta(rep, "id"))
 				if !reflect.DeepEqual(got, want) || !sameError(err, wantErr) {
-					t.Errorf("goroutine %d, variant %d: ConvertTo = %v, %v; Convert = %v, %v", g, variant, got, err, want, wantErr)
+					t.Errorf("goroutine %d, variant %d: Fill = %v, %v; Convert = %v, %v", g, variant, got, err, want, wantErr)
 					return
 				}
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// TestEncodeNativeRepeats fills one Native with rows whose values repeat, change by a
+// little or by nothing goavro's map would show (0 and -0), go null and come back, or
+// are too long to keep: each EncodeNative must be exactly what a fresh Convert and
+// Encode give.
+func TestEncodeNativeRepeats(t *testing.T) {
+	rep := allTypes()
+	enc := encoderWith(t, rep)
+	long := strings.Repeat("x", maxRememberedEncoding+1)
+	var c Converter
+	for _, tt := range []struct {
+		name   string
+		field  string
+		values []string // "<null>" for a JSON null
+	}{
+		{"zeros", "number", []string{"0", "-0", "-0", "0", "0.0", "-0.0"}},
+		{"repeats", "number", []string{"1.5", "1.5", "2.5", "1.5"}},
+		{"nulls", "count", []string{"7", "<null>", "7", "-", "7", "7"}},
+		{"texts", "string", []string{"a", "a", "b", "", "<null>", "", "a"}},
+		{"long texts", "string", []string{long, long, long + "y", "a", long}},
+		{"durations", "duration", []string{"0:00:07", "0:00:07", "1:00:07"}},
+		{"dates", "date", []string{"2024-03-05", "2024-03-05", "1969-12-31"}},
+		{"times", "ts", []string{"2024-03-05 14:07:09", "2024-03-05 14:07:09", "-", "2024-03-05 14:07:10"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var n Native
+			for k, v := range tt.values {
+				row := Row{{Key: "string", Value: "kept"}, {Key: tt.field, Value: v, Null: v == "<null>"}}
+				if tt.field == "string" {
+					row = row[1:]
+				}
+				meta := testMeta(rep, fmt.Sprint("id", k%2))
+				want, err := c.Convert(rep, row, meta)
+				if err != nil {
+					t.Fatalf("%q: %v", v, err)
+				}
+				if err := c.Fill(&n, rep, row, meta); err != nil {
+					t.Fatal(err)
+				}
+				checkEncodeNative(t, enc, rep, &n, want)
+			}
+		})
+	}
+}
+
+// TestEncodeNativeRefuses: a Native whose last Fill failed, or that holds another
+// report's event, is not encoded.
+func TestEncodeNativeRefuses(t *testing.T) {
+	rep, other := lookup(t, "diagram_13"), lookup(t, "chat_3")
+	enc := encoderWith(t)
+	var c Converter
+	var n Native
+	ctx := context.Background()
+	if _, err := enc.EncodeNative(ctx, "t", rep, &n, nil); !errors.Is(err, ErrEncode) {
+		t.Fatalf("an empty Native: %v, want ErrEncode", err)
+	}
+	if err := c.Fill(&n, rep, Row{{Key: "date", Value: "2024-03-05 14:07:09"}}, testMeta(rep, "id")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enc.EncodeNative(ctx, "t", other, &n, nil); !errors.Is(err, ErrEncode) {
+		t.Fatalf("another report's Native: %v, want ErrEncode", err)
+	}
+	if err := c.Fill(&n, rep, Row{{Key: "date", Value: "yesterday"}}, testMeta(rep, "id")); err == nil {
+		t.Fatal("a bad date converted")
+	}
+	if _, err := enc.EncodeNative(ctx, "t", rep, &n, nil); !errors.Is(err, ErrEncode) {
+		t.Fatalf("after a failed Fill: %v, want ErrEncode", err)
+	}
 }

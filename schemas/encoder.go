@@ -76,23 +76,31 @@ func (e *Encoder) Encode(ctx context.Context, topic string, rep *catalog.Report,
 	if !ok {
 		return dst, fmt.Errorf("%w: %s", ErrUnknownReport, rep.API)
 	}
-	var out []byte
-	if e.cfg.client == nil {
-		// The header is written here, not by goavro's SingleFromNative, because goavro's
-		// fingerprint departs from the specification for logical types (see CanonicalForm).
-		out = binary.LittleEndian.AppendUint64(append(e.reserve(dst, s), 0xC3, 0x01), s.Fingerprint)
-	} else {
-		id, err := e.schemaID(ctx, topic, s)
-		if err != nil {
-			return dst, err
-		}
-		out, _ = (&sr.ConfluentHeader{}).AppendEncode(e.reserve(dst, s), id, nil) // never fails
+	out, err := e.head(ctx, topic, s, dst)
+	if err != nil {
+		return dst, err
 	}
-	out, err := s.codec.BinaryFromNative(out, native)
+	out, err = s.codec.BinaryFromNative(out, native)
 	if err != nil {
 		return dst, fmt.Errorf("%w: report %s: %w", ErrEncode, rep.API, err)
 	}
 	e.sizes[s].Store(int64(len(out) - len(dst)))
+	return out, nil
+}
+
+// head appends to dst the wire format's header of an event of s, with room for the
+// event (see reserve).
+func (e *Encoder) head(ctx context.Context, topic string, s *Schema, dst []byte) ([]byte, error) {
+	if e.cfg.client == nil {
+		// The header is written here, not by goavro's SingleFromNative, because goavro's
+		// fingerprint departs from the specification for logical types (see CanonicalForm).
+		return binary.LittleEndian.AppendUint64(append(e.reserve(dst, s), 0xC3, 0x01), s.Fingerprint), nil
+	}
+	id, err := e.schemaID(ctx, topic, s)
+	if err != nil {
+		return dst, err
+	}
+	out, _ := (&sr.ConfluentHeader{}).AppendEncode(e.reserve(dst, s), id, nil) // never fails
 	return out, nil
 }
 

@@ -59,6 +59,8 @@ type Schema struct {
 	Versions []Version
 
 	codec *goavro.Codec
+	// fields are the record's fields, for Encoder.EncodeNative (nil: use codec).
+	fields []recordField
 }
 
 // Set is a collection of report schemas, indexed by report, record name and fingerprint.
@@ -111,7 +113,7 @@ func Load(fsys fs.FS) (*Set, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc := &Schema{Report: api, Name: name, Text: text, Canonical: canon, Fingerprint: fingerprint(canon), codec: codec}
+		sc := &Schema{Report: api, Name: name, Text: text, Canonical: canon, Fingerprint: fingerprint(canon), codec: codec, fields: recordFields(text)}
 		if other, dup := s.byName[name]; dup {
 			return nil, fmt.Errorf("%w: reports %s and %s share the record name %s", ErrCatalog, other.Report, api, name)
 		}

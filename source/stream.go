@@ -164,7 +164,7 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 	if idErr != nil {
 		return wt.deadLetter(rowJSON(row), idErr)
 	}
-	native, err := c.opts.converter.ConvertTo(&rs.native, rs.rep, row, schemas.Meta{
+	err := c.opts.converter.Fill(&rs.native, rs.rep, row, schemas.Meta{
 		Server: c.cfg.Server, Report: rs.rep.API, WindowStart: wt.piece.Start, WindowEnd: wt.piece.End,
 		ReadAt: wt.at, RowID: id.Key, Location: c.cfg.Location,
 	})
@@ -183,7 +183,7 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 	}
 	// The event reuses the memory of one produced earlier (see sink.NewEvent).
 	ev := sink.NewEvent()
-	value, err := c.opts.encoder.Encode(wt.ctx, rs.topic, rs.rep, native, ev.Value())
+	value, err := c.opts.encoder.EncodeNative(wt.ctx, rs.topic, rs.rep, &rs.native, ev.Value())
 	if err != nil {
 		return fmt.Errorf("encoding a %s row: %w", rs.rep.API, err)
 	}
