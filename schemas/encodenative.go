@@ -30,17 +30,12 @@ type recordField struct {
 // which the generated schemas never make), and EncodeNative then encodes the whole
 // record with goavro's record codec.
 func recordFields(text string) []recordField {
-	var rec struct {
-		Fields []struct {
-			Name string          `json:"name"`
-			Type json.RawMessage `json:"type"`
-		} `json:"fields"`
-	}
-	if json.Unmarshal([]byte(text), &rec) != nil || len(rec.Fields) == 0 {
+	fields, ok := rawFields(text)
+	if !ok || len(fields) == 0 {
 		return nil
 	}
-	out := make([]recordField, len(rec.Fields))
-	for i, f := range rec.Fields {
+	out := make([]recordField, len(fields))
+	for i, f := range fields {
 		codec, err := goavro.NewCodec(string(f.Type))
 		if err != nil {
 			return nil
@@ -52,6 +47,24 @@ func recordFields(text string) []recordField {
 		}
 	}
 	return out
+}
+
+// rawField is a field of a record schema: its name and its type's JSON.
+type rawField struct {
+	Name string          `json:"name"`
+	Type json.RawMessage `json:"type"`
+}
+
+// rawFields are the fields of the record schema text, in order; false when the text is
+// not JSON.
+func rawFields(text string) ([]rawField, bool) {
+	var rec struct {
+		Fields []rawField `json:"fields"`
+	}
+	if json.Unmarshal([]byte(text), &rec) != nil {
+		return nil, false
+	}
+	return rec.Fields, true
 }
 
 // nativeEncoding is a Native laid out for one schema: for each record field, the

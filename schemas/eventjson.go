@@ -72,17 +72,12 @@ type schemaField struct {
 
 // schemaFields lists a record schema's fields in order; nil when it is not one.
 func schemaFields(schema string) []schemaField {
-	var rec struct {
-		Fields []struct {
-			Name string          `json:"name"`
-			Type json.RawMessage `json:"type"`
-		} `json:"fields"`
-	}
-	if json.Unmarshal([]byte(schema), &rec) != nil {
+	fields, ok := rawFields(schema)
+	if !ok {
 		return nil
 	}
-	out := make([]schemaField, 0, len(rec.Fields))
-	for _, f := range rec.Fields {
+	out := make([]schemaField, 0, len(fields))
+	for _, f := range fields {
 		var branches []json.RawMessage
 		if json.Unmarshal(f.Type, &branches) != nil {
 			branches = []json.RawMessage{f.Type}
