@@ -9,6 +9,9 @@
 //     people.
 //   - [Converter]: turns a [source.Row] of any report into a native event, driven by the
 //     report's catalog entry; a value that does not fit gives a [*ConversionError].
+//     [Converter.Fill] puts it in a reusable [Native] instead of a fresh map, and
+//     [Encoder.EncodeNative] encodes that field by field with goavro's codecs, the
+//     connector's path; [Encoder.Encode] takes any event in goavro's native map form.
 //   - [Encoder] and [Decoder]: the wire formats, Confluent (with a schema registry,
 //     franz-go's pkg/sr) or Avro single-object encoding (without).
 //
