@@ -83,9 +83,35 @@ type encodedField struct {
 	// to the field's codec in its union wrapper.
 	member       *goavro.Codec
 	null, branch []byte
-	last         any // the value bytes encode, when known
-	known        bool
-	bytes        []byte
+	// bytes are what the last value encoded to, when known: a text (copied into text,
+	// since a cell's text shares its row's memory, which must not be kept) or another
+	// value (last: a number, or nil).
+	known  bool
+	isText bool
+	text   []byte
+	last   any
+	bytes  []byte
+}
+
+// holds reports whether v encodes to f.bytes.
+func (f *encodedField) holds(v any) bool {
+	if !f.known {
+		return false
+	}
+	if t, ok := v.(string); ok {
+		return f.isText && string(f.text) == t
+	}
+	return !f.isText && encodesAlike(v, f.last)
+}
+
+// remember makes encoded, what v encoded to, f's last encoding.
+func (f *encodedField) remember(v any, encoded []byte) {
+	f.bytes, f.known = append(f.bytes[:0], encoded...), true
+	if t, ok := v.(string); ok {
+		f.text, f.isText, f.last = append(f.text[:0], t...), true, nil
+		return
+	}
+	f.isText, f.last = false, v
 }
 
 // unionBytes sets f.member, f.null and f.branch for the union field rf holding values of
@@ -118,32 +144,46 @@ func (f *encodedField) unionBytes(rf *recordField, name string) {
 // seldom repeated.
 const maxRememberedEncoding = 256
 
-// layout returns n's layout for s, made on first use.
-func (n *Native) layout(s *Schema) (*nativeEncoding, error) {
+// layout returns n's layout for s, made on first use; nil when s has a field n does not
+// fill (one with a default, in a schema loaded from elsewhere) or whose type does not
+// compile alone, and the record codec must encode the event.
+func (n *Native) layout(s *Schema) *nativeEncoding {
 	if n.encoding != nil && n.encoding.schema == s {
-		return n.encoding, nil
+		return n.encoding.usable()
+	}
+	n.encoding = &nativeEncoding{schema: s}
+	if s.fields == nil {
+		return nil
 	}
 	slots := make(map[string]int, len(n.plan.slots))
 	for k, sl := range n.plan.slots {
 		slots[sl.name] = k
 	}
-	enc := &nativeEncoding{schema: s, fields: make([]encodedField, len(s.fields))}
+	fields := make([]encodedField, len(s.fields))
 	for i := range s.fields {
 		rf := &s.fields[i]
 		k, ok := slots[rf.name]
 		if !ok {
-			return nil, fmt.Errorf("%w: report %s: the schema's field %q is not one the converter fills", ErrEncode, s.Report, rf.name)
+			return nil
 		}
-		enc.fields[i].slot = k
-		enc.fields[i].unionBytes(rf, n.plan.slots[k].branch)
+		fields[i].slot = k
+		fields[i].unionBytes(rf, n.plan.slots[k].branch)
 	}
-	n.encoding = enc
-	return enc, nil
+	n.encoding.fields = fields
+	return n.encoding
+}
+
+// usable is e, or nil when it has no fields (see layout).
+func (e *nativeEncoding) usable() *nativeEncoding {
+	if e.fields == nil {
+		return nil
+	}
+	return e
 }
 
 // encodesAlike reports whether two slot values encode alike: as == does, except that a
 // float64 is the same only bit for bit (0 and -0 encode apart; a NaN is itself), and
-// wv_extra's map, which == cannot compare, never is.
+// wv_extra's map, which == cannot compare, never is (texts: see encodedField.holds).
 func encodesAlike(a, b any) bool {
 	switch a := a.(type) {
 	case float64:
@@ -167,12 +207,9 @@ func (e *Encoder) EncodeNative(ctx context.Context, topic string, rep *catalog.R
 	if !n.filled || n.plan.report != rep.API {
 		return dst, fmt.Errorf("%w: report %s: the Native holds no event of it", ErrEncode, rep.API)
 	}
-	if s.fields == nil {
+	layout := n.layout(s)
+	if layout == nil {
 		return e.Encode(ctx, topic, rep, n.Event(), dst)
-	}
-	layout, err := n.layout(s)
-	if err != nil {
-		return dst, err
 	}
 	out, err := e.head(ctx, topic, s, dst)
 	if err != nil {
@@ -181,7 +218,7 @@ func (e *Encoder) EncodeNative(ctx context.Context, topic string, rep *catalog.R
 	for i := range layout.fields {
 		f := &layout.fields[i]
 		v := n.values[f.slot]
-		if f.known && encodesAlike(v, f.last) {
+		if f.holds(v) {
 			out = append(out, f.bytes...)
 			continue
 		}
@@ -197,9 +234,8 @@ func (e *Encoder) EncodeNative(ctx context.Context, topic string, rep *catalog.R
 		if err != nil {
 			return dst, fmt.Errorf("%w: report %s: cannot encode binary record %q field %q: value does not match its schema: %w", ErrEncode, rep.API, s.Name, s.fields[i].name, err)
 		}
-		f.known = len(out)-start <= maxRememberedEncoding
-		if f.known {
-			f.bytes, f.last = append(f.bytes[:0], out[start:]...), v
+		if f.known = len(out)-start <= maxRememberedEncoding; f.known {
+			f.remember(v, out[start:])
 		}
 	}
 	e.sizes[s].Store(int64(len(out) - len(dst)))
