@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -616,14 +617,14 @@ func keySlot(raw []byte) int {
 	return (len(raw)*7 + int(raw[0])*3 + int(raw[len(raw)-1]) + int(raw[len(raw)/2])*5) % 64
 }
 
-// hasStringSpecial reports whether one of the eight bytes of x is one that readString
-// must look at: a quote, a backslash, a control character or a byte of a non-ASCII
-// character. (Each test may also flag a byte above one that matches, never a word
-// without a match, which is all that matters here.)
-func hasStringSpecial(x uint64) bool {
+// stringSpecials marks the bytes of x (eight, little-endian) that readString must look
+// at: a quote, a backslash, a control character or a byte of a non-ASCII character,
+// each by its high bit. A byte above a marked one may be marked too (a borrow carries
+// up), never one below: the lowest mark is the first such byte, exactly.
+func stringSpecials(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	zeroIn := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	return (zeroIn(x^('"'*ones)) | zeroIn(x^('\\'*ones)) | (x-0x20*ones)&^x&highs | x&highs) != 0
+	return zeroIn(x^('"'*ones)) | zeroIn(x^('\\'*ones)) | (x-0x20*ones)&^x&highs | x&highs
 }
 
 // str reads a string whose opening quote is at pos and returns its contents.
@@ -635,16 +636,16 @@ func (s *scanner) readString(intern bool) (string, error) {
 	i := s.pos + 1
 	escaped, ascii := false, true
 	for {
-		for ; i < s.end; i++ {
-			if i-s.pos > 16 {
-				// A long string (what makes rows wide): skip eight plain bytes at a
-				// time. Short ones, most values, are quicker byte by byte.
-				for i+8 <= s.end && !hasStringSpecial(binary.LittleEndian.Uint64(s.buf[i:])) {
+		for i < s.end {
+			if i+8 <= s.end {
+				// Eight bytes at a time to the next byte that matters: most strings are
+				// read in one or two words.
+				m := stringSpecials(binary.LittleEndian.Uint64(s.buf[i:]))
+				if m == 0 {
 					i += 8
+					continue
 				}
-				if i == s.end {
-					break
-				}
+				i += bits.TrailingZeros64(m) >> 3
 			}
 			switch c := s.buf[i]; {
 			case c == '"':
@@ -699,6 +700,7 @@ func (s *scanner) readString(intern bool) (string, error) {
 			case c >= utf8.RuneSelf:
 				ascii = false
 			}
+			i++
 		}
 		shift, err := s.fill(s.pos)
 		i -= shift

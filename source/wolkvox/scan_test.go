@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // walk reads one top-level JSON value through next, noting every token and, before each
@@ -94,6 +96,16 @@ func FuzzScannerMatchesEncodingJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s := newScanner(bytes.NewReader(body))
 		got, gotErr := walk(s.next, s.more, s.finish)
+		// Read in pieces, the scanner must say the same: refills land inside strings,
+		// numbers and literals, and before a word that readString takes eight bytes at
+		// a time.
+		for _, r := range []io.Reader{iotest.OneByteReader(bytes.NewReader(body)), iotest.HalfReader(bytes.NewReader(body))} {
+			s := newScanner(r)
+			steps, err := walk(s.next, s.more, s.finish)
+			if !slices.Equal(steps, got) || fmt.Sprint(err) != fmt.Sprint(gotErr) {
+				t.Fatalf("read in pieces: %q, %v\nread whole: %q, %v", steps, err, got, gotErr)
+			}
+		}
 
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber() // keeps a number's literal text, as the scanner does
@@ -131,17 +143,45 @@ func FuzzScannerMatchesEncodingJSON(f *testing.F) {
 	})
 }
 
-// TestHasStringSpecial checks the eight-byte test against the byte-by-byte rule, for
-// every byte value at every place in a word of plain bytes, and beside another special.
-func TestHasStringSpecial(t *testing.T) {
+// TestStringSpecials checks the eight-byte test against the byte-by-byte rule, for
+// every byte value at every place in a word of plain bytes, alone and with another byte
+// above it: the lowest mark must be the first special byte, and no plain word marked.
+func TestStringSpecials(t *testing.T) {
 	special := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	first := func(word []byte) int {
+		m := stringSpecials(binary.LittleEndian.Uint64(word))
+		if m == 0 {
+			return -1
+		}
+		return bits.TrailingZeros64(m) / 8
+	}
 	for c := range 256 {
 		for at := range 8 {
 			for _, fill := range []byte{'a', ' ', '~', '!', '#', '[', ']'} {
 				word := bytes.Repeat([]byte{fill}, 8)
 				word[at] = byte(c)
-				if got := hasStringSpecial(binary.LittleEndian.Uint64(word)); got != special(byte(c)) {
-					t.Fatalf("hasStringSpecial(%q) = %t", word, got)
+				want := -1
+				if special(byte(c)) {
+					want = at
+				}
+				if got := first(word); got != want {
+					t.Fatalf("first special of %q: %d, want %d", word, got, want)
+				}
+				for above := at + 1; above < 8 && fill == 'a'; above++ {
+					for d := range 256 {
+						word[above] = byte(d)
+						want := -1
+						switch {
+						case special(byte(c)):
+							want = at
+						case special(byte(d)):
+							want = above
+						}
+						if got := first(word); got != want {
+							t.Fatalf("first special of %q: %d, want %d", word, got, want)
+						}
+					}
+					word[above] = fill
 				}
 			}
 		}
