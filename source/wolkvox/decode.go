@@ -349,7 +349,17 @@ func (d *decoder) object(prefix []Cell, firstKey, firstVal token, firstSpan span
 			return err
 		}
 	}
-	for d.lex.more() {
+	for {
+		start := len(d.values)
+		if key, null, ok := d.lex.plainMember(&d.values); ok {
+			sp := span{start: start, end: len(d.values), ok: !null}
+			d.cells = append(d.cells, Cell{Key: key, Null: null})
+			d.spans = append(d.spans, sp)
+			continue
+		}
+		if !d.lex.more() {
+			break
+		}
 		k, err := d.token()
 		if err != nil {
 			return err

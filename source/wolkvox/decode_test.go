@@ -1,6 +1,7 @@
 package wolkvox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // collect decodes body and returns the rows handed on.
@@ -419,19 +421,37 @@ func FuzzDecodeRowsMatchEncodingJSON(f *testing.F) {
 		`{"code":200,"data":[{"a":"1","b":"","c":null,"d":-1.5e3,"e":true,"f":"\u00e9\"\n","g":"\ud800x"}]}`,
 		"{\"code\":200,\"data\":[{\"a\":\"\xff\xfe\",\"b\":\"x\"},{},{\"a\":\"\"}]}",
 		`{"data":[{"k":"v"}],"code":"200","data":[{"k":"w","n":0}]}`,
+		// Members the quick way (plainMember) beside those it leaves to the scanner:
+		// blanks, non-ASCII text, escapes, a literal cut short.
+		`{"code":200,"data":[{"a":"ñandú","b" : "x", "c":null ,"d":"\u00e9é","e":null,"f":nul}]}`,
+		`{"code":200,"data":[{"a":"ñandú","b":"x","c":null,"d":"\u00e9é","e":null,"f":"0123456789abcdef"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		want, ok := jsonFlatRows(body)
-		if !ok {
-			return
+		// Read in pieces, the body must give the same rows and error as read whole:
+		// the decoder's quick way through a row stops at the end of the buffer.
+		read := func(r io.Reader) (rows []Row, err error) {
+			_, err = decode(r, func(r Row) error {
+				rows = append(rows, slices.Clone(r))
+				return nil
+			})
+			return rows, err
 		}
-		var got []Row
-		if _, err := decode(strings.NewReader(string(body)), func(r Row) error {
-			got = append(got, slices.Clone(r))
-			return nil
-		}); err != nil {
+		got, err := read(strings.NewReader(string(body)))
+		for _, r := range []io.Reader{iotest.OneByteReader(bytes.NewReader(body)), iotest.HalfReader(bytes.NewReader(body))} {
+			rows, pieceErr := read(r)
+			if fmt.Sprint(pieceErr) != fmt.Sprint(err) || len(rows) != len(got) {
+				t.Fatalf("read in pieces: %d rows, %v; read whole: %d rows, %v", len(rows), pieceErr, len(got), err)
+			}
+			for i := range got {
+				if !slices.Equal(rows[i], got[i]) {
+					t.Fatalf("read in pieces, row %d = %+v; read whole, %+v", i, rows[i], got[i])
+				}
+			}
+		}
+		want, ok := jsonFlatRows(body)
+		if !ok || err != nil {
 			return // what the envelope rules refuse is decode_test's
 		}
 		if len(got) != len(want) {

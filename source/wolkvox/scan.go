@@ -633,13 +633,49 @@ func (s *scanner) str() (string, error) {
 }
 
 func (s *scanner) readString(intern bool) (string, error) {
+	end, plain, err := s.stringEnd()
+	if err != nil {
+		return "", err
+	}
+	if err := s.tooLong(end + 1 - s.pos); err != nil {
+		return "", err
+	}
+	raw := s.buf[s.pos+1 : end]
+	s.pos = end + 1
+	if !intern && s.arena != nil {
+		if plain {
+			*s.arena = append(*s.arena, raw...)
+			return "", nil
+		}
+		*s.arena, err = s.unquote(*s.arena, raw)
+		return "", err
+	}
+	if plain {
+		if !intern {
+			return string(raw), nil
+		}
+		return s.intern(raw), nil
+	}
+	b, err := s.unquote(s.scratch[:0], raw)
+	if err != nil {
+		return "", err
+	}
+	s.scratch = b
+	return string(b), nil
+}
+
+// stringEnd finds the closing quote of the string whose opening quote is at pos,
+// reading more input as needed (which may move the string in buf): end is its index,
+// and plain reports contents to take as they are (no escape, valid UTF-8).
+func (s *scanner) stringEnd() (end int, plain bool, err error) {
+	if end, ok := plainString(s.buf[:s.end], s.pos+1); ok {
+		return end, true, nil
+	}
 	i := s.pos + 1
 	escaped, ascii := false, true
 	for {
 		for i < s.end {
 			if i+8 <= s.end {
-				// Eight bytes at a time to the next byte that matters: most strings are
-				// read in one or two words.
 				m := stringSpecials(binary.LittleEndian.Uint64(s.buf[i:]))
 				if m == 0 {
 					i += 8
@@ -649,54 +685,12 @@ func (s *scanner) readString(intern bool) (string, error) {
 			}
 			switch c := s.buf[i]; {
 			case c == '"':
-				if err := s.tooLong(i + 1 - s.pos); err != nil {
-					return "", err
-				}
-				raw := s.buf[s.pos+1 : i]
-				s.pos = i + 1
-				plain := !escaped && (ascii || utf8.Valid(raw))
-				if !intern && s.arena != nil {
-					if plain {
-						*s.arena = append(*s.arena, raw...)
-						return "", nil
-					}
-					var err error
-					*s.arena, err = s.unquote(*s.arena, raw)
-					return "", err
-				}
-				if plain {
-					if !intern {
-						return string(raw), nil
-					}
-					slot := keySlot(raw)
-					if k := s.recentKeys[slot]; k == string(raw) { // no allocation: a comparison
-						return k, nil
-					}
-					if k, ok := s.keys[string(raw)]; ok { // no allocation: the compiler sees the lookup
-						s.recentKeys[slot] = k
-						return k, nil
-					}
-					k := string(raw)
-					if len(s.keys) < maxInterned && len(k) <= maxInternedLen {
-						if s.keys == nil {
-							s.keys = make(map[string]string)
-						}
-						s.keys[k] = k
-						s.recentKeys[slot] = k
-					}
-					return k, nil
-				}
-				b, err := s.unquote(s.scratch[:0], raw)
-				if err != nil {
-					return "", err
-				}
-				s.scratch = b
-				return string(b), nil
+				return i, !escaped && (ascii || utf8.Valid(s.buf[s.pos+1:i])), nil
 			case c == '\\':
 				escaped = true
 				i++ // the escaped byte cannot end the string
 			case c < 0x20:
-				return "", s.syntaxError("control character %#x in a string", c)
+				return 0, false, s.syntaxError("control character %#x in a string", c)
 			case c >= utf8.RuneSelf:
 				ascii = false
 			}
@@ -705,9 +699,108 @@ func (s *scanner) readString(intern bool) (string, error) {
 		shift, err := s.fill(s.pos)
 		i -= shift
 		if err != nil {
-			return "", s.eofErr(err)
+			return 0, false, s.eofErr(err)
 		}
 	}
+}
+
+// plainString returns the index in buf of the quote that closes a string whose contents
+// start at buf[i], when they end within buf and are to be taken as they are: no escape,
+// no control character, valid UTF-8. ok is false otherwise (stringEnd then reads the
+// string the long way). It reads eight bytes at a time to the next byte that matters,
+// so most strings take one or two words.
+func plainString(buf []byte, i int) (end int, ok bool) {
+	from, ascii := i, true
+	for i < len(buf) {
+		if i+8 <= len(buf) {
+			m := stringSpecials(binary.LittleEndian.Uint64(buf[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
+		switch c := buf[i]; {
+		case c == '"':
+			return i, ascii || utf8.Valid(buf[from:i])
+		case c == '\\' || c < 0x20:
+			return 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+		i++
+	}
+	return 0, false
+}
+
+// intern returns raw, a plain key, as a string: the one kept for it (see keys).
+func (s *scanner) intern(raw []byte) string {
+	slot := keySlot(raw)
+	if k := s.recentKeys[slot]; k == string(raw) { // no allocation: a comparison
+		return k
+	}
+	if k, ok := s.keys[string(raw)]; ok { // no allocation: the compiler sees the lookup
+		s.recentKeys[slot] = k
+		return k
+	}
+	k := string(raw)
+	if len(s.keys) < maxInterned && len(k) <= maxInternedLen {
+		if s.keys == nil {
+			s.keys = make(map[string]string)
+		}
+		s.keys[k] = k
+		s.recentKeys[slot] = k
+	}
+	return k
+}
+
+// plainMember reads the next member of the open row's object when it is the common
+// kind, wholly buffered: a plain key (see plainString) and a plain string or null, with
+// no whitespace around them; the string's contents go to values. It is the decoder's
+// quick way through a row: ok is false, and nothing read, for anything else (another
+// value, an escape, whitespace, the end of the buffer, the object's end), which next
+// then reads the long way.
+func (s *scanner) plainMember(values *[]byte) (key string, null, ok bool) {
+	if s.rowStart < 0 {
+		return "", false, false // outside a row nothing bounds a value's length (tooLong)
+	}
+	buf, i := s.buf[:s.end], s.pos
+	switch s.state {
+	case stObjectNext:
+		if i >= len(buf) || buf[i] != ',' {
+			return "", false, false
+		}
+		i++
+	case stObjectFirst, stObjectKey:
+	default:
+		return "", false, false
+	}
+	if i >= len(buf) || buf[i] != '"' {
+		return "", false, false
+	}
+	keyEnd, ok := plainString(buf, i+1)
+	if !ok || keyEnd+2 >= len(buf) || buf[keyEnd+1] != ':' {
+		return "", false, false
+	}
+	v := keyEnd + 2
+	switch buf[v] {
+	case '"':
+		end, ok := plainString(buf, v+1)
+		if !ok {
+			return "", false, false
+		}
+		*values = append(*values, buf[v+1:end]...)
+		s.pos = end + 1
+	case 'n':
+		if v+4 > len(buf) || string(buf[v:v+4]) != "null" {
+			return "", false, false
+		}
+		s.pos, null = v+4, true
+	default:
+		return "", false, false
+	}
+	s.state = stObjectNext
+	return s.intern(buf[i+1 : keyEnd]), null, true
 }
 
 // unquote appends raw to b with its escapes decoded as encoding/json decodes them: a
