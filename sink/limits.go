@@ -106,12 +106,37 @@ func (w *Writer) readLimits(ctx context.Context, topics ...string) error {
 
 // CheckSize returns a *RecordTooLargeError when r exceeds its topic's RecordLimit.
 func (w *Writer) CheckSize(ctx context.Context, r *kgo.Record) error {
-	limit, err := w.RecordLimit(ctx, r.Topic)
+	l, err := w.SizeLimit(ctx, r.Topic)
 	if err != nil {
 		return err
 	}
-	if size := RecordSize(r); size > limit {
-		return &RecordTooLargeError{Topic: r.Topic, Size: size, Limit: limit}
+	return l.Check(r)
+}
+
+// SizeLimit is one topic's RecordLimit, kept by a caller that checks many records of
+// that topic (a window's events): CheckSize without looking the topic up each time.
+type SizeLimit struct {
+	topic string
+	limit int
+}
+
+// SizeLimit returns topic's RecordLimit to check records with.
+func (w *Writer) SizeLimit(ctx context.Context, topic string) (SizeLimit, error) {
+	limit, err := w.RecordLimit(ctx, topic)
+	if err != nil {
+		return SizeLimit{}, err
+	}
+	return SizeLimit{topic: topic, limit: limit}, nil
+}
+
+// Check returns a *RecordTooLargeError when r exceeds the limit; r must be of l's
+// topic.
+func (l SizeLimit) Check(r *kgo.Record) error {
+	if r.Topic != l.topic {
+		return fmt.Errorf("sink: a record of topic %q checked against the limit of %q", r.Topic, l.topic) // a caller's bug
+	}
+	if size := RecordSize(r); size > l.limit {
+		return &RecordTooLargeError{Topic: r.Topic, Size: size, Limit: l.limit}
 	}
 	return nil
 }

@@ -30,6 +30,22 @@ func TestRecordLimitIsTheBuffersToo(t *testing.T) {
 	if err := w.CheckSize(ctx, r); !errors.Is(err, sink.ErrRecordTooLarge) {
 		t.Errorf("CheckSize of a record twice the buffer = %v, want ErrRecordTooLarge", err)
 	}
+	// A limit kept for the topic's records says the same, and refuses another topic's.
+	l, err := w.SizeLimit(ctx, e.eventsA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Check(r); !errors.Is(err, sink.ErrRecordTooLarge) {
+		t.Errorf("SizeLimit.Check of a record twice the buffer = %v, want ErrRecordTooLarge", err)
+	}
+	small := sink.EventRecord(e.eventsA, []byte("k"), []byte("v"), "act_3", time.Unix(0, 0), time.Unix(300, 0), "1")
+	if err := l.Check(small); err != nil {
+		t.Errorf("SizeLimit.Check of a small record = %v", err)
+	}
+	small.Topic += "-other"
+	if err := l.Check(small); err == nil || errors.Is(err, sink.ErrRecordTooLarge) {
+		t.Errorf("SizeLimit.Check of another topic's record = %v, want a mismatch error", err)
+	}
 }
 
 // TestRecordLimit: the writer reads each topic's max.message.bytes; a record at the

@@ -36,6 +36,7 @@ type windowTxn struct {
 
 	txn    *sink.Txn // nil until the first record
 	header kgo.RecordHeader
+	limit  sink.SizeLimit // the report topic's, read with header
 	d      delivery
 	// committed is the report's committed dedupe state, which d.seen starts from: a row
 	// found there was delivered by an earlier window (a duplicate); one found only in
@@ -177,6 +178,9 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 		return fmt.Errorf("%w: converting a %s row: %w", errPermanent, rs.rep.API, err)
 	}
 	if wt.header.Key == "" {
+		if wt.limit, err = wt.writer.SizeLimit(wt.ctx, rs.topic); err != nil {
+			return err
+		}
 		if wt.header, err = c.opts.encoder.SchemaHeader(wt.ctx, rs.topic, rs.rep); err != nil {
 			return err
 		}
@@ -196,7 +200,7 @@ func (wt *windowTxn) Row(row wolkvox.Row) error {
 	rec := wt.headers.Event(ev, rs.topic, key, value, kgo.RecordHeader{Key: HeaderRowVersion, Value: version})
 	// A record the topic can never take would fail every transaction of the window,
 	// for ever: it is a dead letter, decided before producing.
-	if err := wt.writer.CheckSize(wt.ctx, rec); err != nil {
+	if err := wt.limit.Check(rec); err != nil {
 		if !errors.Is(err, sink.ErrRecordTooLarge) {
 			return err
 		}
