@@ -72,6 +72,7 @@ func rawFields(text string) ([]rawField, bool) {
 // a window repeat most values (the meta fields, nulls, a channel, a counter), whose
 // bytes are then copied rather than encoded again.
 type nativeEncoding struct {
+	set    *Set // schema's, so that an event of the same report and set needs no lookup
 	schema *Schema
 	fields []encodedField
 }
@@ -147,11 +148,11 @@ const maxRememberedEncoding = 256
 // layout returns n's layout for s, made on first use; nil when s has a field n does not
 // fill (one with a default, in a schema loaded from elsewhere) or whose type does not
 // compile alone, and the record codec must encode the event.
-func (n *Native) layout(s *Schema) *nativeEncoding {
+func (n *Native) layout(set *Set, s *Schema) *nativeEncoding {
 	if n.encoding != nil && n.encoding.schema == s {
 		return n.encoding.usable()
 	}
-	n.encoding = &nativeEncoding{schema: s}
+	n.encoding = &nativeEncoding{set: set, schema: s}
 	if s.fields == nil {
 		return nil
 	}
@@ -200,14 +201,19 @@ func encodesAlike(a, b any) bool {
 // codec for that field, and a value equal to the one the field held in the last event
 // is not encoded again.
 func (e *Encoder) EncodeNative(ctx context.Context, topic string, rep *catalog.Report, n *Native, dst []byte) ([]byte, error) {
-	s, ok := e.cfg.set.Lookup(rep.API)
-	if !ok {
+	var (
+		s  *Schema
+		ok bool
+	)
+	if enc := n.encoding; enc != nil && enc.set == e.cfg.set && enc.schema.Report == rep.API {
+		s = enc.schema
+	} else if s, ok = e.cfg.set.Lookup(rep.API); !ok {
 		return dst, fmt.Errorf("%w: %s", ErrUnknownReport, rep.API)
 	}
 	if !n.filled || n.plan.report != rep.API {
 		return dst, fmt.Errorf("%w: report %s: the Native holds no event of it", ErrEncode, rep.API)
 	}
-	layout := n.layout(s)
+	layout := n.layout(e.cfg.set, s)
 	if layout == nil {
 		return e.Encode(ctx, topic, rep, n.Event(), dst)
 	}
@@ -238,6 +244,6 @@ func (e *Encoder) EncodeNative(ctx context.Context, topic string, rep *catalog.R
 			f.remember(v, out[start:])
 		}
 	}
-	e.sizes[s].Store(int64(len(out) - len(dst)))
+	s.lastSize.Store(int64(len(out) - len(dst)))
 	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -34,10 +33,6 @@ const HeaderKey = "wolkvox.schema"
 // It is safe for concurrent use and owns no goroutine.
 type Encoder struct {
 	cfg cfg
-	// sizes holds, per schema, the size of the last event encoded: Encode reserves that
-	// much (and an eighth more) at once, rather than growing a short dst step by step
-	// through goavro's appends. Read-only after NewEncoder; the counts are atomic.
-	sizes map[*Schema]*atomic.Int64
 
 	mu     sync.Mutex
 	topics map[string]*topicID
@@ -58,11 +53,7 @@ func NewEncoder(opts ...Opt) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	sizes := make(map[*Schema]*atomic.Int64, c.set.Len())
-	for _, s := range c.set.All() {
-		sizes[s] = new(atomic.Int64)
-	}
-	return &Encoder{cfg: c, sizes: sizes, topics: map[string]*topicID{}}, nil
+	return &Encoder{cfg: c, topics: map[string]*topicID{}}, nil
 }
 
 // UsesRegistry reports whether the Encoder writes the Confluent wire format.
@@ -84,7 +75,7 @@ func (e *Encoder) Encode(ctx context.Context, topic string, rep *catalog.Report,
 	if err != nil {
 		return dst, fmt.Errorf("%w: report %s: %w", ErrEncode, rep.API, err)
 	}
-	e.sizes[s].Store(int64(len(out) - len(dst)))
+	s.lastSize.Store(int64(len(out) - len(dst)))
 	return out, nil
 }
 
@@ -108,7 +99,7 @@ func (e *Encoder) head(ctx context.Context, topic string, s *Schema, dst []byte)
 // eighth more: exactly that room when dst lacks it, not the doubling of append, since
 // a recycled buffer (sink.NewEvent) keeps its capacity from event to event.
 func (e *Encoder) reserve(dst []byte, s *Schema) []byte {
-	n := e.sizes[s].Load()
+	n := s.lastSize.Load()
 	need := int(n + n/8)
 	if cap(dst)-len(dst) >= need {
 		return dst

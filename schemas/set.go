@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/linkedin/goavro/v2"
 )
@@ -61,6 +62,10 @@ type Schema struct {
 	codec *goavro.Codec
 	// fields are the record's fields, for Encoder.EncodeNative (nil: use codec).
 	fields []recordField
+	// lastSize is the size of the last event encoded with it: an Encoder reserves that
+	// much (and an eighth more) at once, rather than growing a short dst step by step
+	// through goavro's appends.
+	lastSize atomic.Int64
 }
 
 // Set is a collection of report schemas, indexed by report, record name and fingerprint.
