@@ -211,15 +211,11 @@ type nativeField struct {
 
 // recentText is a remembered text and its value. The text is copied in place, so that
 // it holds no memory of the row it came from (a cell's text shares the row's one string).
-// A text field's value is the text itself: it is copied only when the text repeats
-// (textValue until then, value nil), since most texts of a column that repeats some
-// never come back, and a copy made for each would be garbage.
 type recentText struct {
-	text      [maxRecentText]byte
-	n         uint8 // len of the text
-	known     bool
-	textValue bool
-	value     any
+	text  [maxRecentText]byte
+	n     uint8 // len of the text
+	known bool
+	value any
 }
 
 const (
@@ -243,9 +239,6 @@ func (nf *nativeField) recall(s string) (any, bool) {
 	for k := range nf.recent {
 		if r := &nf.recent[k]; r.known && string(r.text[:r.n]) == s { // no allocation: a comparison
 			nf.misses = 0
-			if r.textValue {
-				r.value, r.textValue = strings.Clone(s), false
-			}
 			return r.value, true
 		}
 	}
@@ -255,15 +248,10 @@ func (nf *nativeField) recall(s string) (any, bool) {
 	return nil, false
 }
 
-// remember makes s, at most maxRecentText bytes, and its value v a recent text; isText:
-// v is s itself, which is not kept (see recentText).
-func (nf *nativeField) remember(s string, v any, isText bool) {
+// remember makes s, at most maxRecentText bytes, and its value v a recent text.
+func (nf *nativeField) remember(s string, v any) {
 	r := &nf.recent[nf.next]
-	r.n, r.known, r.textValue = uint8(copy(r.text[:], s)), true, isText
-	r.value = v
-	if isText {
-		r.value = nil
-	}
+	r.n, r.known, r.value = uint8(copy(r.text[:], s)), true, v
 	nf.next = (nf.next + 1) % recentTexts
 }
 
@@ -325,13 +313,18 @@ func (n *Native) value(i int, s string) (any, error) {
 			return v, nil
 		}
 	}
+	remember := looking && len(s) <= maxRecentText
 	f := &n.plan.fields[i]
-	v, err := f.value(s, n.loc)
+	text := s
+	if remember && f.typ == catalog.String {
+		text = strings.Clone(s) // the value is the text: kept, it must not hold the row's memory
+	}
+	v, err := f.value(text, n.loc)
 	if err != nil {
 		return nil, err
 	}
-	if looking && len(s) <= maxRecentText {
-		nf.remember(s, v, f.typ == catalog.String)
+	if remember {
+		nf.remember(s, v)
 	}
 	return v, nil
 }
