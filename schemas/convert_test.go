@@ -444,6 +444,15 @@ func TestEncodeNativeRepeats(t *testing.T) {
 	rep := allTypes()
 	enc := encoderWith(t, rep)
 	long := strings.Repeat("x", maxRememberedEncoding+1)
+	// A column that changes at every event stops being remembered, and is tried again
+	// every 256th event: repeats then must still encode right.
+	var changing []string
+	for k := range 600 {
+		changing = append(changing, fmt.Sprint("v", k))
+		if k%97 == 0 {
+			changing = append(changing, fmt.Sprint("v", k), fmt.Sprint("v", k))
+		}
+	}
 	var c Converter
 	for _, tt := range []struct {
 		name   string
@@ -455,6 +464,7 @@ func TestEncodeNativeRepeats(t *testing.T) {
 		{"nulls", "count", []string{"7", "<null>", "7", "-", "7", "7"}},
 		{"texts", "string", []string{"a", "a", "b", "", "<null>", "", "a"}},
 		{"long texts", "string", []string{long, long, long + "y", "a", long}},
+		{"changing texts", "string", changing},
 		{"durations", "duration", []string{"0:00:07", "0:00:07", "1:00:07"}},
 		{"dates", "date", []string{"2024-03-05", "2024-03-05", "1969-12-31"}},
 		{"times", "ts", []string{"2024-03-05 14:07:09", "2024-03-05 14:07:09", "-", "2024-03-05 14:07:10"}},

@@ -92,6 +92,21 @@ type encodedField struct {
 	text   []byte
 	last   any
 	bytes  []byte
+	// changes counts the events in a row whose value differed from the last one; past
+	// missLimit (an id, a phone number) the field stops remembering, but for every
+	// 256th event (skipped counts them), as Native's recent texts do.
+	changes, skipped uint8
+}
+
+// remembering reports whether to remember this event's encoding of a field whose value
+// changed.
+func (f *encodedField) remembering() bool {
+	if f.changes < missLimit {
+		f.changes++
+		return true
+	}
+	f.skipped++
+	return f.skipped == 0
 }
 
 // holds reports whether v encodes to f.bytes.
@@ -225,6 +240,7 @@ func (e *Encoder) EncodeNative(ctx context.Context, topic string, rep *catalog.R
 		f := &layout.fields[i]
 		v := n.values[f.slot]
 		if f.holds(v) {
+			f.changes = 0
 			out = append(out, f.bytes...)
 			continue
 		}
@@ -240,7 +256,7 @@ func (e *Encoder) EncodeNative(ctx context.Context, topic string, rep *catalog.R
 		if err != nil {
 			return dst, fmt.Errorf("%w: report %s: cannot encode binary record %q field %q: value does not match its schema: %w", ErrEncode, rep.API, s.Name, s.fields[i].name, err)
 		}
-		if f.known = len(out)-start <= maxRememberedEncoding; f.known {
+		if f.known = len(out)-start <= maxRememberedEncoding && f.remembering(); f.known {
 			f.remember(v, out[start:])
 		}
 	}

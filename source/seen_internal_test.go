@@ -18,8 +18,16 @@ import (
 func TestSeenSetAgreesWithAMap(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3, 4} {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		// A small ID space so rows come back; a few versions per row.
-		id := func() identity { return identity{ID: rng.Uint64N(3 * seenPending), Version: rng.Uint64N(3)} }
+		// A small ID space so rows come back; a few versions per row. With odd seeds
+		// the IDs are spread over 64 bits, as the hashes they are (find guesses from
+		// them), with even ones they are not.
+		id := func() identity {
+			n := rng.Uint64N(3 * seenPending)
+			if seed%2 == 1 {
+				n = (n + 1) * 0x9e3779b97f4a7c15
+			}
+			return identity{ID: n, Version: rng.Uint64N(3)}
+		}
 		model := map[[2]uint64]int64{}
 		var committed seenSet
 		end := time.Unix(1_700_000_000, 0)
