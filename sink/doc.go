@@ -13,7 +13,9 @@
 // that way. The errors in errors.go say what the caller should do next (retry, fix the
 // records, or stop because another instance took over). [TopicName], [EventRecord] and
 // [DeadLetter] build the topics and records; [NewEvent] builds an event in the memory of
-// one already produced, which its transaction takes back once the broker has it.
+// one already produced, which its transaction takes back once the broker has it;
+// [Writer.CheckSize] (or a topic's [SizeLimit], kept for many records) refuses a record
+// its topic could never take, before it fails a transaction.
 //
 // [Reader] reads topics back as read_committed consumers see them: from the start or the
 // end, up to the last stable offset or on with [Follow], reporting records lost under
