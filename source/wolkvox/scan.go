@@ -674,15 +674,7 @@ func (s *scanner) stringEnd() (end int, plain bool, err error) {
 	i := s.pos + 1
 	escaped, ascii := false, true
 	for {
-		for i < s.end {
-			if i+8 <= s.end {
-				m := stringSpecials(binary.LittleEndian.Uint64(s.buf[i:]))
-				if m == 0 {
-					i += 8
-					continue
-				}
-				i += bits.TrailingZeros64(m) >> 3
-			}
+		for i = nextSpecial(s.buf[:s.end], i); i < s.end; i = nextSpecial(s.buf[:s.end], i) {
 			switch c := s.buf[i]; {
 			case c == '"':
 				return i, !escaped && (ascii || utf8.Valid(s.buf[s.pos+1:i])), nil
@@ -707,30 +699,36 @@ func (s *scanner) stringEnd() (end int, plain bool, err error) {
 // plainString returns the index in buf of the quote that closes a string whose contents
 // start at buf[i], when they end within buf and are to be taken as they are: no escape,
 // no control character, valid UTF-8. ok is false otherwise (stringEnd then reads the
-// string the long way). It reads eight bytes at a time to the next byte that matters,
-// so most strings take one or two words.
+// string the long way).
 func plainString(buf []byte, i int) (end int, ok bool) {
 	from, ascii := i, true
-	for i < len(buf) {
-		if i+8 <= len(buf) {
-			m := stringSpecials(binary.LittleEndian.Uint64(buf[i:]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		}
+	for i = nextSpecial(buf, i); i < len(buf); i = nextSpecial(buf, i+1) {
 		switch c := buf[i]; {
 		case c == '"':
 			return i, ascii || utf8.Valid(buf[from:i])
 		case c == '\\' || c < 0x20:
 			return 0, false
-		case c >= utf8.RuneSelf:
-			ascii = false
 		}
-		i++
+		ascii = false // a byte of a non-ASCII character
 	}
 	return 0, false
+}
+
+// nextSpecial returns the index of the first byte of buf from i on that a string's
+// reader must look at (see stringSpecials), or len(buf) (i, when i is past it). It reads
+// eight bytes at a time, so most strings take one or two words.
+func nextSpecial(buf []byte, i int) int {
+	for ; i+8 <= len(buf); i += 8 {
+		if m := stringSpecials(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(buf); i++ {
+		if c := buf[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
 }
 
 // intern returns raw, a plain key, as a string: the one kept for it (see keys).
