@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,9 +220,9 @@ func hashKey(v uint64) string {
 // It is kept compact, because a catch-up window holds up to 60,000 rows (and the set
 // two windows' worth) for every connector at once: a slice sorted by (ID, Version),
 // 24 bytes a row, and a small table of the rows added since the slice was last rebuilt
-// (pendingRows), folded into it once it holds seenPending rows. A window's set starts out sharing the
-// committed set's slice (fork) and copies it only when it changes a row's time, so the
-// committed set stays what it was until the window commits. A Go map of the same rows
+// (pendingRows), folded into it once it holds seenPending rows. A window's set starts
+// out sharing the committed set's slice (fork) and copies it only when it changes a
+// row's time, so the committed set stays what it was until the window commits. A Go map of the same rows
 // took 55 bytes a row at 60,000 (its table doubles past 57,344 rows), twice over
 // during a window.
 type seenSet struct {
@@ -235,21 +236,30 @@ type seenSet struct {
 
 // pendingRows are the rows a set added since its last fold, in the order added, with
 // an open-addressed index of them by (ID, Version). Both are hashes already, so a mix
-// of them is the index's hash; a Go map of the same rows hashed them again and took
-// twice the time (BenchmarkSeenSet60k).
+// of them is the index's hash, where a Go map hashed them again (check and add about a
+// tenth slower, BenchmarkSeenSet60k). The mix is seeded at random per table: the IDs
+// are FNV hashes of what the API sends, unkeyed, so rows chosen to share a slot could
+// otherwise make every probe walk the whole table; a Go map is seeded the same way.
 type pendingRows struct {
 	rows  []offsets.Seen
 	index []int32 // 1 + the row's place in rows, 0 for an empty slot; pendingSlots long
+	seed  uint64
 }
 
-// pendingSlots is the index's size: a power of two, twice seenPending, so that probes
-// stay short until the fold.
-const pendingSlots = 2 * seenPending
+// The index has pendingSlots slots, a power of two at least twice seenPending, so that
+// at most half of them are taken and probes stay short until the fold.
+const (
+	pendingBits  = 13
+	pendingSlots = 1 << pendingBits
+)
+
+// A compile-time check: the array's length is negative when the index is too small.
+var _ [pendingSlots - 2*seenPending]struct{}
 
 // slot returns where (id, version) is in the index, or the empty slot where it goes.
 func (p *pendingRows) slot(id, version uint64) int {
 	const mix = 0x9e3779b97f4a7c15
-	i := int(((id ^ version*mix) * mix) >> (64 - pendingBits))
+	i := int(((id ^ p.seed ^ version*mix) * mix) >> (64 - pendingBits))
 	for {
 		k := p.index[i]
 		if k == 0 {
@@ -261,9 +271,6 @@ func (p *pendingRows) slot(id, version uint64) int {
 		i = (i + 1) & (pendingSlots - 1)
 	}
 }
-
-// pendingBits is log2(pendingSlots).
-const pendingBits = 13
 
 // get returns the pending row (id, version), or nil.
 func (p *pendingRows) get(id, version uint64) *offsets.Seen {
@@ -281,6 +288,7 @@ func (p *pendingRows) add(r offsets.Seen) {
 	if p.index == nil {
 		p.index = make([]int32, pendingSlots)
 		p.rows = make([]offsets.Seen, 0, seenPending)
+		p.seed = rand.Uint64()
 	}
 	p.index[p.slot(r.ID, r.Version)] = int32(len(p.rows) + 1)
 	p.rows = append(p.rows, r)
@@ -299,11 +307,11 @@ func (p *pendingRows) clone() pendingRows {
 	if len(p.rows) == 0 {
 		return pendingRows{}
 	}
-	return pendingRows{rows: slices.Clone(p.rows), index: slices.Clone(p.index)}
+	return pendingRows{rows: slices.Clone(p.rows), index: slices.Clone(p.index), seed: p.seed}
 }
 
 // seenPending is how many rows a set adds before folding them into its slice: enough
-// that rebuilding the slice costs little per row, few enough that the map stays small.
+// that rebuilding the slice costs little per row, few enough that the table stays small.
 const seenPending = 4096
 
 func newSeenSet(entries []offsets.Seen) seenSet {
