@@ -393,8 +393,8 @@ func checkEncodeNative(t *testing.T, enc *Encoder, rep *catalog.Report, n *Nativ
 		return
 	}
 	s, _ := enc.cfg.set.Lookup(rep.API)
-	decoded, _, err := s.codec.NativeFromBinary(got[10:])
-	wanted, _, wantErr := s.codec.NativeFromBinary(want[10:])
+	decoded, _, err := s.compiled.codec().NativeFromBinary(got[10:])
+	wanted, _, wantErr := s.compiled.codec().NativeFromBinary(want[10:])
 	if err != nil || wantErr != nil || !bytes.Equal(got[:10], want[:10]) || !reflect.DeepEqual(decoded, wanted) {
 		t.Fatalf("EncodeNative decodes to %#v, %v; Encode to %#v, %v", decoded, err, wanted, wantErr)
 	}

@@ -97,11 +97,11 @@ func (d *Decoder) Decode(ctx context.Context, b []byte) (*Event, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: fingerprint %016x", ErrUnknownReport, fp)
 		}
-		native, err := decodeBody(f.codec, b[10:])
+		native, err := decodeBody(f.compiled.codec(), b[10:])
 		if err != nil {
 			return nil, err
 		}
-		return &Event{Report: f.report, Name: f.name, Schema: f.codec.Schema(), Fingerprint: fp, Native: native}, nil
+		return &Event{Report: f.report, Name: f.name, Schema: f.compiled.text, Fingerprint: fp, Native: native}, nil
 	case len(b) >= 5 && b[0] == 0:
 		id, body, err := (&sr.ConfluentHeader{}).DecodeID(b)
 		if err != nil {

@@ -74,6 +74,9 @@ func rawFields(text string) ([]rawField, bool) {
 type nativeEncoding struct {
 	set    *Set // schema's, so that an event of the same report and set needs no lookup
 	schema *Schema
+	// record are schema's fields with their codecs, and fields what this Native
+	// encodes with them, one for one.
+	record []recordField
 	fields []encodedField
 }
 
@@ -168,16 +171,17 @@ func (n *Native) layout(set *Set, s *Schema) *nativeEncoding {
 		return n.encoding.usable()
 	}
 	n.encoding = &nativeEncoding{set: set, schema: s}
-	if s.fields == nil {
+	record := s.compiled.fieldCodecs()
+	if record == nil {
 		return nil
 	}
 	slots := make(map[string]int, len(n.plan.slots))
 	for k, sl := range n.plan.slots {
 		slots[sl.name] = k
 	}
-	fields := make([]encodedField, len(s.fields))
-	for i := range s.fields {
-		rf := &s.fields[i]
+	fields := make([]encodedField, len(record))
+	for i := range record {
+		rf := &record[i]
 		k, ok := slots[rf.name]
 		if !ok {
 			return nil
@@ -185,7 +189,7 @@ func (n *Native) layout(set *Set, s *Schema) *nativeEncoding {
 		fields[i].slot = k
 		fields[i].unionBytes(rf, n.plan.slots[k].branch)
 	}
-	n.encoding.fields = fields
+	n.encoding.record, n.encoding.fields = record, fields
 	return n.encoding
 }
 
@@ -247,14 +251,14 @@ func (e *Encoder) EncodeNative(ctx context.Context, topic string, rep *catalog.R
 		start := len(out)
 		switch {
 		case f.member == nil:
-			out, err = s.fields[i].codec.BinaryFromNative(out, n.datum(f.slot))
+			out, err = layout.record[i].codec.BinaryFromNative(out, n.datum(f.slot))
 		case v == nil:
 			out = append(out, f.null...)
 		default:
 			out, err = f.member.BinaryFromNative(append(out, f.branch...), v)
 		}
 		if err != nil {
-			return dst, fmt.Errorf("%w: report %s: cannot encode binary record %q field %q: value does not match its schema: %w", ErrEncode, rep.API, s.Name, s.fields[i].name, err)
+			return dst, fmt.Errorf("%w: report %s: cannot encode binary record %q field %q: value does not match its schema: %w", ErrEncode, rep.API, s.Name, layout.record[i].name, err)
 		}
 		if f.known = len(out)-start <= maxRememberedEncoding && f.remembering(); f.known {
 			f.remember(v, out[start:])

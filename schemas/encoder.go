@@ -71,7 +71,7 @@ func (e *Encoder) Encode(ctx context.Context, topic string, rep *catalog.Report,
 	if err != nil {
 		return dst, err
 	}
-	out, err = s.codec.BinaryFromNative(out, native)
+	out, err = s.compiled.codec().BinaryFromNative(out, native)
 	if err != nil {
 		return dst, fmt.Errorf("%w: report %s: %w", ErrEncode, rep.API, err)
 	}

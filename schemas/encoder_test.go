@@ -320,7 +320,7 @@ func TestDecoderReadsOldVersions(t *testing.T) {
 	sc, _ := set.Lookup("diagram_13")
 	v1 := sc.Versions[0]
 	rep := lookup(t, "diagram_13")
-	body, err := v1.codec.BinaryFromNative(nil, convertSample(t, rep))
+	body, err := v1.compiled.codec().BinaryFromNative(nil, convertSample(t, rep))
 	if err != nil {
 		t.Fatal(err)
 	}

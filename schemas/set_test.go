@@ -2,8 +2,10 @@ package schemas
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,10 +86,11 @@ func TestEveryVersionCompiles(t *testing.T) {
 		if got := simplify.Replace(h.String()); got != sc.Canonical {
 			t.Errorf("%s: canonical form\n ours  %s\n hamba %s", sc.Report, sc.Canonical, got)
 		}
-		if got := simplify.Replace(sc.codec.CanonicalSchema()); got != sc.Canonical {
+		codec := sc.compiled.codec()
+		if got := simplify.Replace(codec.CanonicalSchema()); got != sc.Canonical {
 			t.Errorf("%s: canonical form\n ours   %s\n goavro %s", sc.Report, sc.Canonical, got)
 		}
-		if fingerprint(sc.codec.CanonicalSchema()) != sc.codec.Rabin {
+		if fingerprint(codec.CanonicalSchema()) != codec.Rabin {
 			t.Errorf("%s: our CRC-64-AVRO of goavro's canonical form differs from goavro's", sc.Report)
 		}
 		if sc.Fingerprint != fingerprint(sc.Canonical) {
@@ -300,5 +303,70 @@ func TestSetAllSorted(t *testing.T) {
 	all := embeddedSet(t).All()
 	if !slices.IsSortedFunc(all, func(a, b *Schema) int { return strings.Compare(a.Report, b.Report) }) {
 		t.Error("All is not sorted by report")
+	}
+}
+
+// TestLoadCompilesOnFirstUse: Load checks every schema but keeps none compiled; the
+// first event of a report compiles its schema alone, and decoding it compiles nothing
+// more (a worker streaming a few reports holds their codecs, not the catalog's).
+func TestLoadCompilesOnFirstUse(t *testing.T) {
+	set, err := Load(os.DirFS(Dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := func() []string {
+		var out []string
+		for _, sc := range set.All() {
+			if sc.compiled.whole != nil {
+				out = append(out, sc.Report)
+			}
+			for _, v := range sc.Versions {
+				if v.compiled.whole != nil {
+					out = append(out, fmt.Sprintf("%s.v%d", sc.Report, v.Number))
+				}
+			}
+		}
+		return out
+	}
+	if got := built(); len(got) != 0 {
+		t.Fatalf("compiled at Load: %v", got)
+	}
+
+	rep := lookup(t, "diagram_13")
+	enc, err := NewEncoder(WithSchemas(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		c Converter
+		n Native
+	)
+	row, _, _, _ := testRow(rep, 0)
+	if err := c.Fill(&n, rep, row, testMeta(rep, "row-1")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := enc.EncodeNative(context.Background(), "any", rep, &n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := built(); !slices.Equal(got, []string{"diagram_13"}) {
+		t.Errorf("compiled after one diagram_13 event: %v, want only diagram_13", got)
+	}
+	if sc, _ := set.Lookup("diagram_13"); sc.compiled.fields == nil {
+		t.Error("diagram_13's fields were not compiled: EncodeNative fell back to the record codec")
+	}
+	dec, err := NewDecoder(WithSchemas(set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := dec.Decode(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, _ := set.Lookup("diagram_13"); ev.Schema != sc.Text || ev.Report != "diagram_13" {
+		t.Errorf("decoded %s with schema %.40q", ev.Report, ev.Schema)
+	}
+	if got := built(); !slices.Equal(got, []string{"diagram_13"}) {
+		t.Errorf("compiled after decoding it: %v, want only diagram_13", got)
 	}
 }
