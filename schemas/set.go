@@ -88,7 +88,8 @@ type fingerprinted struct {
 // compiled is a schema text's goavro codecs, built at first use. Load compiles every
 // schema to check it, then keeps only its text: a worker streaming a few reports would
 // otherwise hold the codecs of the whole catalog, every report and every version of its
-// history: the embedded set took 6.9 MiB of live heap compiled, 1.4 MiB not.
+// history: the embedded set took 6.9 MiB of live heap compiled, 0.8 MiB not (and a
+// history version that is the current schema shares its text and codecs).
 type compiled struct {
 	text string
 	// record is set for a current schema: its fields are compiled too, for EncodeNative.
@@ -207,6 +208,12 @@ func Load(fsys fs.FS) (*Set, error) {
 			}
 		}
 		if sc, ok := s.byReport[api]; ok {
+			for i := range vs {
+				if vs[i].Text == sc.Text {
+					// The current version, kept once (with its codecs, once compiled).
+					vs[i].Text, vs[i].compiled = sc.Text, sc.compiled
+				}
+			}
 			sc.Versions = vs
 		} else {
 			s.orphans[api] = vs
