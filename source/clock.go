@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -36,7 +37,15 @@ func (c FastClock) Now() time.Time {
 }
 
 func (c FastClock) Sleep(ctx context.Context, d time.Duration) error {
-	return sleepReal(ctx, time.Duration(float64(d)/c.Speed))
+	real := float64(d) / c.Speed
+	if real >= math.MaxInt64 {
+		// Longer than a Duration holds (a slow clock's long wait, such as a benchmark's
+		// clock that stands still): converted, it would wrap negative, the wait would
+		// end at once, and the connector waiting would spin.
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return sleepReal(ctx, time.Duration(real))
 }
 
 func sleepReal(ctx context.Context, d time.Duration) error {

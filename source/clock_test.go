@@ -1,0 +1,42 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wolkvox-connect/wolkvox-connect/source"
+)
+
+// TestFastClockSleepWaits: a wait on a fast or slow virtual clock lasts until ctx ends
+// when the real wait is longer than ctx allows, including waits too long for a
+// time.Duration once converted (which wrapped negative and returned at once: a
+// connector on a clock that stands still spun).
+func TestFastClockSleepWaits(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		speed float64
+		d     time.Duration
+	}{
+		{"real time", 1, time.Minute},
+		{"fast", 60, time.Hour},
+		{"slow", 1e-3, time.Second},
+		{"slow, longer than a Duration once real", 1e-9, time.Minute},
+		{"slow, the longest wait", 1e-9, time.Duration(1<<63 - 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := source.FastClock{Origin: time.Now(), Start: time.Now(), Speed: tc.speed}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+			defer cancel()
+			if err := clock.Sleep(ctx, tc.d); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Sleep(%v) at speed %g = %v before its context ended, want it to wait (context.DeadlineExceeded)", tc.d, tc.speed, err)
+			}
+		})
+	}
+	// A wait shorter than ctx allows ends on its own.
+	clock := source.FastClock{Origin: time.Now(), Start: time.Now(), Speed: 1e6}
+	if err := clock.Sleep(t.Context(), time.Second); err != nil {
+		t.Errorf("Sleep(1s) at speed 1e6 = %v, want nil", err)
+	}
+}
