@@ -32,8 +32,17 @@ type FastClock struct {
 }
 
 func (c FastClock) Now() time.Time {
-	real := time.Since(c.Origin)
-	return c.Start.Add(time.Duration(float64(real) * c.Speed))
+	virtual := float64(time.Since(c.Origin)) * c.Speed
+	t := c.Start
+	// A fast clock run long enough passes what one Duration holds (292 years: 2.5 real
+	// hours at the largest speed the config accepts): converted whole, it would wrap.
+	for ; virtual >= math.MaxInt64; virtual -= math.MaxInt64 {
+		t = t.Add(math.MaxInt64)
+	}
+	for ; virtual <= math.MinInt64; virtual -= math.MinInt64 {
+		t = t.Add(math.MinInt64)
+	}
+	return t.Add(time.Duration(virtual))
 }
 
 func (c FastClock) Sleep(ctx context.Context, d time.Duration) error {

@@ -40,3 +40,26 @@ func TestFastClockSleepWaits(t *testing.T) {
 		t.Errorf("Sleep(1s) at speed 1e6 = %v, want nil", err)
 	}
 }
+
+// TestFastClockNowPastADuration: a fast clock run past what one time.Duration holds (292
+// virtual years: 2.5 real hours at speed 1e6, the largest the config accepts) keeps
+// counting forward instead of wrapping back, and one whose origin lies ahead counts back.
+func TestFastClockNowPastADuration(t *testing.T) {
+	start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		origin time.Duration // from now
+		years  int           // how far from start the clock reads, within a year
+	}{
+		{"three real hours ago", -3 * time.Hour, 342},
+		{"a real hour ago", -time.Hour, 114},
+		{"three real hours ahead", 3 * time.Hour, -342},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := source.FastClock{Origin: time.Now().Add(tc.origin), Start: start, Speed: 1e6}
+			if got := clock.Now().Year() - start.Year(); got < tc.years-1 || got > tc.years+1 {
+				t.Errorf("Now() = %v, %d years from the start; want about %d", clock.Now(), got, tc.years)
+			}
+		})
+	}
+}
