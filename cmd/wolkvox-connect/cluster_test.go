@@ -322,6 +322,14 @@ func (g *group) compare(frozen time.Time) {
 		topics = append(topics, g.name+"."+c+".diagram_13", g.name+"."+c+".act_3")
 	}
 	delivered := connectortest.ReadAll(g.t, g.seeds, topics...)
+	failing := map[string]bool{}
+	defer func() {
+		for _, c := range slices.Sorted(maps.Keys(failing)) {
+			for _, line := range g.story(c) {
+				g.t.Logf("%s: %s", c, line)
+			}
+		}
+	}()
 	for _, r := range []struct {
 		api    string
 		params url.Values
@@ -336,7 +344,12 @@ func (g *group) compare(frozen time.Time) {
 			events := delivered[g.name+"."+c+"."+r.api]
 			diffs := connectortest.Compare(events, exp)
 			if len(diffs) > 0 || len(events) == 0 {
-				g.t.Errorf("%s of %s does not match the ground truth: %s", r.api, c, connectortest.Summary(r.api, events, exp, diffs))
+				// A line each: what reports a failure keeps single lines, not continuations.
+				g.t.Errorf("%s of %s does not match the ground truth: %s", r.api, c, strings.SplitN(connectortest.Summary(r.api, events, exp, diffs), "\n", 2)[0])
+				for _, d := range diffs[:min(len(diffs), 20)] {
+					g.t.Logf("%s of %s: %s", r.api, c, d)
+				}
+				failing[c] = true
 			}
 		}
 	}
@@ -346,6 +359,26 @@ func (g *group) compare(frozen time.Time) {
 			g.t.Errorf("%s: %d calls counted of %d, %d refused for quota", tok, ts.QuotaUsed, clusterQuota, ts.RefusedQuota)
 		}
 	}
+}
+
+// story is what every worker logged of connector c, a line an event, each cut short:
+// who ran it when, what it resumed from, what it committed, what failed.
+func (g *group) story(c string) []string {
+	var out []string
+	for _, line := range strings.Split(g.logs.String(), "\n") {
+		if !strings.Contains(line, " connector="+c+" ") || strings.Contains(line, "level=DEBUG") {
+			continue
+		}
+		if len(out) == 400 {
+			return append(out, "(more lines left out)")
+		}
+		line = strings.Replace(line, " component=source", "", 1)
+		if len(line) > 320 {
+			line = line[:320] + "…"
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // drain waits until every report of every connector has committed past until.

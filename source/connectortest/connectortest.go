@@ -50,8 +50,13 @@ func (f *Freezable) Freeze() time.Time {
 // Event is one record read back from a report topic.
 type Event struct {
 	Key, Version string
+	Partition    int32
 	Offset       int64
 }
+
+// at is where the event sits in its topic, for failure messages: two copies at one
+// place were read twice; at two places, produced twice.
+func (e Event) at() string { return fmt.Sprintf("%d@%d", e.Partition, e.Offset) }
 
 // WaitStable waits (a minute at most) until no partition of topics has an open
 // transaction: a real broker writes commit markers after it answered EndTxn, and until
@@ -110,7 +115,7 @@ func ReadAll(t testing.TB, seeds []string, topics ...string) Delivered {
 				version = string(h.Value)
 			}
 		}
-		out[r.Topic] = append(out[r.Topic], Event{Key: string(r.Key), Version: version, Offset: r.Offset})
+		out[r.Topic] = append(out[r.Topic], Event{Key: string(r.Key), Version: version, Partition: r.Partition, Offset: r.Offset})
 		return true
 	})
 	if err != nil {
@@ -171,9 +176,9 @@ func BucketsBefore(events []Event, to time.Time) []Event {
 // nothing that is not expected. It returns a readable list of differences.
 func Compare(events []Event, expected []Expected) []string {
 	type kv struct{ k, v string }
-	got := map[kv]int{}
+	got := map[kv][]string{} // where each copy is
 	for _, e := range events {
-		got[kv{e.Key, e.Version}]++
+		got[kv{e.Key, e.Version}] = append(got[kv{e.Key, e.Version}], e.at())
 	}
 	exp := map[kv]bool{}
 	info := map[kv]string{}
@@ -183,17 +188,17 @@ func Compare(events []Event, expected []Expected) []string {
 		info[kv{e.Key, e.Version}] = e.Info
 	}
 	for k, required := range exp {
-		n := got[k]
+		at := got[k]
 		switch {
-		case n == 0 && required:
+		case len(at) == 0 && required:
 			diffs = append(diffs, fmt.Sprintf("missing %s version %s (%s)", k.k, k.v, info[k]))
-		case n > 1:
-			diffs = append(diffs, fmt.Sprintf("%s version %s delivered %d times", k.k, k.v, n))
+		case len(at) > 1:
+			diffs = append(diffs, fmt.Sprintf("%s version %s delivered %d times (partition@offset %s)", k.k, k.v, len(at), strings.Join(at, ", ")))
 		}
 	}
-	for k, n := range got {
+	for k, at := range got {
 		if _, ok := exp[k]; !ok {
-			diffs = append(diffs, fmt.Sprintf("unexpected %s version %s (%d times)", k.k, k.v, n))
+			diffs = append(diffs, fmt.Sprintf("unexpected %s version %s (%d times, partition@offset %s)", k.k, k.v, len(at), strings.Join(at, ", ")))
 		}
 	}
 	slices.Sort(diffs)
