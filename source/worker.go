@@ -183,17 +183,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancel()
 	w.mu.Lock()
 	w.runCtx = ctx
-	entries := slices.Clone(w.entries)
 	w.mu.Unlock()
-	for _, e := range entries {
-		e.life.Lock()
-		w.mu.Lock()
-		if !e.stopped && !e.unassigned { // a Stop before Run keeps the connector stopped
-			w.startLocked(e)
-		}
-		w.mu.Unlock()
-		e.life.Unlock()
-	}
+	w.startAll()
 	defer w.closeQuotas()
 	for {
 		select {
@@ -208,6 +199,26 @@ func (w *Worker) Run(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+}
+
+// startAll starts, once Run's context is set, every connector that is to run here and
+// has not started: a Stop before Run keeps a connector stopped, and in a group an
+// Assign since the context was set may have started it already (the member's first
+// assignment can arrive while this goes through the connectors), which a second start
+// would make one Connector run twice, two pollers sharing its reports' state.
+func (w *Worker) startAll() {
+	w.mu.Lock()
+	entries := slices.Clone(w.entries)
+	w.mu.Unlock()
+	for _, e := range entries {
+		e.life.Lock()
+		w.mu.Lock()
+		if !e.stopped && !e.unassigned && e.cancel == nil {
+			w.startLocked(e)
+		}
+		w.mu.Unlock()
+		e.life.Unlock()
 	}
 }
 

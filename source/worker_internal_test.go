@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -42,5 +43,52 @@ func TestWorkerGivesItsConnectorsOneBudget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWorkerRunDoesNotStartAnAssignedConnectorAgain: in a group, the member's first
+// Assign can come while Run is still going through its connectors (startAll). A
+// connector Assign started must not be started again: one Connector would run twice,
+// two pollers sharing its reports' state. The test puts the worker where Run is then:
+// its context set, Assign done, the connectors not gone through yet.
+func TestWorkerRunDoesNotStartAnAssignedConnectorAgain(t *testing.T) {
+	var configs []Config
+	for _, name := range []string{"a", "b"} {
+		configs = append(configs, Config{Name: name, Server: "0040", Token: NewSecret("token-" + name), DailyQuota: 1000,
+			Location: time.UTC, BaseURL: "http://127.0.0.1:1", Reports: []ReportConfig{{API: "diagram_13"}}})
+	}
+	// Nothing answers there: the started connector backs off, opening its writer.
+	w, err := NewWorker(configs, Assigned(), WriteTo(Destination{Seeds: []string{"127.0.0.1:1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() {
+		cancel()
+		w.wg.Wait()
+		w.closeQuotas()
+	}()
+	w.mu.Lock()
+	w.runCtx = ctx
+	w.mu.Unlock()
+	if err := w.Assign(ctx, []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	b := w.entries[1]
+	w.mu.Lock()
+	started := b.done
+	w.mu.Unlock()
+	if started == nil {
+		t.Fatal("Assign did not start b")
+	}
+	w.startAll()
+	w.mu.Lock()
+	again, a := b.done != started, w.entries[0].done != nil
+	w.mu.Unlock()
+	if again {
+		t.Error("Run started b a second time after Assign had started it")
+	}
+	if a {
+		t.Error("Run started a, which is not assigned here")
 	}
 }
