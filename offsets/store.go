@@ -193,17 +193,24 @@ type Entry struct {
 }
 
 // Load returns the positions of connector's reports, keyed by the encoded [Key], as
-// committed: it reads the topic from the start under read_committed up to the last
-// stable offset, applies records in order (the last one wins, a tombstone deletes), and
-// so never returns a position from an aborted or still open transaction. A missing or
-// empty topic yields no positions. Records of other connectors and keys that are not
-// this package's shape are skipped. A value that cannot be read fails the whole load
-// with a [*CorruptError] (errors.Is ErrCorrupt, and ErrUnsupportedVersion for a newer
-// format): guessing would lose or repeat rows.
+// committed: it reads the topic from the start under read_committed up to the high
+// watermark it finds when called, applies records in order (the last one wins, a
+// tombstone deletes), and so never returns a position from an aborted or still open
+// transaction. A missing or empty topic yields no positions. Records of other
+// connectors and keys that are not this package's shape are skipped. A value that
+// cannot be read fails the whole load with a [*CorruptError] (errors.Is ErrCorrupt, and
+// ErrUnsupportedVersion for a newer format): guessing would lose or repeat rows.
 //
-// An open transaction holds the last stable offset back, so call Load after the sink's
-// Open has fenced the previous instance and aborted its transaction; otherwise
-// positions committed after that transaction began are not seen.
+// Why the high watermark and not the last stable offset: every connector of a worker,
+// or of a group, commits its positions to this one partition, so the last stable offset
+// is held back by whichever transaction is open there, and a crashed worker's stay
+// open until their connectors start again elsewhere. A read that stopped there missed
+// the positions committed above it, and the connector read those windows again: rows
+// delivered twice. Load instead waits until every transaction open when it was called
+// has ended, each within its transaction timeout, and usually within a commit.
+//
+// Call Load after the sink's Open has fenced the previous instance and aborted its
+// transaction; otherwise Load waits for that transaction's timeout.
 func (s *Store) Load(ctx context.Context, connector string) (map[string]Position, error) {
 	out := make(map[string]Position)
 	err := s.read(ctx, func(k Key, enc string, r *kgo.Record) error {
@@ -375,9 +382,9 @@ func waitStable(ctx context.Context, adm *kadm.Client, r *kgo.Record) error {
 }
 
 // read calls fn for every committed data record of the topic whose key decodes, in
-// offset order per partition, up to the last stable offset taken at the start
-// (sink.ReadCommitted); a missing topic holds nothing. The first error fn returns ends
-// the read and is returned.
+// offset order per partition, up to the high watermark taken at the start (see Load);
+// a missing topic holds nothing. The first error fn returns ends the read and is
+// returned.
 func (s *Store) read(ctx context.Context, fn func(k Key, enc string, r *kgo.Record) error) error {
 	var records, skipped int
 	var fnErr error
@@ -392,7 +399,7 @@ func (s *Store) read(ctx context.Context, fn func(k Key, enc string, r *kgo.Reco
 		records++
 		fnErr = fn(k, enc, r)
 		return fnErr == nil
-	})
+	}, sink.ToHighWatermark())
 	if err != nil {
 		return fmt.Errorf("offsets: read %q: %w", s.topic, err)
 	}

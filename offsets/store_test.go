@@ -251,10 +251,9 @@ func keys(m map[string]Position) []string {
 }
 
 // TestLoadAfterCrash: a writer died with a transaction open. Until the next instance
-// opens, Load returns what was committed before it (the open transaction holds the
-// last stable offset back, it does not block the read); once the next instance claims
-// the transactional ID, the open transaction is aborted and Load returns promptly,
-// without its record.
+// opens, Load waits (it reads to the high watermark, above which the open transaction
+// sits); once the next instance claims the transactional ID, the open transaction is
+// aborted and Load returns promptly, without its record.
 func TestLoadAfterCrash(t *testing.T) {
 	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
 		t.Parallel()
@@ -291,7 +290,12 @@ func TestLoadAfterCrash(t *testing.T) {
 				t.Fatalf("%s: position %s; want the committed %s", stage, p.WindowEnd, p1.WindowEnd)
 			}
 		}
-		check("before the next instance opens")
+		early, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		got, err := st.Load(early, "c1")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Load with the crashed transaction open = %v, %v; want it to wait for the transaction to end", got, err)
+		}
 
 		next := txnClient(t, c.Seeds, id) // what sink.Writer.Open does
 		adm := admin(t, c.Seeds)
@@ -314,9 +318,67 @@ func TestLoadAfterCrash(t *testing.T) {
 		// Kafka writes the commit markers after answering EndTxn; the instance after
 		// next waits for them when it claims the ID, and then Load sees p3.
 		txnClient(t, c.Seeds, id)
-		got, err := st.Load(ctx, "c1")
+		got, err = st.Load(ctx, "c1")
 		if err != nil || !got[mustEncode(t, key)].WindowEnd.Equal(p3.WindowEnd) {
 			t.Fatalf("Load after the next commit = %v, %v", got, err)
+		}
+	})
+}
+
+// TestLoadSeesPastAnotherProducersTransaction: the connectors of a worker (or of a
+// group) commit their positions to one partition, so another connector's open
+// transaction (a crashed worker's stays open until its connector starts again) holds
+// the last stable offset below positions committed after it began. Load must return
+// those positions all the same: reading to the last stable offset returned the older
+// one, and the connector read its windows again, delivering their rows twice (seen in
+// TestClusterSharesAndSurvivesKills). It waits for the other transaction to end.
+func TestLoadSeesPastAnotherProducersTransaction(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
+		t.Parallel()
+		ctx := testCtx(t)
+		topic := kafkatest.Topic(t, "offsets")
+		if err := EnsureTopic(ctx, admin(t, c.Seeds), topic, 1, -1); err != nil {
+			t.Fatal(err)
+		}
+		st, err := NewStore(topic, Seeds(c.Seeds...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := Key{Connector: "c1", Server: "0040", Report: "act_3"}
+		p1, p2 := at("2025-03-01T00:05:00Z"), at("2025-03-01T00:10:00Z")
+		writer := txnClient(t, c.Seeds, kafkatest.TransactionalID(t)+"-c1")
+		produce(t, writer, kgo.TryCommit, record(t, topic, mine, &p1))
+
+		for _, end := range []kgo.TransactionEndTry{kgo.TryCommit, kgo.TryAbort} {
+			other := txnClient(t, c.Seeds, kafkatest.TransactionalID(t)+"-c2")
+			if err := other.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			theirs := Key{Connector: "c2", Server: "0040", Report: "act_3"}
+			if err := other.ProduceSync(ctx, record(t, topic, theirs, &p1)).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			produce(t, writer, kgo.TryCommit, record(t, topic, mine, &p2)) // above c2's open record
+			loaded := make(chan map[string]Position, 1)
+			go func() {
+				got, err := st.Load(ctx, "c1")
+				if err != nil {
+					t.Error(err)
+				}
+				loaded <- got
+			}()
+			select {
+			case got := <-loaded:
+				t.Fatalf("Load returned %v while c2's transaction was open below c1's position; want it to wait", got)
+			case <-time.After(time.Second):
+			}
+			if err := other.EndTransaction(ctx, end); err != nil {
+				t.Fatal(err)
+			}
+			if got := <-loaded; !got[mustEncode(t, mine)].WindowEnd.Equal(p2.WindowEnd) {
+				t.Fatalf("c2's transaction ended (commit %v): Load = %v; want c1 at %s", end, got, p2.WindowEnd)
+			}
+			p1, p2 = p2, at(p2.WindowEnd.Add(5*time.Minute).Format(time.RFC3339))
 		}
 	})
 }

@@ -185,16 +185,16 @@ func (r *Reader) Read(ctx context.Context, fn func(*kgo.Record) bool) error {
 }
 
 // ReadCommitted reads topics with a [Reader] from each partition's start to the last
-// stable offset it finds when called, reading a missing topic as empty; see
-// [Reader.Read] for fn and the end. Records deleted under it (retention) fail it with
-// a [*DataLossError].
+// stable offset it finds when called (or, with [ToHighWatermark] among more, its high
+// watermark), reading a missing topic as empty; see [Reader.Read] for fn and the end.
+// Records deleted under it (retention) fail it with a [*DataLossError].
 //
 // opts are the connection options (seeds, TLS, SASL) and may add consumer options such
 // as kgo.FetchMaxPartitionBytes. The worker's readers use it: the offsets store loading
 // positions, a backfill collecting what a topic holds, the demo printing sample events,
 // tests comparing topics with ground truth.
-func ReadCommitted(ctx context.Context, opts []kgo.Opt, topics []string, fn func(*kgo.Record) bool) error {
-	r, err := NewReader(topics, ReaderKafkaOpts(opts...), MissingTopicsEmpty())
+func ReadCommitted(ctx context.Context, opts []kgo.Opt, topics []string, fn func(*kgo.Record) bool, more ...ReaderOpt) error {
+	r, err := NewReader(topics, append([]ReaderOpt{ReaderKafkaOpts(opts...), MissingTopicsEmpty()}, more...)...)
 	if err != nil {
 		return err
 	}

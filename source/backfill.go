@@ -99,7 +99,8 @@ func (b *backfillSpec) apply(c *Connector) {
 }
 
 // seedFromTopic adds to rs's dedupe state every event already in its topic, read
-// committed: the key and the version header identify it, the window end header bounds
+// committed up to the topic's high watermark (waiting for the transactions open there,
+// the live connector's window among them, to end): the key and the version header identify it, the window end header bounds
 // when it can be forgotten.
 //
 // A report whose stored progress has already reached the range's end reads nothing,
@@ -139,7 +140,7 @@ func (c *Connector) seedFromTopic(ctx context.Context, rs *reportState) error {
 			b.update(func(p *BackfillProgress) { p.Seeded++ })
 		}
 		return true
-	})
+	}, sink.ToHighWatermark()) // events committed above an open transaction count too (see offsets.Store.Load)
 	if err != nil {
 		return fmt.Errorf("backfill: reading what %s holds: %w", rs.topic, err)
 	}
