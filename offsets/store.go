@@ -213,7 +213,7 @@ type Entry struct {
 // transaction; otherwise Load waits for that transaction's timeout.
 func (s *Store) Load(ctx context.Context, connector string) (map[string]Position, error) {
 	out := make(map[string]Position)
-	err := s.read(ctx, func(k Key, enc string, r *kgo.Record) error {
+	err := s.read(ctx, true, func(k Key, enc string, r *kgo.Record) error {
 		if k.Connector != connector {
 			return nil
 		}
@@ -236,10 +236,14 @@ func (s *Store) Load(ctx context.Context, connector string) (map[string]Position
 
 // List returns every report's committed position in the topic, all connectors, sorted
 // by encoded key. Unlike Load it does not fail on an unreadable value: the entry
-// carries the error, so an operator can see and fix it.
+// carries the error, so an operator can see and fix it. It is what an operator is shown,
+// never where a connector resumes, so it reads only to the last stable offset and does
+// not wait for open transactions: a running or crashed instance's (which offsets set
+// then fences) would hold it for up to their timeout. A position committed above
+// another's open transaction shows once that ends.
 func (s *Store) List(ctx context.Context) ([]Entry, error) {
 	byKey := make(map[string]Entry)
-	err := s.read(ctx, func(k Key, enc string, r *kgo.Record) error {
+	err := s.read(ctx, false, func(k Key, enc string, r *kgo.Record) error {
 		if r.Value == nil {
 			delete(byKey, enc)
 			return nil
@@ -382,13 +386,17 @@ func waitStable(ctx context.Context, adm *kadm.Client, r *kgo.Record) error {
 }
 
 // read calls fn for every committed data record of the topic whose key decodes, in
-// offset order per partition, up to the high watermark taken at the start (see Load);
-// a missing topic holds nothing. The first error fn returns ends the read and is
-// returned.
-func (s *Store) read(ctx context.Context, fn func(k Key, enc string, r *kgo.Record) error) error {
+// offset order per partition, up to the high watermark taken at the start when
+// toHighWater (see Load), else the last stable offset; a missing topic holds nothing.
+// The first error fn returns ends the read and is returned.
+func (s *Store) read(ctx context.Context, toHighWater bool, fn func(k Key, enc string, r *kgo.Record) error) error {
 	var records, skipped int
 	var fnErr error
 	opts := s.clientOpts(kgo.FetchMaxPartitionBytes(TopicMaxMessageBytes))
+	var more []sink.ReaderOpt
+	if toHighWater {
+		more = append(more, sink.ToHighWatermark())
+	}
 	err := sink.ReadCommitted(ctx, opts, []string{s.topic}, func(r *kgo.Record) bool {
 		k, enc, err := canonical(r.Key)
 		if err != nil {
@@ -399,7 +407,7 @@ func (s *Store) read(ctx context.Context, fn func(k Key, enc string, r *kgo.Reco
 		records++
 		fnErr = fn(k, enc, r)
 		return fnErr == nil
-	}, sink.ToHighWatermark())
+	}, more...)
 	if err != nil {
 		return fmt.Errorf("offsets: read %q: %w", s.topic, err)
 	}

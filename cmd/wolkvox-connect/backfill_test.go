@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +121,7 @@ connectors:
 	pos := positionsOf(t, seeds, name+".offsets", name)
 	if len(pos) != 2 {
 		// The reset range's progress was deleted and written again: still one each.
-		t.Errorf("offsets: %d positions, want one per backfill range", len(pos))
+		t.Errorf("offsets: %d positions (%v), want one per backfill range", len(pos), slices.Sorted(maps.Keys(pos)))
 	}
 	for k := range pos {
 		if !strings.Contains(k, `"backfill"`) {
