@@ -86,15 +86,7 @@ func FuzzQuotaUsageUnmarshal(f *testing.F) {
 func TestLedger(t *testing.T) {
 	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
 		t.Parallel()
-		ctx := testCtx(t)
-		topic := kafkatest.Topic(t, "offsets")
-		if err := EnsureTopic(ctx, admin(t, c.Seeds), topic, 1, -1); err != nil {
-			t.Fatal(err)
-		}
-		store, err := NewStore(topic, Seeds(c.Seeds...))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, topic, store := newStore(t, c.Seeds)
 		key := Key{Connector: "ops", Server: "0040", Report: "act_3"}
 		if err := store.Set(ctx, key, Position{WindowEnd: time.Unix(1_800_000_000, 0)}); err != nil {
 			t.Fatal(err)

@@ -121,6 +121,21 @@ func TestEnsureTopicNotYetVisible(t *testing.T) {
 	}
 }
 
+// newStore makes an offsets topic of its own for the test and a store on it.
+func newStore(t testing.TB, seeds []string) (context.Context, string, *Store) {
+	t.Helper()
+	ctx := testCtx(t)
+	topic := kafkatest.Topic(t, "offsets")
+	if err := EnsureTopic(ctx, admin(t, seeds), topic, 1, -1); err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewStore(topic, Seeds(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, topic, st
+}
+
 // txnClient is a bare transactional producer, standing in for a writer (or a crashed
 // one: the test decides whether it ends its transactions).
 func txnClient(t testing.TB, seeds []string, id string) *kgo.Client {
@@ -257,15 +272,7 @@ func keys(m map[string]Position) []string {
 func TestLoadAfterCrash(t *testing.T) {
 	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
 		t.Parallel()
-		ctx := testCtx(t)
-		topic := kafkatest.Topic(t, "offsets")
-		if err := EnsureTopic(ctx, admin(t, c.Seeds), topic, 1, -1); err != nil {
-			t.Fatal(err)
-		}
-		st, err := NewStore(topic, Seeds(c.Seeds...))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, topic, st := newStore(t, c.Seeds)
 		id := kafkatest.TransactionalID(t)
 		key := Key{Connector: "c1", Server: "0040", Report: "act_3"}
 		p1, p2 := at("2025-03-01T00:05:00Z"), at("2025-03-01T00:10:00Z")
@@ -335,15 +342,7 @@ func TestLoadAfterCrash(t *testing.T) {
 func TestLoadSeesPastAnotherProducersTransaction(t *testing.T) {
 	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
 		t.Parallel()
-		ctx := testCtx(t)
-		topic := kafkatest.Topic(t, "offsets")
-		if err := EnsureTopic(ctx, admin(t, c.Seeds), topic, 1, -1); err != nil {
-			t.Fatal(err)
-		}
-		st, err := NewStore(topic, Seeds(c.Seeds...))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, topic, st := newStore(t, c.Seeds)
 		mine := Key{Connector: "c1", Server: "0040", Report: "act_3"}
 		p1, p2 := at("2025-03-01T00:05:00Z"), at("2025-03-01T00:10:00Z")
 		writer := txnClient(t, c.Seeds, kafkatest.TransactionalID(t)+"-c1")
