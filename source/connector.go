@@ -409,7 +409,15 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errPermanent, err)
 	}
+	// Load waits for every transaction open on the offsets topic (see offsets.Store.Load):
+	// the status says so, and a wait past the stall timeout makes the worker not ready.
+	for _, rs := range c.reports {
+		c.activity(rs, "loading offsets")
+	}
 	positions, err := store.Load(ctx, c.cfg.Name)
+	for _, rs := range c.reports {
+		c.activity(rs, "")
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector %s: loading offsets: %w", c.cfg.Name, err)
 	}

@@ -91,7 +91,10 @@ func TestRestartPastAnotherConnectorsOpenTransaction(t *testing.T) {
 		stop(cancel, ran)
 
 		again, cancel, ran := instance()
-		time.Sleep(time.Second) // it waits in its start for b's transaction
+		time.Sleep(time.Second) // it waits in its start for b's transaction, and says so
+		if r := again.Status().Reports[0]; r.Activity != "loading offsets" || r.ActivitySince.IsZero() {
+			t.Errorf("while b's transaction is open: activity %q since %v, want loading offsets", r.Activity, r.ActivitySince)
+		}
 		if err := b.EndTransaction(ctx, kgo.TryAbort); err != nil {
 			t.Fatal(err)
 		}

@@ -40,8 +40,9 @@ type ReportStatus struct {
 	Commits      int64     `json:"commits"`       // transactions committed
 	Aborts       int64     `json:"aborts"`        // transactions aborted
 	UpstreamErrs int64     `json:"upstream_errs"` // failed calls
-	// Activity is what the report is doing: "" between windows, "reading" (calling
-	// Wolkvox, retries included) or "committing" (the Kafka transaction). ActivitySince
+	// Activity is what the report is doing: "" between windows, "loading offsets" (at
+	// start, waiting for the transactions open on the offsets topic to end), "reading"
+	// (calling Wolkvox, retries included) or "committing" (the Kafka transaction). ActivitySince
 	// is when it began or last made progress (an answer arrived), on the wall clock.
 	// Stalled is set when an activity made no progress, or the report kept failing,
 	// for longer than StallTimeout; it makes the worker not ready.
