@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -308,14 +307,16 @@ func resume(ctx context.Context, topic string, kopts []kgo.Opt, log *slog.Logger
 	}
 	lctx, lcancel := context.WithTimeout(ctx, sampleTimeout)
 	defer lcancel()
-	positions, err := store.Load(lctx, Connector)
+	// List, not Load: this is a look before the demo starts, and a demo killed with a
+	// transaction open would make Load wait for it (the connector's own start fences it).
+	entries, err := store.List(lctx)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading the demo's offsets in %s: %w", topic, err)
 	}
 	var newest time.Time
-	for _, k := range slices.Sorted(maps.Keys(positions)) {
-		if end := positions[k].WindowEnd; end.After(newest) {
-			newest = end
+	for _, e := range entries {
+		if e.Key.Connector == Connector && e.Err == nil && e.Position.WindowEnd.After(newest) {
+			newest = e.Position.WindowEnd
 		}
 	}
 	return newest, nil
