@@ -30,6 +30,11 @@ var (
 	// ErrCorrupt is matched by [*CorruptError], returned by [Store.Load] when a record of
 	// the wanted connector holds a value that is not a position.
 	ErrCorrupt = errors.New("offsets: corrupt offset record")
+
+	// ErrNoTransactionalID is returned by [Store.Apply] (and Set, Reset) on a store made
+	// without [TransactionalID]: the ID a change must fence is the connector's, whose
+	// rule this package does not own.
+	ErrNoTransactionalID = errors.New("offsets: writing positions needs the TransactionalID option")
 )
 
 // VersionError is a position whose version this release does not read.

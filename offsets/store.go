@@ -137,12 +137,12 @@ func KafkaOpts(opts ...kgo.Opt) Opt {
 // Logger sets the logger, overriding the default that discards everything.
 func Logger(l *slog.Logger) Opt { return optFunc(func(c *cfg) { c.logger = l }) }
 
-// TransactionalID sets the transactional ID that [Store.Set] and [Store.Reset] write
-// with, overriding the default "wolkvox-connect-<connector of the key>": the ID the
-// connector's own sink uses, so that changing a position fences a running instance of
-// the connector (its next commit fails instead of overwriting the change, and its
-// restart reads the new position). This is Kafka Connect's "connector must be STOPPED"
-// rule for offset changes, enforced rather than trusted.
+// TransactionalID sets the transactional ID that [Store.Apply], Set and Reset write
+// with, required for them: the ID the connector's own sink uses, so that changing a
+// position fences a running instance of the connector (its next commit fails instead
+// of overwriting the change, and its restart reads the new position). This is Kafka
+// Connect's "connector must be STOPPED" rule for offset changes, enforced rather than
+// trusted.
 func TransactionalID(id string) Opt { return optFunc(func(c *cfg) { c.txnID = id }) }
 
 // NewStore returns a store for the offsets topic. It does no I/O.
@@ -291,27 +291,23 @@ func (s *Store) Reset(ctx context.Context, key Key) error {
 
 // Apply writes every change in one transaction, so readers see all of them or none: a
 // reset of a connector's reports that fails midway leaves every position as it was.
-// Without TransactionalID, every key must belong to one connector, whose default
-// transactional ID it writes with. It returns once read_committed readers see the
-// changes.
+// It writes with the store's [TransactionalID] (ErrNoTransactionalID without one) and
+// returns once read_committed readers see the changes.
 func (s *Store) Apply(ctx context.Context, changes ...Change) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	id := s.cfg.txnID
+	if id == "" {
+		return ErrNoTransactionalID
+	}
 	recs := make([]*kgo.Record, 0, len(changes))
 	for _, ch := range changes {
-		if ch.Key.Connector != changes[0].Key.Connector && s.cfg.txnID == "" {
-			return fmt.Errorf("offsets: one change holds keys of connectors %q and %q: apply them separately", changes[0].Key.Connector, ch.Key.Connector)
-		}
 		rec, err := Record(s.topic, ch.Key, ch.Position)
 		if err != nil {
 			return err
 		}
 		recs = append(recs, rec)
-	}
-	id := s.cfg.txnID
-	if id == "" {
-		id = "wolkvox-connect-" + changes[0].Key.Connector
 	}
 	what := changes[0].Key.String()
 	if len(changes) > 1 {

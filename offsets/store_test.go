@@ -129,7 +129,7 @@ func newStore(t testing.TB, seeds []string) (context.Context, string, *Store) {
 	if err := EnsureTopic(ctx, admin(t, seeds), topic, 1, -1); err != nil {
 		t.Fatal(err)
 	}
-	st, err := NewStore(topic, Seeds(seeds...))
+	st, err := NewStore(topic, Seeds(seeds...), TransactionalID(kafkatest.TransactionalID(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,8 +462,8 @@ func TestSetAndReset(t *testing.T) {
 }
 
 // TestApplyIsOneTransaction: Apply writes all its changes in one transaction (the log
-// grows by the records and one commit marker, not a marker per record), a change of
-// keys of two connectors is refused before any write, and a bad key writes nothing.
+// grows by the records and one commit marker, not a marker per record), a store without
+// a transactional ID refuses to write, and a bad key writes nothing.
 func TestApplyIsOneTransaction(t *testing.T) {
 	kafkatest.Clusters(t, func(t *testing.T, c kafkatest.Cluster) {
 		t.Parallel()
@@ -473,7 +473,11 @@ func TestApplyIsOneTransaction(t *testing.T) {
 		if err := EnsureTopic(ctx, adm, topic, 1, -1); err != nil {
 			t.Fatal(err)
 		}
-		st, err := NewStore(topic, Seeds(c.Seeds...))
+		st, err := NewStore(topic, Seeds(c.Seeds...), TransactionalID(kafkatest.TransactionalID(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		anonymous, err := NewStore(topic, Seeds(c.Seeds...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -501,8 +505,8 @@ func TestApplyIsOneTransaction(t *testing.T) {
 			t.Fatalf("Load = %v, %v; want both positions", got, err)
 		}
 		before = end()
-		if err := st.Apply(ctx, Change{Key: k1}, Change{Key: Key{Connector: "c2", Server: "0040", Report: "act_3"}}); err == nil {
-			t.Error("Apply took keys of two connectors under one default transactional ID")
+		if err := anonymous.Apply(ctx, Change{Key: k1}); !errors.Is(err, ErrNoTransactionalID) {
+			t.Errorf("Apply without a transactional ID = %v, want ErrNoTransactionalID", err)
 		}
 		if err := st.Apply(ctx, Change{Key: k1}, Change{Key: Key{Connector: "c1"}}); !errors.Is(err, ErrMalformedKey) {
 			t.Errorf("Apply with a bad key = %v, want ErrMalformedKey", err)

@@ -51,7 +51,7 @@ func TestOffsetAdministration(t *testing.T) {
 		if err := offsets.EnsureTopic(ctx, adm, offTopic, 1, -1); err != nil {
 			t.Fatal(err)
 		}
-		seed, err := offsets.NewStore(offTopic, offsets.Seeds(kc.Seeds...))
+		seed, err := offsets.NewStore(offTopic, offsets.Seeds(kc.Seeds...), offsets.TransactionalID(kafkatest.TransactionalID(t)))
 		if err != nil {
 			t.Fatal(err)
 		}
