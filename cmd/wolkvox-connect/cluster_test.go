@@ -68,14 +68,16 @@ func newGroup(t testing.TB, seeds []string, speed float64, session, heartbeat st
 	sim := connectortest.StartSimulator(t, simOpts...)
 	name := kafkatest.Topic(t)
 	var b strings.Builder
-	fmt.Fprintf(&b, `kafka: {brokers: [%s]}
+	// The connectors' names are c0, c1...: the prefix keeps their transactional IDs
+	// apart from another run's on the same broker, which would fence them.
+	fmt.Fprintf(&b, `kafka: {brokers: [%s], transactional_id_prefix: %s.}
 topics: {template: "%s.{connector}.{report}", offsets: %s.offsets, dead_letter: %s.dlq}
 rest: {address: "127.0.0.1:0"}
 log: {level: info}
 clock: {start: %q, origin: %q, speed: %g}
 cluster: {group: %s, worker_id: "${WORKER_ID}", session_timeout: %s, heartbeat_interval: %s}
 connectors:
-`, strings.Join(seeds, ", "), name, name, name, clock.Start.Format(time.RFC3339), clock.Origin.Format(time.RFC3339Nano), speed, name, session, heartbeat)
+`, strings.Join(seeds, ", "), name, name, name, name, clock.Start.Format(time.RFC3339), clock.Origin.Format(time.RFC3339Nano), speed, name, session, heartbeat)
 	n := 0
 	for i, size := range clusterTokens {
 		for range size {

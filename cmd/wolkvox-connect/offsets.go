@@ -17,9 +17,9 @@ import (
 // be changed while the connector does not run, and the write enforces it by fencing.
 const offsetsStopped = "Change positions only while the worker is stopped, or the connector is stopped\n" +
 	"through the worker's REST API. The write uses the connector's transactional ID\n" +
-	"(--transactional-id-prefix + connector name, as the worker does), which fences an\n" +
-	"instance still running: its next commit fails and it stops instead of overwriting\n" +
-	"the new position. Restart it to continue from there."
+	"(the file's kafka.transactional_id_prefix + connector name, as the worker does),\n" +
+	"which fences an instance still running: its next commit fails and it stops\n" +
+	"instead of overwriting the new position. Restart it to continue from there."
 
 // offsetsCommand is "wolkvox-connect offsets".
 func offsetsCommand() command {
@@ -123,7 +123,7 @@ func offsetsRun(flags func(*pflag.FlagSet, *offsetsFlags) offsetsAction) func(co
 // writeFlags are the flags of the actions that write.
 func (f *offsetsFlags) writeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.connector, "connector", "", "the connector (optional when the file has one)")
-	fs.StringVar(&f.txnPrefix, "transactional-id-prefix", source.DefaultTxnIDPrefix, "the worker's transactional ID prefix")
+	fs.StringVar(&f.txnPrefix, "transactional-id-prefix", "", "the transactional ID prefix to write with (default: the file's kafka.transactional_id_prefix, or "+source.DefaultTxnIDPrefix+"): a backfill's is that + backfill-")
 }
 
 // offsetsSession is one offsets action's resolved inputs: the settings and a worker
@@ -167,7 +167,9 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 		return nil, err
 	}
 	dest := s.Destination(kopts...)
-	dest.TransactionalIDPrefix = f.txnPrefix
+	if f.txnPrefix != "" {
+		dest.TransactionalIDPrefix = f.txnPrefix
+	}
 	w, err := newWorker(s, log, red, source.WriteTo(dest))
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ func offsetsFixture(t *testing.T) (string, *offsets.Store) {
 	t.Helper()
 	seeds := kafkatest.Fake(t)
 	cfg := tailTestConfig(t, seeds, "")
-	store, err := offsets.NewStore("test-offsets", offsets.Seeds(seeds...))
+	store, err := offsets.NewStore("test-offsets", offsets.Seeds(seeds...), offsets.TransactionalID(kafkatest.TransactionalID(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,34 +306,78 @@ func TestOffsetsReset(t *testing.T) {
 }
 
 // TestOffsetsSetFencesRunningInstance checks what set says about a running instance:
-// a producer holding the connector's transactional ID can no longer commit.
+// a producer holding the connector's transactional ID (the file's
+// kafka.transactional_id_prefix + its name) can no longer commit, and one holding the
+// ID another prefix gives (another deployment's connector of the same name) still can.
 func TestOffsetsSetFencesRunningInstance(t *testing.T) {
-	cfg, _ := offsetsFixture(t)
-	settings, err := config.Load(cfg, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, prefix   string // prefix: the file's kafka.transactional_id_prefix, "" none
+		fenced, spared string
+	}{
+		{name: "default prefix", fenced: "wolkvox-connect-bogota", spared: "prod-bogota"},
+		{name: "the file's prefix", prefix: "prod-", fenced: "prod-bogota", spared: "wolkvox-connect-bogota"},
 	}
-	ctx := context.Background()
-	zombie := kafkatest.Client(t, settings.Kafka.Brokers, kgo.TransactionalID("wolkvox-connect-bogota"))
-	if err := zombie.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := offsets.Record("test-offsets", offAct3, &offsets.Position{WindowEnd: time.Date(2026, 11, 1, 14, 0, 0, 0, time.UTC)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := zombie.ProduceSync(ctx, rec).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := offsetsFixture(t)
+			if tt.prefix != "" {
+				withPrefix(t, cfg, tt.prefix)
+			}
+			settings, err := config.Load(cfg, func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			// The other deployment remembers in an offsets topic of its own: an open
+			// transaction on this one would hold set's wait for its commit to be seen.
+			if err := offsets.EnsureTopic(ctx, kadm.NewClient(kafkatest.Client(t, settings.Kafka.Brokers)), "other-offsets", 1, -1); err != nil {
+				t.Fatal(err)
+			}
+			running := func(id, topic string) *kgo.Client {
+				rec, err := offsets.Record(topic, offAct3, &offsets.Position{WindowEnd: time.Date(2026, 11, 1, 14, 0, 0, 0, time.UTC)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cl := kafkatest.Client(t, settings.Kafka.Brokers, kgo.TransactionalID(id))
+				if err := cl.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+				return cl
+			}
+			zombie, other := running(tt.fenced, "test-offsets"), running(tt.spared, "other-offsets")
 
-	code, out, errOut := runOffsetsCLI(t, "set", "--config", cfg, "--connector", "bogota", "--report", "act_3",
-		"--window-end", "2026-11-01T07:00:00-05:00", "--now", "2026-11-01T20:00:00Z", "--yes")
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			code, out, errOut := runOffsetsCLI(t, "set", "--config", cfg, "--connector", "bogota", "--report", "act_3",
+				"--window-end", "2026-11-01T07:00:00-05:00", "--now", "2026-11-01T20:00:00Z", "--yes")
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			err = zombie.EndTransaction(ctx, kgo.TryCommit)
+			if !errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) {
+				t.Errorf("the running instance (%s) committing after set: %v, want fenced", tt.fenced, err)
+			}
+			if err := other.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				t.Errorf("%s, another deployment's instance, committing after set: %v, want committed", tt.spared, err)
+			}
+		})
 	}
-	err = zombie.EndTransaction(ctx, kgo.TryCommit)
-	if !errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) {
-		t.Fatalf("the running instance's commit after set: %v, want fenced", err)
+}
+
+// withPrefix rewrites the configuration file at path to give kafka.transactional_id_prefix.
+func withPrefix(t *testing.T, path, prefix string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), "kafka: {brokers:", "kafka: {transactional_id_prefix: "+prefix+", brokers:", 1)
+	if edited == string(b) {
+		t.Fatalf("%s has no kafka: {brokers: ...} to add the prefix to", path)
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/wolkvox-connect/wolkvox-connect/schemas"
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
+	"github.com/wolkvox-connect/wolkvox-connect/source"
 	"github.com/wolkvox-connect/wolkvox-connect/source/connectortest"
 	"github.com/wolkvox-connect/wolkvox-connect/source/simulator"
 )
@@ -23,19 +26,22 @@ import (
 // inProcess is the run command started in this test process (runMain, as main calls
 // it) against kfake and the simulator, with its log in a buffer.
 type inProcess struct {
-	t    *testing.T
-	name string // the connector's name
-	logs *connectortest.Buffer
-	api  restClient
+	t     *testing.T
+	name  string   // the connector's name
+	seeds []string // kfake's
+	logs  *connectortest.Buffer
+	api   restClient
 	// done is closed when run returns, with its exit code in exit.
 	done chan struct{}
 	exit int
 }
 
-// runOptions shape the in-process run: extra YAML (top-level blocks), the log format,
-// the token given to the connector, flags after run --config FILE, and environment.
+// runOptions shape the in-process run: extra YAML (top-level blocks, keys of the kafka
+// block), the log format, the token given to the connector, flags after run --config
+// FILE, and environment.
 type runOptions struct {
 	yaml      string
+	kafka     string // "key: value, ..." added to kafka: {brokers: [...]}
 	logFormat string
 	token     string
 	args      []string
@@ -53,7 +59,7 @@ func startRun(t *testing.T, o runOptions) *inProcess {
 		o.baseURL = connectortest.StartSimulator(t, simulator.Seed(3), simulator.Location(bogotaLoc()), simulator.Reports("diagram_13")).URL()
 	}
 	name := kafkatest.Topic(t)
-	cfg := fmt.Sprintf(`kafka: {brokers: [%s]}
+	cfg := fmt.Sprintf(`kafka: {brokers: [%s]%s}
 topics: {template: "%s.{report}", offsets: %s.offsets, dead_letter: %s.dlq}
 rest: {address: "127.0.0.1:0"}
 log: {level: info, format: %s}
@@ -66,7 +72,7 @@ connectors:
     base_url: %s
     defaults: {start: %q}
     reports: [{api: diagram_13}]
-`, strings.Join(seeds, ", "), name, name, name, cmpOr(o.logFormat, "text"), o.yaml,
+`, strings.Join(seeds, ", "), map[bool]string{true: ", " + o.kafka}[o.kafka != ""], name, name, name, cmpOr(o.logFormat, "text"), o.yaml,
 		name, simulator.DefaultServer, o.baseURL, time.Now().Add(-3*time.Hour).Format(time.RFC3339))
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -77,7 +83,7 @@ connectors:
 		vars[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &inProcess{t: t, name: name, logs: &connectortest.Buffer{}, done: make(chan struct{})}
+	p := &inProcess{t: t, name: name, seeds: seeds, logs: &connectortest.Buffer{}, done: make(chan struct{})}
 	env := &environment{stdout: p.logs, stderr: p.logs, getenv: func(k string) string { return vars[k] }}
 	go func() {
 		defer close(p.done)
@@ -392,6 +398,30 @@ connectors:
 	for _, secret := range []string{password, basic} {
 		if strings.Contains(out, secret) {
 			t.Errorf("backfill's output shows %q:\n%s", secret, connectortest.Tail(out, 4<<10))
+		}
+	}
+}
+
+// TestTransactionalIDPrefix: with kafka.transactional_id_prefix, the connector's windows
+// commit under that prefix and its name, and nothing of it holds the default ID, so a
+// deployment of another prefix with a connector of the same name is never fenced by it.
+func TestTransactionalIDPrefix(t *testing.T) {
+	const prefix = "tenant-a."
+	p := startRun(t, runOptions{kafka: "transactional_id_prefix: " + prefix})
+	waitFor(t, "a window to be committed", 60*time.Second, func() bool {
+		st := p.api.status(p.name)
+		return len(st.Reports) == 1 && st.Reports[0].Rows > 0
+	})
+	ids, err := kadm.NewClient(kafkatest.Client(t, p.seeds)).ListTransactions(context.Background(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ids[prefix+p.name]; !ok {
+		t.Errorf("no transactional ID %s among %v", prefix+p.name, ids.TransactionalIDs())
+	}
+	for _, id := range ids.TransactionalIDs() {
+		if strings.HasPrefix(id, source.DefaultTxnIDPrefix) {
+			t.Errorf("transactional ID %s has the default prefix", id)
 		}
 	}
 }

@@ -110,6 +110,7 @@ func (e *Error) Unwrap() []error {
 //	  sasl: {mechanism: SCRAM-SHA-512, username: connect, password: ${KAFKA_PASSWORD}}
 //	                                             # mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512;
 //	                                             # password_file instead of password
+//	  transactional_id_prefix: wolkvox-connect-  # the default; + a connector's name = its transactional ID
 //	schema_registry:                             # omitted: no registry
 //	  url: https://registry:8081
 //	  username: connect
@@ -184,9 +185,17 @@ func (e *Error) Unwrap() []error {
 //     template must then include {connector} or {server}.
 //   - cluster makes the worker one of a group sharing the connectors (package
 //     source/cluster): every worker of a group runs the same file; the workers must
-//     agree on the connectors and the topics, not on brokers, REST, logging or limits.
+//     agree on the connectors, the topics and kafka.transactional_id_prefix, not on
+//     brokers, REST, logging or limits.
 //     session_timeout's bounds are the broker's defaults for group.min.session.timeout.ms
 //     and group.max.session.timeout.ms.
+//   - kafka.transactional_id_prefix begins every transactional ID the worker uses: each
+//     connector's (prefix + name), its backfills' (prefix + "backfill-" + name), its
+//     replays' and its tokens' quota ledgers'. Two deployments sharing one Kafka cluster
+//     with connectors of the same name (staging beside production, two tenants) must
+//     give different prefixes, or each one's start fences the other's transactions; the
+//     offsets command takes it from the file too, so its changes fence the right
+//     connector.
 //   - limits is one top-level block, not a per-connector key: source.NewWorker gives
 //     every connector one set of options, and the limits guard the process's memory and
 //     health, which its connectors share. Sizes are whole bytes or binary units (KiB,
@@ -261,9 +270,10 @@ type fileCluster struct {
 }
 
 type fileKafka struct {
-	Brokers []string `yaml:"brokers"`
-	TLS     fileTLS  `yaml:"tls"`
-	SASL    fileSASL `yaml:"sasl"`
+	Brokers               []string `yaml:"brokers"`
+	TLS                   fileTLS  `yaml:"tls"`
+	SASL                  fileSASL `yaml:"sasl"`
+	TransactionalIDPrefix *string  `yaml:"transactional_id_prefix"`
 }
 
 type fileTLS struct {

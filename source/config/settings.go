@@ -67,6 +67,10 @@ type Kafka struct {
 	Brokers []string // host:port each
 	TLS     TLS
 	SASL    SASL
+	// TransactionalIDPrefix + a connector's name is the transactional ID its windows
+	// commit with (source.TransactionalID); source.DefaultTxnIDPrefix when the file
+	// leaves it out.
+	TransactionalIDPrefix string
 }
 
 // TLS is a TLS client configuration. File paths are absolute or relative to

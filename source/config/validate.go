@@ -129,7 +129,19 @@ func (l *loader) buildKafka(fk *fileKafka, k *Kafka) {
 	k.Brokers = slices.Clone(fk.Brokers)
 	k.TLS = l.buildTLS(&fk.TLS, "kafka.tls")
 	l.buildSASL(&fk.SASL, &k.SASL)
+	k.TransactionalIDPrefix = source.DefaultTxnIDPrefix
+	if p := fk.TransactionalIDPrefix; p != nil {
+		if !txnPrefixRE.MatchString(*p) {
+			l.bad("kafka.transactional_id_prefix", fmt.Sprintf("%q is not a transactional ID prefix", *p),
+				"use 1-100 letters, digits, '.', '_' or '-', e.g. prod-wolkvox-; leave it out for the default "+source.DefaultTxnIDPrefix)
+		}
+		k.TransactionalIDPrefix = *p
+	}
 }
+
+// txnPrefixRE is what a transactional ID prefix may hold: the characters of a connector
+// name, so every transactional ID the worker makes reads plainly in the broker's tools.
+var txnPrefixRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,100}$`)
 
 // checkHostPort returns what is wrong with a host:port, "" when nothing is.
 func checkHostPort(hp string, allowEmptyHost bool) string {

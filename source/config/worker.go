@@ -120,7 +120,7 @@ func (s *Settings) AdvertisedURL(bound string) string {
 // kopts (those of [Kafka.Opts], for a writer).
 func (s *Settings) Destination(kopts ...kgo.Opt) source.Destination {
 	return source.Destination{
-		Seeds: s.Kafka.Brokers, ClientOpts: kopts,
+		Seeds: s.Kafka.Brokers, ClientOpts: kopts, TransactionalIDPrefix: s.Kafka.TransactionalIDPrefix,
 		TopicTemplate: s.Topics.Template, OffsetsTopic: s.Topics.Offsets, DeadLetterTopic: s.Topics.DeadLetter,
 		NewTopics: sink.TopicSettings{Partitions: s.Topics.Partitions, ReplicationFactor: s.Topics.ReplicationFactor, Configs: s.Topics.Configs},
 	}
