@@ -17,10 +17,14 @@ const (
 	DefaultOffsetsTopic       = "wolkvox-connect-offsets"
 
 	// DefaultMaxBufferedRecords and DefaultMaxBufferedBytes bound what the producer
-	// holds (see MaxBuffered): kgo's default record count, and bytes enough for
-	// several full batches to every partition a window writes, and for the largest
-	// record a topic accepts by default many times over.
-	DefaultMaxBufferedRecords = 10_000
+	// holds (see MaxBuffered): bytes enough for several full batches to every
+	// partition a window writes, and for the largest record a topic accepts by default
+	// many times over; and as many records as those bytes hold at the least a record
+	// takes (its RecordMemory), so the count never binds first. It used to be kgo's
+	// 10,000, which a window's records (about 950 bytes each) reached with 9 of the 16
+	// MiB held whenever acknowledgements lagged for a moment: the rest of the answer
+	// then went through the spool file.
+	DefaultMaxBufferedRecords = DefaultMaxBufferedBytes / recordOverhead
 	DefaultMaxBufferedBytes   = 16 << 20
 	// offsetsBatchMaxBytes lets one offset record carry a position of up to
 	// offsets.MaxPositionBytes; the offsets topic is created to accept it
@@ -147,7 +151,7 @@ func Topics(s TopicSettings) Opt {
 func TransactionTimeout(d time.Duration) Opt { return optFunc(func(c *cfg) { c.txnTimeout = d }) }
 
 // MaxBuffered bounds what the writer's producer buffers: records and bytes (keys,
-// values and headers), overriding 10,000 and 16 MiB. What a transaction produces
+// values and headers), overriding DefaultMaxBufferedRecords and 16 MiB. What a transaction produces
 // beyond that waits in its spool (see [Txn]); bytes must hold the largest record any
 // topic accepts. Without [SharedBudget], bytes is also the writer's own [Budget]: the
 // memory its buffered and spooled records take.

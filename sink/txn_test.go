@@ -217,6 +217,48 @@ func TestProduceNeverWaitsForTheBroker(t *testing.T) {
 	}
 }
 
+// TestTheBytesBindFirst: with the default limits, a transaction of small records
+// spools only once they fill the bytes of its budget, however many records that is:
+// the broker holds every produce request, and the first record to spool finds the
+// budget all but full. With kgo's 10,000 records as the count, a window's records
+// (about 950 bytes each) spooled with 9 of the 16 MiB held.
+func TestTheBytesBindFirst(t *testing.T) {
+	c, seeds := fake(t)
+	ctx := testCtx(t)
+	e := newEnv(t, seeds)
+	dir := t.TempDir()
+	w := e.writer(t, sink.SpoolDir(dir))
+	unblock := holdProduces(t, c)
+
+	txn, err := w.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := strings.Repeat("x", 500)
+	var firstSpooled int64 // the budget held when the first record spooled
+	for i := range 40_000 {
+		if err := txn.Produce(sink.EventRecord(e.eventsA, fmt.Appendf(nil, "k%d", i), fmt.Appendf(nil, "%05d%s", i, pad),
+			"act_3", time.Unix(0, 0), time.Unix(300, 0), "1")); err != nil {
+			t.Fatalf("Produce: %v", err)
+		}
+		if txn.Spooled() == 1 && firstSpooled == 0 {
+			firstSpooled, _ = w.Memory()
+		}
+	}
+	_, limit := w.Memory()
+	if txn.Spooled() == 0 {
+		t.Fatalf("nothing spooled: 40,000 records of ~1 KiB should overflow %d bytes", limit)
+	}
+	if firstSpooled < limit*9/10 {
+		t.Errorf("the first record spooled with %d of %d bytes held (%d records in the producer): the record count bound first",
+			firstSpooled, limit, 40_000-txn.Spooled())
+	}
+	unblock()
+	if err := txn.Commit(e.batch(t, "bytes", 0).Offset); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+}
+
 // TestWritersShareABudget: two writers given one Budget hold no more than it in
 // memory together, whatever the broker's pace: with the broker holding every produce
 // request, what does not fit goes to each transaction's spool file. Once the broker
