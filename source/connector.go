@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -414,7 +415,9 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 	for _, rs := range c.reports {
 		c.activity(rs, "loading offsets")
 	}
+	stopWatching := c.watchLoad(ctx, store)
 	positions, err := store.Load(ctx, c.cfg.Name)
+	stopWatching()
 	for _, rs := range c.reports {
 		c.activity(rs, "")
 	}
@@ -429,6 +432,71 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 		return nil, nil, c.kafkaErr(err)
 	}
 	return writer, positions, nil
+}
+
+// A Load normally takes milliseconds; one still running after loadWatchDelay waits for
+// transactions open on the offsets topic (another connector's window, which lasts its
+// reads, or a crashed producer's, which lasts until its timeout), and the connector
+// names them, again every loadWatchEvery while it waits. Wall-clock times: the wait is
+// Kafka's, whatever clock the connector runs on.
+const (
+	loadWatchDelay = 5 * time.Second
+	loadWatchEvery = 30 * time.Second
+)
+
+// watchLoad names the transactions a Load running past loadWatchDelay waits for, in
+// the reports' status (waiting_for) and, when they change, in a warning: an operator
+// sees whose transaction holds the start and when the broker will abort it. stop ends
+// the watch, waits for its goroutine and clears the status.
+func (c *Connector) watchLoad(ctx context.Context, store *offsets.Store) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		timer := time.NewTimer(loadWatchDelay)
+		defer timer.Stop()
+		said := ""
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			open, err := store.OpenTransactions(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				c.log.Debug("could not name the transactions open on the offsets topic", "err", err)
+			}
+			names := make([]string, len(open))
+			for i, t := range open {
+				names[i] = t.String()
+			}
+			what := strings.Join(names, "; ")
+			c.waitingFor(what)
+			if what != "" && what != said {
+				c.log.Warn("loading offsets waits for the transactions open on the offsets topic to end",
+					"topic", c.opts.dest.OffsetsTopic, "transactions", what)
+			}
+			said = what
+			timer.Reset(loadWatchEvery)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		c.waitingFor("")
+	}
+}
+
+// waitingFor sets what every report's activity waits for.
+func (c *Connector) waitingFor(what string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rs := range c.reports {
+		rs.status.WaitingFor = what
+	}
 }
 
 func (c *Connector) closeWriter(ctx context.Context, writer *sink.Writer) {

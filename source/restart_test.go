@@ -2,6 +2,7 @@ package source_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,10 +96,20 @@ func TestRestartPastAnotherConnectorsOpenTransaction(t *testing.T) {
 		if r := again.Status().Reports[0]; r.Activity != "loading offsets" || r.ActivitySince.IsZero() {
 			t.Errorf("while b's transaction is open: activity %q since %v, want loading offsets", r.Activity, r.ActivitySince)
 		}
+		// A few seconds on, it names whose transaction it waits for.
+		bID := source.TransactionalID(dest.TransactionalIDPrefix, "b")
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(again.Status().Reports[0].WaitingFor, bID); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the status never named %s: %+v", bID, again.Status().Reports[0])
+			}
+		}
 		if err := b.EndTransaction(ctx, kgo.TryAbort); err != nil {
 			t.Fatal(err)
 		}
 		windows(again, 2, ran)
+		if w := again.Status().Reports[0].WaitingFor; w != "" {
+			t.Errorf("once loaded, the status still waits for %q", w)
+		}
 		frozen := clock.Freeze()
 		drainUntil(t, again, frozen.Add(5*time.Minute), ran)
 		stop(cancel, ran)

@@ -48,7 +48,13 @@ type ReportStatus struct {
 	// for longer than StallTimeout; it makes the worker not ready.
 	Activity      string    `json:"activity,omitempty"`
 	ActivitySince time.Time `json:"activity_since,omitzero"`
-	Stalled       bool      `json:"stalled,omitempty"`
+	// WaitingFor names what the activity waits for, when the connector knows: while
+	// offsets load for more than a few seconds, the transactions open on the offsets
+	// topic ("wolkvox-connect-backfill-bogota (open since 12:01:02, aborted by the broker
+	// at 12:06:02 UTC unless it ends first)"), each ended by its producer, by a new
+	// instance of its transactional ID, or by the broker at its timeout.
+	WaitingFor string `json:"waiting_for,omitempty"`
+	Stalled    bool   `json:"stalled,omitempty"`
 	// FailingSince is when the report's current run of failures (failed calls,
 	// aborted transactions, failed windows) began, on the wall clock; zero once a
 	// window commits.
