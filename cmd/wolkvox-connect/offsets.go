@@ -147,6 +147,8 @@ func (f *offsetsFlags) session(env *environment, fs *pflag.FlagSet) (*offsetsSes
 		return nil, fmt.Errorf("%w: --config FILE is required (or WOLKVOX_CONNECT_CONFIG)", errUsage)
 	case f.timeout <= 0:
 		return nil, fmt.Errorf("%w: --timeout must be positive", errUsage)
+	case f.txnPrefix != "" && !config.ValidTxnPrefix(f.txnPrefix):
+		return nil, fmt.Errorf("%w: --transactional-id-prefix %q: %s", errUsage, f.txnPrefix, config.TxnPrefixFix)
 	}
 	now := time.Now()
 	if f.now != "" {

@@ -394,6 +394,8 @@ func TestOffsetsUsage(t *testing.T) {
 		{name: "no config", args: []string{"list"}, code: 2, stderr: []string{"--config FILE is required"}},
 		{name: "bad now", args: []string{"list", "--config", "x.yaml", "--now", "noon"}, code: 2, stderr: []string{`--now "noon"`}},
 		{name: "argument", args: []string{"list", "--config", "x.yaml", "extra"}, code: 2, stderr: []string{`unexpected argument "extra"`}},
+		{name: "bad prefix", args: []string{"reset", "--config", "x.yaml", "--all", "--transactional-id-prefix", "prod tenant/"}, code: 2,
+			stderr: []string{`--transactional-id-prefix "prod tenant/"`, "letters, digits"}},
 		{name: "help", args: []string{"--help"}, stdout: []string{"list|set|reset", "only while the worker is stopped", "REST API", "fences", "Example:"}},
 		{name: "set help", args: []string{"set", "--help"}, stdout: []string{"--window-end", "--yes", "--transactional-id-prefix", "stopped", "fences", "Example:", "offsets set --config worker.yaml"}},
 		{name: "reset help", args: []string{"reset", "--help"}, stdout: []string{"--all", "--yes", "tombstone", "stopped", "Example:"}},

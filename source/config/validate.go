@@ -132,8 +132,7 @@ func (l *loader) buildKafka(fk *fileKafka, k *Kafka) {
 	k.TransactionalIDPrefix = source.DefaultTxnIDPrefix
 	if p := fk.TransactionalIDPrefix; p != nil {
 		if !txnPrefixRE.MatchString(*p) {
-			l.bad("kafka.transactional_id_prefix", fmt.Sprintf("%q is not a transactional ID prefix", *p),
-				"use 1-100 letters, digits, '.', '_' or '-', e.g. prod-wolkvox-; leave it out for the default "+source.DefaultTxnIDPrefix)
+			l.bad("kafka.transactional_id_prefix", fmt.Sprintf("%q is not a transactional ID prefix", *p), TxnPrefixFix+"; leave it out for the default "+source.DefaultTxnIDPrefix)
 		}
 		k.TransactionalIDPrefix = *p
 	}
@@ -142,6 +141,13 @@ func (l *loader) buildKafka(fk *fileKafka, k *Kafka) {
 // txnPrefixRE is what a transactional ID prefix may hold: the characters of a connector
 // name, so every transactional ID the worker makes reads plainly in the broker's tools.
 var txnPrefixRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,100}$`)
+
+// TxnPrefixFix is how to write a transactional ID prefix that [ValidTxnPrefix] takes.
+const TxnPrefixFix = "use 1-100 letters, digits, '.', '_' or '-', e.g. prod-wolkvox-"
+
+// ValidTxnPrefix reports whether p may be kafka.transactional_id_prefix (and the
+// offsets command's --transactional-id-prefix).
+func ValidTxnPrefix(p string) bool { return txnPrefixRE.MatchString(p) }
 
 // checkHostPort returns what is wrong with a host:port, "" when nothing is.
 func checkHostPort(hp string, allowEmptyHost bool) string {
