@@ -410,19 +410,20 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errPermanent, err)
 	}
-	// Load waits for every transaction open on the offsets topic (see offsets.Store.Load):
-	// the status says so, and a wait past the stall timeout makes the worker not ready.
+	// Both reads below wait for every transaction open on the offsets topic (see
+	// offsets.Store.Load): the status says so, and a wait past the stall timeout makes
+	// the worker not ready.
 	for _, rs := range c.reports {
 		c.activity(rs, "loading offsets")
 	}
 	stopWatching := c.watchLoad(ctx, store)
-	positions, err := store.Load(ctx, c.cfg.Name)
+	positions, err := c.loadOffsets(ctx, store)
 	stopWatching()
 	for _, rs := range c.reports {
 		c.activity(rs, "")
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("connector %s: loading offsets: %w", c.cfg.Name, err)
+		return nil, nil, err
 	}
 	topics := []string{o.dest.DeadLetterTopic}
 	for _, rs := range c.reports {
@@ -432,6 +433,21 @@ func (c *Connector) start(ctx context.Context) (_ *sink.Writer, _ map[string]off
 		return nil, nil, c.kafkaErr(err)
 	}
 	return writer, positions, nil
+}
+
+// loadOffsets claims the token's call count, then loads the connector's positions. The
+// claim comes first because it fences the token's ledger: a crashed predecessor's
+// reservation, left open on the offsets topic, would otherwise hold the load for the
+// ledger's transaction timeout.
+func (c *Connector) loadOffsets(ctx context.Context, store *offsets.Store) (map[string]offsets.Position, error) {
+	if err := c.quota.Claim(ctx, c.opts.clock.Now()); err != nil {
+		return nil, fmt.Errorf("connector %s: %w", c.cfg.Name, err)
+	}
+	positions, err := store.Load(ctx, c.cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: loading offsets: %w", c.cfg.Name, err)
+	}
+	return positions, nil
 }
 
 // A Load normally takes milliseconds; one still running after loadWatchDelay waits for

@@ -180,18 +180,8 @@ func (q *Quota) take(ctx context.Context, now time.Time, paced bool) (until time
 func (q *Quota) reserve(ctx context.Context, period time.Time) error {
 	q.ledgerMu.Lock()
 	defer q.ledgerMu.Unlock()
-	if !q.claimed {
-		stored, err := q.ledger.Claim(ctx)
-		if err != nil {
-			return fmt.Errorf("%w: reading the token's stored call count: %w", ErrQuotaLedger, err)
-		}
-		q.mu.Lock()
-		if stored.Period.Equal(q.period) {
-			// What was reserved may all have been spent: count it as spent.
-			q.used, q.reserved = max(q.used, stored.Reserved), max(q.reserved, stored.Reserved)
-		}
-		q.claimed = true
-		q.mu.Unlock()
+	if err := q.claimLocked(ctx); err != nil {
+		return err
 	}
 	q.mu.Lock()
 	if !q.period.Equal(period) || q.used < q.reserved || q.used >= q.budget {
@@ -236,6 +226,45 @@ func (q *Quota) Usage(now time.Time) (used, budget int64) {
 	defer q.mu.Unlock()
 	q.roll(now)
 	return q.used, q.budget
+}
+
+// Claim makes this process the keeper of the token's count now, if the count is kept
+// in a [Ledger] and was not claimed yet, taking over the ledger's count of now's quota
+// day; the first Take would claim it anyway. A connector claims before it loads its
+// positions: the claim fences a crashed predecessor's ledger and ends the reservation
+// it may have left open on the offsets topic, which would otherwise hold every
+// connector's load (offsets.Store.Load reads to the high watermark) for up to the
+// ledger's transaction timeout.
+func (q *Quota) Claim(ctx context.Context, now time.Time) error {
+	if q.ledger == nil {
+		return nil
+	}
+	q.ledgerMu.Lock()
+	defer q.ledgerMu.Unlock()
+	q.mu.Lock()
+	q.roll(now)
+	q.mu.Unlock()
+	return q.claimLocked(ctx)
+}
+
+// claimLocked claims the ledger unless it is claimed, taking over its count of the
+// current period; q.ledgerMu is held.
+func (q *Quota) claimLocked(ctx context.Context) error {
+	if q.claimed {
+		return nil
+	}
+	stored, err := q.ledger.Claim(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: reading the token's stored call count: %w", ErrQuotaLedger, err)
+	}
+	q.mu.Lock()
+	if stored.Period.Equal(q.period) {
+		// What was reserved may all have been spent: count it as spent.
+		q.used, q.reserved = max(q.used, stored.Reserved), max(q.reserved, stored.Reserved)
+	}
+	q.claimed = true
+	q.mu.Unlock()
+	return nil
 }
 
 // Close releases the ledger's connection, if any; a later Take claims it again.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wolkvox-connect/wolkvox-connect/offsets"
@@ -114,5 +115,63 @@ func TestRestartPastAnotherConnectorsOpenTransaction(t *testing.T) {
 		drainUntil(t, again, frozen.Add(5*time.Minute), ran)
 		stop(cancel, ran)
 		compareWithTruth(t, kc.Seeds, again, sim, cfg, start, clock.Start, frozen, 0)
+	})
+}
+
+// TestStartEndsACrashedReservation: a worker killed while it reserved calls in the
+// token's ledger leaves that transaction open on the offsets topic. The next start
+// claims the ledger before it loads its positions, which fences the dead reservation at
+// once; loading first waited for the reservation's timeout (here five minutes), since
+// a load reads the offsets topic to its high watermark.
+func TestStartEndsACrashedReservation(t *testing.T) {
+	kafkatest.Clusters(t, func(t *testing.T, kc kafkatest.Cluster) {
+		start := time.Date(2026, 11, 20, 6, 0, 0, 0, bogota)
+		clock := source.FastClock{Origin: time.Now(), Start: start.Add(time.Hour), Speed: 300}
+		sim := connectortest.StartSimulator(t, simulator.Seed(12), simulator.WithClock(clock), simulator.Location(bogota),
+			simulator.Reports("diagram_13"), simulator.DefaultRowsPerMinute(3), simulator.DailyQuota(100000))
+		prefix := kafkatest.Topic(t)
+		dest := testDestination(kc.Seeds, prefix)
+		ctx := context.Background()
+		if err := offsets.EnsureTopic(ctx, kadm.NewClient(kafkatest.Client(t, kc.Seeds)), dest.OffsetsTopic, 1, -1); err != nil {
+			t.Fatal(err)
+		}
+		hash := offsets.TokenHash(simulator.DefaultToken)
+		dead := kafkatest.Client(t, kc.Seeds, kgo.TransactionalID(source.QuotaTransactionalID(dest.TransactionalIDPrefix, hash)),
+			kgo.TransactionTimeout(5*time.Minute))
+		if err := dead.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		usage, err := offsets.QuotaUsage{Period: start, Reserved: 20}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dead.ProduceSync(ctx, &kgo.Record{Topic: dest.OffsetsTopic, Key: offsets.QuotaKey(hash), Value: usage}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+
+		cfg := source.Config{Name: "a", Server: simulator.DefaultServer, Token: source.NewSecret(simulator.DefaultToken),
+			Location: bogota, DailyQuota: 100000, BaseURL: sim.URL(),
+			Reports: []source.ReportConfig{{API: "diagram_13", Start: start, Lookback: 30 * time.Minute, Settle: 2 * time.Minute}}}
+		c, err := source.New(cfg, source.WriteTo(dest), source.WithClock(clock), source.Logger(testLogger(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		ran := make(chan error, 1)
+		go func() { ran <- c.Run(runCtx) }()
+		defer func() {
+			cancel()
+			if err := <-ran; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}()
+		for deadline := time.Now().Add(60 * time.Second); c.Status().Reports[0].Windows < 1; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no window committed in 60 s beside the crashed reservation: %+v", c.Status().Reports[0])
+			}
+		}
+		if err := dead.EndTransaction(ctx, kgo.TryCommit); err == nil {
+			t.Error("the crashed reservation could still commit after the connector started")
+		}
 	})
 }
