@@ -9,9 +9,11 @@
 // small map for other cursors. A null value (tombstone) resets the report.
 //
 // Positions are written by the sink in the same transaction as the events they describe
-// ([Record]); [Store] reads them back under read_committed up to the last stable offset,
-// lists them, and sets or resets one with a transactional write. [EnsureTopic] creates
-// the topic compacted and refuses one that is not.
+// ([Record]); [Store] reads them back under read_committed (Load, where a connector
+// resumes, to the high watermark, waiting for the transactions open there; List, what
+// operators see, to the last stable offset), names those transactions
+// ([OpenTransaction]), and sets or resets a position with a transactional write.
+// [EnsureTopic] creates the topic compacted and refuses one that is not.
 //
 // The same topic keeps each token's call count of the day: a [QuotaUsage] under
 // [QuotaKey] (not Connect's key shape, so Connect's tools and [Store] pass it by),

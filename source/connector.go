@@ -485,11 +485,7 @@ func (c *Connector) watchLoad(ctx context.Context, store *offsets.Store) (stop f
 			if err != nil {
 				c.log.Debug("could not name the transactions open on the offsets topic", "err", err)
 			}
-			names := make([]string, len(open))
-			for i, t := range open {
-				names[i] = t.String()
-			}
-			what := strings.Join(names, "; ")
+			what := describeOpen(open)
 			c.waitingFor(what)
 			if what != "" && what != said {
 				c.log.Warn("loading offsets waits for the transactions open on the offsets topic to end",
@@ -504,6 +500,23 @@ func (c *Connector) watchLoad(ctx context.Context, store *offsets.Store) (stop f
 		<-done
 		c.waitingFor("")
 	}
+}
+
+// maxNamedTransactions bounds the transactions a status names: a worker of a hundred
+// connectors may have as many open, and every report's status carries the text.
+const maxNamedTransactions = 3
+
+// describeOpen names the oldest open transactions, and counts the others.
+func describeOpen(open []offsets.OpenTransaction) string {
+	names := make([]string, 0, maxNamedTransactions+1)
+	for i, t := range open {
+		if i == maxNamedTransactions {
+			names = append(names, fmt.Sprintf("and %d more", len(open)-i))
+			break
+		}
+		names = append(names, t.String())
+	}
+	return strings.Join(names, "; ")
 }
 
 // waitingFor sets what every report's activity waits for.

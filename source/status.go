@@ -50,7 +50,7 @@ type ReportStatus struct {
 	ActivitySince time.Time `json:"activity_since,omitzero"`
 	// WaitingFor names what the activity waits for, when the connector knows: while
 	// offsets load for more than a few seconds, the transactions open on the offsets
-	// topic ("wolkvox-connect-backfill-bogota (open since 12:01:02, aborted by the broker
+	// topic, the oldest three and how many more ("wolkvox-connect-backfill-bogota (open since 12:01:02, aborted by the broker
 	// at 12:06:02 UTC unless it ends first)"), each ended by its producer, by a new
 	// instance of its transactional ID, or by the broker at its timeout.
 	WaitingFor string `json:"waiting_for,omitempty"`
