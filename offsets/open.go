@@ -73,12 +73,16 @@ func (s *Store) OpenTransactions(ctx context.Context) ([]OpenTransaction, error)
 				txnIDs = append(txnIDs, l.TxnID)
 			}
 		}
-		if described, err := adm.DescribeTransactions(ctx, txnIDs...); err == nil || len(described) > 0 {
-			for _, d := range described {
-				if t := open[d.ProducerID]; t != nil && d.Err == nil && d.StartTimestamp > 0 {
-					t.Began = time.UnixMilli(d.StartTimestamp)
-					t.Timeout = time.Duration(d.TimeoutMillis) * time.Millisecond
-				}
+		// Without IDs, DescribeTransactions would list and describe every transaction
+		// of the cluster: none is asked for then.
+		described := kadm.DescribedTransactions{}
+		if len(txnIDs) > 0 {
+			described, _ = adm.DescribeTransactions(ctx, txnIDs...) // what it could describe
+		}
+		for _, d := range described {
+			if t := open[d.ProducerID]; t != nil && d.Err == nil && d.StartTimestamp > 0 {
+				t.Began = time.UnixMilli(d.StartTimestamp)
+				t.Timeout = time.Duration(d.TimeoutMillis) * time.Millisecond
 			}
 		}
 	}

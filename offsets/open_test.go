@@ -2,10 +2,13 @@ package offsets
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/wolkvox-connect/wolkvox-connect/sink/kafkatest"
 )
@@ -91,5 +94,50 @@ func TestOpenTransactionString(t *testing.T) {
 		if got := tt.txn.String(); got != tt.want {
 			t.Errorf("%+v: %q, want %q", tt.txn, got, tt.want)
 		}
+	}
+}
+
+// TestOpenTransactionsUnnamed: a producer the coordinators do not name (ListTransactions
+// answers nothing for it, as on a cluster that denies DESCRIBE on its transactional ID)
+// is returned by its producer ID, and no DescribeTransactions is sent: without IDs,
+// that call lists (unfiltered) and describes every transaction of the cluster.
+func TestOpenTransactionsUnnamed(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	seeds := c.ListenAddrs()
+	ctx, topic, st := newStore(t, seeds)
+	holder := txnClient(t, seeds, kafkatest.TransactionalID(t))
+	if err := holder.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	p := at("2025-03-01T00:05:00Z")
+	if err := holder.ProduceSync(ctx, record(t, topic, Key{Connector: "c2", Server: "0040", Report: "act_3"}, &p)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var described, unfiltered atomic.Int32
+	c.ControlKey(int16(kmsg.ListTransactions), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if len(req.(*kmsg.ListTransactionsRequest).ProducerIDFilters) == 0 {
+			unfiltered.Add(1) // every transaction of the cluster
+		}
+		return req.(*kmsg.ListTransactionsRequest).ResponseKind(), nil, true
+	})
+	c.ControlKey(int16(kmsg.DescribeTransactions), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		described.Add(1)
+		return nil, nil, false
+	})
+	open, err := st.OpenTransactions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].TransactionalID != "" || open[0].ProducerID < 0 || !strings.HasPrefix(open[0].String(), "producer ") {
+		t.Errorf("OpenTransactions = %+v; want one producer, unnamed", open)
+	}
+	if n, all := described.Load(), unfiltered.Load(); n != 0 || all != 0 {
+		t.Errorf("%d DescribeTransactions and %d unfiltered ListTransactions requests for no transactional ID", n, all)
 	}
 }
